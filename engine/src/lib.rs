@@ -1,0 +1,15 @@
+//! outdial's engine: the dialer's domain, and the tools built on the `sip` and `media` crates.
+//!
+//! Today it holds the two protocol-level tools — [`peer`] (a UAS with a seeded mix of
+//! outcomes, the embedded customer network) and [`loadtest`] (the SIPp-style load harness) —
+//! plus the injected [`clock`] every later engine part takes. The `outdial` binary is a thin
+//! CLI over this library.
+#![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod cpu;
+pub mod demo;
+pub mod loadtest;
+pub mod media_legs;
+pub mod peer;
+pub mod stats;

@@ -1,0 +1,239 @@
+//! The `outdial` command line: a thin shell over the library.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use outdial::{loadtest, peer};
+
+#[derive(Parser)]
+#[command(name = "outdial", version, about = "Outbound contact-center dialer engine and SIP load tester")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// The main job on embedded defaults: our peer as the customer network, calls against it.
+    Demo {
+        /// Calls to place.
+        #[arg(long, default_value_t = 3000)]
+        calls: u64,
+        /// Calls per second.
+        #[arg(long, default_value_t = 100.0)]
+        rate: f64,
+        /// Hold each answered call this many ms.
+        #[arg(long, default_value_t = 1000)]
+        hold_ms: u64,
+        /// Print one JSON object at the end instead of the text report.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A SIP UAS that answers calls with a seeded mix of outcomes (the embedded customer network).
+    Peer {
+        /// Address to listen on, e.g. 127.0.0.1:5070.
+        #[arg(long)]
+        bind: SocketAddr,
+        /// Outcome profile (TOML); without one every call is answered at once.
+        #[arg(long)]
+        profile: Option<PathBuf>,
+        /// Append one line per INVITE dialog (Call-ID, Request-URI, outcome) to this file.
+        #[arg(long)]
+        record: Option<PathBuf>,
+        /// Print the final report as JSON on exit (SIGINT/SIGTERM).
+        #[arg(long)]
+        json: bool,
+        /// Stop by itself after this many seconds.
+        #[arg(long)]
+        duration_s: Option<u64>,
+    },
+    /// Place calls at a rate against a SIP server and report rate, setup latency and failures.
+    Loadtest {
+        /// The SIP server, HOST:PORT.
+        #[arg(long)]
+        target: String,
+        /// Calls per second.
+        #[arg(long)]
+        rate: f64,
+        /// Total calls to place.
+        #[arg(long)]
+        calls: u64,
+        /// Most calls in progress at once.
+        #[arg(long, default_value_t = 10_000)]
+        concurrency: u64,
+        /// Hold each answered call this many ms before our BYE.
+        #[arg(long, default_value_t = 0)]
+        hold_ms: u64,
+        /// Send and receive RTP on answered calls.
+        #[arg(long)]
+        media: bool,
+        /// Print one JSON object at the end instead of the text report.
+        #[arg(long)]
+        json: bool,
+        /// Local address to bind (default: an ephemeral port on the target's side).
+        #[arg(long)]
+        bind: Option<SocketAddr>,
+        /// CANCEL calls that are not answered within this many ms.
+        #[arg(long, default_value_t = 30_000)]
+        ring_timeout_ms: u64,
+        /// SIP T1 in ms (retransmit base; Timer B = 64·T1).
+        #[arg(long, default_value_t = 500)]
+        t1_ms: u64,
+        /// Socket receive and send buffers in bytes.
+        #[arg(long, default_value_t = 4 << 20)]
+        socket_buffer_bytes: usize,
+        /// No progress line.
+        #[arg(long)]
+        quiet: bool,
+        /// Username for digest challenges (401/407).
+        #[arg(long, requires = "auth_password")]
+        auth_user: Option<String>,
+        /// Password for digest challenges.
+        #[arg(long, requires = "auth_user")]
+        auth_password: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("outdial: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // A LocalSet lets the demo run its embedded peer beside the load on this one thread.
+    let local = tokio::task::LocalSet::new();
+    match local.block_on(&rt, run(cli.cmd)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("outdial: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    match cmd {
+        Cmd::Demo { calls, rate, hold_ms, json } => {
+            if !(rate > 0.0 && rate.is_finite()) {
+                return Err("--rate must be a positive number of calls per second".into());
+            }
+            let report = outdial::demo::run(calls, rate, Duration::from_millis(hold_ms), !json).await?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print!("{}", report.loadtest.render());
+                println!(
+                    "peer: dialogs {}  outcomes {:?}  repeated Call-IDs {}",
+                    report.peer.dialogs, report.peer.outcomes, report.peer.repeated_call_ids
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Peer { bind, profile, record, json, duration_s } => {
+            let profile = match profile {
+                Some(p) => peer::Profile::load(&p)?,
+                None => peer::Profile::answer_all(),
+            };
+            let record: Option<Box<dyn std::io::Write + Send>> = match record {
+                Some(p) => Some(Box::new(std::io::BufWriter::new(
+                    std::fs::OpenOptions::new().create(true).append(true).open(&p).map_err(|e| {
+                        format!("cannot open record file {}: {e}", p.display())
+                    })?,
+                ))),
+                None => None,
+            };
+            let stop = async move {
+                let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(_) => return std::future::pending().await,
+                };
+                let limit = async {
+                    match duration_s {
+                        Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                    _ = limit => {}
+                }
+            };
+            let report = peer::run(bind, profile, record, stop, |addr| {
+                eprintln!("outdial peer listening on {addr}");
+            })
+            .await?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!(
+                    "dialogs {}  answered {}  caller hangups {}  our hangups {}  cancelled {}  outcomes {:?}",
+                    report.dialogs, report.answered, report.caller_hangups, report.our_hangups, report.cancelled, report.outcomes
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Loadtest {
+            target,
+            rate,
+            calls,
+            concurrency,
+            hold_ms,
+            media,
+            json,
+            bind,
+            ring_timeout_ms,
+            t1_ms,
+            socket_buffer_bytes,
+            quiet,
+            auth_user,
+            auth_password,
+        } => {
+            if !(rate > 0.0 && rate.is_finite()) {
+                return Err("--rate must be a positive number of calls per second".into());
+            }
+            if t1_ms == 0 {
+                return Err("--t1-ms must be at least 1".into());
+            }
+            let target: SocketAddr = tokio::net::lookup_host(&target)
+                .await
+                .map_err(|e| format!("cannot resolve --target {target}: {e}"))?
+                .next()
+                .ok_or_else(|| format!("--target {target} resolves to no address"))?;
+            let mut cfg = loadtest::LoadTestConfig::new(target);
+            cfg.rate = rate;
+            cfg.calls = calls;
+            cfg.concurrency = concurrency.max(1);
+            cfg.hold = Duration::from_millis(hold_ms);
+            cfg.media = media;
+            cfg.ring_timeout = Duration::from_millis(ring_timeout_ms);
+            cfg.timers.t1 = Duration::from_millis(t1_ms);
+            cfg.socket.recv_buffer_bytes = socket_buffer_bytes;
+            cfg.socket.send_buffer_bytes = socket_buffer_bytes;
+            cfg.progress = !quiet && !json;
+            if let (Some(username), Some(password)) = (auth_user, auth_password) {
+                cfg.credentials = Some(sip::auth::Credentials { username, password });
+            }
+            if let Some(b) = bind {
+                cfg.bind = b;
+            }
+            let report = loadtest::run(cfg).await?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print!("{}", report.render());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

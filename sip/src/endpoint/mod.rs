@@ -1,0 +1,724 @@
+//! The sans-IO SIP endpoint: datagrams and timeouts in, datagrams and call events out.
+//!
+//! # Contract
+//! After every `handle_datagram`, `handle_timeout` or command (`dial`, `hang_up`, `respond`,
+//! `options`), drain `poll_transmit` and `poll_event` until they return `None`, then re-arm
+//! the timer from `poll_timeout`. Nothing here reads the clock or touches a socket; time
+//! going backwards is ignored.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use crate::auth::Credentials;
+use crate::build::{self, RequestSpec, ResponseSpec, ALLOW};
+use crate::dialog::{Cancel, CallEvent, Dialog, EndReason, Uac, UacState, UasState};
+use crate::error::Error;
+use crate::ids;
+use crate::msg;
+use crate::txn::{Layer, MethodClass, TimerConfig, TimerOutcome, Transmit, TxnId, TxnStats};
+
+mod inbound;
+
+/// Names a call inside one endpoint. Not the attempt id: a slot, never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallKey(pub u64);
+
+/// Owners at or above this are OPTIONS probes, not calls.
+const PROBE_OWNER: u64 = 1 << 63;
+
+/// How an endpoint behaves. See `configs/` for the keys' units and bounds.
+#[derive(Debug, Clone)]
+pub struct EndpointConfig {
+    /// The address written in Via and Contact: the transport socket's.
+    pub local: SocketAddr,
+    /// Keeps Call-IDs and branches of different nodes or runs apart.
+    pub namespace: String,
+    pub timers: TimerConfig,
+    pub user_agent: String,
+    /// Digest credentials per peer address.
+    pub credentials: HashMap<SocketAddr, Credentials>,
+    /// Credentials for any peer without its own entry.
+    pub default_credentials: Option<Credentials>,
+}
+
+impl EndpointConfig {
+    pub fn new(local: SocketAddr) -> Self {
+        Self {
+            local,
+            namespace: "outdial".into(),
+            timers: TimerConfig::default(),
+            user_agent: concat!("outdial/", env!("CARGO_PKG_VERSION")).into(),
+            credentials: HashMap::new(),
+            default_credentials: None,
+        }
+    }
+}
+
+/// A call to place.
+#[derive(Debug, Clone)]
+pub struct Dial {
+    /// The caller's id (an attempt id): Call-ID, From-tag and branches derive from it.
+    pub id: u64,
+    pub target: SocketAddr,
+    pub request_uri: String,
+    pub from_uri: String,
+    /// Defaults to the Request-URI.
+    pub to_uri: Option<String>,
+    /// SDP offer for the INVITE body.
+    pub sdp_offer: Option<Vec<u8>>,
+    /// CANCEL when no final response arrives within this long.
+    pub ring_timeout: Option<Duration>,
+    pub extra_headers: Vec<(String, String)>,
+}
+
+/// A new INVITE reached us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingCall {
+    pub call: CallKey,
+    pub source: SocketAddr,
+    pub request_uri: String,
+    pub from: String,
+    pub to: String,
+    pub call_id: String,
+    /// The SDP offer, if the INVITE carried one.
+    pub sdp: Option<Vec<u8>>,
+}
+
+/// What the endpoint reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    Call { call: CallKey, event: CallEvent },
+    Incoming(IncomingCall),
+    /// An OPTIONS probe finished: a status, or `None` when it timed out.
+    ProbeResult { token: u64, status: Option<u16>, retry_after: Option<Duration> },
+    /// A peer answered 503 with Retry-After: no new requests to it until then.
+    PeerBackoff { peer: SocketAddr, retry_after: Duration },
+}
+
+/// Counters of what crossed the endpoint.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct EndpointStats {
+    pub datagrams: u64,
+    /// Requests that failed to parse and were answered statelessly (400, 505 ...).
+    pub rejected_malformed: u64,
+    /// Malformed bytes dropped without an answer (junk, broken responses).
+    pub dropped_junk: u64,
+    /// Well-formed responses matching no transaction.
+    pub stray_responses: u64,
+    pub calls_started: u64,
+    pub calls_ended: u64,
+    pub txn: TxnStats,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum TimerRef {
+    Txn(TxnId),
+    Call(CallKey),
+}
+
+/// The SIP endpoint core (both UAC and UAS).
+#[derive(Debug)]
+pub struct Endpoint {
+    cfg: EndpointConfig,
+    layer: Layer,
+    last_now: Option<Instant>,
+    next_call: u64,
+    calls: HashMap<CallKey, Dialog>,
+    by_call_id: HashMap<String, CallKey>,
+    /// Caller ids in use: one id can never become two dialogs.
+    by_id: HashMap<u64, CallKey>,
+    timers: BinaryHeap<Reverse<(Instant, TimerRef)>>,
+    backoff: HashMap<SocketAddr, Instant>,
+    /// Server transactions of re-INVITEs we answered, waiting for their ACK, by Call-ID.
+    reinvites: HashMap<String, TxnId>,
+    out: Vec<Transmit>,
+    ready: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+    stats: EndpointStats,
+    cnonce_counter: u64,
+}
+
+impl Endpoint {
+    pub fn new(cfg: EndpointConfig) -> Self {
+        Self {
+            layer: Layer::new(cfg.timers),
+            cfg,
+            last_now: None,
+            next_call: 0,
+            calls: HashMap::new(),
+            by_call_id: HashMap::new(),
+            by_id: HashMap::new(),
+            timers: BinaryHeap::new(),
+            backoff: HashMap::new(),
+            reinvites: HashMap::new(),
+            out: Vec::new(),
+            ready: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: EndpointStats::default(),
+            cnonce_counter: 0,
+        }
+    }
+
+    pub fn config(&self) -> &EndpointConfig {
+        &self.cfg
+    }
+
+    pub fn stats(&self) -> EndpointStats {
+        EndpointStats { txn: self.layer.stats(), ..self.stats }
+    }
+
+    /// Calls not yet ended.
+    pub fn active_calls(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// Live transactions (including those lingering to absorb retransmissions).
+    pub fn live_transactions(&self) -> usize {
+        self.layer.len()
+    }
+
+    /// When `peer` may be sent new requests again, if it asked us to back off.
+    pub fn backoff_until(&self, peer: SocketAddr, now: Instant) -> Option<Instant> {
+        self.backoff.get(&peer).copied().filter(|u| *u > now)
+    }
+
+    fn clamp(&mut self, now: Instant) -> Instant {
+        let now = match self.last_now {
+            Some(last) if now < last => last,
+            _ => now,
+        };
+        self.last_now = Some(now);
+        now
+    }
+
+    // ---- sans-IO surface -------------------------------------------------------------
+
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.flush();
+        self.ready.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The earliest instant `handle_timeout` has work (it may find a stale entry and do nothing).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.peek().map(|Reverse((at, _))| *at)
+    }
+
+    fn flush(&mut self) {
+        if !self.out.is_empty() {
+            self.ready.extend(self.out.drain(..));
+        }
+    }
+
+    fn arm_txn(&mut self, id: TxnId) {
+        if let Some(at) = self.layer.deadline(id) {
+            self.timers.push(Reverse((at, TimerRef::Txn(id))));
+        }
+    }
+
+    fn arm_call(&mut self, key: CallKey) {
+        if let Some(Dialog::Uac(u)) = self.calls.get(&key) {
+            if let Some(at) = u.deadline() {
+                self.timers.push(Reverse((at, TimerRef::Call(key))));
+            }
+        }
+    }
+
+    /// Fires every due timer.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let now = self.clamp(now);
+        while let Some(Reverse((at, r))) = self.timers.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            match r {
+                TimerRef::Txn(id) => {
+                    // Stale entries (the machine moved on) are skipped by comparing deadlines.
+                    if self.layer.deadline(id).is_some_and(|d| d <= now) {
+                        let outcome = self.layer.on_timeout(now, id, &mut self.out);
+                        self.arm_txn(id);
+                        if let Some((owner, outcome)) = outcome {
+                            self.on_txn_timer(now, owner, id, outcome);
+                        }
+                    }
+                }
+                TimerRef::Call(key) => self.on_call_timer(now, key),
+            }
+        }
+        self.flush();
+    }
+
+    /// Feeds one received datagram.
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) {
+        let now = self.clamp(now);
+        self.stats.datagrams += 1;
+        // Keep-alive CRLFs (RFC 5626 §4.4.1) are not messages.
+        if bytes.iter().all(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t')) {
+            return;
+        }
+        match msg::parse_datagram(bytes) {
+            Ok(inc) => {
+                if inc.head.status.is_some() {
+                    self.on_response(now, &inc);
+                } else {
+                    self.on_request(now, from, &inc);
+                }
+            }
+            Err(e) => match (e.status(), e.reply_context()) {
+                (Some(status), Some(ctx)) => {
+                    self.stats.rejected_malformed += 1;
+                    let reply = msg::reply::stateless(ctx, status, reason_phrase(status));
+                    self.out.push(Transmit { dest: from, payload: reply });
+                }
+                _ => self.stats.dropped_junk += 1,
+            },
+        }
+        self.flush();
+    }
+
+    // ---- commands ----------------------------------------------------------------------
+
+    /// Places a call. Fails if `dial.id` already has a live dialog or the peer asked us to
+    /// back off.
+    pub fn dial(&mut self, now: Instant, dial: Dial) -> Result<CallKey, Error> {
+        let now = self.clamp(now);
+        if self.by_id.contains_key(&dial.id) {
+            return Err(Error::Usage("this id already has a live dialog"));
+        }
+        if let Some(until) = self.backoff_until(dial.target, now) {
+            return Err(Error::Backoff { peer: dial.target, remaining: until - now });
+        }
+        self.next_call += 1;
+        let key = CallKey(self.next_call);
+        let host = self.cfg.local.ip().to_string();
+        let ids = ids::dialog_ids(&self.cfg.namespace, dial.id, &host);
+        let branch = ids::branch(&self.cfg.namespace, dial.id, 1, false);
+        let uac = Uac {
+            id: dial.id,
+            target: dial.target,
+            to_uri: dial.to_uri.unwrap_or_else(|| dial.request_uri.clone()),
+            request_uri: dial.request_uri,
+            from_uri: dial.from_uri,
+            ids,
+            remote_tag: None,
+            remote_target: None,
+            route: Vec::new(),
+            cseq: 1,
+            invite_txn: None,
+            invite_branch: branch,
+            offer: dial.sdp_offer,
+            extra: dial.extra_headers,
+            state: UacState::Calling,
+            got_provisional: false,
+            ring_deadline: dial.ring_timeout.map(|t| now + t),
+            cancel: Cancel::None,
+            cancel_guard: None,
+            ack_2xx: None,
+            auth_tries: 0,
+            started: now,
+        };
+        let bytes = invite_bytes(&self.cfg, &uac, None);
+        let txn = self.layer.start_client(
+            now,
+            MethodClass::Invite,
+            uac.invite_branch.clone(),
+            uac.target,
+            bytes,
+            key.0,
+            &mut self.out,
+        );
+        let mut uac = uac;
+        uac.invite_txn = Some(txn);
+        self.by_call_id.insert(uac.ids.call_id.clone(), key);
+        self.by_id.insert(uac.id, key);
+        self.calls.insert(key, Dialog::Uac(uac));
+        self.stats.calls_started += 1;
+        self.arm_txn(txn);
+        self.arm_call(key);
+        self.flush();
+        Ok(key)
+    }
+
+    /// Ends a call: CANCEL before an answer, BYE after, a 480 for an unanswered incoming call.
+    pub fn hang_up(&mut self, now: Instant, key: CallKey) -> Result<(), Error> {
+        let now = self.clamp(now);
+        match self.calls.get(&key) {
+            None => return Err(Error::Usage("no such call")),
+            Some(Dialog::Uac(u)) => match u.state {
+                UacState::Calling | UacState::Early => {
+                    self.request_cancel(now, key, EndReason::LocalHangup)
+                }
+                UacState::Confirmed => self.send_bye(now, key),
+                UacState::Terminating | UacState::Ended => {}
+            },
+            Some(Dialog::Uas(u)) => match u.state {
+                UasState::Incoming => {
+                    return self.respond(now, key, 480, None);
+                }
+                UasState::Answered | UasState::Confirmed => self.send_bye(now, key),
+                UasState::Terminating | UasState::Ended => {}
+            },
+        }
+        self.flush();
+        Ok(())
+    }
+
+    /// Answers an incoming call: 1xx, 2xx (with our SDP) or a rejection.
+    pub fn respond(
+        &mut self,
+        now: Instant,
+        key: CallKey,
+        status: u16,
+        sdp: Option<Vec<u8>>,
+    ) -> Result<(), Error> {
+        let now = self.clamp(now);
+        if !(100..=699).contains(&status) {
+            return Err(Error::Usage("status must be 100..=699"));
+        }
+        let Some(Dialog::Uas(u)) = self.calls.get_mut(&key) else {
+            return Err(Error::Usage("no such incoming call"));
+        };
+        if u.state != UasState::Incoming {
+            return Err(Error::Usage("the call already has a final response"));
+        }
+        let vias: Vec<&str> = u.vias.iter().map(String::as_str).collect();
+        let contact = (status > 100 && status < 300).then_some(self.cfg.local);
+        let body = match (&sdp, status) {
+            (Some(b), 180..=299) => Some(("application/sdp", b.as_slice())),
+            _ => None,
+        };
+        let bytes = ResponseSpec {
+            status,
+            reason: reason_phrase(status),
+            vias: &vias,
+            from: &u.from,
+            to: &u.to,
+            to_tag: (status > 100).then_some(u.local_tag.as_str()),
+            call_id: &u.call_id,
+            cseq: &u.cseq,
+            contact,
+            extra: &[],
+            body,
+        }
+        .to_bytes();
+        let txn = u.invite_txn;
+        if (200..300).contains(&status) {
+            u.state = UasState::Answered;
+            u.local_sdp = sdp;
+        }
+        let rejected = status >= 300;
+        self.layer.respond(now, txn, status, bytes, &mut self.out);
+        self.arm_txn(txn);
+        if rejected {
+            self.end_call(key, EndReason::LocalReject { status });
+        }
+        self.flush();
+        Ok(())
+    }
+
+    /// Sends an out-of-dialog OPTIONS (a health probe); the answer comes as `Event::ProbeResult`.
+    pub fn probe(&mut self, now: Instant, target: SocketAddr, request_uri: &str, token: u64) -> Result<(), Error> {
+        let now = self.clamp(now);
+        if token >= PROBE_OWNER {
+            return Err(Error::Usage("probe token must be below 2^63"));
+        }
+        let id = token | PROBE_OWNER;
+        let ids = ids::dialog_ids(&self.cfg.namespace, id, &self.cfg.local.ip().to_string());
+        self.cnonce_counter += 1;
+        let branch = ids::branch(&self.cfg.namespace, id, self.cnonce_counter as u32, false);
+        let bytes = RequestSpec {
+            method: "OPTIONS",
+            request_uri,
+            local: self.cfg.local,
+            branch: &branch,
+            from_uri: &format!("sip:outdial@{}", self.cfg.local),
+            from_tag: &ids.from_tag,
+            to_uri: request_uri,
+            to_tag: None,
+            call_id: &format!("{}.{}", ids.call_id, self.cnonce_counter),
+            cseq: 1,
+            cseq_method: None,
+            route: &[],
+            contact: true,
+            extra: &[("Accept", "application/sdp")],
+            body: None,
+            user_agent: &self.cfg.user_agent,
+        }
+        .to_bytes();
+        let txn = self.layer.start_client(now, MethodClass::Other, branch, target, bytes, id, &mut self.out);
+        self.arm_txn(txn);
+        self.flush();
+        Ok(())
+    }
+
+    // ---- UAC internals -----------------------------------------------------------------
+
+    fn request_cancel(&mut self, now: Instant, key: CallKey, reason: EndReason) {
+        let Some(Dialog::Uac(u)) = self.calls.get_mut(&key) else { return };
+        if u.cancel != Cancel::None {
+            return;
+        }
+        u.cancel_guard = Some(now + self.cfg.timers.timeout());
+        if u.got_provisional {
+            u.cancel = Cancel::Sent(reason);
+            self.send_cancel(now, key);
+        } else {
+            u.cancel = Cancel::Pending(reason);
+        }
+        self.arm_call(key);
+    }
+
+    fn send_cancel(&mut self, now: Instant, key: CallKey) {
+        let Some(Dialog::Uac(u)) = self.calls.get(&key) else { return };
+        let bytes = RequestSpec {
+            method: "CANCEL",
+            request_uri: &u.request_uri,
+            local: self.cfg.local,
+            branch: &u.invite_branch,
+            from_uri: &u.from_uri,
+            from_tag: &u.ids.from_tag,
+            to_uri: &u.to_uri,
+            to_tag: None,
+            call_id: &u.ids.call_id,
+            cseq: u.cseq,
+            cseq_method: None,
+            route: &[],
+            contact: false,
+            extra: &[],
+            body: None,
+            user_agent: &self.cfg.user_agent,
+        }
+        .to_bytes();
+        let (branch, target) = (u.invite_branch.clone(), u.target);
+        let txn = self.layer.start_client(now, MethodClass::Cancel, branch, target, bytes, key.0, &mut self.out);
+        self.arm_txn(txn);
+    }
+
+    fn send_bye(&mut self, now: Instant, key: CallKey) {
+        let local = self.cfg.local;
+        let ua = self.cfg.user_agent.clone();
+        let (bytes, branch, dest) = match self.calls.get_mut(&key) {
+            Some(Dialog::Uac(u)) => {
+                if u.state != UacState::Confirmed {
+                    return;
+                }
+                u.state = UacState::Terminating;
+                u.cseq += 1;
+                let branch = ids::branch(&self.cfg.namespace, u.id, u.cseq, false);
+                let ruri = u.remote_target.clone().unwrap_or_else(|| u.request_uri.clone());
+                let bytes = RequestSpec {
+                    method: "BYE",
+                    request_uri: &ruri,
+                    local,
+                    branch: &branch,
+                    from_uri: &u.from_uri,
+                    from_tag: &u.ids.from_tag,
+                    to_uri: &u.to_uri,
+                    to_tag: u.remote_tag.as_deref(),
+                    call_id: &u.ids.call_id,
+                    cseq: u.cseq,
+                    cseq_method: None,
+                    route: &u.route,
+                    contact: false,
+                    extra: &[],
+                    body: None,
+                    user_agent: &ua,
+                }
+                .to_bytes();
+                (bytes, branch, u.target)
+            }
+            Some(Dialog::Uas(u)) => {
+                if !matches!(u.state, UasState::Answered | UasState::Confirmed) {
+                    return;
+                }
+                u.state = UasState::Terminating;
+                u.local_cseq += 1;
+                self.cnonce_counter += 1;
+                let branch = format!(
+                    "{}{}.{}.{}",
+                    ids::BRANCH_COOKIE,
+                    u.local_tag,
+                    key.0,
+                    self.cnonce_counter
+                );
+                let ruri = u.remote_target.clone().unwrap_or_else(|| build::uri_of(&u.from).to_owned());
+                let from_uri = build::uri_of(&u.to).to_owned();
+                let to_uri = build::uri_of(&u.from).to_owned();
+                let bytes = RequestSpec {
+                    method: "BYE",
+                    request_uri: &ruri,
+                    local,
+                    branch: &branch,
+                    from_uri: &from_uri,
+                    from_tag: &u.local_tag,
+                    to_uri: &to_uri,
+                    to_tag: u.remote_tag.as_deref(),
+                    call_id: &u.call_id,
+                    cseq: u.local_cseq,
+                    cseq_method: None,
+                    route: &u.route,
+                    contact: false,
+                    extra: &[],
+                    body: None,
+                    user_agent: &ua,
+                }
+                .to_bytes();
+                (bytes, branch, u.source)
+            }
+            None => return,
+        };
+        let txn = self.layer.start_client(now, MethodClass::Other, branch, dest, bytes, key.0, &mut self.out);
+        self.arm_txn(txn);
+    }
+
+    fn end_call(&mut self, key: CallKey, reason: EndReason) {
+        let Some(d) = self.calls.remove(&key) else { return };
+        match &d {
+            Dialog::Uac(u) => {
+                self.by_call_id.remove(&u.ids.call_id);
+                self.by_id.remove(&u.id);
+            }
+            Dialog::Uas(u) => {
+                self.by_call_id.remove(&u.call_id);
+            }
+        }
+        // 2xx retransmits after this are re-ACKed by the INVITE transaction itself
+        // (Accepted state, Timer M), which kept a copy of the ACK.
+        self.stats.calls_ended += 1;
+        self.events.push_back(Event::Call { call: key, event: CallEvent::Ended(reason) });
+    }
+
+    fn on_call_timer(&mut self, now: Instant, key: CallKey) {
+        let Some(Dialog::Uac(u)) = self.calls.get(&key) else { return };
+        let Some(at) = u.deadline() else { return };
+        if at > now {
+            return;
+        }
+        match u.cancel.clone() {
+            Cancel::None => self.request_cancel(now, key, EndReason::RingTimeout),
+            Cancel::Pending(reason) | Cancel::Sent(reason) => {
+                // No final response to the INVITE within 64·T1 of our CANCEL: give up (§9.1).
+                if let Some(txn) = u.invite_txn {
+                    self.layer.abandon(txn);
+                }
+                self.end_call(key, reason);
+            }
+        }
+    }
+
+    fn on_txn_timer(&mut self, _now: Instant, owner: u64, txn: TxnId, outcome: TimerOutcome) {
+        if owner >= PROBE_OWNER {
+            self.events.push_back(Event::ProbeResult {
+                token: owner & !PROBE_OWNER,
+                status: None,
+                retry_after: None,
+            });
+            return;
+        }
+        let key = CallKey(owner);
+        let reason = match (self.calls.get(&key), outcome) {
+            (Some(Dialog::Uac(u)), TimerOutcome::TimedOut) => {
+                if u.invite_txn == Some(txn) {
+                    match &u.cancel {
+                        Cancel::Sent(r) | Cancel::Pending(r) => r.clone(),
+                        Cancel::None => EndReason::TimedOut,
+                    }
+                } else if u.state == UacState::Terminating {
+                    // The BYE got no answer: the dialog is over regardless (§15.1.1).
+                    EndReason::LocalHangup
+                } else {
+                    return;
+                }
+            }
+            (Some(Dialog::Uas(u)), TimerOutcome::AckTimeout) if u.invite_txn == txn => EndReason::AckTimeout,
+            (Some(Dialog::Uas(u)), TimerOutcome::TimedOut) if u.state == UasState::Terminating => {
+                EndReason::LocalHangup
+            }
+            _ => return,
+        };
+        self.end_call(key, reason);
+    }
+}
+
+fn invite_bytes(cfg: &EndpointConfig, u: &Uac, authorization: Option<(&str, &str)>) -> Vec<u8> {
+    let mut extra: Vec<(&str, &str)> = u.extra.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    extra.push(("Allow", ALLOW));
+    if let Some(a) = authorization {
+        extra.push(a);
+    }
+    RequestSpec {
+        method: "INVITE",
+        request_uri: &u.request_uri,
+        local: cfg.local,
+        branch: &u.invite_branch,
+        from_uri: &u.from_uri,
+        from_tag: &u.ids.from_tag,
+        to_uri: &u.to_uri,
+        to_tag: None,
+        call_id: &u.ids.call_id,
+        cseq: u.cseq,
+        cseq_method: None,
+        route: &[],
+        contact: true,
+        extra: &extra,
+        body: u.offer.as_deref().map(|b| ("application/sdp", b)),
+        user_agent: &cfg.user_agent,
+    }
+    .to_bytes()
+}
+
+/// The reason phrase we send with `status`.
+pub fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        100 => "Trying",
+        180 => "Ringing",
+        181 => "Call Is Being Forwarded",
+        182 => "Queued",
+        183 => "Session Progress",
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        407 => "Proxy Authentication Required",
+        408 => "Request Timeout",
+        413 => "Request Entity Too Large",
+        415 => "Unsupported Media Type",
+        416 => "Unsupported URI Scheme",
+        420 => "Bad Extension",
+        480 => "Temporarily Unavailable",
+        481 => "Call/Transaction Does Not Exist",
+        482 => "Loop Detected",
+        483 => "Too Many Hops",
+        484 => "Address Incomplete",
+        486 => "Busy Here",
+        487 => "Request Terminated",
+        488 => "Not Acceptable Here",
+        500 => "Server Internal Error",
+        501 => "Not Implemented",
+        503 => "Service Unavailable",
+        504 => "Server Time-out",
+        505 => "Version Not Supported",
+        513 => "Message Too Large",
+        600 => "Busy Everywhere",
+        603 => "Decline",
+        604 => "Does Not Exist Anywhere",
+        _ => match status / 100 {
+            1 => "Progress",
+            2 => "OK",
+            3 => "Redirect",
+            4 => "Client Error",
+            5 => "Server Error",
+            _ => "Global Failure",
+        },
+    }
+}

@@ -1,0 +1,32 @@
+//! SIP for outdial: everything between UDP datagrams and call events.
+//!
+//! Layers, dependencies pointing down (see ../shared/STYLE.md):
+//!
+//! ```text
+//!   transport   the only module that owns sockets (tokio UDP shell)
+//!   endpoint    sans-IO core: routes datagrams to transactions and dialogs
+//!   dialog      UAC/UAS dialogs, consuming transaction events
+//!   txn         RFC 3261 §17 transactions: four machines, one state type each
+//!   auth, ids   digest authentication; Call-ID/tag/branch derived from a caller's id
+//!   msg, sdp    strict framing and validation in front of rsip; a small strict SDP
+//! ```
+//!
+//! The protocol cores never read the clock: every call takes `now`.
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod msg;
+pub mod sdp;
+pub mod auth;
+pub mod build;
+pub mod dialog;
+pub mod endpoint;
+pub mod ids;
+pub mod time;
+pub mod transport;
+pub mod txn;
+
+pub use dialog::{CallEvent, EndReason};
+pub use endpoint::{CallKey, Dial, Endpoint, EndpointConfig, EndpointStats, Event, IncomingCall};
+pub use error::Error;
+pub use txn::{TimerConfig, Transmit};

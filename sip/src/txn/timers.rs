@@ -1,0 +1,67 @@
+//! RFC 3261 §17 timer values and the closed set of timers a transaction can arm.
+
+use std::time::Duration;
+
+/// T1, T2 and T4 of RFC 3261 §17.1.1.1 / Table 4; every other timer derives from them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimerConfig {
+    /// RTT estimate; default 500 ms.
+    pub t1: Duration,
+    /// Cap on non-INVITE and response retransmit intervals; default 4 s.
+    pub t2: Duration,
+    /// Longest time a message stays in the network; default 5 s.
+    pub t4: Duration,
+}
+
+impl Default for TimerConfig {
+    fn default() -> Self {
+        Self {
+            t1: Duration::from_millis(500),
+            t2: Duration::from_secs(4),
+            t4: Duration::from_secs(5),
+        }
+    }
+}
+
+impl TimerConfig {
+    /// Timers B, F, H, J (and RFC 6026's L and M): 64·T1.
+    pub fn timeout(&self) -> Duration {
+        self.t1 * 64
+    }
+
+    /// Timer D on an unreliable transport: at least 32 s, and never shorter than 64·T1.
+    pub fn timer_d(&self) -> Duration {
+        Duration::from_secs(32).max(self.timeout())
+    }
+}
+
+/// Every timer a transaction can arm. Closed, so `poll_timeout` can say which one is next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Timer {
+    /// INVITE client retransmit.
+    A,
+    /// INVITE client transaction timeout.
+    B,
+    /// INVITE client wait for final-response retransmits after a non-2xx.
+    D,
+    /// non-INVITE client retransmit.
+    E,
+    /// non-INVITE client transaction timeout.
+    F,
+    /// non-INVITE client wait for response retransmits.
+    K,
+    /// INVITE server final-response retransmit.
+    G,
+    /// INVITE server wait for ACK.
+    H,
+    /// INVITE server wait for ACK retransmits.
+    I,
+    /// non-INVITE server wait for request retransmits.
+    J,
+    /// INVITE server: 2xx retransmit until the ACK (RFC 3261 §13.3.1.4, kept here by RFC 6026).
+    Retransmit2xx,
+    /// INVITE server Accepted state lifetime (RFC 6026 Timer L).
+    L,
+    /// INVITE client Accepted state lifetime (RFC 6026 Timer M).
+    M,
+}
