@@ -21,7 +21,10 @@ fn run_with(scenario: &str, calls: u32, sipp_extra: &[&str], args: &[&str]) -> s
     sipp_args.extend_from_slice(sipp_extra);
     let mut uas = sipp_uas(Some(scenario), port, &sipp_args);
     let target = format!("127.0.0.1:{port}");
-    let mut all = vec!["--target", target.as_str(), "--calls", m.as_str()];
+    let mut all = vec!["--target", target.as_str()];
+    if !args.contains(&"--calls") {
+        all.extend_from_slice(&["--calls", m.as_str()]);
+    }
     all.extend_from_slice(args);
     let report = loadtest(&all);
     let status = uas.wait_exit(Duration::from_secs(30));

@@ -409,7 +409,9 @@ async fn run_leg(
     let sleep = tokio::time::sleep_until(Instant::now());
     tokio::pin!(sleep);
     loop {
-        let pacing = playback.as_ref().is_some_and(|p| p.pacer.is_some());
+        // Pacing needs a pacer and a destination; without both the timer branch stays disabled,
+        // so an elapsed timer can never spin the loop.
+        let pacing = parts.remote.is_some() && playback.as_ref().is_some_and(|p| p.pacer.is_some());
         let event = tokio::select! {
             biased;
             changed = control.changed() => match changed {

@@ -237,11 +237,17 @@ impl Bridge {
         };
 
         // Map the input onto the output stream, re-anchoring on a restart.
-        let mut restart = match &mut inn.anchor {
-            Some(anchor) if anchor.ssrc == pkt.ssrc => {
+        let restart = match &mut inn.anchor {
+            None => true,
+            Some(anchor) if anchor.ssrc != pkt.ssrc => {
+                inn.counters.restarts += 1;
+                true
+            }
+            Some(anchor) => {
                 let ext = SeqNo::extend(anchor.in_highest, pkt.seq);
                 let delta = ext.since(anchor.in_highest);
                 if delta >= i64::from(MAX_DROPOUT) || delta < -i64::from(MAX_MISORDER) {
+                    // Renumbered, or a stray packet: follow only if the next packet confirms it.
                     if anchor.confirm != Some(pkt.seq) {
                         anchor.confirm = Some(pkt.seq.wrapping_add(1));
                         return dropped(
@@ -249,6 +255,7 @@ impl Bridge {
                             DropReason::UnconfirmedJump,
                         );
                     }
+                    inn.counters.restarts += 1;
                     true
                 } else {
                     if delta > 0 {
@@ -258,17 +265,11 @@ impl Bridge {
                     false
                 }
             }
-            _ => true,
         };
         let anchor = match &mut inn.anchor {
             Some(anchor) if !restart => anchor,
             slot => {
-                if slot.is_some() {
-                    inn.counters.restarts += 1;
-                } else {
-                    // The first packet of the bridge also starts a talkspurt on the output.
-                    restart = true;
-                }
+                // Continue the output where it stands now; the first packet starts a talkspurt.
                 let first = SeqNo::first(pkt.seq);
                 slot.insert(Anchor {
                     ssrc: pkt.ssrc,

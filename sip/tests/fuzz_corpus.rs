@@ -357,3 +357,32 @@ fn pathological_inputs_stay_linear() {
         assert!(took < PER_DATAGRAM_BUDGET, "{what}: {took:?}");
     }
 }
+
+#[test]
+fn zz_debug_dump() {
+    let Some(spec) = std::env::var_os("DBG_CASES") else { return };
+    let spec = spec.to_string_lossy().to_string();
+    let (a, b) = spec.split_once('-').unwrap();
+    let (a, b): (u32, u32) = (a.parse().unwrap(), b.parse().unwrap());
+    for case in a..=b {
+        let path = corpus_dir().join(format!("protos-c07-sip/cases/{case:07}"));
+        if !path.exists() { continue }
+        let (invite, _) = protos::datagrams(&read(&path)).unwrap();
+        let r = parse_datagram(&invite);
+        let first: Vec<String> = String::from_utf8_lossy(&invite).lines().map(|l| l.chars().take(100).collect()).collect();
+        let key = std::env::var("DBG_LINE").ok().and_then(|l| l.parse::<usize>().ok()).unwrap_or(0);
+        eprintln!("{case}: {:?} | {:?}", r.as_ref().err().map(|e| e.to_string()), first.get(key));
+    }
+}
+#[test]
+fn zz_debug_files() {
+    if std::env::var_os("DBG_FILES").is_none() { return }
+    for sub in ["kamailio-test-misc-sip", "pjsip-oss-fuzz-seeds", "rfc5118"] {
+        for p in files_under(&corpus_dir().join(sub)) {
+            let r = parse_datagram(&read(&p));
+            let extra = match &r { Ok(inc) => format!("{:?}", check_uas_acceptable(inc, &allow()).err().map(|r| r.status)), Err(_) => String::new() };
+            let sdp = match &r { Ok(inc) if !inc.body().is_empty() => format!("{:?}", sdp::parse_answer(inc.body()).map(|_| ())), _ => String::new() };
+            eprintln!("{}: {:?} {extra} {sdp}", p.display(), r.as_ref().err().map(|e| e.to_string()));
+        }
+    }
+}

@@ -336,7 +336,7 @@ impl Endpoint {
                 }
                 self.arm_txn(txn);
             } else {
-                self.layer.on_retransmitted_request(txn, &mut self.out);
+                self.layer.on_retransmitted_request(txn, from, &mut self.out);
             }
             return;
         }

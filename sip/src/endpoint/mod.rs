@@ -371,12 +371,18 @@ impl Endpoint {
     }
 
     /// Answers an incoming call: 1xx, 2xx (with our SDP) or a rejection.
-    pub fn respond(
+    pub fn respond(&mut self, now: Instant, key: CallKey, status: u16, sdp: Option<Vec<u8>>) -> Result<(), Error> {
+        self.respond_with(now, key, status, sdp, &[])
+    }
+
+    /// [`respond`](Self::respond) with extra headers (e.g. `Retry-After` on a 503).
+    pub fn respond_with(
         &mut self,
         now: Instant,
         key: CallKey,
         status: u16,
         sdp: Option<Vec<u8>>,
+        extra: &[(&str, &str)],
     ) -> Result<(), Error> {
         let now = self.clamp(now);
         if !(100..=699).contains(&status) {
@@ -404,7 +410,7 @@ impl Endpoint {
             call_id: &u.call_id,
             cseq: &u.cseq,
             contact,
-            extra: &[],
+            extra,
             body,
         }
         .to_bytes();

@@ -325,9 +325,12 @@ impl Layer {
         }
     }
 
-    /// A request retransmission matched `id`; resends the last response when the machine says so.
-    pub fn on_retransmitted_request(&mut self, id: TxnId, out: &mut Vec<Transmit>) {
+    /// A request retransmission from `from` matched `id`; resends the last response when the
+    /// machine says so, to where the retransmission came from (a NATed or re-bound peer keeps
+    /// its transaction).
+    pub fn on_retransmitted_request(&mut self, id: TxnId, from: SocketAddr, out: &mut Vec<Transmit>) {
         let Some(entry) = self.txns.get_mut(&id) else { return };
+        entry.dest = from;
         let resend = match &mut entry.machine {
             Machine::ServerInvite(m) => m.on_retransmitted_request() == ServerInviteAction::ResendLast,
             Machine::ServerNonInvite(m) => {
