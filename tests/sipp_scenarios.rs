@@ -44,7 +44,11 @@ fn busy_486_is_counted_per_status() {
 
 #[test]
 fn ring_without_answer_is_cancelled_at_the_ring_timeout() {
-    let r = run("uas_ring_no_answer.xml", 2, &["--rate", "20", "--ring-timeout-ms", "800"]);
+    let r = run(
+        "uas_ring_no_answer.xml",
+        2,
+        &["--rate", "20", "--ring-timeout-ms", "800"],
+    );
     assert_eq!(failed(&r, "ring-timeout"), 2, "{r}");
     // Cancelled at 800 ms, so the run is not much longer than that.
     assert!(r["wall_seconds"].as_f64().unwrap_or(99.0) < 10.0, "{r}");
@@ -54,14 +58,29 @@ fn ring_without_answer_is_cancelled_at_the_ring_timeout() {
 fn retry_after_503_stops_new_calls_to_the_peer() {
     // 5 calls at 5 cps: the first gets 503 Retry-After: 2 (SIPp answers one call), the
     // others fall inside the back-off and are never sent.
-    let r = run("uas_503_retry_after.xml", 1, &["--rate", "5", "--calls", "5"]);
+    let r = run(
+        "uas_503_retry_after.xml",
+        1,
+        &["--rate", "5", "--calls", "5"],
+    );
     assert_eq!(failed(&r, "503"), 1, "{r}");
     assert_eq!(failed(&r, "503-backoff"), 4, "{r}");
 }
 
 #[test]
 fn digest_challenge_is_answered_with_credentials() {
-    let r = run("uas_401_challenge.xml", 3, &["--rate", "20", "--auth-user", "alice", "--auth-password", "secret"]);
+    let r = run(
+        "uas_401_challenge.xml",
+        3,
+        &[
+            "--rate",
+            "20",
+            "--auth-user",
+            "alice",
+            "--auth-password",
+            "secret",
+        ],
+    );
     assert_eq!(r["answered"], 3, "{r}");
     assert_eq!(r["failed"].as_object().map(|o| o.len()), Some(0), "{r}");
 }
@@ -75,10 +94,17 @@ fn early_media_183_then_answer() {
 
 #[test]
 fn far_end_bye_mid_call_ends_the_call() {
-    let r = run("uas_far_end_bye.xml", 2, &["--rate", "20", "--hold-ms", "10000"]);
+    let r = run(
+        "uas_far_end_bye.xml",
+        2,
+        &["--rate", "20", "--hold-ms", "10000"],
+    );
     assert_eq!(r["answered"], 2, "{r}");
     assert_eq!(r["remote_hangups"], 2, "{r}");
-    assert!(r["wall_seconds"].as_f64().unwrap_or(99.0) < 8.0, "BYE must end the hold early: {r}");
+    assert!(
+        r["wall_seconds"].as_f64().unwrap_or(99.0) < 8.0,
+        "BYE must end the hold early: {r}"
+    );
 }
 
 #[test]

@@ -28,7 +28,8 @@ fn final_status(sock: &UdpSocket, limit: Duration) -> Option<u16> {
     let mut buf = [0u8; 65_535];
     loop {
         let left = deadline.checked_duration_since(Instant::now())?;
-        sock.set_read_timeout(Some(left.max(Duration::from_millis(1)))).ok()?;
+        sock.set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .ok()?;
         let (n, _) = sock.recv_from(&mut buf).ok()?;
         let text = String::from_utf8_lossy(&buf[..n]);
         let status: u16 = text.strip_prefix("SIP/2.0 ")?.get(..3)?.parse().ok()?;
@@ -64,7 +65,10 @@ fn rfc4475_verdicts_over_udp_and_the_endpoint_survives() {
         let sock = UdpSocket::bind("127.0.0.1:0").expect("bind");
         sock.send_to(&bytes, addr).expect("send");
         // Requests get an answer quickly; dropped input is waited for a bounded while.
-        let status = final_status(&sock, Duration::from_millis(if is_response { 200 } else { 700 }));
+        let status = final_status(
+            &sock,
+            Duration::from_millis(if is_response { 200 } else { 700 }),
+        );
         let ok = match (verdict, is_response, status) {
             // A response is never answered, whatever its verdict.
             (_, true, s) => s.is_none(),
@@ -77,10 +81,20 @@ fn rfc4475_verdicts_over_udp_and_the_endpoint_survives() {
         if !ok {
             failures.push(format!("{file} ({verdict}): answered {status:?}"));
         }
-        assert!(options_answered(addr), "endpoint stopped answering OPTIONS after {file}");
-        assert!(matches!(peer.child.try_wait(), Ok(None)), "peer died after {file}");
+        assert!(
+            options_answered(addr),
+            "endpoint stopped answering OPTIONS after {file}"
+        );
+        assert!(
+            matches!(peer.child.try_wait(), Ok(None)),
+            "peer died after {file}"
+        );
         checked += 1;
     }
     assert!(checked >= 50, "only {checked} torture files checked");
-    assert!(failures.is_empty(), "verdicts not met:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "verdicts not met:\n{}",
+        failures.join("\n")
+    );
 }

@@ -16,7 +16,9 @@ fn epoch() -> Instant {
 }
 
 fn frame_pcm() -> Vec<i16> {
-    (0..160).map(|n| ((n as f64 * 0.35).sin() * 8000.0) as i16).collect()
+    (0..160)
+        .map(|n| ((n as f64 * 0.35).sin() * 8000.0) as i16)
+        .collect()
 }
 
 fn g711(c: &mut Criterion) {
@@ -25,8 +27,12 @@ fn g711(c: &mut Criterion) {
     g.throughput(Throughput::Elements(160));
     for codec in [Codec::Pcmu, Codec::Pcma] {
         let codes = codec.encode(&pcm);
-        g.bench_function(format!("encode_{}", codec.name()), |b| b.iter(|| codec.encode(black_box(&pcm))));
-        g.bench_function(format!("decode_{}", codec.name()), |b| b.iter(|| codec.decode(black_box(&codes))));
+        g.bench_function(format!("encode_{}", codec.name()), |b| {
+            b.iter(|| codec.encode(black_box(&pcm)))
+        });
+        g.bench_function(format!("decode_{}", codec.name()), |b| {
+            b.iter(|| codec.decode(black_box(&codes)))
+        });
     }
     let mut codes = Codec::Pcmu.encode(&pcm);
     g.bench_function("transcode_PCMU_to_PCMA", |b| {
@@ -44,7 +50,9 @@ fn rtp_packets(c: &mut Criterion) {
         b.iter(|| sender.write(black_box(&payload), t0, &mut out).unwrap())
     });
     let packet = RtpSender::new(Codec::Pcmu, Ssrc(1), 0, 0).packet(&payload, t0);
-    c.bench_function("rtp_parse", |b| b.iter(|| rtp::parse(black_box(&packet)).unwrap().seq));
+    c.bench_function("rtp_parse", |b| {
+        b.iter(|| rtp::parse(black_box(&packet)).unwrap().seq)
+    });
 
     let mut stats = ReceiveStats::new(8000);
     let mut src = RtpSender::new(Codec::Pcmu, Ssrc(2), 0, 0);
@@ -53,7 +61,10 @@ fn rtp_packets(c: &mut Criterion) {
         b.iter(|| {
             k = k.wrapping_add(1);
             let bytes = src.packet(&payload, t0);
-            stats.handle_datagram(black_box(&bytes), t0 + Duration::from_millis(20) * (k % 1_000_000))
+            stats.handle_datagram(
+                black_box(&bytes),
+                t0 + Duration::from_millis(20) * (k % 1_000_000),
+            )
         })
     });
 
@@ -71,18 +82,31 @@ fn relay(c: &mut Criterion) {
     let t0 = epoch();
     let customer: SocketAddr = ([127, 0, 0, 1], 5000).into();
     let agent: SocketAddr = ([127, 0, 0, 1], 6000).into();
-    for (name, a, b) in [("same_codec", Codec::Pcmu, Codec::Pcmu), ("transcoding", Codec::Pcmu, Codec::Pcma)] {
+    for (name, a, b) in [
+        ("same_codec", Codec::Pcmu, Codec::Pcmu),
+        ("transcoding", Codec::Pcmu, Codec::Pcma),
+    ] {
         let mut bridge = Bridge::new(
-            BridgeSide { remote: Some(customer), codec: a, sender: RtpSender::new(a, Ssrc(1), 0, 0) },
-            BridgeSide { remote: Some(agent), codec: b, sender: RtpSender::new(b, Ssrc(2), 0, 0) },
+            BridgeSide {
+                remote: Some(customer),
+                codec: a,
+                sender: RtpSender::new(a, Ssrc(1), 0, 0),
+            },
+            BridgeSide {
+                remote: Some(agent),
+                codec: b,
+                sender: RtpSender::new(b, Ssrc(2), 0, 0),
+            },
         );
         let mut src = RtpSender::new(a, Ssrc(3), 0, 0);
         let packets: Vec<Vec<u8>> = (0..1024).map(|_| src.packet(&[0x55; 160], t0)).collect();
         let mut i = 0usize;
-        c.bench_function(format!("bridge_relay_{name}"), |bch| {
+        c.bench_function(&format!("bridge_relay_{name}"), |bch| {
             bch.iter(|| {
                 i = (i + 1) % packets.len();
-                bridge.handle_datagram(t0, Side::A, customer, &packets[i]).unwrap();
+                bridge
+                    .handle_datagram(t0, Side::A, customer, &packets[i])
+                    .unwrap();
                 bridge.poll_transmit().map(|t| t.payload.len())
             })
         });

@@ -33,13 +33,17 @@ pub struct VirtualClock {
 
 impl VirtualClock {
     pub fn new() -> Self {
-        Self { origin: now(), offset_nanos: std::sync::atomic::AtomicU64::new(0) }
+        Self {
+            origin: now(),
+            offset_nanos: std::sync::atomic::AtomicU64::new(0),
+        }
     }
 
     /// Moves time forward; never backwards.
     pub fn advance(&self, by: Duration) {
         let nanos = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
-        self.offset_nanos.fetch_add(nanos, std::sync::atomic::Ordering::SeqCst);
+        self.offset_nanos
+            .fetch_add(nanos, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Moves time to `at` if it is later than now.
@@ -59,6 +63,7 @@ impl Default for VirtualClock {
 
 impl Clock for VirtualClock {
     fn now(&self) -> Instant {
-        self.origin + Duration::from_nanos(self.offset_nanos.load(std::sync::atomic::Ordering::SeqCst))
+        self.origin
+            + Duration::from_nanos(self.offset_nanos.load(std::sync::atomic::Ordering::SeqCst))
     }
 }

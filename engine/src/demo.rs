@@ -20,7 +20,12 @@ pub struct DemoReport {
 }
 
 /// Runs the demo: `calls` calls at `rate` per second, each answered call held `hold`.
-pub async fn run(calls: u64, rate: f64, hold: Duration, progress: bool) -> std::io::Result<DemoReport> {
+pub async fn run(
+    calls: u64,
+    rate: f64,
+    hold: Duration,
+    progress: bool,
+) -> std::io::Result<DemoReport> {
     let profile = Profile::parse(MIXED_PROFILE, "configs/peer-mixed.toml")
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -40,7 +45,9 @@ pub async fn run(calls: u64, rate: f64, hold: Duration, progress: bool) -> std::
         )
         .await
     });
-    let target = ready_rx.await.map_err(|_| std::io::Error::other("the embedded peer did not start"))?;
+    let target = ready_rx
+        .await
+        .map_err(|_| std::io::Error::other("the embedded peer did not start"))?;
     let mut cfg = LoadTestConfig::new(target);
     cfg.calls = calls;
     cfg.rate = rate;
@@ -49,6 +56,11 @@ pub async fn run(calls: u64, rate: f64, hold: Duration, progress: bool) -> std::
     cfg.progress = progress;
     let load = loadtest::run(cfg).await?;
     let _ = stop_tx.send(());
-    let peer = peer_task.await.map_err(|e| std::io::Error::other(e.to_string()))??;
-    Ok(DemoReport { loadtest: load, peer })
+    let peer = peer_task
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))??;
+    Ok(DemoReport {
+        loadtest: load,
+        peer,
+    })
 }

@@ -4,8 +4,8 @@
 //! lock or a cross-thread hop; the pacing below is deadline-based, so a late wake-up launches
 //! the calls it owes instead of drifting.
 
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -46,7 +46,14 @@ impl LoadTestConfig {
     pub fn new(target: SocketAddr) -> Self {
         Self {
             target,
-            bind: SocketAddr::new(if target.ip().is_loopback() { target.ip() } else { IpAddr::from([0, 0, 0, 0]) }, 0),
+            bind: SocketAddr::new(
+                if target.ip().is_loopback() {
+                    target.ip()
+                } else {
+                    IpAddr::from([0, 0, 0, 0])
+                },
+                0,
+            ),
             rate: 100.0,
             calls: 1000,
             concurrency: 10_000,
@@ -134,7 +141,11 @@ pub async fn run(cfg: LoadTestConfig) -> std::io::Result<LoadReport> {
     ep_cfg.namespace = format!("load{}", std::process::id());
     ep_cfg.default_credentials = cfg.credentials.clone();
     let mut ep = Endpoint::new(ep_cfg);
-    let mut media = if cfg.media { Some(MediaLegs::new(local.ip())?) } else { None };
+    let mut media = if cfg.media {
+        Some(MediaLegs::new(local.ip())?)
+    } else {
+        None
+    };
 
     let cpu_start = process_cpu_seconds().unwrap_or(0.0);
     let start = clock::now();
@@ -203,7 +214,10 @@ pub async fn run(cfg: LoadTestConfig) -> std::io::Result<LoadReport> {
 
         while let Some(ev) = ep.poll_event() {
             match ev {
-                Event::Call { call, event: CallEvent::Answered { sdp } } => {
+                Event::Call {
+                    call,
+                    event: CallEvent::Answered { sdp },
+                } => {
                     if let Some(l) = live.get(&call) {
                         setup.record(now.saturating_duration_since(l.invited));
                     }
@@ -214,10 +228,16 @@ pub async fn run(cfg: LoadTestConfig) -> std::io::Result<LoadReport> {
                     }
                     hangups.push(Reverse((now + cfg.hold, call)));
                 }
-                Event::Call { event: CallEvent::Progress { sdp: Some(_), .. }, .. } => {
+                Event::Call {
+                    event: CallEvent::Progress { sdp: Some(_), .. },
+                    ..
+                } => {
                     report.early_media += 1;
                 }
-                Event::Call { call, event: CallEvent::Ended(reason) } => {
+                Event::Call {
+                    call,
+                    event: CallEvent::Ended(reason),
+                } => {
                     live.remove(&call);
                     if let Some(m) = media.as_mut() {
                         m.ended(call).await;
@@ -290,7 +310,11 @@ pub async fn run(cfg: LoadTestConfig) -> std::io::Result<LoadReport> {
     report.dropped_junk = stats.dropped_junk;
     report.setup_ms = setup.percentiles();
     let active = last_answer.saturating_duration_since(start).as_secs_f64();
-    report.cps = if active > 0.0 { report.answered as f64 / active } else { 0.0 };
+    report.cps = if active > 0.0 {
+        report.answered as f64 / active
+    } else {
+        0.0
+    };
     report.wall_seconds = (end - start).as_secs_f64();
     report.cpu_seconds = process_cpu_seconds().unwrap_or(0.0) - cpu_start;
     report.media = media.map(|m| m.summary());

@@ -9,7 +9,11 @@ use clap::{Parser, Subcommand};
 use outdial::{loadtest, peer};
 
 #[derive(Parser)]
-#[command(name = "outdial", version, about = "Outbound contact-center dialer engine and SIP load tester")]
+#[command(
+    name = "outdial",
+    version,
+    about = "Outbound contact-center dialer engine and SIP load tester"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -103,7 +107,10 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("outdial: cannot start the runtime: {e}");
@@ -123,11 +130,17 @@ fn main() -> ExitCode {
 
 async fn run(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Error>> {
     match cmd {
-        Cmd::Demo { calls, rate, hold_ms, json } => {
+        Cmd::Demo {
+            calls,
+            rate,
+            hold_ms,
+            json,
+        } => {
             if !(rate > 0.0 && rate.is_finite()) {
                 return Err("--rate must be a positive number of calls per second".into());
             }
-            let report = outdial::demo::run(calls, rate, Duration::from_millis(hold_ms), !json).await?;
+            let report =
+                outdial::demo::run(calls, rate, Duration::from_millis(hold_ms), !json).await?;
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {
@@ -139,24 +152,34 @@ async fn run(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Error>> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Peer { bind, profile, record, json, duration_s } => {
+        Cmd::Peer {
+            bind,
+            profile,
+            record,
+            json,
+            duration_s,
+        } => {
             let profile = match profile {
                 Some(p) => peer::Profile::load(&p)?,
                 None => peer::Profile::answer_all(),
             };
             let record: Option<Box<dyn std::io::Write + Send>> = match record {
                 Some(p) => Some(Box::new(std::io::BufWriter::new(
-                    std::fs::OpenOptions::new().create(true).append(true).open(&p).map_err(|e| {
-                        format!("cannot open record file {}: {e}", p.display())
-                    })?,
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(&p)
+                        .map_err(|e| format!("cannot open record file {}: {e}", p.display()))?,
                 ))),
                 None => None,
             };
             let stop = async move {
-                let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(s) => s,
-                    Err(_) => return std::future::pending().await,
-                };
+                let mut term =
+                    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    {
+                        Ok(s) => s,
+                        Err(_) => return std::future::pending().await,
+                    };
                 let limit = async {
                     match duration_s {
                         Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,

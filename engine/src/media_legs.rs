@@ -32,12 +32,17 @@ pub struct MediaLegs {
     remote_offers: HashMap<CallKey, SocketAddr>,
     summary: MediaSummary,
     jitter_sum: f64,
-    sink: Option<(u16, tokio::task::JoinHandle<u64>, tokio::sync::oneshot::Sender<()>)>,
+    sink: Option<(
+        u16,
+        tokio::task::JoinHandle<u64>,
+        tokio::sync::oneshot::Sender<()>,
+    )>,
 }
 
 impl MediaLegs {
     pub fn new(ip: IpAddr) -> std::io::Result<Self> {
-        let pool = PortPool::new(20_000, 39_998).map_err(|e| std::io::Error::other(e.to_string()))?;
+        let pool =
+            PortPool::new(20_000, 39_998).map_err(|e| std::io::Error::other(e.to_string()))?;
         Ok(Self {
             ip,
             pool,

@@ -2,8 +2,8 @@
 //! customer network of the demo and of tests that must not depend on SIPp, and it keeps a
 //! record of every INVITE dialog it saw so a test can compare it with the dialer's attempts.
 
-use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -84,9 +84,15 @@ pub struct Profile {
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
     #[error("cannot read profile {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("profile {path} is not valid: {source}")]
-    Parse { path: String, source: toml::de::Error },
+    Parse {
+        path: String,
+        source: toml::de::Error,
+    },
     #[error("profile {path}: {what}")]
     Invalid { path: String, what: String },
 }
@@ -108,20 +114,33 @@ impl Profile {
 
     pub fn load(path: &Path) -> Result<Self, ProfileError> {
         let p = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read { path: p.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read {
+            path: p.clone(),
+            source,
+        })?;
         Self::parse(&text, &p)
     }
 
     pub fn parse(text: &str, path: &str) -> Result<Self, ProfileError> {
-        let prof: Profile =
-            toml::from_str(text).map_err(|source| ProfileError::Parse { path: path.into(), source })?;
-        let invalid = |what: String| ProfileError::Invalid { path: path.into(), what };
+        let prof: Profile = toml::from_str(text).map_err(|source| ProfileError::Parse {
+            path: path.into(),
+            source,
+        })?;
+        let invalid = |what: String| ProfileError::Invalid {
+            path: path.into(),
+            what,
+        };
         if prof.outcome.is_empty() || prof.outcome.iter().all(|o| o.weight == 0) {
-            return Err(invalid("needs at least one [[outcome]] with a weight above 0".into()));
+            return Err(invalid(
+                "needs at least one [[outcome]] with a weight above 0".into(),
+            ));
         }
         for o in &prof.outcome {
             if o.ring_ms[0] > o.ring_ms[1] || o.hangup_after_ms[0] > o.hangup_after_ms[1] {
-                return Err(invalid(format!("{:?}: ranges must be [min, max] with min <= max", o.kind)));
+                return Err(invalid(format!(
+                    "{:?}: ranges must be [min, max] with min <= max",
+                    o.kind
+                )));
             }
             if o.kind == OutcomeKind::RemoteHangup && o.hangup_after_ms[1] == 0 {
                 return Err(invalid("remote-hangup needs hangup_after_ms".into()));
@@ -156,7 +175,9 @@ fn uniform(h: u64, [lo, hi]: [u64; 2]) -> Duration {
 }
 
 fn fnv(b: &[u8]) -> u64 {
-    b.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, x| (h ^ u64::from(*x)).wrapping_mul(0x0100_0000_01b3))
+    b.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, x| {
+        (h ^ u64::from(*x)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 fn mix(mut x: u64) -> u64 {
@@ -225,14 +246,18 @@ pub async fn run(
             timers.pop();
             match pending.remove(&id) {
                 Some(Pending::Answer(call)) => {
-                    let Some((_, kind, media_on, hang)) = calls.get(&call).cloned() else { continue };
+                    let Some((_, kind, media_on, hang)) = calls.get(&call).cloned() else {
+                        continue;
+                    };
                     let sdp = if media_on && wants_media {
                         media.answer_leg(call).await
                     } else {
                         None
                     }
                     .unwrap_or_else(|| sip::sdp::offer(call.0, 1, local.ip(), sink));
-                    if ep.respond(now, call, 200, Some(sdp.into_bytes())).is_ok() && kind == OutcomeKind::RemoteHangup {
+                    if ep.respond(now, call, 200, Some(sdp.into_bytes())).is_ok()
+                        && kind == OutcomeKind::RemoteHangup
+                    {
                         next_timer += 1;
                         pending.insert(next_timer, Pending::HangUp(call));
                         timers.push(Reverse((now + hang, next_timer)));
@@ -262,14 +287,17 @@ pub async fn run(
                     let kind = rule.kind;
                     *report.outcomes.entry(kind.name().to_owned()).or_default() += 1;
                     if let Some(w) = record.as_mut() {
-                        let _ = writeln!(w, "{}\t{}\t{}", inc.call_id, inc.request_uri, kind.name());
+                        let _ =
+                            writeln!(w, "{}\t{}\t{}", inc.call_id, inc.request_uri, kind.name());
                     }
                     if let (Some(offer), true) = (&inc.sdp, rule.media) {
                         media.remember_offer(inc.call, offer);
                     }
                     calls.insert(inc.call, (inc.call_id.clone(), kind, rule.media, hang));
                     let action = match kind {
-                        OutcomeKind::Answer | OutcomeKind::RemoteHangup => Some(Pending::Answer(inc.call)),
+                        OutcomeKind::Answer | OutcomeKind::RemoteHangup => {
+                            Some(Pending::Answer(inc.call))
+                        }
                         OutcomeKind::Busy => Some(Pending::Final(inc.call, 486)),
                         OutcomeKind::Decline => Some(Pending::Final(inc.call, 603)),
                         OutcomeKind::InvalidNumber => Some(Pending::Final(inc.call, 404)),
@@ -286,11 +314,17 @@ pub async fn run(
                         timers.push(Reverse((now + ring, next_timer)));
                     }
                 }
-                Event::Call { call, event: CallEvent::Answered { .. } } => {
+                Event::Call {
+                    call,
+                    event: CallEvent::Answered { .. },
+                } => {
                     report.answered += 1;
                     media.start_answered(call).await;
                 }
-                Event::Call { call, event: CallEvent::Ended(reason) } => {
+                Event::Call {
+                    call,
+                    event: CallEvent::Ended(reason),
+                } => {
                     if let Some((cid, ..)) = calls.remove(&call) {
                         finished.insert(cid);
                     }
@@ -344,18 +378,29 @@ mod tests {
         .expect("valid profile");
         let a = p.choose("abc").0.kind;
         assert_eq!(a, p.choose("abc").0.kind);
-        let busy = (0..1000).filter(|i| p.choose(&format!("c{i}")).0.kind == OutcomeKind::Busy).count();
-        assert!((400..600).contains(&busy), "busy share {busy}/1000 should be near half");
+        let busy = (0..1000)
+            .filter(|i| p.choose(&format!("c{i}")).0.kind == OutcomeKind::Busy)
+            .count();
+        assert!(
+            (400..600).contains(&busy),
+            "busy share {busy}/1000 should be near half"
+        );
     }
 
     #[test]
     fn bad_profiles_are_refused_with_reasons() {
-        assert!(matches!(Profile::parse("seed = 1\n", "t"), Err(ProfileError::Parse { .. })));
+        assert!(matches!(
+            Profile::parse("seed = 1\n", "t"),
+            Err(ProfileError::Parse { .. })
+        ));
         let e = Profile::parse("[[outcome]]\nkind = \"answer\"\nweight = 0\n", "t");
         assert!(matches!(e, Err(ProfileError::Invalid { .. })));
         let e = Profile::parse("[[outcome]]\nkind = \"remote-hangup\"\nweight = 1\n", "t");
         assert!(matches!(e, Err(ProfileError::Invalid { .. })));
-        let e = Profile::parse("[[outcome]]\nkind = \"answer\"\nweight = 1\nring_ms = [5, 1]\n", "t");
+        let e = Profile::parse(
+            "[[outcome]]\nkind = \"answer\"\nweight = 1\nring_ms = [5, 1]\n",
+            "t",
+        );
         assert!(matches!(e, Err(ProfileError::Invalid { .. })));
     }
 }

@@ -17,7 +17,8 @@ pub struct Percentiles {
 
 impl Samples {
     pub fn record(&mut self, d: std::time::Duration) {
-        self.micros.push(u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+        self.micros
+            .push(u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
     }
 
     pub fn len(&self) -> usize {
@@ -39,7 +40,12 @@ impl Samples {
             let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
             self.micros[rank - 1] as f64 / 1000.0
         };
-        Percentiles { p50: at(0.50), p90: at(0.90), p99: at(0.99), max: self.micros[n - 1] as f64 / 1000.0 }
+        Percentiles {
+            p50: at(0.50),
+            p90: at(0.90),
+            p99: at(0.99),
+            max: self.micros[n - 1] as f64 / 1000.0,
+        }
     }
 }
 

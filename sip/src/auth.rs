@@ -210,22 +210,42 @@ pub fn authorization(
 
 /// Checks an `Authorization` header value against the password (our UAS's side).
 pub fn verify(authorization: &str, password: &str, method: &str, realm: &str, nonce: &str) -> bool {
-    let Some(rest) = authorization.trim().strip_prefix("Digest").or_else(|| authorization.trim().strip_prefix("digest")) else {
+    let Some(rest) = authorization
+        .trim()
+        .strip_prefix("Digest")
+        .or_else(|| authorization.trim().strip_prefix("digest"))
+    else {
         return false;
     };
-    let p: std::collections::HashMap<String, String> =
-        params(rest).into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
-    let (Some(user), Some(uri), Some(resp)) = (p.get("username"), p.get("uri"), p.get("response")) else {
+    let p: std::collections::HashMap<String, String> = params(rest)
+        .into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect();
+    let (Some(user), Some(uri), Some(resp)) = (p.get("username"), p.get("uri"), p.get("response"))
+    else {
         return false;
     };
-    if p.get("realm").map(String::as_str) != Some(realm) || p.get("nonce").map(String::as_str) != Some(nonce) {
+    if p.get("realm").map(String::as_str) != Some(realm)
+        || p.get("nonce").map(String::as_str) != Some(nonce)
+    {
         return false;
     }
     let qop_auth = p.get("qop").is_some_and(|q| q.eq_ignore_ascii_case("auth"));
-    let nc = p.get("nc").and_then(|n| u32::from_str_radix(n, 16).ok()).unwrap_or(1);
+    let nc = p
+        .get("nc")
+        .and_then(|n| u32::from_str_radix(n, 16).ok())
+        .unwrap_or(1);
     let cnonce = p.get("cnonce").cloned().unwrap_or_default();
-    let c = Challenge { realm: realm.into(), nonce: nonce.into(), qop_auth, ..Challenge::default() };
-    let creds = Credentials { username: user.clone(), password: password.into() };
+    let c = Challenge {
+        realm: realm.into(),
+        nonce: nonce.into(),
+        qop_auth,
+        ..Challenge::default()
+    };
+    let creds = Credentials {
+        username: user.clone(),
+        password: password.into(),
+    };
     response_digest(&c, &creds, method, uri, &cnonce, nc).eq_ignore_ascii_case(resp)
 }
 
@@ -241,16 +261,24 @@ mod tests {
         )
         .expect("valid challenge");
         assert!(c.qop_auth);
-        let creds = Credentials { username: "Mufasa".into(), password: "Circle Of Life".into() };
+        let creds = Credentials {
+            username: "Mufasa".into(),
+            password: "Circle Of Life".into(),
+        };
         let r = response_digest(&c, &creds, "GET", "/dir/index.html", "0a4f113b", 1);
         assert_eq!(r, "6629fae49393a05397450978507c4ef1");
     }
 
     #[test]
     fn authorization_verifies_round_trip() {
-        let c = parse_challenge("Digest realm=\"outdial.test\", nonce=\"abc\", algorithm=MD5, qop=\"auth\"")
-            .expect("valid");
-        let creds = Credentials { username: "alice".into(), password: "secret".into() };
+        let c = parse_challenge(
+            "Digest realm=\"outdial.test\", nonce=\"abc\", algorithm=MD5, qop=\"auth\"",
+        )
+        .expect("valid");
+        let creds = Credentials {
+            username: "alice".into(),
+            password: "secret".into(),
+        };
         let h = authorization(&c, &creds, "INVITE", "sip:bob@127.0.0.1", "c0ffee", 1);
         assert!(verify(&h, "secret", "INVITE", "outdial.test", "abc"));
         assert!(!verify(&h, "wrong", "INVITE", "outdial.test", "abc"));
@@ -258,11 +286,17 @@ mod tests {
 
     #[test]
     fn rejects_non_digest_and_auth_int_only() {
-        assert_eq!(parse_challenge("Basic realm=\"x\""), Err(ChallengeError::NotDigest));
+        assert_eq!(
+            parse_challenge("Basic realm=\"x\""),
+            Err(ChallengeError::NotDigest)
+        );
         assert!(matches!(
             parse_challenge("Digest realm=\"x\", nonce=\"n\", qop=\"auth-int\""),
             Err(ChallengeError::Qop(_))
         ));
-        assert_eq!(parse_challenge("Digest nonce=\"n\""), Err(ChallengeError::Missing("realm")));
+        assert_eq!(
+            parse_challenge("Digest nonce=\"n\""),
+            Err(ChallengeError::Missing("realm"))
+        );
     }
 }

@@ -12,7 +12,10 @@ use crate::txn::TxnId;
 #[non_exhaustive]
 pub enum EndReason {
     /// A final non-2xx to our INVITE (after any digest retry). `retry_after` from a 503/4xx.
-    Rejected { status: u16, retry_after: Option<Duration> },
+    Rejected {
+        status: u16,
+        retry_after: Option<Duration>,
+    },
     /// Our INVITE got no response at all (Timer B).
     TimedOut,
     /// The ring timeout expired and we cancelled (487, or no final answer to the CANCEL).

@@ -12,7 +12,10 @@ pub enum Error {
     Protocol(&'static str),
     /// The peer answered 503 with Retry-After and that time has not passed (the peer's call).
     #[error("peer {peer} asked us to back off for {remaining:?} more")]
-    Backoff { peer: std::net::SocketAddr, remaining: std::time::Duration },
+    Backoff {
+        peer: std::net::SocketAddr,
+        remaining: std::time::Duration,
+    },
     /// The caller used the API wrongly (our user's fault).
     #[error("API misuse: {0}")]
     Usage(&'static str),

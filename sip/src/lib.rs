@@ -14,14 +14,14 @@
 //! The protocol cores never read the clock: every call takes `now`.
 #![forbid(unsafe_code)]
 
-pub mod error;
-pub mod msg;
-pub mod sdp;
 pub mod auth;
 pub mod build;
 pub mod dialog;
 pub mod endpoint;
+pub mod error;
 pub mod ids;
+pub mod msg;
+pub mod sdp;
 pub mod time;
 pub mod transport;
 pub mod txn;

@@ -373,7 +373,10 @@ m=audio {} RTP/AVP {PT_PCMU} {PT_PCMA}",
             "\r\na=rtpmap:{PT_PCMU} PCMU/8000\r\na=rtpmap:{PT_PCMA} PCMA/8000\r\n"
         );
         if let Some(te) = self.telephone_event {
-            let _ = write!(s, "a=rtpmap:{te} telephone-event/8000\r\na=fmtp:{te} 0-16\r\n");
+            let _ = write!(
+                s,
+                "a=rtpmap:{te} telephone-event/8000\r\na=fmtp:{te} 0-16\r\n"
+            );
         }
         let _ = write!(s, "a=ptime:{}\r\na=sendrecv\r\n", self.ptime_ms);
         s
@@ -419,20 +422,32 @@ pub fn parse_answer(body: &[u8]) -> Result<MediaAnswer, SdpError> {
     if !m.proto.eq_ignore_ascii_case("RTP/AVP") {
         return Err(SdpError::UnsupportedTransport);
     }
-    let conn = m.connection.or(sd.connection).ok_or(SdpError::NoConnection)?;
+    let conn = m
+        .connection
+        .or(sd.connection)
+        .ok_or(SdpError::NoConnection)?;
     let ip = conn.address.ok_or(SdpError::UnsupportedAddress)?;
 
     let mut telephone_event = None;
     let mut mapped_elsewhere = [false; 2];
     for map in m.rtpmaps() {
         let map = map?;
-        let listed = m.formats.iter().any(|f| digits::<u8>(f) == Some(map.payload_type));
-        if map.encoding.eq_ignore_ascii_case("telephone-event") && map.clock_rate == 8000 && listed {
+        let listed = m
+            .formats
+            .iter()
+            .any(|f| digits::<u8>(f) == Some(map.payload_type));
+        if map.encoding.eq_ignore_ascii_case("telephone-event") && map.clock_rate == 8000 && listed
+        {
             telephone_event.get_or_insert(map.payload_type);
         }
         // A static type remapped to another codec is not the codec we offered.
-        for (i, (pt, name)) in [(PT_PCMU, "PCMU"), (PT_PCMA, "PCMA")].into_iter().enumerate() {
-            if map.payload_type == pt && !(map.encoding.eq_ignore_ascii_case(name) && map.clock_rate == 8000) {
+        for (i, (pt, name)) in [(PT_PCMU, "PCMU"), (PT_PCMA, "PCMA")]
+            .into_iter()
+            .enumerate()
+        {
+            if map.payload_type == pt
+                && !(map.encoding.eq_ignore_ascii_case(name) && map.clock_rate == 8000)
+            {
                 mapped_elsewhere[i] = true;
             }
         }
@@ -441,10 +456,15 @@ pub fn parse_answer(body: &[u8]) -> Result<MediaAnswer, SdpError> {
         .formats
         .iter()
         .filter_map(|f| digits::<u8>(f))
-        .find(|&pt| (pt == PT_PCMU && !mapped_elsewhere[0]) || (pt == PT_PCMA && !mapped_elsewhere[1]))
+        .find(|&pt| {
+            (pt == PT_PCMU && !mapped_elsewhere[0]) || (pt == PT_PCMA && !mapped_elsewhere[1])
+        })
         .ok_or(SdpError::NoCommonCodec)?;
 
-    let ptime_ms = match m.attr("ptime").or_else(|| sd.attributes.iter().find(|a| a.name == "ptime")) {
+    let ptime_ms = match m
+        .attr("ptime")
+        .or_else(|| sd.attributes.iter().find(|a| a.name == "ptime"))
+    {
         None => None,
         Some(a) => Some(
             a.value
@@ -460,7 +480,11 @@ pub fn parse_answer(body: &[u8]) -> Result<MediaAnswer, SdpError> {
         .attributes
         .iter()
         .find_map(|a| Direction::from_attr(a.name))
-        .or_else(|| sd.attributes.iter().find_map(|a| Direction::from_attr(a.name)))
+        .or_else(|| {
+            sd.attributes
+                .iter()
+                .find_map(|a| Direction::from_attr(a.name))
+        })
         .unwrap_or(Direction::SendRecv);
     Ok(MediaAnswer::Accepted(AudioAnswer {
         remote: SocketAddr::new(ip, m.port),
@@ -522,17 +546,30 @@ m=audio 30000 RTP/AVP 8 0 96\r\nc=IN IP4 198.51.100.2\r\na=rtpmap:96 telephone-e
     #[test]
     fn answer_failures() {
         let no_codec = ANSWER.replace("RTP/AVP 8 0 96", "RTP/AVP 18 96");
-        assert_eq!(parse_answer(no_codec.as_bytes()), Err(SdpError::NoCommonCodec));
-        let remapped = ANSWER.replace("RTP/AVP 8 0 96", "RTP/AVP 0 96") + "a=rtpmap:0 G729/8000\r\n";
-        assert_eq!(parse_answer(remapped.as_bytes()), Err(SdpError::NoCommonCodec));
+        assert_eq!(
+            parse_answer(no_codec.as_bytes()),
+            Err(SdpError::NoCommonCodec)
+        );
+        let remapped =
+            ANSWER.replace("RTP/AVP 8 0 96", "RTP/AVP 0 96") + "a=rtpmap:0 G729/8000\r\n";
+        assert_eq!(
+            parse_answer(remapped.as_bytes()),
+            Err(SdpError::NoCommonCodec)
+        );
         let no_c = "v=0\r\no=- 1 2 IN IP4 h.example\r\ns=-\r\nt=0 0\r\nm=audio 1 RTP/AVP 0\r\n";
         assert_eq!(parse_answer(no_c.as_bytes()), Err(SdpError::NoConnection));
         let fqdn = no_c.replace("t=0 0", "c=IN IP4 media.example\r\nt=0 0");
-        assert_eq!(parse_answer(fqdn.as_bytes()), Err(SdpError::UnsupportedAddress));
+        assert_eq!(
+            parse_answer(fqdn.as_bytes()),
+            Err(SdpError::UnsupportedAddress)
+        );
         let video = ANSWER.replace("m=audio", "m=video");
         assert_eq!(parse_answer(video.as_bytes()), Err(SdpError::NoAudio));
         let srtp = ANSWER.replace("RTP/AVP", "RTP/SAVP");
-        assert_eq!(parse_answer(srtp.as_bytes()), Err(SdpError::UnsupportedTransport));
+        assert_eq!(
+            parse_answer(srtp.as_bytes()),
+            Err(SdpError::UnsupportedTransport)
+        );
         let bad_ptime = ANSWER.replace("ptime:30", "ptime:x");
         assert!(parse_answer(bad_ptime.as_bytes()).is_err());
     }
@@ -544,15 +581,39 @@ m=audio 30000 RTP/AVP 8 0 96\r\nc=IN IP4 198.51.100.2\r\na=rtpmap:96 telephone-e
             ("o=- 1 2 IN IP4 h\r\n", "v= missing"),
             ("v=0\r\ns=-\r\n", "o= missing"),
             ("v=0\r\no=- 1 2 IN IP4 h\r\nt=0 0\r\n", "s= missing"),
-            ("v=0\r\no=- 1 2 IN IP4 h\r\ns=-\r\nm=audio 1 RTP/AVP 0\r\n", "t= missing"),
-            ("v=0\r\no=- 1 2 IN IP4 h\r\ns=-\r\nt=0 0\r\nm =video 1 RTP/AVP 0\r\n", "space before ="),
-            ("v=0\r\no=- 1 2 IN IP4 h\r\ns=-\r\nt=0 0\r\nx=1\r\n", "unknown type"),
-            ("v=0\r\no=- 1 2 IN IP4 h\r\ns=-\r\nc=IN IP4 1.2.3.4.5\r\nt=0 0\r\n", "bad IPv4"),
-            ("v=0\r\no=- 1 2 IN IP4 h\r\ns=-\r\nc=IN IP4 2001:db8::1\r\nt=0 0\r\n", "type mismatch"),
-            ("v=0\r\no=- 1 2 IN IP4 h\r\ns=-\r\nt=0 0\r\nm=audio 70000 RTP/AVP 0\r\n", "port"),
-            ("v=0\r\no=- 1 2 IN IP4 h\r\ns=-\r\nt=0 0\r\nm=audio 1 RTP/AVP\r\n", "no formats"),
+            (
+                "v=0\r\no=- 1 2 IN IP4 h\r\ns=-\r\nm=audio 1 RTP/AVP 0\r\n",
+                "t= missing",
+            ),
+            (
+                "v=0\r\no=- 1 2 IN IP4 h\r\ns=-\r\nt=0 0\r\nm =video 1 RTP/AVP 0\r\n",
+                "space before =",
+            ),
+            (
+                "v=0\r\no=- 1 2 IN IP4 h\r\ns=-\r\nt=0 0\r\nx=1\r\n",
+                "unknown type",
+            ),
+            (
+                "v=0\r\no=- 1 2 IN IP4 h\r\ns=-\r\nc=IN IP4 1.2.3.4.5\r\nt=0 0\r\n",
+                "bad IPv4",
+            ),
+            (
+                "v=0\r\no=- 1 2 IN IP4 h\r\ns=-\r\nc=IN IP4 2001:db8::1\r\nt=0 0\r\n",
+                "type mismatch",
+            ),
+            (
+                "v=0\r\no=- 1 2 IN IP4 h\r\ns=-\r\nt=0 0\r\nm=audio 70000 RTP/AVP 0\r\n",
+                "port",
+            ),
+            (
+                "v=0\r\no=- 1 2 IN IP4 h\r\ns=-\r\nt=0 0\r\nm=audio 1 RTP/AVP\r\n",
+                "no formats",
+            ),
             ("v=0\r\no=- x 2 IN IP4 h\r\ns=-\r\nt=0 0\r\n", "sess-id"),
-            ("v=0\r\n\r\no=- 1 2 IN IP4 h\r\ns=-\r\nt=0 0\r\n", "blank line"),
+            (
+                "v=0\r\n\r\no=- 1 2 IN IP4 h\r\ns=-\r\nt=0 0\r\n",
+                "blank line",
+            ),
         ];
         for (body, what) in cases {
             assert!(parse(body.as_bytes()).is_err(), "{what}");
@@ -561,7 +622,10 @@ m=audio 30000 RTP/AVP 8 0 96\r\nc=IN IP4 198.51.100.2\r\na=rtpmap:96 telephone-e
         let sd = parse(ok.as_bytes()).unwrap();
         assert_eq!(sd.media[0].port, 6000);
         assert!(parse(&vec![b'a'; MAX_SDP_OCTETS + 1]).is_err());
-        let many = format!("v=0\r\no=- 1 2 IN IP4 h\r\ns=-\r\nt=0 0\r\n{}", "a=x\r\n".repeat(MAX_LINES));
+        let many = format!(
+            "v=0\r\no=- 1 2 IN IP4 h\r\ns=-\r\nt=0 0\r\n{}",
+            "a=x\r\n".repeat(MAX_LINES)
+        );
         assert_eq!(parse(many.as_bytes()), Err(SdpError::TooLarge));
     }
 }

@@ -27,7 +27,10 @@ pub struct SocketConfig {
 
 impl Default for SocketConfig {
     fn default() -> Self {
-        Self { recv_buffer_bytes: 4 << 20, send_buffer_bytes: 4 << 20 }
+        Self {
+            recv_buffer_bytes: 4 << 20,
+            send_buffer_bytes: 4 << 20,
+        }
     }
 }
 
@@ -58,7 +61,11 @@ impl UdpTransport {
         socket.set_nonblocking(true)?;
         socket.bind(&addr.into())?;
         let socket = UdpSocket::from_std(socket.into())?;
-        Ok(Self { socket, buf: vec![0; MAX_DATAGRAM], stats: TransportStats::default() })
+        Ok(Self {
+            socket,
+            buf: vec![0; MAX_DATAGRAM],
+            stats: TransportStats::default(),
+        })
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {

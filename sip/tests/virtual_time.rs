@@ -33,10 +33,16 @@ struct Net {
 
 impl Net {
     fn new() -> Self {
-        let addrs: [SocketAddr; 2] = ["127.0.0.1:5060".parse().unwrap(), "127.0.0.2:5060".parse().unwrap()];
+        let addrs: [SocketAddr; 2] = [
+            "127.0.0.1:5060".parse().unwrap(),
+            "127.0.0.2:5060".parse().unwrap(),
+        ];
         let start = sip::time::virtual_epoch();
         Self {
-            eps: [Endpoint::new(EndpointConfig::new(addrs[0])), Endpoint::new(EndpointConfig::new(addrs[1]))],
+            eps: [
+                Endpoint::new(EndpointConfig::new(addrs[0])),
+                Endpoint::new(EndpointConfig::new(addrs[1])),
+            ],
             addrs,
             start,
             now: start,
@@ -58,15 +64,24 @@ impl Net {
     fn drain(&mut self) {
         for i in 0..2 {
             while let Some(t) = self.eps[i].poll_transmit() {
-                let line = String::from_utf8_lossy(&t.payload).lines().next().unwrap_or("").to_owned();
-                let nth = self.wire.iter().filter(|(_, s, l)| *s == i && *l == line).count();
+                let line = String::from_utf8_lossy(&t.payload)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_owned();
+                let nth = self
+                    .wire
+                    .iter()
+                    .filter(|(_, s, l)| *s == i && *l == line)
+                    .count();
                 self.wire.push((self.ms(), i, line.clone()));
                 let to = if t.dest == self.addrs[UAC] { UAC } else { UAS };
                 if (self.uas_dead && to == UAS) || (self.drop)(i, &line, nth) {
                     continue;
                 }
                 self.seq += 1;
-                self.in_flight.push(Reverse((self.now + self.latency, self.seq, to, t.payload)));
+                self.in_flight
+                    .push(Reverse((self.now + self.latency, self.seq, to, t.payload)));
             }
             while let Some(e) = self.eps[i].poll_event() {
                 self.events.push((self.ms(), i, e));
@@ -83,13 +98,17 @@ impl Net {
                 next = Some(next.map_or(t, |n: Instant| n.min(t)));
             }
         }
-        let Some(next) = next.filter(|n| *n <= until) else { return false };
+        let Some(next) = next.filter(|n| *n <= until) else {
+            return false;
+        };
         self.now = self.now.max(next);
         while let Some(Reverse((at, ..))) = self.in_flight.peek() {
             if *at > self.now {
                 break;
             }
-            let Some(Reverse((_, _, to, bytes))) = self.in_flight.pop() else { break };
+            let Some(Reverse((_, _, to, bytes))) = self.in_flight.pop() else {
+                break;
+            };
             let from = self.addrs[1 - to];
             self.eps[to].handle_datagram(self.now, from, &bytes);
         }
@@ -107,7 +126,11 @@ impl Net {
     }
 
     /// Runs until `pred` holds for some event, or `limit` of virtual time passes.
-    fn run_until(&mut self, limit: Duration, mut pred: impl FnMut(usize, &Event) -> bool) -> Option<u64> {
+    fn run_until(
+        &mut self,
+        limit: Duration,
+        mut pred: impl FnMut(usize, &Event) -> bool,
+    ) -> Option<u64> {
         let until = self.now + limit;
         loop {
             if let Some((at, ..)) = self.events.iter().find(|(_, who, e)| pred(*who, e)) {
@@ -137,7 +160,11 @@ impl Net {
     }
 
     fn sent(&self, who: usize, prefix: &str) -> Vec<u64> {
-        self.wire.iter().filter(|(_, s, l)| *s == who && l.starts_with(prefix)).map(|(t, ..)| *t).collect()
+        self.wire
+            .iter()
+            .filter(|(_, s, l)| *s == who && l.starts_with(prefix))
+            .map(|(t, ..)| *t)
+            .collect()
     }
 
     fn incoming(&self) -> Option<CallKey> {
@@ -149,7 +176,10 @@ impl Net {
 
     fn ended(&self, who: usize) -> Option<(u64, EndReason)> {
         self.events.iter().find_map(|(t, w, e)| match e {
-            Event::Call { event: CallEvent::Ended(r), .. } if *w == who => Some((*t, r.clone())),
+            Event::Call {
+                event: CallEvent::Ended(r),
+                ..
+            } if *w == who => Some((*t, r.clone())),
             _ => None,
         })
     }
@@ -161,8 +191,15 @@ fn invite_to_a_silent_peer_follows_timer_a_and_ends_at_timer_b() {
     net.uas_dead = true;
     net.dial(1, None);
     net.run_for(Duration::from_secs(40));
-    assert_eq!(net.sent(UAC, "INVITE"), vec![0, 500, 1500, 3500, 7500, 15500, 31500]);
-    assert_eq!(net.ended(UAC), Some((32_000, EndReason::TimedOut)), "Timer B = 64·T1");
+    assert_eq!(
+        net.sent(UAC, "INVITE"),
+        vec![0, 500, 1500, 3500, 7500, 15500, 31500]
+    );
+    assert_eq!(
+        net.ended(UAC),
+        Some((32_000, EndReason::TimedOut)),
+        "Timer B = 64·T1"
+    );
     assert_eq!(net.eps[UAC].active_calls(), 0);
 }
 
@@ -172,12 +209,21 @@ fn lost_ack_makes_the_uas_retransmit_200_and_the_uac_re_acks() {
     // Drop the first ACK only.
     net.drop = Box::new(|who, line, nth| who == UAC && line.starts_with("ACK") && nth == 0);
     net.dial(2, None);
-    net.run_until(Duration::from_secs(1), |w, e| matches!(e, Event::Incoming(_)) && w == UAS);
+    net.run_until(Duration::from_secs(1), |w, e| {
+        matches!(e, Event::Incoming(_)) && w == UAS
+    });
     let call = net.incoming().expect("INVITE reached the UAS");
     let now = net.now;
     net.eps[UAS].respond(now, call, 200, Some(b"v=0\r\no=- 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\nm=audio 30000 RTP/AVP 0\r\n".to_vec())).expect("answer");
     let confirmed = net.run_until(Duration::from_secs(5), |w, e| {
-        w == UAS && matches!(e, Event::Call { event: CallEvent::Answered { .. }, .. })
+        w == UAS
+            && matches!(
+                e,
+                Event::Call {
+                    event: CallEvent::Answered { .. },
+                    ..
+                }
+            )
     });
     // Answer at 10 ms; 200 arrives at 20, ACK lost; 200 retransmitted at 10 + T1 = 510,
     // arrives 520, re-ACK arrives 530.
@@ -185,7 +231,20 @@ fn lost_ack_makes_the_uas_retransmit_200_and_the_uac_re_acks() {
     assert_eq!(net.sent(UAC, "ACK"), vec![20, 520]);
     assert_eq!(confirmed, Some(530));
     // Exactly one Answered on the UAC side, however many 200s arrived.
-    let answered = net.events.iter().filter(|(_, w, e)| *w == UAC && matches!(e, Event::Call { event: CallEvent::Answered { .. }, .. })).count();
+    let answered = net
+        .events
+        .iter()
+        .filter(|(_, w, e)| {
+            *w == UAC
+                && matches!(
+                    e,
+                    Event::Call {
+                        event: CallEvent::Answered { .. },
+                        ..
+                    }
+                )
+        })
+        .count();
     assert_eq!(answered, 1);
 }
 
@@ -193,7 +252,9 @@ fn lost_ack_makes_the_uas_retransmit_200_and_the_uac_re_acks() {
 fn ring_timeout_cancels_and_the_487_ends_the_call() {
     let mut net = Net::new();
     net.dial(3, Some(Duration::from_secs(15)));
-    net.run_until(Duration::from_secs(1), |w, e| matches!(e, Event::Incoming(_)) && w == UAS);
+    net.run_until(Duration::from_secs(1), |w, e| {
+        matches!(e, Event::Incoming(_)) && w == UAS
+    });
     let call = net.incoming().expect("incoming");
     let now = net.now;
     net.eps[UAS].respond(now, call, 180, None).expect("ring");
@@ -214,7 +275,10 @@ fn hang_up_before_any_provisional_waits_for_one_before_cancelling() {
     let now = net.now;
     net.eps[UAC].hang_up(now, key).expect("hang up");
     net.drain();
-    assert!(net.sent(UAC, "CANCEL").is_empty(), "no CANCEL before a provisional (RFC 3261 §9.1)");
+    assert!(
+        net.sent(UAC, "CANCEL").is_empty(),
+        "no CANCEL before a provisional (RFC 3261 §9.1)"
+    );
     net.run_for(Duration::from_secs(2));
     // The UAS's 100 Trying leaves at 50 ms and arrives at 100: the CANCEL goes then.
     assert_eq!(net.sent(UAC, "CANCEL"), vec![100]);
@@ -226,11 +290,22 @@ fn bye_retransmits_on_timer_e_until_answered() {
     let mut net = Net::new();
     net.drop = Box::new(|who, line, nth| who == UAC && line.starts_with("BYE") && nth < 2);
     let key = net.dial(5, None);
-    net.run_until(Duration::from_secs(1), |w, e| matches!(e, Event::Incoming(_)) && w == UAS);
+    net.run_until(Duration::from_secs(1), |w, e| {
+        matches!(e, Event::Incoming(_)) && w == UAS
+    });
     let call = net.incoming().expect("incoming");
     let now = net.now;
     net.eps[UAS].respond(now, call, 200, None).expect("answer");
-    net.run_until(Duration::from_secs(1), |w, e| w == UAC && matches!(e, Event::Call { event: CallEvent::Answered { .. }, .. }));
+    net.run_until(Duration::from_secs(1), |w, e| {
+        w == UAC
+            && matches!(
+                e,
+                Event::Call {
+                    event: CallEvent::Answered { .. },
+                    ..
+                }
+            )
+    });
     let t0 = net.ms();
     let now = net.now;
     net.eps[UAC].hang_up(now, key).expect("bye");
@@ -245,14 +320,21 @@ fn bye_retransmits_on_timer_e_until_answered() {
 fn retry_after_503_blocks_new_calls_until_it_expires() {
     let mut net = Net::new();
     net.dial(6, None);
-    net.run_until(Duration::from_secs(1), |w, e| matches!(e, Event::Incoming(_)) && w == UAS);
+    net.run_until(Duration::from_secs(1), |w, e| {
+        matches!(e, Event::Incoming(_)) && w == UAS
+    });
     let call = net.incoming().expect("incoming");
     let now = net.now;
-    net.eps[UAS].respond_with(now, call, 503, None, &[("Retry-After", "5")]).expect("503");
+    net.eps[UAS]
+        .respond_with(now, call, 503, None, &[("Retry-After", "5")])
+        .expect("503");
     net.run_for(Duration::from_millis(100));
     assert_eq!(
         net.ended(UAC).map(|(_, r)| r),
-        Some(EndReason::Rejected { status: 503, retry_after: Some(Duration::from_secs(5)) })
+        Some(EndReason::Rejected {
+            status: 503,
+            retry_after: Some(Duration::from_secs(5))
+        })
     );
     let refused = Dial {
         id: 7,
@@ -265,10 +347,16 @@ fn retry_after_503_blocks_new_calls_until_it_expires() {
         extra_headers: Vec::new(),
     };
     let now = net.now;
-    assert!(matches!(net.eps[UAC].dial(now, refused.clone()), Err(sip::Error::Backoff { .. })));
+    assert!(matches!(
+        net.eps[UAC].dial(now, refused.clone()),
+        Err(sip::Error::Backoff { .. })
+    ));
     net.run_for(Duration::from_secs(5));
     let now = net.now;
-    assert!(net.eps[UAC].dial(now, refused).is_ok(), "back-off is over after Retry-After");
+    assert!(
+        net.eps[UAC].dial(now, refused).is_ok(),
+        "back-off is over after Retry-After"
+    );
 }
 
 #[test]
@@ -286,7 +374,10 @@ fn one_id_can_never_become_two_dialogs() {
         ring_timeout: None,
         extra_headers: Vec::new(),
     };
-    assert!(matches!(net.eps[UAC].dial(now, again), Err(sip::Error::Usage(_))));
+    assert!(matches!(
+        net.eps[UAC].dial(now, again),
+        Err(sip::Error::Usage(_))
+    ));
 }
 
 #[test]
@@ -296,10 +387,14 @@ fn nothing_leaks_after_many_calls() {
         net.dial(id, None);
     }
     net.run_for(Duration::from_millis(100));
-    let calls: Vec<CallKey> = net.events.iter().filter_map(|(_, w, e)| match e {
-        Event::Incoming(i) if *w == UAS => Some(i.call),
-        _ => None,
-    }).collect();
+    let calls: Vec<CallKey> = net
+        .events
+        .iter()
+        .filter_map(|(_, w, e)| match e {
+            Event::Incoming(i) if *w == UAS => Some(i.call),
+            _ => None,
+        })
+        .collect();
     assert_eq!(calls.len(), 50);
     for c in calls {
         let now = net.now;
@@ -307,10 +402,17 @@ fn nothing_leaks_after_many_calls() {
     }
     net.run_for(Duration::from_millis(100));
     let now = net.now;
-    let keys: Vec<CallKey> = net.events.iter().filter_map(|(_, w, e)| match e {
-        Event::Call { call, event: CallEvent::Answered { .. } } if *w == UAC => Some(*call),
-        _ => None,
-    }).collect();
+    let keys: Vec<CallKey> = net
+        .events
+        .iter()
+        .filter_map(|(_, w, e)| match e {
+            Event::Call {
+                call,
+                event: CallEvent::Answered { .. },
+            } if *w == UAC => Some(*call),
+            _ => None,
+        })
+        .collect();
     for k in keys {
         net.eps[UAC].hang_up(now, k).expect("bye");
     }

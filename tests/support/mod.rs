@@ -75,7 +75,10 @@ impl Proc {
 
     /// Sends SIGTERM and collects stdout once it exits.
     pub fn terminate(mut self) -> String {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let mut out = String::new();
         if let Some(mut so) = self.child.stdout.take() {
             use std::io::Read;
@@ -97,8 +100,12 @@ impl Drop for Proc {
 
 /// Spawns `cmd` and waits until a line of its stderr contains `ready` (bounded).
 pub fn spawn_ready(mut cmd: Command, name: &str, ready: &str, limit: Duration) -> Proc {
-    cmd.stderr(Stdio::piped()).stdout(Stdio::piped()).stdin(Stdio::null());
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+    cmd.stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stdin(Stdio::null());
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
     let stderr = child.stderr.take().expect("piped stderr");
     let (tx, rx) = mpsc::channel();
     let needle = ready.to_owned();
@@ -111,15 +118,26 @@ pub fn spawn_ready(mut cmd: Command, name: &str, ready: &str, limit: Duration) -
             }
         }
     });
-    rx.recv_timeout(limit).unwrap_or_else(|_| panic!("{name} did not become ready within {limit:?}"));
-    Proc { child, name: name.into() }
+    rx.recv_timeout(limit)
+        .unwrap_or_else(|_| panic!("{name} did not become ready within {limit:?}"));
+    Proc {
+        child,
+        name: name.into(),
+    }
 }
 
 /// Spawns a process with stdout/stderr captured, not waiting for anything.
 pub fn spawn(mut cmd: Command, name: &str) -> Proc {
-    cmd.stderr(Stdio::piped()).stdout(Stdio::piped()).stdin(Stdio::null());
-    let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-    Proc { child, name: name.into() }
+    cmd.stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stdin(Stdio::null());
+    let child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+    Proc {
+        child,
+        name: name.into(),
+    }
 }
 
 /// Starts SIPp as a UAS with a scenario (`-sn uas` when `scenario_file` is None) on `port`,
@@ -158,7 +176,10 @@ pub fn wait_udp_bound(port: u16, limit: Duration) {
     let deadline = std::time::Instant::now() + limit;
     let (_tx, rx) = mpsc::channel::<()>();
     while UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-        assert!(std::time::Instant::now() < deadline, "nothing bound UDP port {port} within {limit:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing bound UDP port {port} within {limit:?}"
+        );
         let _ = rx.recv_timeout(Duration::from_millis(20));
     }
 }
@@ -195,7 +216,10 @@ pub fn loadtest(args: &[&str]) -> serde_json::Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("loadtest printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
+        panic!(
+            "loadtest printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
     })
 }
 

@@ -7,10 +7,10 @@ use rsip::headers::UntypedHeader;
 use super::{CallKey, Endpoint, Event, IncomingCall, PROBE_OWNER};
 use crate::auth;
 use crate::build::{self, RequestSpec, ResponseSpec, ALLOW};
-use crate::dialog::{Cancel, CallEvent, Dialog, EndReason, Uas, UacState, UasState};
+use crate::dialog::{CallEvent, Cancel, Dialog, EndReason, UacState, Uas, UasState};
 use crate::ids;
 use crate::msg::{self, Incoming};
-use crate::txn::{MethodClass, ResponseOutcome, ServerKey, TxnId};
+use crate::txn::{ClientRequest, MethodClass, ResponseOutcome, ServerKey, TxnId};
 
 /// The methods our UAS implements, for `check_uas_acceptable`.
 const METHODS: [rsip::Method; 5] = [
@@ -87,7 +87,7 @@ impl Endpoint {
         let r = raw(&inc.msg);
         ResponseSpec {
             status,
-            reason: super::reason_phrase(status),
+            reason: msg::reason_phrase(status),
             vias: &r.vias,
             from: r.from,
             to: r.to,
@@ -119,7 +119,9 @@ impl Endpoint {
     }
 
     pub(super) fn on_response(&mut self, now: Instant, inc: &Incoming) {
-        let Some(status) = inc.head.status else { return };
+        let Some(status) = inc.head.status else {
+            return;
+        };
         let class = MethodClass::of(&inc.head.cseq_method);
         let matched = inc
             .head
@@ -168,12 +170,22 @@ impl Endpoint {
 
     fn note_backoff(&mut self, now: Instant, peer: std::net::SocketAddr, retry_after: Duration) {
         self.backoff.insert(peer, now + retry_after);
-        self.events.push_back(Event::PeerBackoff { peer, retry_after });
+        self.events
+            .push_back(Event::PeerBackoff { peer, retry_after });
     }
 
-    fn on_invite_response(&mut self, now: Instant, key: CallKey, txn: TxnId, inc: &Incoming, status: u16) {
+    fn on_invite_response(
+        &mut self,
+        now: Instant,
+        key: CallKey,
+        txn: TxnId,
+        inc: &Incoming,
+        status: u16,
+    ) {
         let local = self.cfg.local;
-        let Some(Dialog::Uac(u)) = self.calls.get_mut(&key) else { return };
+        let Some(Dialog::Uac(u)) = self.calls.get_mut(&key) else {
+            return;
+        };
         if u.invite_txn != Some(txn) {
             return;
         }
@@ -194,7 +206,10 @@ impl Endpoint {
                     }
                     self.events.push_back(Event::Call {
                         call: key,
-                        event: CallEvent::Progress { status, sdp: body(&inc.msg) },
+                        event: CallEvent::Progress {
+                            status,
+                            sdp: body(&inc.msg),
+                        },
                     });
                 }
                 if send_cancel {
@@ -208,7 +223,10 @@ impl Endpoint {
                 u.route = r.record_route.iter().rev().map(|s| s.to_string()).collect();
                 u.state = UacState::Confirmed;
                 let branch = ids::branch(&self.cfg.namespace, u.id, u.cseq, true);
-                let ruri = u.remote_target.clone().unwrap_or_else(|| u.request_uri.clone());
+                let ruri = u
+                    .remote_target
+                    .clone()
+                    .unwrap_or_else(|| u.request_uri.clone());
                 let ack = RequestSpec {
                     method: "ACK",
                     request_uri: &ruri,
@@ -232,7 +250,9 @@ impl Endpoint {
                 self.layer.send_ack(txn, ack, &mut self.out);
                 self.events.push_back(Event::Call {
                     call: key,
-                    event: CallEvent::Answered { sdp: body(&inc.msg) },
+                    event: CallEvent::Answered {
+                        sdp: body(&inc.msg),
+                    },
                 });
                 if hang_up {
                     // We had already given up on this call (ring timeout or hang-up raced the
@@ -289,10 +309,17 @@ impl Endpoint {
                 }
                 let reason = match (&u.cancel, status) {
                     (Cancel::Sent(r) | Cancel::Pending(r), 487) => r.clone(),
-                    _ => EndReason::Rejected { status, retry_after: retry_after(r.retry_after) },
+                    _ => EndReason::Rejected {
+                        status,
+                        retry_after: retry_after(r.retry_after),
+                    },
                 };
                 let target = u.target;
-                if let EndReason::Rejected { status: 503, retry_after: Some(ra) } = reason {
+                if let EndReason::Rejected {
+                    status: 503,
+                    retry_after: Some(ra),
+                } = reason
+                {
                     self.note_backoff(now, target, ra);
                 }
                 self.end_call(key, reason);
@@ -300,10 +327,19 @@ impl Endpoint {
         }
     }
 
-    fn retry_with_auth(&mut self, now: Instant, key: CallKey, header: &str, c: &auth::Challenge, creds: &auth::Credentials) {
+    fn retry_with_auth(
+        &mut self,
+        now: Instant,
+        key: CallKey,
+        header: &str,
+        c: &auth::Challenge,
+        creds: &auth::Credentials,
+    ) {
         self.cnonce_counter += 1;
         let cnonce = format!("{:x}{:x}", self.cnonce_counter, key.0);
-        let Some(Dialog::Uac(u)) = self.calls.get_mut(&key) else { return };
+        let Some(Dialog::Uac(u)) = self.calls.get_mut(&key) else {
+            return;
+        };
         u.cseq += 1;
         u.auth_tries += 1;
         u.got_provisional = false;
@@ -311,23 +347,41 @@ impl Endpoint {
         u.invite_branch = ids::branch(&self.cfg.namespace, u.id, u.cseq, false);
         let authz = auth::authorization(c, creds, "INVITE", &u.request_uri, &cnonce, 1);
         let bytes = super::invite_bytes(&self.cfg, u, Some((header, &authz)));
-        let txn = self.layer.start_client(now, MethodClass::Invite, u.invite_branch.clone(), u.target, bytes, key.0, &mut self.out);
+        let txn = self.layer.start_client(
+            now,
+            ClientRequest {
+                method: MethodClass::Invite,
+                branch: u.invite_branch.clone(),
+                dest: u.target,
+                request: bytes,
+                owner: key.0,
+            },
+            &mut self.out,
+        );
         u.invite_txn = Some(txn);
         self.arm_txn(txn);
     }
 
     pub(super) fn on_request(&mut self, now: Instant, from: std::net::SocketAddr, inc: &Incoming) {
-        let Some(method) = inc.head.method.as_ref() else { return };
+        let Some(method) = inc.head.method.as_ref() else {
+            return;
+        };
         let class = MethodClass::of(method);
         // RFC 2543 peers send no magic-cookie branch: key their transactions by Call-ID and CSeq.
         let branch = match inc.head.top_via_branch.as_deref() {
-            Some(b) if b.len() > ids::BRANCH_COOKIE.len() && b.starts_with(ids::BRANCH_COOKIE) => b.to_owned(),
+            Some(b) if b.len() > ids::BRANCH_COOKIE.len() && b.starts_with(ids::BRANCH_COOKIE) => {
+                b.to_owned()
+            }
             _ => format!("2543:{}:{}", inc.head.call_id, inc.head.cseq),
         };
         let key = ServerKey {
             branch,
             sent_by: inc.head.top_via_sent_by.clone(),
-            method: if class == MethodClass::Ack { MethodClass::Invite } else { class },
+            method: if class == MethodClass::Ack {
+                MethodClass::Invite
+            } else {
+                class
+            },
         };
         if let Some((txn, owner)) = self.layer.match_request(&key) {
             if class == MethodClass::Ack {
@@ -336,14 +390,17 @@ impl Endpoint {
                 }
                 self.arm_txn(txn);
             } else {
-                self.layer.on_retransmitted_request(txn, from, &mut self.out);
+                self.layer
+                    .on_retransmitted_request(txn, from, &mut self.out);
             }
             return;
         }
         match class {
             MethodClass::Ack => {
                 // ACK for a 2xx: its own branch; the dialog finds the INVITE transaction.
-                let Some(&call) = self.by_call_id.get(inc.head.call_id.as_str()) else { return };
+                let Some(&call) = self.by_call_id.get(inc.head.call_id.as_str()) else {
+                    return;
+                };
                 let txn = match self.calls.get(&call) {
                     Some(Dialog::Uas(u)) if u.state == UasState::Answered => u.invite_txn,
                     _ => match self.reinvites.remove(inc.head.call_id.as_str()) {
@@ -366,19 +423,33 @@ impl Endpoint {
                     let extra: Vec<(String, String)> = rej
                         .extra_headers
                         .iter()
-                        .filter_map(|h| h.to_string().split_once(':').map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())))
+                        .filter_map(|h| {
+                            h.to_string()
+                                .split_once(':')
+                                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                        })
                         .collect();
-                    let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                    let extra: Vec<(&str, &str)> = extra
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_str()))
+                        .collect();
                     self.answer_in_new_txn(now, key, from, inc, rej.status, &extra);
                     return;
                 }
                 match method {
-                    rsip::Method::Invite if inc.head.to_tag.is_none() => self.on_new_invite(now, key, from, inc),
+                    rsip::Method::Invite if inc.head.to_tag.is_none() => {
+                        self.on_new_invite(now, key, from, inc)
+                    }
                     rsip::Method::Invite => self.on_reinvite(now, key, from, inc),
                     rsip::Method::Bye => self.on_bye(now, key, from, inc),
-                    rsip::Method::Options => {
-                        self.answer_in_new_txn(now, key, from, inc, 200, &[("Allow", ALLOW), ("Accept", "application/sdp")])
-                    }
+                    rsip::Method::Options => self.answer_in_new_txn(
+                        now,
+                        key,
+                        from,
+                        inc,
+                        200,
+                        &[("Allow", ALLOW), ("Accept", "application/sdp")],
+                    ),
                     _ => self.answer_in_new_txn(now, key, from, inc, 501, &[("Allow", ALLOW)]),
                 }
             }
@@ -389,27 +460,42 @@ impl Endpoint {
         if let Some(Dialog::Uas(u)) = self.calls.get_mut(&call) {
             if u.state == UasState::Answered {
                 u.state = UasState::Confirmed;
-                self.events.push_back(Event::Call { call, event: CallEvent::Answered { sdp: None } });
+                self.events.push_back(Event::Call {
+                    call,
+                    event: CallEvent::Answered { sdp: None },
+                });
             }
         }
     }
 
-    fn on_cancel(&mut self, now: Instant, key: ServerKey, from: std::net::SocketAddr, inc: &Incoming) {
-        let invite_key = ServerKey { method: MethodClass::Invite, ..key.clone() };
-        let target = self.layer.match_request(&invite_key).and_then(|(itxn, owner)| {
-            match self.calls.get(&CallKey(owner)) {
+    fn on_cancel(
+        &mut self,
+        now: Instant,
+        key: ServerKey,
+        from: std::net::SocketAddr,
+        inc: &Incoming,
+    ) {
+        let invite_key = ServerKey {
+            method: MethodClass::Invite,
+            ..key.clone()
+        };
+        let target = self
+            .layer
+            .match_request(&invite_key)
+            .and_then(|(itxn, owner)| match self.calls.get(&CallKey(owner)) {
                 Some(Dialog::Uas(u)) if u.state == UasState::Incoming && u.invite_txn == itxn => {
                     Some(CallKey(owner))
                 }
                 _ => None,
-            }
-        });
+            });
         let Some(call) = target else {
             self.answer_in_new_txn(now, key, from, inc, 481, &[]);
             return;
         };
         self.answer_in_new_txn(now, key, from, inc, 200, &[]);
-        let Some(Dialog::Uas(u)) = self.calls.get(&call) else { return };
+        let Some(Dialog::Uas(u)) = self.calls.get(&call) else {
+            return;
+        };
         let vias: Vec<&str> = u.vias.iter().map(String::as_str).collect();
         let bytes = ResponseSpec {
             status: 487,
@@ -431,7 +517,13 @@ impl Endpoint {
         self.end_call(call, EndReason::RemoteCancel);
     }
 
-    fn on_new_invite(&mut self, now: Instant, key: ServerKey, from: std::net::SocketAddr, inc: &Incoming) {
+    fn on_new_invite(
+        &mut self,
+        now: Instant,
+        key: ServerKey,
+        from: std::net::SocketAddr,
+        inc: &Incoming,
+    ) {
         if self.by_call_id.contains_key(inc.head.call_id.as_str()) {
             // Same Call-ID, new transaction, no To-tag: a merged request (§8.2.2.2).
             self.answer_in_new_txn(now, key, from, inc, 482, &[]);
@@ -477,18 +569,35 @@ impl Endpoint {
         self.stats.calls_started += 1;
     }
 
-    fn on_reinvite(&mut self, now: Instant, key: ServerKey, from: std::net::SocketAddr, inc: &Incoming) {
+    fn on_reinvite(
+        &mut self,
+        now: Instant,
+        key: ServerKey,
+        from: std::net::SocketAddr,
+        inc: &Incoming,
+    ) {
         let call = self.by_call_id.get(inc.head.call_id.as_str()).copied();
         let (tag, sdp) = match call.and_then(|c| self.calls.get(&c)) {
-            Some(Dialog::Uas(u)) if u.state == UasState::Confirmed => (u.local_tag.clone(), u.local_sdp.clone()),
-            Some(Dialog::Uac(u)) if u.state == UacState::Confirmed => (u.ids.from_tag.clone(), u.offer.clone()),
+            Some(Dialog::Uas(u)) if u.state == UasState::Confirmed => {
+                (u.local_tag.clone(), u.local_sdp.clone())
+            }
+            Some(Dialog::Uac(u)) if u.state == UacState::Confirmed => {
+                (u.ids.from_tag.clone(), u.offer.clone())
+            }
             _ => {
                 self.answer_in_new_txn(now, key, from, inc, 481, &[]);
                 return;
             }
         };
         // Our media does not change, so the answer repeats our session description (RFC 3264 §8).
-        let bytes = self.reply(inc, 200, Some(&tag), true, &[("Allow", ALLOW)], sdp.as_deref());
+        let bytes = self.reply(
+            inc,
+            200,
+            Some(&tag),
+            true,
+            &[("Allow", ALLOW)],
+            sdp.as_deref(),
+        );
         let txn = self.layer.start_server(key, from, 0);
         self.layer.respond(now, txn, 200, bytes, &mut self.out);
         self.arm_txn(txn);
@@ -497,17 +606,22 @@ impl Endpoint {
 
     fn on_bye(&mut self, now: Instant, key: ServerKey, from: std::net::SocketAddr, inc: &Incoming) {
         let call = self.by_call_id.get(inc.head.call_id.as_str()).copied();
-        let matches = call.and_then(|c| self.calls.get(&c)).is_some_and(|d| match d {
-            Dialog::Uas(u) => {
-                u.remote_tag == inc.head.from_tag
-                    && matches!(u.state, UasState::Answered | UasState::Confirmed | UasState::Terminating)
-            }
-            Dialog::Uac(u) => {
-                u.remote_tag.is_some()
-                    && u.remote_tag == inc.head.from_tag
-                    && matches!(u.state, UacState::Confirmed | UacState::Terminating)
-            }
-        });
+        let matches = call
+            .and_then(|c| self.calls.get(&c))
+            .is_some_and(|d| match d {
+                Dialog::Uas(u) => {
+                    u.remote_tag == inc.head.from_tag
+                        && matches!(
+                            u.state,
+                            UasState::Answered | UasState::Confirmed | UasState::Terminating
+                        )
+                }
+                Dialog::Uac(u) => {
+                    u.remote_tag.is_some()
+                        && u.remote_tag == inc.head.from_tag
+                        && matches!(u.state, UacState::Confirmed | UacState::Terminating)
+                }
+            });
         match (call, matches) {
             (Some(call), true) => {
                 self.answer_in_new_txn(now, key, from, inc, 200, &[]);
@@ -517,4 +631,3 @@ impl Endpoint {
         }
     }
 }
-

@@ -13,11 +13,13 @@ use std::time::{Duration, Instant};
 
 use crate::auth::Credentials;
 use crate::build::{self, RequestSpec, ResponseSpec, ALLOW};
-use crate::dialog::{Cancel, CallEvent, Dialog, EndReason, Uac, UacState, UasState};
+use crate::dialog::{CallEvent, Cancel, Dialog, EndReason, Uac, UacState, UasState};
 use crate::error::Error;
 use crate::ids;
 use crate::msg;
-use crate::txn::{Layer, MethodClass, TimerConfig, TimerOutcome, Transmit, TxnId, TxnStats};
+use crate::txn::{
+    ClientRequest, Layer, MethodClass, TimerConfig, TimerOutcome, Transmit, TxnId, TxnStats,
+};
 
 mod inbound;
 
@@ -90,12 +92,22 @@ pub struct IncomingCall {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
-    Call { call: CallKey, event: CallEvent },
+    Call {
+        call: CallKey,
+        event: CallEvent,
+    },
     Incoming(IncomingCall),
     /// An OPTIONS probe finished: a status, or `None` when it timed out.
-    ProbeResult { token: u64, status: Option<u16>, retry_after: Option<Duration> },
+    ProbeResult {
+        token: u64,
+        status: Option<u16>,
+        retry_after: Option<Duration>,
+    },
     /// A peer answered 503 with Retry-After: no new requests to it until then.
-    PeerBackoff { peer: SocketAddr, retry_after: Duration },
+    PeerBackoff {
+        peer: SocketAddr,
+        retry_after: Duration,
+    },
 }
 
 /// Counters of what crossed the endpoint.
@@ -167,7 +179,10 @@ impl Endpoint {
     }
 
     pub fn stats(&self) -> EndpointStats {
-        EndpointStats { txn: self.layer.stats(), ..self.stats }
+        EndpointStats {
+            txn: self.layer.stats(),
+            ..self.stats
+        }
     }
 
     /// Calls not yet ended.
@@ -260,7 +275,10 @@ impl Endpoint {
         let now = self.clamp(now);
         self.stats.datagrams += 1;
         // Keep-alive CRLFs (RFC 5626 §4.4.1) are not messages.
-        if bytes.iter().all(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t')) {
+        if bytes
+            .iter()
+            .all(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t'))
+        {
             return;
         }
         match msg::parse_datagram(bytes) {
@@ -274,8 +292,11 @@ impl Endpoint {
             Err(e) => match (e.status(), e.reply_context()) {
                 (Some(status), Some(ctx)) => {
                     self.stats.rejected_malformed += 1;
-                    let reply = msg::reply::stateless(ctx, status, reason_phrase(status));
-                    self.out.push(Transmit { dest: from, payload: reply });
+                    let reply = msg::reply::stateless(ctx, status, msg::reason_phrase(status));
+                    self.out.push(Transmit {
+                        dest: from,
+                        payload: reply,
+                    });
                 }
                 _ => self.stats.dropped_junk += 1,
             },
@@ -293,7 +314,10 @@ impl Endpoint {
             return Err(Error::Usage("this id already has a live dialog"));
         }
         if let Some(until) = self.backoff_until(dial.target, now) {
-            return Err(Error::Backoff { peer: dial.target, remaining: until - now });
+            return Err(Error::Backoff {
+                peer: dial.target,
+                remaining: until - now,
+            });
         }
         self.next_call += 1;
         let key = CallKey(self.next_call);
@@ -327,11 +351,13 @@ impl Endpoint {
         let bytes = invite_bytes(&self.cfg, &uac, None);
         let txn = self.layer.start_client(
             now,
-            MethodClass::Invite,
-            uac.invite_branch.clone(),
-            uac.target,
-            bytes,
-            key.0,
+            ClientRequest {
+                method: MethodClass::Invite,
+                branch: uac.invite_branch.clone(),
+                dest: uac.target,
+                request: bytes,
+                owner: key.0,
+            },
             &mut self.out,
         );
         let mut uac = uac;
@@ -371,7 +397,13 @@ impl Endpoint {
     }
 
     /// Answers an incoming call: 1xx, 2xx (with our SDP) or a rejection.
-    pub fn respond(&mut self, now: Instant, key: CallKey, status: u16, sdp: Option<Vec<u8>>) -> Result<(), Error> {
+    pub fn respond(
+        &mut self,
+        now: Instant,
+        key: CallKey,
+        status: u16,
+        sdp: Option<Vec<u8>>,
+    ) -> Result<(), Error> {
         self.respond_with(now, key, status, sdp, &[])
     }
 
@@ -402,7 +434,7 @@ impl Endpoint {
         };
         let bytes = ResponseSpec {
             status,
-            reason: reason_phrase(status),
+            reason: msg::reason_phrase(status),
             vias: &vias,
             from: &u.from,
             to: &u.to,
@@ -430,7 +462,13 @@ impl Endpoint {
     }
 
     /// Sends an out-of-dialog OPTIONS (a health probe); the answer comes as `Event::ProbeResult`.
-    pub fn probe(&mut self, now: Instant, target: SocketAddr, request_uri: &str, token: u64) -> Result<(), Error> {
+    pub fn probe(
+        &mut self,
+        now: Instant,
+        target: SocketAddr,
+        request_uri: &str,
+        token: u64,
+    ) -> Result<(), Error> {
         let now = self.clamp(now);
         if token >= PROBE_OWNER {
             return Err(Error::Usage("probe token must be below 2^63"));
@@ -458,7 +496,17 @@ impl Endpoint {
             user_agent: &self.cfg.user_agent,
         }
         .to_bytes();
-        let txn = self.layer.start_client(now, MethodClass::Other, branch, target, bytes, id, &mut self.out);
+        let txn = self.layer.start_client(
+            now,
+            ClientRequest {
+                method: MethodClass::Other,
+                branch,
+                dest: target,
+                request: bytes,
+                owner: id,
+            },
+            &mut self.out,
+        );
         self.arm_txn(txn);
         self.flush();
         Ok(())
@@ -467,7 +515,9 @@ impl Endpoint {
     // ---- UAC internals -----------------------------------------------------------------
 
     fn request_cancel(&mut self, now: Instant, key: CallKey, reason: EndReason) {
-        let Some(Dialog::Uac(u)) = self.calls.get_mut(&key) else { return };
+        let Some(Dialog::Uac(u)) = self.calls.get_mut(&key) else {
+            return;
+        };
         if u.cancel != Cancel::None {
             return;
         }
@@ -482,7 +532,9 @@ impl Endpoint {
     }
 
     fn send_cancel(&mut self, now: Instant, key: CallKey) {
-        let Some(Dialog::Uac(u)) = self.calls.get(&key) else { return };
+        let Some(Dialog::Uac(u)) = self.calls.get(&key) else {
+            return;
+        };
         let bytes = RequestSpec {
             method: "CANCEL",
             request_uri: &u.request_uri,
@@ -503,7 +555,17 @@ impl Endpoint {
         }
         .to_bytes();
         let (branch, target) = (u.invite_branch.clone(), u.target);
-        let txn = self.layer.start_client(now, MethodClass::Cancel, branch, target, bytes, key.0, &mut self.out);
+        let txn = self.layer.start_client(
+            now,
+            ClientRequest {
+                method: MethodClass::Cancel,
+                branch,
+                dest: target,
+                request: bytes,
+                owner: key.0,
+            },
+            &mut self.out,
+        );
         self.arm_txn(txn);
     }
 
@@ -518,7 +580,10 @@ impl Endpoint {
                 u.state = UacState::Terminating;
                 u.cseq += 1;
                 let branch = ids::branch(&self.cfg.namespace, u.id, u.cseq, false);
-                let ruri = u.remote_target.clone().unwrap_or_else(|| u.request_uri.clone());
+                let ruri = u
+                    .remote_target
+                    .clone()
+                    .unwrap_or_else(|| u.request_uri.clone());
                 let bytes = RequestSpec {
                     method: "BYE",
                     request_uri: &ruri,
@@ -554,7 +619,10 @@ impl Endpoint {
                     key.0,
                     self.cnonce_counter
                 );
-                let ruri = u.remote_target.clone().unwrap_or_else(|| build::uri_of(&u.from).to_owned());
+                let ruri = u
+                    .remote_target
+                    .clone()
+                    .unwrap_or_else(|| build::uri_of(&u.from).to_owned());
                 let from_uri = build::uri_of(&u.to).to_owned();
                 let to_uri = build::uri_of(&u.from).to_owned();
                 let bytes = RequestSpec {
@@ -580,12 +648,24 @@ impl Endpoint {
             }
             None => return,
         };
-        let txn = self.layer.start_client(now, MethodClass::Other, branch, dest, bytes, key.0, &mut self.out);
+        let txn = self.layer.start_client(
+            now,
+            ClientRequest {
+                method: MethodClass::Other,
+                branch,
+                dest,
+                request: bytes,
+                owner: key.0,
+            },
+            &mut self.out,
+        );
         self.arm_txn(txn);
     }
 
     fn end_call(&mut self, key: CallKey, reason: EndReason) {
-        let Some(d) = self.calls.remove(&key) else { return };
+        let Some(d) = self.calls.remove(&key) else {
+            return;
+        };
         match &d {
             Dialog::Uac(u) => {
                 self.by_call_id.remove(&u.ids.call_id);
@@ -598,11 +678,16 @@ impl Endpoint {
         // 2xx retransmits after this are re-ACKed by the INVITE transaction itself
         // (Accepted state, Timer M), which kept a copy of the ACK.
         self.stats.calls_ended += 1;
-        self.events.push_back(Event::Call { call: key, event: CallEvent::Ended(reason) });
+        self.events.push_back(Event::Call {
+            call: key,
+            event: CallEvent::Ended(reason),
+        });
     }
 
     fn on_call_timer(&mut self, now: Instant, key: CallKey) {
-        let Some(Dialog::Uac(u)) = self.calls.get(&key) else { return };
+        let Some(Dialog::Uac(u)) = self.calls.get(&key) else {
+            return;
+        };
         let Some(at) = u.deadline() else { return };
         if at > now {
             return;
@@ -643,7 +728,9 @@ impl Endpoint {
                     return;
                 }
             }
-            (Some(Dialog::Uas(u)), TimerOutcome::AckTimeout) if u.invite_txn == txn => EndReason::AckTimeout,
+            (Some(Dialog::Uas(u)), TimerOutcome::AckTimeout) if u.invite_txn == txn => {
+                EndReason::AckTimeout
+            }
             (Some(Dialog::Uas(u)), TimerOutcome::TimedOut) if u.state == UasState::Terminating => {
                 EndReason::LocalHangup
             }
@@ -654,7 +741,11 @@ impl Endpoint {
 }
 
 fn invite_bytes(cfg: &EndpointConfig, u: &Uac, authorization: Option<(&str, &str)>) -> Vec<u8> {
-    let mut extra: Vec<(&str, &str)> = u.extra.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut extra: Vec<(&str, &str)> = u
+        .extra
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     extra.push(("Allow", ALLOW));
     if let Some(a) = authorization {
         extra.push(a);
@@ -678,53 +769,4 @@ fn invite_bytes(cfg: &EndpointConfig, u: &Uac, authorization: Option<(&str, &str
         user_agent: &cfg.user_agent,
     }
     .to_bytes()
-}
-
-/// The reason phrase we send with `status`.
-pub fn reason_phrase(status: u16) -> &'static str {
-    match status {
-        100 => "Trying",
-        180 => "Ringing",
-        181 => "Call Is Being Forwarded",
-        182 => "Queued",
-        183 => "Session Progress",
-        200 => "OK",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        406 => "Not Acceptable",
-        407 => "Proxy Authentication Required",
-        408 => "Request Timeout",
-        413 => "Request Entity Too Large",
-        415 => "Unsupported Media Type",
-        416 => "Unsupported URI Scheme",
-        420 => "Bad Extension",
-        480 => "Temporarily Unavailable",
-        481 => "Call/Transaction Does Not Exist",
-        482 => "Loop Detected",
-        483 => "Too Many Hops",
-        484 => "Address Incomplete",
-        486 => "Busy Here",
-        487 => "Request Terminated",
-        488 => "Not Acceptable Here",
-        500 => "Server Internal Error",
-        501 => "Not Implemented",
-        503 => "Service Unavailable",
-        504 => "Server Time-out",
-        505 => "Version Not Supported",
-        513 => "Message Too Large",
-        600 => "Busy Everywhere",
-        603 => "Decline",
-        604 => "Does Not Exist Anywhere",
-        _ => match status / 100 {
-            1 => "Progress",
-            2 => "OK",
-            3 => "Redirect",
-            4 => "Client Error",
-            5 => "Server Error",
-            _ => "Global Failure",
-        },
-    }
 }

@@ -152,6 +152,9 @@ mod tests {
         };
         assert_eq!(r.status(), None);
         assert!(r.is_response());
-        assert_eq!(r.to_string(), "junk response: status code 700 is outside 100-699");
+        assert_eq!(
+            r.to_string(),
+            "junk response: status code 700 is outside 100-699"
+        );
     }
 }

@@ -73,7 +73,10 @@ fn trim_wsp(mut s: &[u8]) -> &[u8] {
 
 /// `name HCOLON value`: the name is a token, LWS may precede the colon (RFC 3261 §7.3.1).
 fn split_header(line: &[u8]) -> Result<(&str, &[u8]), Problem> {
-    let name_len = line.iter().position(|&b| !is_token(b)).unwrap_or(line.len());
+    let name_len = line
+        .iter()
+        .position(|&b| !is_token(b))
+        .unwrap_or(line.len());
     let (name, rest) = line.split_at(name_len);
     let rest = trim_wsp(rest);
     match rest {
@@ -235,7 +238,10 @@ mod tests {
             Problem::ContentLengthExceedsBody { .. }
         ));
         // Leading zeros are fine.
-        assert_eq!(frame(b"X sip:a SIP/2.0\r\nl: 002\r\n\r\nab").unwrap().body, b"ab");
+        assert_eq!(
+            frame(b"X sip:a SIP/2.0\r\nl: 002\r\n\r\nab").unwrap().body,
+            b"ab"
+        );
     }
 
     #[test]
@@ -265,7 +271,10 @@ mod tests {
             Problem::TruncatedHeaders
         );
         // A header section cut at a line boundary ends with the datagram.
-        assert!(frame(b"X sip:a SIP/2.0\r\nVia: x\r\n").unwrap().body.is_empty());
+        assert!(frame(b"X sip:a SIP/2.0\r\nVia: x\r\n")
+            .unwrap()
+            .body
+            .is_empty());
     }
 
     #[test]
@@ -275,10 +284,7 @@ mod tests {
             m.extend_from_slice(b"X-A: b\r\n");
         }
         m.extend_from_slice(b"\r\n");
-        assert_eq!(
-            frame(&m).unwrap_err(),
-            Problem::TooManyHeaders(MAX_HEADERS)
-        );
+        assert_eq!(frame(&m).unwrap_err(), Problem::TooManyHeaders(MAX_HEADERS));
     }
 
     #[test]

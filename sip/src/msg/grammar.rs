@@ -279,12 +279,19 @@ mod tests {
 
     #[test]
     fn via_with_lws_everywhere_is_canonicalised() {
-        let v = via_parm("SIP  / 2.0  / TCP     spindle.example.com   ; branch  =   z9hG4bK9ikj8  ")
-            .unwrap();
-        assert_eq!(v.canonical, "SIP/2.0/TCP spindle.example.com;branch=z9hG4bK9ikj8");
+        let v =
+            via_parm("SIP  / 2.0  / TCP     spindle.example.com   ; branch  =   z9hG4bK9ikj8  ")
+                .unwrap();
+        assert_eq!(
+            v.canonical,
+            "SIP/2.0/TCP spindle.example.com;branch=z9hG4bK9ikj8"
+        );
         assert_eq!(v.branch, Some("z9hG4bK9ikj8"));
         let v = via_parm("SIP/2.0/UDP [2001:db8::9:1]:6050;branch=z9hG4bKas3-111;rport").unwrap();
-        assert_eq!((v.host, v.port, v.rport), ("[2001:db8::9:1]", Some(6050), true));
+        assert_eq!(
+            (v.host, v.port, v.rport),
+            ("[2001:db8::9:1]", Some(6050), true)
+        );
         assert_eq!(
             v.canonical,
             "SIP/2.0/UDP [2001:db8::9:1]:6050;branch=z9hG4bKas3-111;rport"
@@ -313,8 +320,12 @@ mod tests {
     #[test]
     fn name_addr_forms() {
         let a = addr("sip:vivekg@chair-dnrc.example.com ;   tag    = 1918181833n").unwrap();
-        assert_eq!((a.uri, a.tag), ("sip:vivekg@chair-dnrc.example.com", Some("1918181833n")));
-        let a = addr(r#""J Rosenberg \\\""       <sip:jdrosen@example.com> ; tag = 98asjd8"#).unwrap();
+        assert_eq!(
+            (a.uri, a.tag),
+            ("sip:vivekg@chair-dnrc.example.com", Some("1918181833n"))
+        );
+        let a =
+            addr(r#""J Rosenberg \\\""       <sip:jdrosen@example.com> ; tag = 98asjd8"#).unwrap();
         assert_eq!(a.tag, Some("98asjd8"));
         assert!(addr("caller<sip:caller@example.com>;tag=323").is_ok());
         assert!(addr("isbn:2983792873").is_ok());
@@ -336,7 +347,10 @@ mod tests {
     #[test]
     fn cseq_and_scalars() {
         assert_eq!(cseq("0009 INVITE").unwrap(), (Some(9), "INVITE"));
-        assert_eq!(cseq("36893488147419103232 REGISTER").unwrap(), (None, "REGISTER"));
+        assert_eq!(
+            cseq("36893488147419103232 REGISTER").unwrap(),
+            (None, "REGISTER")
+        );
         assert_eq!(cseq("4294967295 BYE").unwrap().0, Some(u32::MAX));
         assert_eq!(cseq("4294967296 BYE").unwrap().0, None);
         assert!(cseq("INVITE").is_err());
@@ -352,7 +366,10 @@ mod tests {
         assert!(!call_id_ok(""));
         assert!(date_ok("Sat, 15 Oct 2005 04:44:56 GMT"));
         assert!(!date_ok("Fri, 01 Jan 2010 16:00:00 EST"));
-        assert_eq!(media_type("text/html ; charset=ISO-8859-4").unwrap(), ("text", "html"));
+        assert_eq!(
+            media_type("text/html ; charset=ISO-8859-4").unwrap(),
+            ("text", "html")
+        );
         assert!(media_type("application").is_err());
     }
 }

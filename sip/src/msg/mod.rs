@@ -169,14 +169,20 @@ v=0\n";
         assert_eq!(h.content_type.as_deref(), Some("application/sdp"));
         assert_eq!(h.max_forwards, Some(70));
         let contact = h.contact.as_ref().unwrap();
-        assert_eq!(uri::to_string(contact), "sip:alice@[2001:db8::1]:5062;transport=UDP");
+        assert_eq!(
+            uri::to_string(contact),
+            "sip:alice@[2001:db8::1]:5062;transport=UDP"
+        );
         assert_eq!(inc.body(), b"v=0\n");
         assert!(inc.is_request());
     }
 
     #[test]
     fn keepalives_and_oversize() {
-        assert!(matches!(parse_datagram(b"\r\n\r\n"), Err(ParseError::KeepAlive)));
+        assert!(matches!(
+            parse_datagram(b"\r\n\r\n"),
+            Err(ParseError::KeepAlive)
+        ));
         assert!(matches!(parse_datagram(b""), Err(ParseError::KeepAlive)));
         let big = vec![b'a'; MAX_MESSAGE_OCTETS + 1];
         assert!(matches!(parse_datagram(&big), Err(ParseError::TooLarge(_))));

@@ -113,7 +113,10 @@ const TABLE: &[(&str, Name)] = &[
     ("Session-Expires", Name::Extension("Session-Expires")),
     ("Accept-Contact", Name::Extension("Accept-Contact")),
     ("Reject-Contact", Name::Extension("Reject-Contact")),
-    ("Request-Disposition", Name::Extension("Request-Disposition")),
+    (
+        "Request-Disposition",
+        Name::Extension("Request-Disposition"),
+    ),
     ("Identity", Name::Extension("Identity")),
     ("Identity-Info", Name::Extension("Identity-Info")),
 ];

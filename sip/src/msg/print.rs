@@ -126,7 +126,10 @@ c: application/octet-stream\r\nl: 4\r\n\r\n\0\xff\r\x01";
         let mut msg = inc.msg.clone();
         let bytes = to_bytes(&msg);
         let text = String::from_utf8_lossy(&bytes);
-        assert!(text.starts_with("MESSAGE sip:[2001:db8::1]:5070 SIP/2.0\r\n"), "{text}");
+        assert!(
+            text.starts_with("MESSAGE sip:[2001:db8::1]:5070 SIP/2.0\r\n"),
+            "{text}"
+        );
         assert!(text.contains("\r\nCall-ID: x@y\r\n"));
         assert!(bytes.ends_with(b"Content-Length: 4\r\n\r\n\0\xff\r\x01"));
         let again = parse_datagram(&bytes).unwrap();
@@ -137,7 +140,13 @@ c: application/octet-stream\r\nl: 4\r\n\r\n\0\xff\r\x01";
         }
         let bytes = to_bytes(&msg);
         assert!(bytes.ends_with(b"Content-Length: 3\r\n\r\nabc"));
-        assert_eq!(bytes.windows(15).filter(|w| w == b"Content-Length:").count(), 1);
+        assert_eq!(
+            bytes
+                .windows(15)
+                .filter(|w| w == b"Content-Length:")
+                .count(),
+            1
+        );
     }
 
     #[test]

@@ -157,9 +157,7 @@ fn has_tag(v: &str) -> bool {
             b'>' if !quote => angle = false,
             b';' if !quote && !angle => {
                 let rest = v.get(i + 1..).unwrap_or("").trim_start_matches([' ', '\t']);
-                let is_tag = rest
-                    .get(..3)
-                    .is_some_and(|t| t.eq_ignore_ascii_case("tag"))
+                let is_tag = rest.get(..3).is_some_and(|t| t.eq_ignore_ascii_case("tag"))
                     && rest
                         .get(3..)
                         .is_some_and(|r| r.trim_start_matches([' ', '\t']).starts_with('='));
@@ -187,12 +185,7 @@ pub fn stateless(ctx: &ReplyContext, status: u16, reason: &str) -> Vec<u8> {
 }
 
 /// [`stateless`] with extra header fields, such as `Allow` on a 501.
-pub fn stateless_with(
-    ctx: &ReplyContext,
-    status: u16,
-    reason: &str,
-    extra: &[Header],
-) -> Vec<u8> {
+pub fn stateless_with(ctx: &ReplyContext, status: u16, reason: &str, extra: &[Header]) -> Vec<u8> {
     let mut s = String::with_capacity(256 + ctx.vias.iter().map(String::len).sum::<usize>());
     // fmt::Write into a String cannot fail; the results are ignored for that reason.
     let _ = write!(s, "SIP/2.0 {status} ");
@@ -297,7 +290,10 @@ Content-Length: 0\r\n\r\n";
         let bytes = for_error(&err).unwrap();
         let text = String::from_utf8(bytes.clone()).unwrap();
         assert!(text.starts_with("SIP/2.0 400 Bad Request\r\nVia: SIP/2.0/UDP h1.example;branch=z9hG4bK1\r\nVia: SIP/2.0/UDP h2.example;branch=z9hG4bK2, SIP/2.0/UDP h3.example\r\n"), "{text}");
-        assert!(text.contains("\r\nTo: \"x <sip:a@b.example>;tag=sl"), "{text}");
+        assert!(
+            text.contains("\r\nTo: \"x <sip:a@b.example>;tag=sl"),
+            "{text}"
+        );
         assert!(text.contains("\r\nWarning: 399 outdial \"malformed To header field: unterminated quoted string\"\r\n"), "{text}");
         assert!(text.ends_with("Content-Length: 0\r\n\r\n"));
         // Retransmissions get the same tag.
@@ -306,7 +302,8 @@ Content-Length: 0\r\n\r\n";
 
     #[test]
     fn stateless_replies_parse_when_the_copied_fields_do() {
-        let m = b"OPTIONS sip:a@b.example SIP/2.0\r\nVia: SIP/2.0/UDP h1.example;branch=z9hG4bK1\r\n\
+        let m =
+            b"OPTIONS sip:a@b.example SIP/2.0\r\nVia: SIP/2.0/UDP h1.example;branch=z9hG4bK1\r\n\
 From: <sip:c@d.example>;tag=9\r\nTo: <sip:a@b.example>\r\ni: cid\r\nCSeq: 4 INVITE\r\n\r\n";
         let err = parse_datagram(m).unwrap_err();
         let parsed = parse_datagram(&for_error(&err).unwrap()).unwrap();

@@ -53,7 +53,11 @@ pub fn check_uas_acceptable_with(
         return Ok(());
     }
     if !allow.contains(&req.method) {
-        return Err(Reject::new(405, "Method Not Allowed", Some(allow_header(allow))));
+        return Err(Reject::new(
+            405,
+            "Method Not Allowed",
+            Some(allow_header(allow)),
+        ));
     }
 
     let scheme_ok = match &req.uri.scheme {
@@ -88,7 +92,9 @@ pub fn check_uas_acceptable_with(
             return Err(Reject::new(415, "Unsupported Media Type", Some(h)));
         }
         let encoded = req.headers.iter().any(|h| match h {
-            Header::ContentEncoding(e) => tokens(e.value()).any(|t| !t.eq_ignore_ascii_case("identity")),
+            Header::ContentEncoding(e) => {
+                tokens(e.value()).any(|t| !t.eq_ignore_ascii_case("identity"))
+            }
             _ => false,
         });
         if encoded {
@@ -162,7 +168,13 @@ mod tests {
     use super::*;
     use crate::msg::parse_datagram;
 
-    const ALLOW: &[Method] = &[Method::Invite, Method::Ack, Method::Bye, Method::Cancel, Method::Options];
+    const ALLOW: &[Method] = &[
+        Method::Invite,
+        Method::Ack,
+        Method::Bye,
+        Method::Cancel,
+        Method::Options,
+    ];
 
     fn req(method: &str, uri: &str, extra: &str, body: &str) -> Incoming {
         let m = format!(
@@ -181,25 +193,122 @@ From: <sip:a@h.example>;tag=1\r\nTo: <sip:b@h.example>\r\nCall-ID: c\r\nCSeq: 1 
     #[test]
     fn verdicts() {
         assert_eq!(verdict(&req("OPTIONS", "sip:b@h.example", "", "")), None);
-        let r = check_uas_acceptable(&req("SUBSCRIBE", "sip:b@h.example", "", ""), ALLOW).unwrap_err();
+        let r =
+            check_uas_acceptable(&req("SUBSCRIBE", "sip:b@h.example", "", ""), ALLOW).unwrap_err();
         assert_eq!(r.status, 405);
-        assert_eq!(r.extra_headers[0].to_string(), "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS");
-        assert_eq!(verdict(&req("OPTIONS", "tel:+1-212-555-0100", "", "")), None);
+        assert_eq!(
+            r.extra_headers[0].to_string(),
+            "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS"
+        );
+        assert_eq!(
+            verdict(&req("OPTIONS", "tel:+1-212-555-0100", "", "")),
+            None
+        );
         assert_eq!(verdict(&req("OPTIONS", "mailto:a@b", "", "")), Some(416));
-        let r = check_uas_acceptable(&req("OPTIONS", "sip:b@h.example", "Require: foo, bar\r\nProxy-Require: baz\r\n", ""), ALLOW).unwrap_err();
-        assert_eq!((r.status, r.extra_headers[0].to_string()), (420, "Unsupported: foo, bar".to_string()));
-        assert!(check_uas_acceptable_with(&req("OPTIONS", "sip:b@h.example", "Require: timer\r\n", ""), ALLOW, &["timer"]).is_ok());
-        assert_eq!(verdict(&req("OPTIONS", "sip:b@h.example", "Proxy-Require: baz\r\n", "")), None);
-        assert_eq!(verdict(&req("INVITE", "sip:b@h.example", "Content-Type: text/plain\r\n", "hi")), Some(415));
-        assert_eq!(verdict(&req("INVITE", "sip:b@h.example", "Content-Type: application/SDP\r\n", "v=0")), None);
-        assert_eq!(verdict(&req("INVITE", "sip:b@h.example", "Content-Type: application/sdp\r\nContent-Encoding: gzip\r\n", "v=0")), Some(415));
-        assert_eq!(verdict(&req("INVITE", "sip:b@h.example", "Accept: text/nobodyKnowsThis\r\n", "")), Some(406));
-        assert_eq!(verdict(&req("INVITE", "sip:b@h.example", "Accept: application/*\r\n", "")), None);
-        assert_eq!(verdict(&req("INVITE", "sip:b@h.example", "Accept: application/sdp;q=0\r\n", "")), Some(406));
-        assert_eq!(verdict(&req("OPTIONS", "sip:b@h.example", "Accept:\r\n", "")), None);
-        assert_eq!(verdict(&req("INVITE", "sip:b@h.example", "Accept:\r\n", "")), Some(406));
-        assert_eq!(verdict(&req("OPTIONS", "sip:b@h.example", "Max-Forwards: 0\r\n", "")), None);
+        let r = check_uas_acceptable(
+            &req(
+                "OPTIONS",
+                "sip:b@h.example",
+                "Require: foo, bar\r\nProxy-Require: baz\r\n",
+                "",
+            ),
+            ALLOW,
+        )
+        .unwrap_err();
+        assert_eq!(
+            (r.status, r.extra_headers[0].to_string()),
+            (420, "Unsupported: foo, bar".to_string())
+        );
+        assert!(check_uas_acceptable_with(
+            &req("OPTIONS", "sip:b@h.example", "Require: timer\r\n", ""),
+            ALLOW,
+            &["timer"]
+        )
+        .is_ok());
+        assert_eq!(
+            verdict(&req(
+                "OPTIONS",
+                "sip:b@h.example",
+                "Proxy-Require: baz\r\n",
+                ""
+            )),
+            None
+        );
+        assert_eq!(
+            verdict(&req(
+                "INVITE",
+                "sip:b@h.example",
+                "Content-Type: text/plain\r\n",
+                "hi"
+            )),
+            Some(415)
+        );
+        assert_eq!(
+            verdict(&req(
+                "INVITE",
+                "sip:b@h.example",
+                "Content-Type: application/SDP\r\n",
+                "v=0"
+            )),
+            None
+        );
+        assert_eq!(
+            verdict(&req(
+                "INVITE",
+                "sip:b@h.example",
+                "Content-Type: application/sdp\r\nContent-Encoding: gzip\r\n",
+                "v=0"
+            )),
+            Some(415)
+        );
+        assert_eq!(
+            verdict(&req(
+                "INVITE",
+                "sip:b@h.example",
+                "Accept: text/nobodyKnowsThis\r\n",
+                ""
+            )),
+            Some(406)
+        );
+        assert_eq!(
+            verdict(&req(
+                "INVITE",
+                "sip:b@h.example",
+                "Accept: application/*\r\n",
+                ""
+            )),
+            None
+        );
+        assert_eq!(
+            verdict(&req(
+                "INVITE",
+                "sip:b@h.example",
+                "Accept: application/sdp;q=0\r\n",
+                ""
+            )),
+            Some(406)
+        );
+        assert_eq!(
+            verdict(&req("OPTIONS", "sip:b@h.example", "Accept:\r\n", "")),
+            None
+        );
+        assert_eq!(
+            verdict(&req("INVITE", "sip:b@h.example", "Accept:\r\n", "")),
+            Some(406)
+        );
+        assert_eq!(
+            verdict(&req(
+                "OPTIONS",
+                "sip:b@h.example",
+                "Max-Forwards: 0\r\n",
+                ""
+            )),
+            None
+        );
         // ACK is never rejected, whatever it carries.
-        assert_eq!(verdict(&req("ACK", "mailto:a@b", "Require: x\r\n", "")), None);
+        assert_eq!(
+            verdict(&req("ACK", "mailto:a@b", "Require: x\r\n", "")),
+            None
+        );
     }
 }

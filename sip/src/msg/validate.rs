@@ -6,9 +6,7 @@ use rsip::{Header, Method, StatusCode, Version};
 
 use super::error::{ParseError, Problem};
 use super::frame::{Framed, RawHeader};
-use super::grammar::{
-    addr, call_id_ok, cseq, date_ok, decimal_u32, media_type, via_parm, ViaParm,
-};
+use super::grammar::{addr, call_id_ok, cseq, date_ok, decimal_u32, media_type, via_parm, ViaParm};
 use super::lex::{is_token_str, split_list};
 use super::name::Name;
 use super::reply::ReplyContext;
@@ -25,7 +23,8 @@ pub(crate) enum Fault {
 }
 
 fn is_status_line(line: &[u8]) -> bool {
-    line.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"SIP/"))
+    line.get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"SIP/"))
 }
 
 /// An ACK is never answered, malformed or not (RFC 3261 §17.2.3).
@@ -99,7 +98,10 @@ fn request_line(line: &[u8]) -> Result<RequestLine<'_>, Fault> {
     let mut parts = s.split(' ');
     let (method_text, uri_text, version, extra) =
         (parts.next(), parts.next(), parts.next(), parts.next());
-    if [method_text, uri_text, version].iter().any(|p| *p == Some("")) {
+    if [method_text, uri_text, version]
+        .iter()
+        .any(|p| *p == Some(""))
+    {
         return Err(bad("more than one SP between request-line elements"));
     }
     if extra.is_some() {
@@ -139,7 +141,11 @@ fn request_line(line: &[u8]) -> Result<RequestLine<'_>, Fault> {
 
 /// `"SIP/" 1*DIGIT "." 1*DIGIT`, any numbers.
 fn is_sip_version(v: &str) -> bool {
-    let Some(rest) = v.get(..4).filter(|p| p.eq_ignore_ascii_case("SIP/")).and(v.get(4..)) else {
+    let Some(rest) = v
+        .get(..4)
+        .filter(|p| p.eq_ignore_ascii_case("SIP/"))
+        .and(v.get(4..))
+    else {
         return false;
     };
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
@@ -166,7 +172,10 @@ fn status_line(line: &[u8]) -> Result<(u16, &[u8]), Problem> {
     if !(100..=699).contains(&code) {
         return Err(Problem::StatusOutOfRange(code));
     }
-    if reason.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+    if reason
+        .iter()
+        .any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f)
+    {
         return Err(bad("control character in reason phrase"));
     }
     Ok((code, reason))
@@ -346,14 +355,24 @@ fn effective_body<'a>(body: &'a [u8], content_type: Option<&str>) -> Result<&'a 
     if content_type.is_some() || body.is_empty() {
         return Ok(body);
     }
-    if body.iter().all(|&b| matches!(b, b'\r' | b'\n' | b' ' | b'\t')) {
+    if body
+        .iter()
+        .all(|&b| matches!(b, b'\r' | b'\n' | b' ' | b'\t'))
+    {
         Ok(&[])
     } else {
         Err(Problem::BodyWithoutContentType)
     }
 }
 
-fn head(s: Seen, method: Option<Method>, status: Option<u16>, cseq_method: Method, body_len: usize, trailing: usize) -> Head {
+fn head(
+    s: Seen,
+    method: Option<Method>,
+    status: Option<u16>,
+    cseq_method: Method,
+    body_len: usize,
+    trailing: usize,
+) -> Head {
     Head {
         call_id: s.call_id.unwrap_or_default(),
         cseq: s.cseq.map_or(0, |c| c.0),
@@ -389,7 +408,14 @@ fn request(f: Framed<'_>) -> Result<Incoming, Fault> {
     let Some((_, Some(cseq_method), true)) = seen.cseq else {
         return Err(fail(Problem::CSeqMethodMismatch));
     };
-    let head = head(seen, Some(method), None, cseq_method, body.len(), f.trailing);
+    let head = head(
+        seen,
+        Some(method),
+        None,
+        cseq_method,
+        body.len(),
+        f.trailing,
+    );
     Ok(Incoming {
         msg: rsip::SipMessage::Request(rsip::Request {
             method,
@@ -490,13 +516,22 @@ mod tests {
     fn status_lines() {
         assert_eq!(status_line(b"SIP/2.0 100 ").unwrap(), (100, &b""[..]));
         assert_eq!(status_line(b"SIP/2.0 200").unwrap().0, 200);
-        assert_eq!(status_line(b"SIP/2.0 183 Session Progress").unwrap().1, b"Session Progress");
+        assert_eq!(
+            status_line(b"SIP/2.0 183 Session Progress").unwrap().1,
+            b"Session Progress"
+        );
         assert_eq!(
             status_line(b"SIP/2.0 4294967301 better not break the receiver").unwrap_err(),
             Problem::BadStatusLine("status code is not three digits")
         );
-        assert_eq!(status_line(b"SIP/2.0 700 X").unwrap_err(), Problem::StatusOutOfRange(700));
-        assert_eq!(status_line(b"SIP/2.0 099 X").unwrap_err(), Problem::StatusOutOfRange(99));
+        assert_eq!(
+            status_line(b"SIP/2.0 700 X").unwrap_err(),
+            Problem::StatusOutOfRange(700)
+        );
+        assert_eq!(
+            status_line(b"SIP/2.0 099 X").unwrap_err(),
+            Problem::StatusOutOfRange(99)
+        );
         assert!(status_line(b"SIP/3.0 200 OK").is_err());
     }
 

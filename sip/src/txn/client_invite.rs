@@ -186,7 +186,10 @@ mod tests {
     fn provisional_stops_retransmits_and_timer_b() {
         let start = crate::time::virtual_epoch();
         let mut t = ClientInvite::new(start, TimerConfig::default());
-        assert_eq!(t.on_response(start + ms(100), 180), ClientInviteAction::Deliver);
+        assert_eq!(
+            t.on_response(start + ms(100), 180),
+            ClientInviteAction::Deliver
+        );
         assert_eq!(t.deadline(), None);
     }
 
@@ -195,26 +198,44 @@ mod tests {
         let start = crate::time::virtual_epoch();
         let mut t = ClientInvite::new(start, TimerConfig::default());
         let at = start + ms(40);
-        assert_eq!(t.on_response(at, 486), ClientInviteAction::AckNon2xx { first: true });
-        assert_eq!(t.on_response(at + ms(500), 486), ClientInviteAction::AckNon2xx { first: false });
+        assert_eq!(
+            t.on_response(at, 486),
+            ClientInviteAction::AckNon2xx { first: true }
+        );
+        assert_eq!(
+            t.on_response(at + ms(500), 486),
+            ClientInviteAction::AckNon2xx { first: false }
+        );
         assert_eq!(t.deadline(), Some((at + Duration::from_secs(32), Timer::D)));
-        assert_eq!(t.on_timeout(at + Duration::from_secs(32)), ClientInviteAction::Terminated);
+        assert_eq!(
+            t.on_timeout(at + Duration::from_secs(32)),
+            ClientInviteAction::Terminated
+        );
     }
 
     #[test]
     fn retransmitted_2xx_is_re_acked_until_timer_m() {
         let start = crate::time::virtual_epoch();
-        let cfg = TimerConfig { t1: ms(100), ..TimerConfig::default() };
+        let cfg = TimerConfig {
+            t1: ms(100),
+            ..TimerConfig::default()
+        };
         let mut t = ClientInvite::new(start, cfg);
         assert_eq!(t.on_response(start, 200), ClientInviteAction::Deliver);
-        assert_eq!(t.on_response(start + ms(100), 200), ClientInviteAction::ReAck2xx);
+        assert_eq!(
+            t.on_response(start + ms(100), 200),
+            ClientInviteAction::ReAck2xx
+        );
         assert_eq!(t.deadline(), Some((start + ms(6400), Timer::M)));
     }
 
     #[test]
     fn configurable_t1_scales_the_schedule() {
         let start = crate::time::virtual_epoch();
-        let cfg = TimerConfig { t1: ms(50), ..TimerConfig::default() };
+        let cfg = TimerConfig {
+            t1: ms(50),
+            ..TimerConfig::default()
+        };
         let mut t = ClientInvite::new(start, cfg);
         let log = run_until_quiet(&mut t, start);
         assert_eq!(log.first(), Some(&(50, ClientInviteAction::Retransmit)));

@@ -148,11 +148,23 @@ mod tests {
     fn provisional_moves_retransmits_to_t2() {
         let start = crate::time::virtual_epoch();
         let mut t = ClientNonInvite::new(start, TimerConfig::default());
-        assert_eq!(t.on_timeout(start + Duration::from_millis(500)), ClientNonInviteAction::Retransmit);
-        assert_eq!(t.on_response(start + Duration::from_millis(600), 100), ClientNonInviteAction::Deliver);
+        assert_eq!(
+            t.on_timeout(start + Duration::from_millis(500)),
+            ClientNonInviteAction::Retransmit
+        );
+        assert_eq!(
+            t.on_response(start + Duration::from_millis(600), 100),
+            ClientNonInviteAction::Deliver
+        );
         // The armed E (at 1.5 s) fires, then the next one is T2 later.
-        assert_eq!(t.on_timeout(start + Duration::from_millis(1500)), ClientNonInviteAction::Retransmit);
-        assert_eq!(t.deadline(), Some((start + Duration::from_millis(5500), Timer::E)));
+        assert_eq!(
+            t.on_timeout(start + Duration::from_millis(1500)),
+            ClientNonInviteAction::Retransmit
+        );
+        assert_eq!(
+            t.deadline(),
+            Some((start + Duration::from_millis(5500), Timer::E))
+        );
     }
 
     #[test]
@@ -161,7 +173,13 @@ mod tests {
         let mut t = ClientNonInvite::new(start, TimerConfig::default());
         assert_eq!(t.on_response(start, 200), ClientNonInviteAction::Deliver);
         assert_eq!(t.on_response(start, 200), ClientNonInviteAction::None);
-        assert_eq!(t.deadline(), Some((start + Duration::from_secs(5), Timer::K)));
-        assert_eq!(t.on_timeout(start + Duration::from_secs(5)), ClientNonInviteAction::Terminated);
+        assert_eq!(
+            t.deadline(),
+            Some((start + Duration::from_secs(5), Timer::K))
+        );
+        assert_eq!(
+            t.on_timeout(start + Duration::from_secs(5)),
+            ClientNonInviteAction::Terminated
+        );
     }
 }

@@ -52,6 +52,8 @@ impl MethodClass {
     }
 }
 
+// The variant names are RFC 3261's four transaction kinds; the shared suffix is the point.
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug)]
 enum Machine {
     ClientInvite(ClientInvite),
@@ -91,6 +93,18 @@ pub struct ServerKey {
     pub branch: String,
     pub sent_by: String,
     pub method: MethodClass,
+}
+
+/// A request to send in a new client transaction.
+#[derive(Debug)]
+pub struct ClientRequest {
+    pub method: MethodClass,
+    /// Top Via branch; unique per request (CANCEL reuses its INVITE's).
+    pub branch: String,
+    pub dest: SocketAddr,
+    pub request: Vec<u8>,
+    /// Who hears about this transaction (a call slot, or a probe).
+    pub owner: u64,
 }
 
 /// What a matched response means for the transaction's owner.
@@ -136,7 +150,10 @@ pub struct Layer {
 
 impl Layer {
     pub fn new(cfg: TimerConfig) -> Self {
-        Self { cfg, ..Self::default() }
+        Self {
+            cfg,
+            ..Self::default()
+        }
     }
 
     pub fn config(&self) -> TimerConfig {
@@ -165,19 +182,25 @@ impl Layer {
     pub fn start_client(
         &mut self,
         now: Instant,
-        method: MethodClass,
-        branch: String,
-        dest: SocketAddr,
-        request: Vec<u8>,
-        owner: u64,
+        req: ClientRequest,
         out: &mut Vec<Transmit>,
     ) -> TxnId {
+        let ClientRequest {
+            method,
+            branch,
+            dest,
+            request,
+            owner,
+        } = req;
         let id = self.alloc();
         let machine = match method {
             MethodClass::Invite => Machine::ClientInvite(ClientInvite::new(now, self.cfg)),
             _ => Machine::ClientNonInvite(ClientNonInvite::new(now, self.cfg)),
         };
-        out.push(Transmit { dest, payload: request.clone() });
+        out.push(Transmit {
+            dest,
+            payload: request.clone(),
+        });
         let key = (branch, method);
         if method == MethodClass::Cancel {
             self.cancel_keys.insert(key.0.clone(), id);
@@ -201,7 +224,11 @@ impl Layer {
 
     /// Finds the client transaction a response belongs to (§17.1.3) and its owner.
     pub fn match_response(&self, branch: &str, cseq_method: MethodClass) -> Option<(TxnId, u64)> {
-        let keys = if cseq_method == MethodClass::Cancel { &self.cancel_keys } else { &self.client_keys };
+        let keys = if cseq_method == MethodClass::Cancel {
+            &self.cancel_keys
+        } else {
+            &self.client_keys
+        };
         let id = *keys.get(branch)?;
         let owner = self.txns.get(&id)?.owner;
         Some((id, owner))
@@ -224,7 +251,10 @@ impl Layer {
                 ClientInviteAction::AckNon2xx { first: true } => ResponseOutcome::NeedAck,
                 ClientInviteAction::AckNon2xx { first: false } | ClientInviteAction::ReAck2xx => {
                     if let Some(ack) = &entry.ack {
-                        out.push(Transmit { dest: entry.dest, payload: ack.clone() });
+                        out.push(Transmit {
+                            dest: entry.dest,
+                            payload: ack.clone(),
+                        });
                     }
                     ResponseOutcome::Absorbed
                 }
@@ -241,7 +271,10 @@ impl Layer {
     /// Sends the ACK for a final response and keeps it for that final's retransmissions.
     pub fn send_ack(&mut self, id: TxnId, ack: Vec<u8>, out: &mut Vec<Transmit>) {
         if let Some(entry) = self.txns.get_mut(&id) {
-            out.push(Transmit { dest: entry.dest, payload: ack.clone() });
+            out.push(Transmit {
+                dest: entry.dest,
+                payload: ack.clone(),
+            });
             entry.ack = Some(ack);
         }
     }
@@ -309,7 +342,10 @@ impl Layer {
             Machine::ServerNonInvite(m) => m.on_send(now, status),
             _ => return false,
         }
-        out.push(Transmit { dest: entry.dest, payload: response.clone() });
+        out.push(Transmit {
+            dest: entry.dest,
+            payload: response.clone(),
+        });
         entry.last = response;
         true
     }
@@ -319,7 +355,10 @@ impl Layer {
         match self.txns.get(&id).map(|e| &e.machine) {
             Some(Machine::ServerInvite(m)) => m.state() != ServerInviteState::Proceeding,
             Some(Machine::ServerNonInvite(m)) => {
-                matches!(m.state(), ServerNonInviteState::Completed | ServerNonInviteState::Terminated)
+                matches!(
+                    m.state(),
+                    ServerNonInviteState::Completed | ServerNonInviteState::Terminated
+                )
             }
             _ => true,
         }
@@ -328,11 +367,20 @@ impl Layer {
     /// A request retransmission from `from` matched `id`; resends the last response when the
     /// machine says so, to where the retransmission came from (a NATed or re-bound peer keeps
     /// its transaction).
-    pub fn on_retransmitted_request(&mut self, id: TxnId, from: SocketAddr, out: &mut Vec<Transmit>) {
-        let Some(entry) = self.txns.get_mut(&id) else { return };
+    pub fn on_retransmitted_request(
+        &mut self,
+        id: TxnId,
+        from: SocketAddr,
+        out: &mut Vec<Transmit>,
+    ) {
+        let Some(entry) = self.txns.get_mut(&id) else {
+            return;
+        };
         entry.dest = from;
         let resend = match &mut entry.machine {
-            Machine::ServerInvite(m) => m.on_retransmitted_request() == ServerInviteAction::ResendLast,
+            Machine::ServerInvite(m) => {
+                m.on_retransmitted_request() == ServerInviteAction::ResendLast
+            }
             Machine::ServerNonInvite(m) => {
                 m.on_retransmitted_request() == ServerNonInviteAction::ResendLast
             }
@@ -340,7 +388,10 @@ impl Layer {
         };
         if resend && !entry.last.is_empty() {
             self.stats.server_retransmissions += 1;
-            out.push(Transmit { dest: entry.dest, payload: entry.last.clone() });
+            out.push(Transmit {
+                dest: entry.dest,
+                payload: entry.last.clone(),
+            });
         }
     }
 
@@ -359,7 +410,10 @@ impl Layer {
 
     /// The transaction's next deadline, if it is still alive.
     pub fn deadline(&self, id: TxnId) -> Option<Instant> {
-        self.txns.get(&id).and_then(|e| e.machine.deadline()).map(|(at, _)| at)
+        self.txns
+            .get(&id)
+            .and_then(|e| e.machine.deadline())
+            .map(|(at, _)| at)
     }
 
     /// Fires `id`'s due timer. Returns the owner and what it must hear, if anything.
@@ -376,7 +430,10 @@ impl Layer {
             Machine::ClientInvite(m) => match m.on_timeout(now) {
                 ClientInviteAction::Retransmit => {
                     self.stats.client_retransmissions += 1;
-                    out.push(Transmit { dest: entry.dest, payload: entry.last.clone() });
+                    out.push(Transmit {
+                        dest: entry.dest,
+                        payload: entry.last.clone(),
+                    });
                 }
                 ClientInviteAction::TimedOut => report = Some(TimerOutcome::TimedOut),
                 _ => {}
@@ -384,7 +441,10 @@ impl Layer {
             Machine::ClientNonInvite(m) => match m.on_timeout(now) {
                 ClientNonInviteAction::Retransmit => {
                     self.stats.client_retransmissions += 1;
-                    out.push(Transmit { dest: entry.dest, payload: entry.last.clone() });
+                    out.push(Transmit {
+                        dest: entry.dest,
+                        payload: entry.last.clone(),
+                    });
                 }
                 ClientNonInviteAction::TimedOut => report = Some(TimerOutcome::TimedOut),
                 _ => {}
@@ -392,7 +452,10 @@ impl Layer {
             Machine::ServerInvite(m) => match m.on_timeout(now) {
                 ServerInviteAction::ResendLast => {
                     self.stats.server_retransmissions += 1;
-                    out.push(Transmit { dest: entry.dest, payload: entry.last.clone() });
+                    out.push(Transmit {
+                        dest: entry.dest,
+                        payload: entry.last.clone(),
+                    });
                 }
                 ServerInviteAction::AckTimeout => report = Some(TimerOutcome::AckTimeout),
                 _ => {}

@@ -203,9 +203,21 @@ mod tests {
         t.on_send(start, 180);
         assert_eq!(t.on_retransmitted_request(), ServerInviteAction::ResendLast);
         t.on_send(start, 200);
-        assert_eq!(t.on_timeout(start + Duration::from_millis(500)), ServerInviteAction::ResendLast);
-        assert_eq!(t.on_ack(start + Duration::from_millis(700)), ServerInviteAction::Acked);
-        assert_eq!(t.deadline(), Some((start + Duration::from_secs(32), Timer::L)));
-        assert_eq!(t.on_timeout(start + Duration::from_secs(32)), ServerInviteAction::Terminated);
+        assert_eq!(
+            t.on_timeout(start + Duration::from_millis(500)),
+            ServerInviteAction::ResendLast
+        );
+        assert_eq!(
+            t.on_ack(start + Duration::from_millis(700)),
+            ServerInviteAction::Acked
+        );
+        assert_eq!(
+            t.deadline(),
+            Some((start + Duration::from_secs(32), Timer::L))
+        );
+        assert_eq!(
+            t.on_timeout(start + Duration::from_secs(32)),
+            ServerInviteAction::Terminated
+        );
     }
 }

@@ -31,7 +31,11 @@ pub struct ServerNonInvite {
 
 impl ServerNonInvite {
     pub fn new(cfg: TimerConfig) -> Self {
-        Self { state: ServerNonInviteState::Trying, cfg, timer_j: None }
+        Self {
+            state: ServerNonInviteState::Trying,
+            cfg,
+            timer_j: None,
+        }
     }
 
     pub fn state(&self) -> ServerNonInviteState {
@@ -89,9 +93,21 @@ mod tests {
         let mut t = ServerNonInvite::new(TimerConfig::default());
         assert_eq!(t.on_retransmitted_request(), ServerNonInviteAction::None);
         t.on_send(start, 200);
-        assert_eq!(t.on_retransmitted_request(), ServerNonInviteAction::ResendLast);
-        assert_eq!(t.deadline(), Some((start + Duration::from_secs(32), Timer::J)));
-        assert_eq!(t.on_timeout(start + Duration::from_millis(31_999)), ServerNonInviteAction::None);
-        assert_eq!(t.on_timeout(start + Duration::from_secs(32)), ServerNonInviteAction::Terminated);
+        assert_eq!(
+            t.on_retransmitted_request(),
+            ServerNonInviteAction::ResendLast
+        );
+        assert_eq!(
+            t.deadline(),
+            Some((start + Duration::from_secs(32), Timer::J))
+        );
+        assert_eq!(
+            t.on_timeout(start + Duration::from_millis(31_999)),
+            ServerNonInviteAction::None
+        );
+        assert_eq!(
+            t.on_timeout(start + Duration::from_secs(32)),
+            ServerNonInviteAction::Terminated
+        );
     }
 }
