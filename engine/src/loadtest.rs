@@ -142,7 +142,7 @@ pub async fn run(cfg: LoadTestConfig) -> std::io::Result<LoadReport> {
     ep_cfg.default_credentials = cfg.credentials.clone();
     let mut ep = Endpoint::new(ep_cfg);
     let mut media = if cfg.media {
-        Some(MediaLegs::new(local.ip())?)
+        Some(MediaLegs::new(local.ip(), 20_000, 39_998)?)
     } else {
         None
     };

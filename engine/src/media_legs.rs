@@ -40,9 +40,9 @@ pub struct MediaLegs {
 }
 
 impl MediaLegs {
-    pub fn new(ip: IpAddr) -> std::io::Result<Self> {
-        let pool =
-            PortPool::new(20_000, 39_998).map_err(|e| std::io::Error::other(e.to_string()))?;
+    /// Legs bind on `ip` with RTP ports from `first..=last` (even ports; RTCP is port + 1).
+    pub fn new(ip: IpAddr, first: u16, last: u16) -> std::io::Result<Self> {
+        let pool = PortPool::new(first, last).map_err(|e| std::io::Error::other(e.to_string()))?;
         Ok(Self {
             ip,
             pool,
@@ -56,9 +56,21 @@ impl MediaLegs {
         })
     }
 
+    /// Binds a leg on the next free port. The pool knows only its own leases, so a port
+    /// another process holds fails to bind; its lease goes to the back of the pool's queue
+    /// and the next few ports are tried.
     fn bind_leg(&mut self) -> Option<RtpLeg> {
-        let lease = self.pool.acquire().ok()?;
-        RtpLeg::bind(lease, self.ip, Codec::Pcmu).ok()
+        for _ in 0..16 {
+            let lease = self.pool.acquire().ok()?;
+            let port = lease.port();
+            match RtpLeg::bind(lease, self.ip, Codec::Pcmu) {
+                Ok(leg) => return Some(leg),
+                Err(e) => {
+                    tracing::debug!(port, error = %e, "RTP port taken outside our pool, trying the next");
+                }
+            }
+        }
+        None
     }
 
     /// UAC side: binds a leg for call number `n` and returns the SDP offer naming its port.

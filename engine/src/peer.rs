@@ -225,7 +225,8 @@ pub async fn run(
     ep_cfg.namespace = format!("peer{}", local.port());
     let mut ep = Endpoint::new(ep_cfg);
     let wants_media = profile.outcome.iter().any(|o| o.media);
-    let mut media = MediaLegs::new(local.ip())?;
+    // A port range apart from loadtest's, so both can run on one host.
+    let mut media = MediaLegs::new(local.ip(), 40_000, 59_998)?;
     let sink = media.sink_port().await?;
     let mut report = PeerReport::default();
     let mut seen: HashSet<String> = HashSet::new();

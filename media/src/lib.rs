@@ -8,7 +8,8 @@
 //! Layers, dependencies pointing down (see ../shared/STYLE.md):
 //!
 //! ```text
-//!   leg         socket glue (tokio): RtpLeg, spawn_bridge; the only module with sockets or a clock
+//!   leg         socket glue (tokio): RtpLeg; leg::bridge runs a Bridge between two legs' sockets.
+//!               The only module with sockets or a clock.
 //!   relay       sans-IO Bridge: forwards packets between two legs with SSRC/seq/ts continuity
 //!   rtp, stats  sans-IO RtpSender and Pacer; ReceiveStats (RFC 3550 A.1, A.3, A.8)
 //!   prompt      audio to play: WAV (strict), raw G.711 or a tone, as 20 ms frames

@@ -114,7 +114,7 @@ fn request_line(line: &[u8]) -> Result<RequestLine<'_>, Fault> {
     if !version.eq_ignore_ascii_case("SIP/2.0") {
         return Err(if is_sip_version(version) {
             Fault::Version {
-                version: version.into(),
+                version: clip(version),
                 ack,
             }
         } else {
@@ -137,6 +137,12 @@ fn request_line(line: &[u8]) -> Result<RequestLine<'_>, Fault> {
         method: method_from_str(method_text),
         uri,
     })
+}
+
+/// Peer-supplied text kept in an error is cut short: errors get logged. The texts clipped
+/// are ASCII tokens, so any length is a character boundary.
+fn clip(s: &str) -> String {
+    s.get(..64).unwrap_or(s).to_owned()
 }
 
 /// `"SIP/" 1*DIGIT "." 1*DIGIT`, any numbers.
@@ -403,7 +409,7 @@ fn request(f: Framed<'_>) -> Result<Incoming, Fault> {
     // Extension methods pass every other check first, so 501 means "well-formed but not
     // implemented"; an unknown method also explains a CSeq mismatch (RFC 4475 §3.1.2.18).
     let Some(method) = line.method else {
-        return Err(Fault::UnknownMethod(line.method_text.into()));
+        return Err(Fault::UnknownMethod(clip(line.method_text)));
     };
     let Some((_, Some(cseq_method), true)) = seen.cseq else {
         return Err(fail(Problem::CSeqMethodMismatch));
