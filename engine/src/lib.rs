@@ -9,7 +9,9 @@
 pub mod clock;
 pub mod cpu;
 pub mod demo;
+pub mod domain;
 pub mod loadtest;
 pub mod media_legs;
 pub mod peer;
 pub mod stats;
+pub mod store;

@@ -1,0 +1,116 @@
+//! Storage: the `Store` trait the engine writes through, and its embedded sled implementation.
+//! PostgreSQL implements the same trait for clusters (DESIGN.md §7).
+//!
+//! Durability contract: when `commit` returns `Ok`, every write of the batch is on disk and the
+//! batch is atomic (all or nothing after a crash). The engine relies on it: an attempt is
+//! `Dialing` on disk before its INVITE leaves. [`group::GroupCommit`] batches many callers'
+//! writes into one commit so durability does not cap the call rate.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Attempt, CampaignId, Contact, ContactId, ContactState, JobId, UnixMs};
+
+// (the storage implementation adds: pub mod group; pub mod sled_store; and their re-exports)
+
+/// A stored campaign: its id, name and the definition as the user gave it (JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignRecord {
+    pub id: CampaignId,
+    pub name: String,
+    /// The campaign definition, serialised JSON of `campaign::CampaignSpec`.
+    pub spec: String,
+    pub created_at: UnixMs,
+}
+
+/// A job's lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum JobState {
+    /// Contacts loaded, not dialing.
+    Created,
+    Running,
+    Paused,
+    /// Stopped by a user: no more dialing, in-flight calls finish.
+    Stopped,
+    /// Finish criteria met.
+    Finished,
+}
+
+/// One run of a campaign.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: JobId,
+    pub campaign: CampaignId,
+    pub zone: String,
+    pub state: JobState,
+    pub created_at: UnixMs,
+    pub updated_at: UnixMs,
+}
+
+/// One write of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Write {
+    Campaign(CampaignRecord),
+    Job(Job),
+    /// A contact's new value. `was` is its state before this write (None for a new contact),
+    /// so the store can maintain its index of dialable contacts without reading first.
+    Contact { contact: Contact, was: Option<ContactState> },
+    Attempt(Attempt),
+}
+
+/// Counts of a job's contacts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactCounts {
+    pub total: u64,
+    /// Ready now or scheduled for a retry.
+    pub ready: u64,
+    pub in_flight: u64,
+    pub final_: u64,
+}
+
+/// Why storage failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("storage I/O: {0}")]
+    Io(String),
+    /// A record on disk did not decode: corruption, or a format from another version.
+    #[error("corrupt record under key {key}: {why}")]
+    Corrupt { key: String, why: String },
+    /// The group committer is gone (its thread stopped).
+    #[error("storage writer stopped")]
+    Closed,
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything the engine persists. Implementations must be safe to call from many threads.
+pub trait Store: Send + Sync + 'static {
+    /// Applies `batch` atomically and durably (see the module contract).
+    fn commit(&self, batch: &[Write]) -> StoreResult<()>;
+
+    fn campaign(&self, id: CampaignId) -> StoreResult<Option<CampaignRecord>>;
+    fn campaigns(&self) -> StoreResult<Vec<CampaignRecord>>;
+    fn job(&self, id: JobId) -> StoreResult<Option<Job>>;
+    fn jobs(&self) -> StoreResult<Vec<Job>>;
+    fn contact(&self, job: JobId, id: ContactId) -> StoreResult<Option<Contact>>;
+
+    /// Up to `limit` contacts of `job` that are Ready with `not_before <= now`, oldest due
+    /// first. A cluster store claims them for this node; the embedded one owns them all.
+    fn due_contacts(&self, job: JobId, now: UnixMs, limit: usize) -> StoreResult<Vec<Contact>>;
+
+    /// The earliest `not_before` among `job`'s Ready contacts, if any.
+    fn next_due(&self, job: JobId) -> StoreResult<Option<UnixMs>>;
+
+    fn contact_counts(&self, job: JobId) -> StoreResult<ContactCounts>;
+
+    /// Every attempt of `job`, in id order.
+    fn attempts(&self, job: JobId) -> StoreResult<Vec<Attempt>>;
+
+    /// Every attempt not yet Completed, across jobs (what recovery resolves at start-up).
+    fn transient_attempts(&self) -> StoreResult<Vec<Attempt>>;
+
+    /// A fresh block of `n` ids from a durable counter named `kind` (never handed out twice,
+    /// even across crashes). Returns the first id of the block.
+    fn allocate_ids(&self, kind: &str, n: u64) -> StoreResult<u64>;
+}
