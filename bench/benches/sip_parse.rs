@@ -113,7 +113,9 @@ fn parse(c: &mut Criterion) {
 fn print(c: &mut Criterion) {
     let inc = parse_datagram(&invite()).expect("bench INVITE parses");
     let mut g = c.benchmark_group("sip_print");
-    g.bench_function("invite_to_bytes", |b| b.iter(|| to_bytes(black_box(&inc.msg))));
+    g.bench_function("invite_to_bytes", |b| {
+        b.iter(|| to_bytes(black_box(&inc.msg)))
+    });
     g.bench_function("invite_rsip_display", |b| {
         b.iter(|| black_box(&inc.msg).to_string())
     });

@@ -3,9 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-/// A source of `now`.
+/// A source of `now`: monotonic for timers, and wall time (Unix ms) for what is stored and
+/// for calling hours.
 pub trait Clock: Send + Sync {
     fn now(&self) -> Instant;
+    fn unix_ms(&self) -> u64;
 }
 
 /// The real monotonic clock.
@@ -17,6 +19,18 @@ impl Clock for SystemClock {
     fn now(&self) -> Instant {
         Instant::now()
     }
+
+    #[allow(clippy::disallowed_methods)] // the engine's one sanctioned wall-clock read
+    fn unix_ms(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
+/// Wall-clock Unix milliseconds for IO shells.
+pub fn unix_ms() -> u64 {
+    SystemClock.unix_ms()
 }
 
 /// Wall-clock now for IO shells.
@@ -28,13 +42,20 @@ pub fn now() -> Instant {
 #[derive(Debug)]
 pub struct VirtualClock {
     origin: Instant,
+    origin_unix_ms: u64,
     offset_nanos: std::sync::atomic::AtomicU64,
 }
 
 impl VirtualClock {
     pub fn new() -> Self {
+        Self::starting_at(0)
+    }
+
+    /// A virtual clock whose wall time starts at `unix_ms`.
+    pub fn starting_at(unix_ms: u64) -> Self {
         Self {
             origin: now(),
+            origin_unix_ms: unix_ms,
             offset_nanos: std::sync::atomic::AtomicU64::new(0),
         }
     }
@@ -65,5 +86,9 @@ impl Clock for VirtualClock {
     fn now(&self) -> Instant {
         self.origin
             + Duration::from_nanos(self.offset_nanos.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    fn unix_ms(&self) -> u64 {
+        self.origin_unix_ms + self.offset_nanos.load(std::sync::atomic::Ordering::SeqCst) / 1_000_000
     }
 }

@@ -1,66 +1,257 @@
-//! `outdial demo`: the README's main job on embedded defaults. Starts `outdial peer` with the
-//! mixed customer profile in-process on loopback and drives `loadtest` against it, with a
-//! live progress line and a final report. (The dialer engine's campaign demo replaces the
-//! load phase once the engine lands; the peer stays its customer network.)
+//! `outdial demo`: the README's main job on embedded defaults. A node with sled in a fresh
+//! data directory dials an agentless campaign of a few thousand generated contacts into
+//! `outdial peer` (the mixed customer profile) on loopback, shows live progress, and reports
+//! from two independent sources: the store's end state (nothing lost, nothing transient) and
+//! the peer's record of INVITE dialogs (nothing dialed twice).
 
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write as _;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::loadtest::{self, LoadReport, LoadTestConfig};
-use crate::peer::{self, PeerReport, Profile};
+use serde::Serialize;
+
+use crate::actors::director::JobAction;
+use crate::campaign::CampaignSpec;
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Mpp, NodeConfig};
+use crate::domain::JobId;
+use crate::node::{Node, NodeHandle};
+use crate::peer::{self, Profile};
+use crate::store::JobState;
 
 /// The customer mix the demo dials into (also shipped as configs/peer-mixed.toml).
 pub const MIXED_PROFILE: &str = include_str!("../../configs/peer-mixed.toml");
 
-/// Both sides' reports.
-#[derive(Debug, serde::Serialize)]
+/// The demo's campaign: agentless, short retries so the run ends in about a minute.
+pub const DEMO_CAMPAIGN: &str = include_str!("../../configs/campaign-demo.toml");
+
+/// The final report; `--json` prints it as one object.
+#[derive(Debug, Clone, Serialize)]
 pub struct DemoReport {
-    pub loadtest: LoadReport,
-    pub peer: PeerReport,
+    pub contacts: u64,
+    /// Contacts whose outcome is final.
+    pub r#final: u64,
+    /// Contacts scheduled for another attempt (the finish criteria stopped before it).
+    pub pending_retry: u64,
+    /// Contacts neither final nor schedulable (stuck in flight): must be 0.
+    pub lost: u64,
+    /// Attempts the peer saw as more than one INVITE dialog, plus dialogs no attempt
+    /// accounts for: must be 0.
+    pub double_dialed: u64,
+    pub attempts: u64,
+    pub by_code: BTreeMap<String, u64>,
+    /// Attempts per second over the run.
+    pub cps: f64,
+    /// Nuisance calls as a share of live-answered calls, in percent.
+    pub nuisance_rate: f64,
+    pub invite_dialogs_seen_by_peer: u64,
+    pub seconds: f64,
+    pub data_dir: String,
 }
 
-/// Runs the demo: `calls` calls at `rate` per second, each answered call held `hold`.
-pub async fn run(
-    calls: u64,
-    rate: f64,
-    hold: Duration,
-    progress: bool,
-) -> std::io::Result<DemoReport> {
-    let profile = Profile::parse(MIXED_PROFILE, "configs/peer-mixed.toml")
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
+/// A `Write` the peer's record goes into, read back at the end.
+#[derive(Clone, Default)]
+struct SharedBuf(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for SharedBuf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes `n` contacts with distinct numbers in US zones, as the demo's list.
+pub fn write_contacts(path: &Path, n: u64) -> std::io::Result<()> {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(w, "phone,first_name,account")?;
+    let area = ["212", "312", "415", "206", "305", "617", "713", "303"];
+    for i in 0..n {
+        let a = area[(i % area.len() as u64) as usize];
+        writeln!(w, "+1{a}555{:04},Customer{i},ACC{:06}", i % 10_000, i)?;
+    }
+    w.flush()
+}
+
+/// Runs the demo end to end. Must be called inside an actix system.
+pub async fn run(contacts: u64, data_dir: Option<PathBuf>, progress: bool) -> Result<DemoReport, Box<dyn std::error::Error>> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let dir = match data_dir {
+        Some(d) => d,
+        None => std::env::temp_dir().join(format!("outdial-demo-{}-{}", std::process::id(), clock.unix_ms())),
+    };
+    if dir.exists() {
+        return Err(format!("{} exists; the demo wants a fresh data directory", dir.display()).into());
+    }
+    std::fs::create_dir_all(&dir)?;
+
+    // The customer network.
+    let record = SharedBuf::default();
+    let profile = Profile::parse(MIXED_PROFILE, "configs/peer-mixed.toml")?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<SocketAddr>();
-    let bind: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 0));
-    let peer_task = tokio::task::spawn_local(async move {
-        peer::run(
-            bind,
-            profile,
-            None,
-            async move {
-                let _ = stop_rx.await;
-            },
-            move |addr| {
-                let _ = ready_tx.send(addr);
-            },
-        )
-        .await
-    });
-    let target = ready_rx
-        .await
-        .map_err(|_| std::io::Error::other("the embedded peer did not start"))?;
-    let mut cfg = LoadTestConfig::new(target);
-    cfg.calls = calls;
-    cfg.rate = rate;
-    cfg.hold = hold;
-    cfg.ring_timeout = Duration::from_secs(2);
-    cfg.progress = progress;
-    let load = loadtest::run(cfg).await?;
+    let rec_writer: Box<dyn std::io::Write + Send> = Box::new(record.clone());
+    let peer_task = tokio::task::spawn_local(peer::run(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        profile,
+        Some(rec_writer),
+        async move {
+            let _ = stop_rx.await;
+        },
+        move |a| {
+            let _ = ready_tx.send(a);
+        },
+    ));
+    let peer_addr = ready_rx.await.map_err(|_| "the embedded peer did not start")?;
+
+    let cfg = NodeConfig {
+        name: "demo".into(),
+        data_dir: dir.join("db"),
+        zones: vec!["default".into()],
+        log_phone_numbers: false,
+        dnc_file: None,
+        sip_bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+        t1: Duration::from_millis(500),
+        socket_buffer_bytes: 4 << 20,
+        rtp_ip: [127, 0, 0, 1].into(),
+        rtp_ports: (30_000, 39_998),
+        http_bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+        mpps: vec![Mpp {
+            name: "peer".into(),
+            address: peer_addr,
+            capacity: 2000,
+            options_interval: Duration::from_secs(2),
+            down_after_missed: 3,
+        }],
+        max_batch_writes: 4096,
+    };
+    let node = Node::start(&cfg, Arc::clone(&clock))?;
+    let (http, server) = crate::api::serve(node.clone(), cfg.http_bind)?;
+    let server_handle = server.handle();
+    actix::spawn(server);
+    if progress {
+        eprintln!("outdial demo: node {} (SIP {}, API http://{http}), customers at {peer_addr}, data in {}", cfg.name, node.sip_addr(), dir.display());
+    }
+
+    let csv = dir.join("contacts.csv");
+    write_contacts(&csv, contacts)?;
+    let spec = CampaignSpec::from_toml(DEMO_CAMPAIGN)?;
+    let (_, job) = node.create_campaign(spec).await?;
+    let file = std::fs::File::open(&csv)?;
+    let imported = node.import_csv(job, file, progress).await?;
+    if progress {
+        eprintln!("imported {} contacts ({} rejected)", imported.imported, imported.rejected);
+    }
+    let started = clock.now();
+    node.control(job, JobAction::Start).await?;
+    wait_for_end(&node, job, progress).await?;
+    let seconds = clock.now().duration_since(started).as_secs_f64();
+
     let _ = stop_tx.send(());
-    let peer = peer_task
-        .await
-        .map_err(|e| std::io::Error::other(e.to_string()))??;
+    let _ = peer_task.await;
+    server_handle.stop(true).await;
+    node.flush()?;
+    let text = String::from_utf8(record.0.lock().map_err(|_| "poisoned")?.clone())?;
+    let report = build_report(&node, job, &text, seconds, &dir)?;
+    Ok(report)
+}
+
+async fn wait_for_end(node: &NodeHandle, job: JobId, progress: bool) -> Result<(), Box<dyn std::error::Error>> {
+    let start = crate::clock::now();
+    // Bounded: a demo that has not finished in ten minutes is broken, not slow.
+    for _ in 0..600 * 4 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let r = node.job_report(job).await?;
+        if progress {
+            eprint!(
+                "\r[{:>5.1}s] attempts {:>6}  in flight {:>4}  final {:>5}/{}  retry {:>5}  {:>6.1} cps   ",
+                crate::clock::now().duration_since(start).as_secs_f64(),
+                r.stats.attempts,
+                r.stats.in_flight,
+                r.contacts.final_,
+                r.contacts.total,
+                r.contacts.ready,
+                r.stats.rate_cps
+            );
+            let _ = std::io::stderr().flush();
+        }
+        if matches!(r.job.state, JobState::Finished | JobState::Stopped) {
+            if progress {
+                eprintln!();
+            }
+            return Ok(());
+        }
+    }
+    Err("the demo campaign did not finish within 10 minutes".into())
+}
+
+fn build_report(node: &NodeHandle, job: JobId, peer_record: &str, seconds: f64, dir: &Path) -> Result<DemoReport, Box<dyn std::error::Error>> {
+    let store = node.store();
+    let counts = store.contact_counts(job)?;
+    let attempts = store.attempts(job)?;
+    let mut by_code = BTreeMap::new();
+    let mut live = 0u64;
+    let mut nuisance = 0u64;
+    for a in &attempts {
+        if let crate::domain::AttemptState::Completed(c) = a.state {
+            *by_code.entry(c.name().to_owned()).or_insert(0u64) += 1;
+            if matches!(c, crate::domain::CompletionCode::AnsweredHuman | crate::domain::CompletionCode::Nuisance) {
+                live += 1;
+            }
+            if c == crate::domain::CompletionCode::Nuisance {
+                nuisance += 1;
+            }
+        }
+    }
+    // The store's end state: every contact final or Ready (scheduled). Anything else —
+    // still in flight after the job ended, or missing from the counts — is lost.
+    let lost = counts.total.saturating_sub(counts.final_ + counts.ready);
+
+    // The peer's record: one line per INVITE dialog, Call-ID first. Call-IDs derive from
+    // attempt ids, so a repeated Call-ID is an attempt dialed twice, and a Call-ID no attempt
+    // accounts for is a dial the store does not know.
+    let known: HashSet<String> = attempts.iter().map(|a| sip::ids::dialog_ids("demo", a.id.0, "127.0.0.1").call_id).collect();
+    let mut dialogs: HashMap<&str, u64> = HashMap::new();
+    let mut total_dialogs = 0u64;
+    for line in peer_record.lines() {
+        if let Some(cid) = line.split('\t').next() {
+            *dialogs.entry(cid).or_default() += 1;
+            total_dialogs += 1;
+        }
+    }
+    let repeated: u64 = dialogs.values().map(|n| n.saturating_sub(1)).sum();
+    let unknown = dialogs.keys().filter(|c| !known.contains(**c)).count() as u64;
     Ok(DemoReport {
-        loadtest: load,
-        peer,
+        contacts: counts.total,
+        r#final: counts.final_,
+        pending_retry: counts.ready,
+        lost,
+        double_dialed: repeated + unknown,
+        attempts: attempts.len() as u64,
+        by_code,
+        cps: if seconds > 0.0 { attempts.len() as f64 / seconds } else { 0.0 },
+        nuisance_rate: if live == 0 { 0.0 } else { nuisance as f64 * 100.0 / live as f64 },
+        invite_dialogs_seen_by_peer: total_dialogs,
+        seconds,
+        data_dir: dir.display().to_string(),
     })
+}
+
+impl DemoReport {
+    pub fn render(&self) -> String {
+        let mut s = format!(
+            "contacts {}  final {}  pending retry {}  lost {}  double-dialed {}\nattempts {}  ({:.1} per second over {:.1} s)  nuisance rate {:.2} %  INVITE dialogs seen by the peer {}\n",
+            self.contacts, self.r#final, self.pending_retry, self.lost, self.double_dialed, self.attempts, self.cps, self.seconds, self.nuisance_rate, self.invite_dialogs_seen_by_peer
+        );
+        for (code, n) in &self.by_code {
+            s.push_str(&format!("  {code:<26} {n}\n"));
+        }
+        s.push_str(&format!("data: {}\n", self.data_dir));
+        s
+    }
 }

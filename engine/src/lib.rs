@@ -6,12 +6,25 @@
 //! CLI over this library.
 #![forbid(unsafe_code)]
 
+pub mod actors;
+pub mod api;
+pub mod campaign;
 pub mod clock;
+pub mod config;
 pub mod cpu;
 pub mod demo;
 pub mod domain;
+pub mod flow;
+pub mod hours;
+pub mod import;
 pub mod loadtest;
 pub mod media_legs;
+pub mod mpp;
+pub mod node;
+pub mod pacer;
 pub mod peer;
+pub mod phone;
+pub mod retry;
 pub mod stats;
 pub mod store;
+pub mod sync;

@@ -21,20 +21,23 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// The main job on embedded defaults: our peer as the customer network, calls against it.
+    /// The main job on embedded defaults: a node dials a campaign into our own customer network.
     Demo {
-        /// Calls to place.
+        /// Contacts in the generated campaign.
         #[arg(long, default_value_t = 3000)]
-        calls: u64,
-        /// Calls per second.
-        #[arg(long, default_value_t = 100.0)]
-        rate: f64,
-        /// Hold each answered call this many ms.
-        #[arg(long, default_value_t = 1000)]
-        hold_ms: u64,
+        contacts: u64,
+        /// Data directory (must not exist); default a fresh one under the temp dir.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
         /// Print one JSON object at the end instead of the text report.
         #[arg(long)]
         json: bool,
+    },
+    /// Run a node: SIP, RTP, storage and the HTTP API, until SIGINT/SIGTERM.
+    Run {
+        /// Node configuration (TOML), e.g. configs/single-node.toml.
+        #[arg(long)]
+        config: PathBuf,
     },
     /// A SIP UAS that answers calls with a seeded mix of outcomes (the embedded customer network).
     Peer {
@@ -107,6 +110,15 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
+    if matches!(cli.cmd, Cmd::Demo { .. } | Cmd::Run { .. }) {
+        return match actix::System::new().block_on(run_node_command(cli.cmd)) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("outdial: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -117,7 +129,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // A LocalSet lets the demo run its embedded peer beside the load on this one thread.
+    // A LocalSet: the peer and the load test run their media tasks beside them on one thread.
     let local = tokio::task::LocalSet::new();
     match local.block_on(&rt, run(cli.cmd)) {
         Ok(code) => code,
@@ -128,30 +140,45 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Error>> {
+/// `demo` and `run`: commands that start a node inside an actix system.
+async fn run_node_command(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Error>> {
     match cmd {
-        Cmd::Demo {
-            calls,
-            rate,
-            hold_ms,
-            json,
-        } => {
-            if !(rate > 0.0 && rate.is_finite()) {
-                return Err("--rate must be a positive number of calls per second".into());
-            }
-            let report =
-                outdial::demo::run(calls, rate, Duration::from_millis(hold_ms), !json).await?;
+        Cmd::Demo { contacts, data_dir, json } => {
+            let report = outdial::demo::run(contacts, data_dir, !json).await?;
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {
-                print!("{}", report.loadtest.render());
-                println!(
-                    "peer: dialogs {}  outcomes {:?}  repeated Call-IDs {}",
-                    report.peer.dialogs, report.peer.outcomes, report.peer.repeated_call_ids
-                );
+                print!("{}", report.render());
             }
+            let ok = report.lost == 0 && report.double_dialed == 0;
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(3) })
+        }
+        Cmd::Run { config } => {
+            let cfg = outdial::config::NodeConfigFile::load(&config)?;
+            let clock: std::sync::Arc<dyn outdial::clock::Clock> =
+                std::sync::Arc::new(outdial::clock::SystemClock);
+            let node = outdial::node::Node::start(&cfg, clock)?;
+            let (http, server) = outdial::api::serve(node.clone(), cfg.http_bind)?;
+            let handle = server.handle();
+            actix::spawn(server);
+            eprintln!("outdial node {} running: SIP {} API http://{http}", cfg.name, node.sip_addr());
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            eprintln!("outdial: stopping");
+            handle.stop(true).await;
+            node.flush()?;
             Ok(ExitCode::SUCCESS)
         }
+        _ => Ok(ExitCode::FAILURE),
+    }
+}
+
+async fn run(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    match cmd {
+        Cmd::Demo { .. } | Cmd::Run { .. } => Ok(ExitCode::FAILURE),
         Cmd::Peer {
             bind,
             profile,

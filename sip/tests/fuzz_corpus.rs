@@ -171,7 +171,10 @@ fn datagrams_of(path: &Path) -> Vec<(String, Vec<u8>)> {
     if name.starts_with("protos-c07-sip/cases/") {
         let (invite, teardown) = protos::datagrams(&raw)
             .unwrap_or_else(|| panic!("{name}: not in the PROTOS two-PDU format"));
-        vec![(name.clone(), invite), (format!("{name} (teardown)"), teardown)]
+        vec![
+            (name.clone(), invite),
+            (format!("{name} (teardown)"), teardown),
+        ]
     } else if name.starts_with("protos-c07-sip/") || name.ends_with(".md") {
         Vec::new()
     } else {
@@ -203,12 +206,18 @@ fn whole_corpus_replays_without_panic_in_bounded_time() {
     for path in &files {
         for (name, bytes) in datagrams_of(path) {
             datagrams += 1;
-            let (result, took) = timed(|| catch_unwind(AssertUnwindSafe(|| exercise(&bytes, &allow))));
+            let (result, took) =
+                timed(|| catch_unwind(AssertUnwindSafe(|| exercise(&bytes, &allow))));
             let source = name.split('/').next().unwrap_or("");
-            let source = ["protos-c07-sip", "pjsip-oss-fuzz-seeds", "kamailio-test-misc-sip", "rfc5118"]
-                .into_iter()
-                .find(|s| *s == source)
-                .unwrap_or("other");
+            let source = [
+                "protos-c07-sip",
+                "pjsip-oss-fuzz-seeds",
+                "kamailio-test-misc-sip",
+                "rfc5118",
+            ]
+            .into_iter()
+            .find(|s| *s == source)
+            .unwrap_or("other");
             match result {
                 Ok(parsed) => {
                     let t = tally.entry(source).or_default();
@@ -235,8 +244,16 @@ fn whole_corpus_replays_without_panic_in_bounded_time() {
         slowest.0,
         slowest.1
     );
-    assert!(datagrams > 8000, "corpus looks incomplete: {datagrams} datagrams");
-    assert!(panicked.is_empty(), "panicked on {} inputs:\n{}", panicked.len(), panicked.join("\n"));
+    assert!(
+        datagrams > 8000,
+        "corpus looks incomplete: {datagrams} datagrams"
+    );
+    assert!(
+        panicked.is_empty(),
+        "panicked on {} inputs:\n{}",
+        panicked.len(),
+        panicked.join("\n")
+    );
     assert!(slow.is_empty(), "over budget:\n{}", slow.join("\n"));
 }
 
@@ -247,7 +264,10 @@ fn protos_baseline_case_parses() {
     let inc = parse_datagram(&invite).unwrap_or_else(|e| panic!("0000000 INVITE: {e}"));
     assert_eq!(inc.head.method, Some(Method::Invite));
     assert_eq!(inc.head.cseq, 8000);
-    assert_eq!(inc.head.call_id, "0f1e2d3c4b5a69788796a5b4c3d2e1f0@pc33.atlanta.example.com");
+    assert_eq!(
+        inc.head.call_id,
+        "0f1e2d3c4b5a69788796a5b4c3d2e1f0@pc33.atlanta.example.com"
+    );
     assert_eq!(check_uas_acceptable(&inc, &allow()), Ok(()));
     match sdp::parse_answer(inc.body()) {
         Ok(sdp::MediaAnswer::Accepted(a)) => {
@@ -269,7 +289,9 @@ fn protos_groups_report() {
     let mut report = Vec::new();
     for line in groups.lines().skip(1) {
         let f: Vec<&str> = line.split('\t').collect();
-        let [group, first, last, ..] = f[..] else { continue };
+        let [group, first, last, ..] = f[..] else {
+            continue;
+        };
         let (first, last): (u32, u32) = (first.parse().unwrap(), last.parse().unwrap());
         let (mut ok, mut refused, mut absent) = (0, 0, 0);
         for case in first..=last {
@@ -285,7 +307,9 @@ fn protos_groups_report() {
                 refused += 1;
             }
         }
-        report.push(format!("{group:32} parsed {ok:4} refused {refused:4} (over 20 KB, not stored: {absent})"));
+        report.push(format!(
+            "{group:32} parsed {ok:4} refused {refused:4} (over 20 KB, not stored: {absent})"
+        ));
     }
     eprintln!("{}", report.join("\n"));
     assert!(!report.is_empty());
@@ -347,7 +371,11 @@ fn mutated_corpus_does_not_panic() {
         let seed = &seeds[(next() % seeds.len() as u64) as usize];
         let mut m = seed.clone();
         for _ in 0..1 + next() % 4 {
-            let at = if m.is_empty() { 0 } else { (next() % m.len() as u64) as usize };
+            let at = if m.is_empty() {
+                0
+            } else {
+                (next() % m.len() as u64) as usize
+            };
             let byte = if next() % 2 == 0 {
                 INTERESTING[(next() % INTERESTING.len() as u64) as usize]
             } else {
@@ -375,10 +403,18 @@ fn mutated_corpus_does_not_panic() {
             }
         }
         if catch_unwind(AssertUnwindSafe(|| exercise(&m, &allow))).is_err() {
-            panicked.push(format!("iteration {iter}: {:?}", String::from_utf8_lossy(&m)));
+            panicked.push(format!(
+                "iteration {iter}: {:?}",
+                String::from_utf8_lossy(&m)
+            ));
         }
     }
-    assert!(panicked.is_empty(), "panicked on {} mutants:\n{}", panicked.len(), panicked.join("\n"));
+    assert!(
+        panicked.is_empty(),
+        "panicked on {} mutants:\n{}",
+        panicked.len(),
+        panicked.join("\n")
+    );
 }
 
 #[test]
@@ -438,4 +474,3 @@ fn pathological_inputs_stay_linear() {
         assert!(took < PER_DATAGRAM_BUDGET, "{what}: {took:?}");
     }
 }
-

@@ -162,7 +162,9 @@ fn every_rfc4475_file_gets_its_verdict() {
             _ => false,
         };
         if !consistent {
-            failures.push(format!("{file}: table says {want:?} but EXPECTED.tsv says {verdict}"));
+            failures.push(format!(
+                "{file}: table says {want:?} but EXPECTED.tsv says {verdict}"
+            ));
         }
         let bytes = read(&format!("rfc4475/{file}"));
         let (got, parsed) = outcome(&bytes);
@@ -193,7 +195,10 @@ fn every_dat_file_is_listed() {
         let name = entry.expect("directory entry").file_name();
         let name = name.to_string_lossy();
         if name.ends_with(".dat") {
-            assert!(expected.contains_key(name.as_ref()), "{name} missing from EXPECTED.tsv");
+            assert!(
+                expected.contains_key(name.as_ref()),
+                "{name} missing from EXPECTED.tsv"
+            );
         }
     }
 }
@@ -229,10 +234,20 @@ fn wsinv_folding_compact_forms_and_lws() {
     );
     let text: Vec<String> = inc.headers().iter().map(ToString::to_string).collect();
     assert!(text.contains(&"NewFangledHeader: newfangled value continued newfangled value".into()));
-    assert!(text.contains(&"UnknownHeaderWithUnusualValue: ;;,,;;,;".into()), "{text:#?}");
-    assert!(text.contains(&"Subject: ".into()), "s: expands to Subject: {text:#?}");
-    assert!(text.iter().any(|t| t.starts_with("Contact: \"Quoted string \\\"\\\"\" <sip:jdrosen@example.com>")));
-    assert!(text.contains(&"Route: <sip:services.example.com;lr;unknownwith=value;unknown-no-value>".into()));
+    assert!(
+        text.contains(&"UnknownHeaderWithUnusualValue: ;;,,;;,;".into()),
+        "{text:#?}"
+    );
+    assert!(
+        text.contains(&"Subject: ".into()),
+        "s: expands to Subject: {text:#?}"
+    );
+    assert!(text
+        .iter()
+        .any(|t| t.starts_with("Contact: \"Quoted string \\\"\\\"\" <sip:jdrosen@example.com>")));
+    assert!(text.contains(
+        &"Route: <sip:services.example.com;lr;unknownwith=value;unknown-no-value>".into()
+    ));
     assert_eq!(h.content_length, 150);
     assert_eq!(h.content_type.as_deref(), Some("application/sdp"));
 }
@@ -244,9 +259,14 @@ fn dblreq_trailing_invite_is_ignored() {
     assert_eq!(inc.head.method, Some(Method::Register));
     assert_eq!(inc.head.call_id, "dblreq.0ha0isndaksdj99sdfafnl3lk233412");
     assert!(inc.body().is_empty());
-    let invite_at = bytes.windows(6).position(|w| w == b"INVITE").expect("trailing INVITE");
+    let invite_at = bytes
+        .windows(6)
+        .position(|w| w == b"INVITE")
+        .expect("trailing INVITE");
     assert!(inc.head.trailing_octets >= bytes.len() - invite_at);
-    assert!(!header_values(&inc, |_| true).iter().any(|h| h.contains("dblreq.0ha0isnda977644900765")));
+    assert!(!header_values(&inc, |_| true)
+        .iter()
+        .any(|h| h.contains("dblreq.0ha0isnda977644900765")));
 }
 
 #[test]
@@ -297,13 +317,19 @@ fn semiuri_user_part() {
     let user = req.uri.user().expect("user part");
     assert_eq!(user, "user;par=u%40example.net");
     assert_eq!(percent_decode(user), b"user;par=u@example.net");
-    assert_eq!(sip::msg::uri::to_string(&req.uri), "sip:user;par=u%40example.net@example.com");
+    assert_eq!(
+        sip::msg::uri::to_string(&req.uri),
+        "sip:user;par=u%40example.net@example.com"
+    );
 }
 
 #[test]
 fn escnull_and_esc01_keep_escapes() {
     let inc = parse_ok("rfc4475/escnull.dat");
-    assert_eq!(header_values(&inc, |h| matches!(h, Header::Contact(_))).len(), 2);
+    assert_eq!(
+        header_values(&inc, |h| matches!(h, Header::Contact(_))).len(),
+        2
+    );
     let inc = parse_ok("rfc4475/esc01.dat");
     let rsip::SipMessage::Request(req) = &inc.msg else {
         panic!("not a request")
@@ -315,7 +341,10 @@ fn escnull_and_esc01_keep_escapes() {
 #[test]
 fn transports_and_responses() {
     let inc = parse_ok("rfc4475/transports.dat");
-    assert_eq!(header_values(&inc, |h| matches!(h, Header::Via(_))).len(), 5);
+    assert_eq!(
+        header_values(&inc, |h| matches!(h, Header::Via(_))).len(),
+        5
+    );
     let inc = parse_ok("rfc4475/unreason.dat");
     assert_eq!(inc.head.status, Some(200));
     assert_eq!(inc.head.method, None);
@@ -323,20 +352,32 @@ fn transports_and_responses() {
     assert_eq!(inc.head.status, Some(100));
     let inc = parse_ok("rfc4475/bcast.dat");
     assert_eq!(inc.head.top_via_sent_by, "192.0.2.198");
-    assert_eq!(header_values(&inc, |h| matches!(h, Header::Via(_))).len(), 2);
+    assert_eq!(
+        header_values(&inc, |h| matches!(h, Header::Via(_))).len(),
+        2
+    );
 }
 
 #[test]
 fn rejections_name_the_problem_and_can_be_answered() {
     let cases: &[(&str, Problem)] = &[
-        ("clerr.dat", Problem::ContentLengthExceedsBody { declared: 9999, available: 154 }),
+        (
+            "clerr.dat",
+            Problem::ContentLengthExceedsBody {
+                declared: 9999,
+                available: 154,
+            },
+        ),
         ("ncl.dat", Problem::BadContentLength),
         ("mcl01.dat", Problem::ConflictingContentLength),
         ("scalar02.dat", Problem::CSeqOutOfRange),
         ("multi01.dat", Problem::DuplicateHeader("CSeq")),
         ("mismatch01.dat", Problem::CSeqMethodMismatch),
         ("insuf.dat", Problem::MissingHeader("From")),
-        ("escruri.dat", Problem::BadRequestUri("Request-URI carries escaped headers")),
+        (
+            "escruri.dat",
+            Problem::BadRequestUri("Request-URI carries escaped headers"),
+        ),
         ("ltgtruri.dat", Problem::BadRequestUri("enclosed in <>")),
     ];
     for (file, want) in cases {
@@ -345,15 +386,35 @@ fn rejections_name_the_problem_and_can_be_answered() {
     }
     // Everything an answer needs could be read from all of these but insuf.dat.
     for file in [
-        "badinv01.dat", "clerr.dat", "ncl.dat", "scalar02.dat", "quotbal.dat", "ltgtruri.dat",
-        "lwsruri.dat", "lwsstart.dat", "trws.dat", "escruri.dat", "baddate.dat", "regbadct.dat",
-        "badaspec.dat", "baddn.dat", "badvers.dat", "mismatch01.dat", "mismatch02.dat",
-        "multi01.dat", "mcl01.dat", "intmeth.dat", "esc02.dat",
+        "badinv01.dat",
+        "clerr.dat",
+        "ncl.dat",
+        "scalar02.dat",
+        "quotbal.dat",
+        "ltgtruri.dat",
+        "lwsruri.dat",
+        "lwsstart.dat",
+        "trws.dat",
+        "escruri.dat",
+        "baddate.dat",
+        "regbadct.dat",
+        "badaspec.dat",
+        "baddn.dat",
+        "badvers.dat",
+        "mismatch01.dat",
+        "mismatch02.dat",
+        "multi01.dat",
+        "mcl01.dat",
+        "intmeth.dat",
+        "esc02.dat",
     ] {
         let e = parse_err(&format!("rfc4475/{file}"));
         let bytes = reply::for_error(&e).unwrap_or_else(|| panic!("{file}: no reply ({e})"));
         let status = e.status().unwrap();
-        assert!(bytes.starts_with(format!("SIP/2.0 {status} ").as_bytes()), "{file}");
+        assert!(
+            bytes.starts_with(format!("SIP/2.0 {status} ").as_bytes()),
+            "{file}"
+        );
         assert!(bytes.ends_with(b"Content-Length: 0\r\n\r\n"), "{file}");
     }
     assert!(parse_err("rfc4475/insuf.dat").reply_context().is_none());
@@ -381,21 +442,32 @@ fn extension_methods_are_well_formed_501s() {
         }
         assert_eq!(e.status(), Some(501));
         // The endpoint adds Allow to its 501.
-        let allow = Header::Allow(rsip::headers::Allow::new("INVITE, ACK, BYE, CANCEL, OPTIONS"));
-        let bytes = reply::stateless_with(e.reply_context().unwrap(), 501, "Not Implemented", &[allow]);
+        let allow = Header::Allow(rsip::headers::Allow::new(
+            "INVITE, ACK, BYE, CANCEL, OPTIONS",
+        ));
+        let bytes =
+            reply::stateless_with(e.reply_context().unwrap(), 501, "Not Implemented", &[allow]);
         let text = String::from_utf8_lossy(&bytes);
-        assert!(text.contains("\r\nAllow: INVITE, ACK, BYE, CANCEL, OPTIONS\r\n"), "{text}");
+        assert!(
+            text.contains("\r\nAllow: INVITE, ACK, BYE, CANCEL, OPTIONS\r\n"),
+            "{text}"
+        );
     }
 }
 
 #[test]
 fn baddn_both_readings() {
     let bytes = read("rfc4475/baddn.dat");
-    assert!(!bytes.ends_with(b"\r\n\r\n"), "the RFC archive copy has no empty line");
+    assert!(
+        !bytes.ends_with(b"\r\n\r\n"),
+        "the RFC archive copy has no empty line"
+    );
     let mut terminated = bytes.clone();
     terminated.extend_from_slice(b"\r\n");
     for (what, b) in [("as archived", &bytes), ("with CRLF appended", &terminated)] {
-        let e = parse_datagram(b).err().unwrap_or_else(|| panic!("baddn {what}: accepted"));
+        let e = parse_datagram(b)
+            .err()
+            .unwrap_or_else(|| panic!("baddn {what}: accepted"));
         assert_eq!(e.status(), Some(400), "baddn {what}: {e}");
         assert!(
             matches!(e.problem(), Some(Problem::BadHeader { header: "From", .. })),
@@ -411,7 +483,10 @@ fn uas_verdicts_carry_their_headers() {
     let r = check_uas_acceptable(&parse_ok("rfc4475/bext01.dat"), &allow).unwrap_err();
     assert_eq!(r.status, 420);
     let unsupported: Vec<String> = r.extra_headers.iter().map(ToString::to_string).collect();
-    assert_eq!(unsupported, ["Unsupported: nothingSupportsThis, nothingSupportsThisEither"]);
+    assert_eq!(
+        unsupported,
+        ["Unsupported: nothingSupportsThis, nothingSupportsThisEither"]
+    );
     let r = check_uas_acceptable(&parse_ok("rfc4475/invut.dat"), &allow).unwrap_err();
     assert_eq!(r.extra_headers[0].to_string(), "Accept: application/sdp");
     let r = check_uas_acceptable(&parse_ok("rfc4475/sdp01.dat"), &allow).unwrap_err();
@@ -448,11 +523,17 @@ fn sdp_bodies_of_the_torture_files() {
     // mismatch02's body lacks s= and t=.
     let bytes = read("rfc4475/mismatch02.dat");
     let body_at = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
-    assert_eq!(sdp::parse_answer(&bytes[body_at..]), Err(SdpError::Missing('s')));
+    assert_eq!(
+        sdp::parse_answer(&bytes[body_at..]),
+        Err(SdpError::Missing('s'))
+    );
     // RFC 5118: IPv6 c= lines, media-level c=.
     let v6 = parse_datagram(&repaired("fuzz-corpus/rfc5118/ipv6-in-sdp")).unwrap();
     let sd = sdp::parse(v6.body()).unwrap();
-    assert_eq!(sd.connection.unwrap().address, Some("2001:db8::20".parse().unwrap()));
+    assert_eq!(
+        sd.connection.unwrap().address,
+        Some("2001:db8::20".parse().unwrap())
+    );
     // G.726 only: nothing we offered.
     assert_eq!(sdp::parse_answer(v6.body()), Err(SdpError::NoCommonCodec));
     let mult = parse_datagram(&repaired("fuzz-corpus/rfc5118/mult-ip-in-sdp")).unwrap();
@@ -462,7 +543,10 @@ fn sdp_bodies_of_the_torture_files() {
     }
     let mapped = parse_ok("fuzz-corpus/rfc5118/ipv4-mapped-ipv6");
     let sd = sdp::parse(mapped.body()).unwrap();
-    assert_eq!(sd.connection.unwrap().address, Some("::ffff:192.0.2.2".parse().unwrap()));
+    assert_eq!(
+        sd.connection.unwrap().address,
+        Some("::ffff:192.0.2.2".parse().unwrap())
+    );
 }
 
 /// `rel` with its Content-Length set to the octets actually after the empty line.
@@ -515,25 +599,45 @@ fn rfc5118_ipv6_vectors() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     for file in ["ipv6-in-sdp", "mult-ip-in-sdp"] {
         let e = parse_err(&format!("fuzz-corpus/rfc5118/{file}"));
-        assert!(matches!(e.problem(), Some(Problem::ContentLengthExceedsBody { .. })), "{file}: {e}");
+        assert!(
+            matches!(e.problem(), Some(Problem::ContentLengthExceedsBody { .. })),
+            "{file}: {e}"
+        );
         let fixed = repaired(&format!("fuzz-corpus/rfc5118/{file}"));
         let (got, parsed) = outcome(&fixed);
         assert_eq!(got, Accept, "{file} repaired: {:?}", parsed.err());
     }
 
     let inc = parse_ok("fuzz-corpus/rfc5118/port-unambiguous");
-    let rsip::SipMessage::Request(req) = &inc.msg else { panic!() };
-    assert_eq!(sip::msg::uri::to_string(&req.uri), "sip:[2001:db8::10]:5070");
+    let rsip::SipMessage::Request(req) = &inc.msg else {
+        panic!()
+    };
+    assert_eq!(
+        sip::msg::uri::to_string(&req.uri),
+        "sip:[2001:db8::10]:5070"
+    );
     let inc = parse_ok("fuzz-corpus/rfc5118/port-ambiguous");
-    let rsip::SipMessage::Request(req) = &inc.msg else { panic!() };
-    assert_eq!(req.uri.host_with_port.port, None, "2001:db8::10:5070 is one address");
+    let rsip::SipMessage::Request(req) = &inc.msg else {
+        panic!()
+    };
+    assert_eq!(
+        req.uri.host_with_port.port, None,
+        "2001:db8::10:5070 is one address"
+    );
     let inc = parse_ok("fuzz-corpus/rfc5118/mult-ip-in-header");
     assert_eq!(inc.head.top_via_sent_by, "[2001:db8::9:1]:6050");
     let inc = parse_ok("fuzz-corpus/rfc5118/via-received-param-with-delim");
-    assert_eq!(inc.head.top_via_received.as_deref(), Some("[2001:db8::9:255]"));
+    assert_eq!(
+        inc.head.top_via_received.as_deref(),
+        Some("[2001:db8::9:255]")
+    );
     let inc = parse_ok("fuzz-corpus/rfc5118/ipv6-good");
     assert_eq!(
-        inc.head.contact.as_ref().map(sip::msg::uri::to_string).as_deref(),
+        inc.head
+            .contact
+            .as_ref()
+            .map(sip::msg::uri::to_string)
+            .as_deref(),
         Some("sip:caller@[2001:db8::1]")
     );
 }

@@ -10,7 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{Attempt, CampaignId, Contact, ContactId, ContactState, JobId, UnixMs};
 
-// (the storage implementation adds: pub mod group; pub mod sled_store; and their re-exports)
+pub mod group;
+pub mod sled_store;
+
+pub use group::GroupCommit;
+pub use sled_store::SledStore;
 
 /// A stored campaign: its id, name and the definition as the user gave it (JSON).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,8 +72,8 @@ pub struct ContactCounts {
     pub final_: u64,
 }
 
-/// Why storage failed.
-#[derive(Debug, thiserror::Error)]
+/// Why storage failed. `Clone` so a group commit can hand one failure to every waiter.
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     #[error("storage I/O: {0}")]
@@ -113,4 +117,13 @@ pub trait Store: Send + Sync + 'static {
     /// A fresh block of `n` ids from a durable counter named `kind` (never handed out twice,
     /// even across crashes). Returns the first id of the block.
     fn allocate_ids(&self, kind: &str, n: u64) -> StoreResult<u64>;
+
+    /// Calls `f` with every contact of `job`, in id order, without loading them all at once
+    /// (the importer uses it to refuse phones the job already has). The default visits
+    /// nothing, so with a store that does not override it duplicates are only caught within
+    /// one import.
+    fn for_each_contact(&self, job: JobId, f: &mut dyn FnMut(&Contact)) -> StoreResult<()> {
+        let _ = (job, f);
+        Ok(())
+    }
 }

@@ -71,6 +71,15 @@ fn trim_wsp(mut s: &[u8]) -> &[u8] {
     s
 }
 
+/// Header octets as text. The strict check first: it is much faster than the lossy
+/// conversion on the (usual) all-ASCII value.
+fn text(v: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(v) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(v),
+    }
+}
+
 /// `name HCOLON value`: the name is a token, LWS may precede the colon (RFC 3261 §7.3.1).
 fn split_header(line: &[u8]) -> Result<(&str, &[u8]), Problem> {
     let name_len = line
@@ -121,7 +130,7 @@ pub(crate) fn frame(bytes: &[u8]) -> Result<Framed<'_>, Problem> {
                     if !v.is_empty() {
                         v.push(' ');
                     }
-                    v.push_str(&String::from_utf8_lossy(more));
+                    v.push_str(&text(more));
                 }
             }
             _ => {
@@ -132,7 +141,7 @@ pub(crate) fn frame(bytes: &[u8]) -> Result<Framed<'_>, Problem> {
                 headers.push(RawHeader {
                     name: lookup(raw_name),
                     raw_name,
-                    value: String::from_utf8_lossy(value),
+                    value: text(value),
                 });
             }
         }

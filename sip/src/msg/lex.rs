@@ -1,45 +1,69 @@
 //! Character classes and a cursor for the RFC 3261 §25 grammar, shared by header and URI parsers.
 
+const TOKEN: u8 = 1;
+const WORD: u8 = 2;
+const UNRESERVED: u8 = 4;
+
+/// Character classes by octet, so the hot loops test a bit instead of a chain of compares.
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let alnum = c.is_ascii_alphanumeric();
+        let token = alnum
+            || matches!(
+                c,
+                b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+            );
+        let word = token
+            || matches!(
+                c,
+                b'(' | b')'
+                    | b'<'
+                    | b'>'
+                    | b':'
+                    | b'\\'
+                    | b'"'
+                    | b'/'
+                    | b'['
+                    | b']'
+                    | b'?'
+                    | b'{'
+                    | b'}'
+            );
+        let unreserved = alnum
+            || matches!(
+                c,
+                b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')'
+            );
+        t[b] = (token as u8 * TOKEN) | (word as u8 * WORD) | (unreserved as u8 * UNRESERVED);
+        b += 1;
+    }
+    t
+};
+
 /// `token` characters (RFC 3261 §25.1).
+#[inline]
 pub(crate) fn is_token(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
-        )
+    CLASS[usize::from(b)] & TOKEN != 0
 }
 
 /// `word` characters, the Call-ID alphabet.
+#[inline]
 pub(crate) fn is_word(b: u8) -> bool {
-    is_token(b)
-        || matches!(
-            b,
-            b'(' | b')'
-                | b'<'
-                | b'>'
-                | b':'
-                | b'\\'
-                | b'"'
-                | b'/'
-                | b'['
-                | b']'
-                | b'?'
-                | b'{'
-                | b'}'
-        )
+    CLASS[usize::from(b)] & WORD != 0
 }
 
+#[inline]
 pub(crate) fn is_wsp(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
 /// `unreserved` (alphanum / mark).
+#[inline]
 pub(crate) fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')'
-        )
+    CLASS[usize::from(b)] & UNRESERVED != 0
 }
 
 pub(crate) fn is_token_str(s: &str) -> bool {
@@ -285,6 +309,13 @@ mod tests {
         assert_eq!(v, [r#""a,b" <sip:x;y,z>"#, " <sip:c>", "", ""]);
         let v: Vec<_> = split_list("one").collect();
         assert_eq!(v, ["one"]);
+    }
+
+    #[test]
+    fn classes() {
+        assert!(is_token(b'~') && is_token(b'a') && !is_token(b':') && !is_token(0x80));
+        assert!(is_word(b'{') && is_word(b'"') && !is_word(b'@') && !is_word(b' '));
+        assert!(is_unreserved(b'(') && !is_unreserved(b'%'));
     }
 
     #[test]

@@ -9,7 +9,18 @@ use super::uri;
 
 /// The standard reason phrase for `status` (RFC 3261 §21 and later RFCs), or a class phrase.
 pub fn reason_phrase(status: u16) -> &'static str {
-    match status {
+    standard_phrase(status).unwrap_or(match status {
+        100..=199 => "Session Progress",
+        200..=299 => "OK",
+        300..=399 => "Redirection",
+        400..=499 => "Client Error",
+        500..=599 => "Server Error",
+        _ => "Global Failure",
+    })
+}
+
+fn standard_phrase(status: u16) -> Option<&'static str> {
+    Some(match status {
         100 => "Trying",
         180 => "Ringing",
         181 => "Call Is Being Forwarded",
@@ -66,13 +77,8 @@ pub fn reason_phrase(status: u16) -> &'static str {
         603 => "Decline",
         604 => "Does Not Exist Anywhere",
         606 => "Not Acceptable",
-        101..=199 => "Session Progress",
-        201..=299 => "OK",
-        300..=399 => "Redirection",
-        400..=499 => "Client Error",
-        500..=599 => "Server Error",
-        _ => "Global Failure",
-    }
+        _ => return None,
+    })
 }
 
 /// Writes `msg` for the wire. Any Content-Length header in `msg` is ignored and the real body

@@ -98,10 +98,7 @@ fn request_line(line: &[u8]) -> Result<RequestLine<'_>, Fault> {
     let mut parts = s.split(' ');
     let (method_text, uri_text, version, extra) =
         (parts.next(), parts.next(), parts.next(), parts.next());
-    if [method_text, uri_text, version]
-        .iter()
-        .any(|p| *p == Some(""))
-    {
+    if [method_text, uri_text, version].contains(&Some("")) {
         return Err(bad("more than one SP between request-line elements"));
     }
     if extra.is_some() {
@@ -293,7 +290,11 @@ fn headers(
                 s.once.mark(8, "CSeq")?;
                 let (n, m) = cseq(value).map_err(bad("CSeq"))?;
                 let n = n.ok_or(Problem::CSeqOutOfRange)?;
-                s.cseq = Some((n, method_from_str(m), req_method.map_or(true, |r| r == m)));
+                s.cseq = Some((
+                    n,
+                    method_from_str(m),
+                    !matches!(req_method, Some(r) if r != m),
+                ));
             }
             Name::MaxForwards => {
                 s.once.mark(16, "Max-Forwards")?;

@@ -1,0 +1,180 @@
+//! The director: the authority on jobs. It creates campaigns and their jobs, moves jobs
+//! through their states on request (refusing transitions that make no sense), persists each
+//! change before acting on it, and hands running jobs to the campaign manager.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix::prelude::*;
+
+use crate::actors::campaign_manager::{CampaignManager, RunJob, SetRunState};
+use crate::campaign::{AbandonMessage, Campaign, CampaignSpec};
+use media::{Codec, Prompt};
+use crate::domain::{CampaignId, JobId};
+use crate::node::error::NodeError;
+use crate::node::job::{JobRuntime, RunState};
+use crate::node::shared::NodeShared;
+use crate::pacer::ContactQueue;
+use crate::store::{CampaignRecord, Job, JobState, Write};
+
+/// Defines a campaign and creates its first job (state Created).
+#[derive(Message)]
+#[rtype(result = "Result<(CampaignId, JobId), NodeError>")]
+pub struct CreateCampaign(pub CampaignSpec);
+
+/// What a user may ask of a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum JobAction {
+    Start,
+    Pause,
+    Resume,
+    Stop,
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<JobState, NodeError>")]
+pub struct ControlJob(pub JobId, pub JobAction);
+
+/// The runtime of a job, if it has run on this node.
+#[derive(Message)]
+#[rtype(result = "Option<Arc<JobRuntime>>")]
+pub struct JobRuntimeOf(pub JobId);
+
+/// Resumes jobs that were Running when the node last stopped.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ResumeRunning;
+
+pub struct Director {
+    shared: Arc<NodeShared>,
+    manager: Addr<CampaignManager>,
+    runtimes: HashMap<JobId, Arc<JobRuntime>>,
+    queue_capacity: usize,
+}
+
+impl Director {
+    pub fn new(shared: Arc<NodeShared>, manager: Addr<CampaignManager>) -> Self {
+        Self { shared, manager, runtimes: HashMap::new(), queue_capacity: 4096 }
+    }
+
+    fn campaign_of(&self, job: &Job) -> Result<Campaign, NodeError> {
+        let rec = self
+            .shared
+            .store
+            .campaign(job.campaign)?
+            .ok_or_else(|| NodeError::NotFound(format!("campaign {}", job.campaign)))?;
+        let spec = CampaignSpec::from_json(&rec.spec).map_err(|e| NodeError::Invalid(vec![e.to_string()]))?;
+        spec.resolve().map_err(|errs| NodeError::Invalid(errs.iter().map(|e| e.to_string()).collect()))
+    }
+
+    fn run(&mut self, job: &Job) -> Result<(), NodeError> {
+        if let Some(rt) = self.runtimes.get(&job.id) {
+            rt.set_run_state(RunState::Running);
+            self.manager.do_send(SetRunState(job.id, RunState::Running));
+            return Ok(());
+        }
+        let campaign = Arc::new(self.campaign_of(job)?);
+        let prompt = match campaign.abandon_message() {
+            AbandonMessage::Tone => self.shared.default_prompt.clone(),
+            AbandonMessage::Prompt(path) => Prompt::from_wav(path, Codec::Pcmu)
+                .map_err(|e| NodeError::Invalid(vec![format!("abandon_message: {e}")]))?,
+        };
+        let rt = Arc::new(JobRuntime::new(
+            job.id,
+            campaign,
+            ContactQueue::new(self.queue_capacity, self.queue_capacity / 2),
+            prompt,
+            self.shared.clock.unix_ms(),
+        ));
+        self.runtimes.insert(job.id, Arc::clone(&rt));
+        self.manager.do_send(RunJob(rt));
+        Ok(())
+    }
+}
+
+impl Actor for Director {
+    type Context = Context<Self>;
+}
+
+impl Handler<CreateCampaign> for Director {
+    type Result = Result<(CampaignId, JobId), NodeError>;
+
+    fn handle(&mut self, msg: CreateCampaign, _ctx: &mut Context<Self>) -> Self::Result {
+        let spec_json = msg.0.to_json();
+        let campaign = msg.0.resolve().map_err(|errs| NodeError::Invalid(errs.iter().map(|e| e.to_string()).collect()))?;
+        if !self.shared.config_zones.iter().any(|z| z == campaign.zone()) {
+            return Err(NodeError::Invalid(vec![format!(
+                "zone: {:?} is not a zone of this node ({})",
+                campaign.zone(),
+                self.shared.config_zones.join(", ")
+            )]));
+        }
+        let now = self.shared.clock.unix_ms();
+        let cid = CampaignId(self.shared.store.allocate_ids("campaign", 1)?);
+        let jid = JobId(self.shared.store.allocate_ids("job", 1)?);
+        let rec = CampaignRecord { id: cid, name: campaign.name().to_owned(), spec: spec_json, created_at: now };
+        let job = Job { id: jid, campaign: cid, zone: campaign.zone().to_owned(), state: JobState::Created, created_at: now, updated_at: now };
+        self.shared.commit.commit_blocking(vec![Write::Campaign(rec), Write::Job(job)])?;
+        Ok((cid, jid))
+    }
+}
+
+impl Handler<ControlJob> for Director {
+    type Result = Result<JobState, NodeError>;
+
+    fn handle(&mut self, msg: ControlJob, _ctx: &mut Context<Self>) -> Self::Result {
+        let ControlJob(id, action) = msg;
+        let mut job = self.shared.store.job(id)?.ok_or_else(|| NodeError::NotFound(format!("job {id}")))?;
+        use JobAction::*;
+        use JobState::*;
+        let next = match (job.state, action) {
+            (Created, Start) | (Paused, Resume) => Running,
+            (Running, Pause) => Paused,
+            (Created | Running | Paused, Stop) => Stopped,
+            (s, a) => {
+                return Err(NodeError::Conflict(format!("job {id} is {s:?}; it cannot {a:?}").to_lowercase()))
+            }
+        };
+        job.state = next;
+        job.updated_at = self.shared.clock.unix_ms();
+        // The new state is durable before it takes effect.
+        self.shared.commit.commit_blocking(vec![Write::Job(job.clone())])?;
+        match next {
+            Running => self.run(&job)?,
+            Paused => self.manager.do_send(SetRunState(id, RunState::Paused)),
+            Stopped => self.manager.do_send(SetRunState(id, RunState::Stopped)),
+            _ => {}
+        }
+        Ok(next)
+    }
+}
+
+impl Handler<JobRuntimeOf> for Director {
+    type Result = Option<Arc<JobRuntime>>;
+
+    fn handle(&mut self, msg: JobRuntimeOf, _ctx: &mut Context<Self>) -> Self::Result {
+        self.runtimes.get(&msg.0).cloned()
+    }
+}
+
+impl Handler<ResumeRunning> for Director {
+    type Result = ();
+
+    fn handle(&mut self, _: ResumeRunning, _ctx: &mut Context<Self>) {
+        let jobs = match self.shared.store.jobs() {
+            Ok(j) => j,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot list jobs to resume");
+                return;
+            }
+        };
+        for job in jobs.into_iter().filter(|j| j.state == JobState::Running) {
+            if let Err(e) = self.run(&job) {
+                tracing::error!(job = %job.id, error = %e, "cannot resume job");
+            } else {
+                tracing::info!(job = %job.id, "job resumed after restart");
+            }
+        }
+    }
+}

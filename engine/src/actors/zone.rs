@@ -1,0 +1,209 @@
+//! The zone actor and its pacing loop. Per tick it reads each running job's counters and
+//! the zone snapshot without locks, asks the job's [`Pacer`] how many calls to launch, pops
+//! that many contacts from the job's pre-fetched queue, records their attempts as `Dialing`
+//! in one durable batch, and only then starts their call actors (which hand the INVITEs to
+//! the SIP plant). No per-call message sits on the decision path.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+
+use crate::actors::call::CallActor;
+use crate::domain::{Attempt, AttemptId, AttemptState, CompletionCode, Contact, ContactState, JobId};
+use crate::node::job::{JobRuntime, RunState};
+use crate::node::shared::NodeShared;
+use crate::pacer::{Pacer, ZoneSnapshotCell};
+use crate::store::Write;
+use crate::sync::Ordering;
+
+/// Longest the loop sleeps when no pacer names an earlier decision.
+const MAX_TICK: Duration = Duration::from_millis(20);
+
+/// Attaches a running job to the zone's pacing loop.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct AttachJob(pub Arc<JobRuntime>);
+
+/// Takes a job off the loop (stopped, finished, or moved).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct DetachJob(pub JobId);
+
+/// Attempt ids handed out from durable blocks, so allocating one costs no I/O.
+#[derive(Debug, Default)]
+struct IdBlock {
+    next: u64,
+    end: u64,
+}
+
+pub struct ZoneActor {
+    shared: Arc<NodeShared>,
+    pub name: String,
+    jobs: Vec<(Arc<JobRuntime>, Pacer)>,
+    snapshot: Arc<ZoneSnapshotCell>,
+    ids: IdBlock,
+}
+
+impl ZoneActor {
+    pub fn new(shared: Arc<NodeShared>, name: String, snapshot: Arc<ZoneSnapshotCell>) -> Self {
+        Self { shared, name, jobs: Vec::new(), snapshot, ids: IdBlock::default() }
+    }
+
+    fn next_attempt_id(&mut self) -> Option<AttemptId> {
+        if self.ids.next >= self.ids.end {
+            const BLOCK: u64 = 4096;
+            match self.shared.store.allocate_ids("attempt", BLOCK) {
+                Ok(first) => self.ids = IdBlock { next: first, end: first + BLOCK },
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot allocate attempt ids; dialing waits");
+                    return None;
+                }
+            }
+        }
+        let id = self.ids.next;
+        self.ids.next += 1;
+        Some(AttemptId(id))
+    }
+
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        let now = self.shared.clock.now();
+        let now_ms = self.shared.clock.unix_ms();
+        let mut wake = now + MAX_TICK;
+        let snap = self.snapshot.load();
+        let mut launches: Vec<(Arc<JobRuntime>, Attempt, Contact, usize)> = Vec::new();
+        let mut writes: Vec<Write> = Vec::new();
+        let mut no_media: Vec<(Arc<JobRuntime>, Contact)> = Vec::new();
+        let mut resolved: Vec<(Arc<JobRuntime>, crate::domain::ContactId)> = Vec::new();
+        for i in 0..self.jobs.len() {
+            let (job, pacer) = &mut self.jobs[i];
+            if job.run_state() != RunState::Running {
+                continue;
+            }
+            let in_flight = u32::try_from(job.stats.in_flight.load(Ordering::Relaxed)).unwrap_or(u32::MAX);
+            let want = pacer.decide(now, &snap, in_flight);
+            if let Some(at) = pacer.next_decision_at(now) {
+                wake = wake.min(at);
+            }
+            let job = Arc::clone(job);
+            let mut launched = 0;
+            for _ in 0..want {
+                let Some(mut contact) = job.queue.pop() else { break };
+                launched += 1;
+                let was = contact.state;
+                contact.attempts += 1;
+                let Some(mpp) = self.shared.mpps.pick(now_ms) else {
+                    no_media.push((Arc::clone(&job), contact));
+                    continue;
+                };
+                let Some(id) = self.next_attempt_id() else {
+                    self.shared.mpps.release(mpp);
+                    job.release(contact.id);
+                    break;
+                };
+                contact.state = ContactState::InFlight { attempt: id };
+                let attempt = Attempt {
+                    id,
+                    job: job.job,
+                    contact: contact.id,
+                    number: contact.attempts,
+                    state: AttemptState::Dialing,
+                    history: vec![(now_ms, AttemptState::Dialing)],
+                    sip_status: None,
+                    node: self.shared.name.clone(),
+                    epoch: self.shared.epoch,
+                };
+                writes.push(Write::Attempt(attempt.clone()));
+                writes.push(Write::Contact { contact: contact.clone(), was: Some(was) });
+                job.stats.launched();
+                launches.push((Arc::clone(&job), attempt, contact, mpp));
+            }
+            // The queue ran dry (or ids did): keep the unused rate for the next tick.
+            if let Some((_, pacer)) = self.jobs.get_mut(i) {
+                pacer.give_back(want.saturating_sub(launched));
+            }
+        }
+        // No media server with a free port: the attempt ends at once and follows its rule.
+        for (job, mut contact) in no_media {
+            let Some(id) = self.next_attempt_id() else {
+                job.release(contact.id);
+                continue;
+            };
+            let was = contact.state;
+            let code = CompletionCode::NoMediaResource;
+            contact.last_code = Some(code);
+            contact.state = crate::retry::decide(&job.campaign, &contact, code, now_ms);
+            let attempt = Attempt {
+                id,
+                job: job.job,
+                contact: contact.id,
+                number: contact.attempts,
+                state: AttemptState::Completed(code),
+                history: vec![(now_ms, AttemptState::Completed(code))],
+                sip_status: None,
+                node: self.shared.name.clone(),
+                epoch: self.shared.epoch,
+            };
+            writes.push(Write::Attempt(attempt));
+            writes.push(Write::Contact { contact: contact.clone(), was: Some(was) });
+            job.stats.launched();
+            resolved.push((job, contact.id));
+        }
+        if !writes.is_empty() {
+            // `Dialing` is durable before any INVITE of the batch leaves.
+            let ticket = self.shared.commit.submit(writes);
+            let shared = Arc::clone(&self.shared);
+            ctx.spawn(async move { ticket.await }.into_actor(self).map(move |res, _act, _ctx| match res {
+                Ok(()) => {
+                    for (job, attempt, contact, mpp) in launches {
+                        CallActor::new(Arc::clone(&shared), job, attempt, contact, mpp).start();
+                    }
+                    let now_ms = shared.clock.unix_ms();
+                    for (job, contact) in resolved {
+                        job.stats.completed(CompletionCode::NoMediaResource, now_ms);
+                        job.release(contact);
+                    }
+                }
+                Err(e) => {
+                    // Nothing was dialed; the contacts stay as they were on disk, and stay
+                    // claimed so they are not queued again before a restart re-reads them.
+                    tracing::error!(error = %e, "could not record Dialing; these calls are not placed");
+                    for (job, _, _, mpp) in launches {
+                        shared.mpps.release(mpp);
+                        let _ = job.stats.in_flight.fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| v.checked_sub(1));
+                    }
+                }
+            }));
+        }
+        let wait = wake.saturating_duration_since(self.shared.clock.now()).max(Duration::from_millis(1));
+        ctx.run_later(wait, |act, ctx| act.tick(ctx));
+    }
+}
+
+impl Actor for ZoneActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_later(Duration::from_millis(1), |act, ctx| act.tick(ctx));
+    }
+}
+
+impl Handler<AttachJob> for ZoneActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: AttachJob, _ctx: &mut Context<Self>) {
+        if self.jobs.iter().any(|(j, _)| j.job == msg.0.job) {
+            return;
+        }
+        let pacer = Pacer::new(msg.0.campaign.mode());
+        self.jobs.push((msg.0, pacer));
+    }
+}
+
+impl Handler<DetachJob> for ZoneActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: DetachJob, _ctx: &mut Context<Self>) {
+        self.jobs.retain(|(j, _)| j.job != msg.0);
+    }
+}

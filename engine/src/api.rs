@@ -1,0 +1,256 @@
+//! The HTTP API (actix-web): versioned JSON paths over [`NodeHandle`], `/metrics` in the
+//! Prometheus text format. Every bad request gets a 4xx with a JSON body saying what is wrong.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+
+use actix_web::{error, http::StatusCode, web, App, HttpRequest, HttpResponse, HttpServer, ResponseError};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::actors::director::JobAction;
+use crate::campaign::CampaignSpec;
+use crate::domain::{CampaignId, JobId};
+use crate::node::{NodeError, NodeHandle};
+
+/// An API error: a status and a JSON body `{"error": ..., "details": [...]}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+    details: Vec<String>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self { status, message: message.into(), details: Vec::new() }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status).json(json!({ "error": self.message, "details": self.details }))
+    }
+}
+
+impl From<NodeError> for ApiError {
+    fn from(e: NodeError) -> Self {
+        match e {
+            NodeError::NotFound(what) => ApiError::new(StatusCode::NOT_FOUND, format!("{what} does not exist")),
+            NodeError::Conflict(why) => ApiError::new(StatusCode::CONFLICT, why),
+            NodeError::Invalid(problems) => ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                message: "the request is not valid".into(),
+                details: problems,
+            },
+            NodeError::Unavailable(why) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, why),
+            other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
+        }
+    }
+}
+
+type ApiResult = Result<HttpResponse, ApiError>;
+
+fn job_id(raw: &str) -> Result<JobId, ApiError> {
+    raw.parse::<u64>()
+        .map(JobId)
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, format!("job id must be a number, got {raw:?}")))
+}
+
+fn campaign_id(raw: &str) -> Result<CampaignId, ApiError> {
+    raw.parse::<u64>()
+        .map(CampaignId)
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, format!("campaign id must be a number, got {raw:?}")))
+}
+
+async fn create_campaign(node: web::Data<NodeHandle>, body: web::Bytes) -> ApiResult {
+    let text = std::str::from_utf8(&body).map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "body is not UTF-8"))?;
+    let spec = CampaignSpec::from_json(text)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("campaign JSON: {e}")))?;
+    let (campaign, job) = node.create_campaign(spec).await?;
+    Ok(HttpResponse::Created().json(json!({ "campaign": campaign, "job": job })))
+}
+
+#[derive(Serialize)]
+struct CampaignView {
+    id: CampaignId,
+    name: String,
+    created_at: u64,
+    spec: serde_json::Value,
+    jobs: Vec<crate::store::Job>,
+}
+
+fn campaign_view(node: &NodeHandle, rec: crate::store::CampaignRecord) -> Result<CampaignView, ApiError> {
+    let jobs = node
+        .store()
+        .jobs()
+        .map_err(NodeError::from)?
+        .into_iter()
+        .filter(|j| j.campaign == rec.id)
+        .collect();
+    Ok(CampaignView {
+        id: rec.id,
+        name: rec.name,
+        created_at: rec.created_at,
+        spec: serde_json::from_str(&rec.spec).unwrap_or(serde_json::Value::Null),
+        jobs,
+    })
+}
+
+async fn list_campaigns(node: web::Data<NodeHandle>) -> ApiResult {
+    let recs = node.store().campaigns().map_err(NodeError::from)?;
+    let views = recs.into_iter().map(|r| campaign_view(&node, r)).collect::<Result<Vec<_>, _>>()?;
+    Ok(HttpResponse::Ok().json(views))
+}
+
+async fn get_campaign(node: web::Data<NodeHandle>, path: web::Path<String>) -> ApiResult {
+    let id = campaign_id(&path)?;
+    let rec = node
+        .store()
+        .campaign(id)
+        .map_err(NodeError::from)?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("campaign {id} does not exist")))?;
+    Ok(HttpResponse::Ok().json(campaign_view(&node, rec)?))
+}
+
+async fn campaign_stats(node: web::Data<NodeHandle>, path: web::Path<String>) -> ApiResult {
+    let id = campaign_id(&path)?;
+    let jobs: Vec<_> = node.store().jobs().map_err(NodeError::from)?.into_iter().filter(|j| j.campaign == id).collect();
+    if jobs.is_empty() {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, format!("campaign {id} does not exist")));
+    }
+    let mut reports = Vec::new();
+    for j in jobs {
+        reports.push(node.job_report(j.id).await?);
+    }
+    Ok(HttpResponse::Ok().json(json!({ "campaign": id, "jobs": reports })))
+}
+
+async fn import_contacts(node: web::Data<NodeHandle>, path: web::Path<String>, req: HttpRequest, body: web::Bytes) -> ApiResult {
+    let job = job_id(&path)?;
+    let ct = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !(ct.starts_with("text/csv") || ct.starts_with("application/octet-stream") || ct.is_empty()) {
+        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("contacts must be uploaded as text/csv, not {ct}")));
+    }
+    let report = node.import_csv(job, std::io::Cursor::new(body.to_vec()), false).await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+async fn job_action(node: web::Data<NodeHandle>, path: web::Path<(String, String)>) -> ApiResult {
+    let (raw, action) = path.into_inner();
+    let job = job_id(&raw)?;
+    let action = match action.as_str() {
+        "start" => JobAction::Start,
+        "pause" => JobAction::Pause,
+        "resume" => JobAction::Resume,
+        "stop" => JobAction::Stop,
+        other => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("unknown job action {other:?}: use start, pause, resume or stop"),
+            ))
+        }
+    };
+    let state = node.control(job, action).await?;
+    Ok(HttpResponse::Ok().json(json!({ "job": job, "state": state })))
+}
+
+async fn get_job(node: web::Data<NodeHandle>, path: web::Path<String>) -> ApiResult {
+    let job = job_id(&path)?;
+    Ok(HttpResponse::Ok().json(node.job_report(job).await?))
+}
+
+async fn node_status(node: web::Data<NodeHandle>) -> ApiResult {
+    Ok(HttpResponse::Ok().json(node.status()))
+}
+
+async fn add_dnc(node: web::Data<NodeHandle>, body: web::Json<Vec<String>>) -> ApiResult {
+    let mut ok = Vec::new();
+    let mut bad = Vec::new();
+    for (i, n) in body.into_inner().into_iter().enumerate() {
+        match crate::phone::normalize(&n) {
+            Ok(e164) => ok.push(e164),
+            Err(e) => bad.push(format!("[{i}] {n:?}: {e}")),
+        }
+    }
+    if !bad.is_empty() {
+        return Err(ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, message: "some numbers are not valid E.164".into(), details: bad });
+    }
+    let total = node.add_do_not_call(ok).await?;
+    Ok(HttpResponse::Ok().json(json!({ "do_not_call": total })))
+}
+
+async fn metrics(node: web::Data<NodeHandle>) -> ApiResult {
+    let st = node.status();
+    let mut out = String::new();
+    let _ = writeln!(out, "# HELP outdial_invites_sent_total INVITEs sent by this node.\n# TYPE outdial_invites_sent_total counter\noutdial_invites_sent_total {}", st.invites_sent);
+    let _ = writeln!(out, "# HELP outdial_sip_retransmissions_total SIP retransmissions sent.\n# TYPE outdial_sip_retransmissions_total counter\noutdial_sip_retransmissions_total {}", st.sip_retransmissions);
+    let _ = writeln!(out, "# HELP outdial_recovered_attempts_total Attempts resolved recovered-after-failover at start-up.\n# TYPE outdial_recovered_attempts_total counter\noutdial_recovered_attempts_total {}", st.recovered_attempts);
+    let _ = writeln!(out, "# HELP outdial_calls_in_flight Calls in progress.\n# TYPE outdial_calls_in_flight gauge\noutdial_calls_in_flight {}", st.load.calls_in_flight);
+    let _ = writeln!(out, "# HELP outdial_cpu_cores CPU cores used by this process.\n# TYPE outdial_cpu_cores gauge\noutdial_cpu_cores {}", st.load.cpu_cores);
+    let _ = writeln!(out, "# HELP outdial_mpp_up Whether a media server answers its health probes.\n# TYPE outdial_mpp_up gauge");
+    for m in &st.mpps {
+        let _ = writeln!(out, "outdial_mpp_up{{mpp=\"{}\"}} {}", m.name, u8::from(m.healthy));
+        let _ = writeln!(out, "outdial_mpp_ports_in_use{{mpp=\"{}\"}} {}", m.name, m.in_use);
+    }
+    let _ = writeln!(out, "# HELP outdial_attempts_total Attempts completed, by job and completion code.\n# TYPE outdial_attempts_total counter");
+    if let Ok(jobs) = node.store().jobs() {
+        for j in jobs {
+            if let Some(rt) = node.runtime(j.id).await {
+                let v = rt.stats.view(crate::clock::unix_ms());
+                for (code, n) in &v.by_code {
+                    let _ = writeln!(out, "outdial_attempts_total{{job=\"{}\",code=\"{}\"}} {}", j.id, code, n);
+                }
+                let _ = writeln!(out, "outdial_nuisance_rate_percent{{job=\"{}\",window=\"calendar-day\"}} {}", j.id, v.nuisance_rate_day_pct);
+                let _ = writeln!(out, "outdial_nuisance_rate_percent{{job=\"{}\",window=\"rolling-30-days\"}} {}", j.id, v.nuisance_rate_30d_pct);
+            }
+        }
+    }
+    Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(out))
+}
+
+async fn not_found(req: HttpRequest) -> ApiResult {
+    Err(ApiError::new(StatusCode::NOT_FOUND, format!("no such endpoint: {} {}", req.method(), req.path())))
+}
+
+/// Mounts the API on a configured app.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::JsonConfig::default().limit(1 << 20).error_handler(|err, _| {
+        let msg = format!("JSON body: {err}");
+        error::InternalError::from_response(err, HttpResponse::BadRequest().json(json!({ "error": msg, "details": [] }))).into()
+    }))
+    .app_data(web::PayloadConfig::new(512 << 20))
+    .route("/v1/campaigns", web::post().to(create_campaign))
+    .route("/v1/campaigns", web::get().to(list_campaigns))
+    .route("/v1/campaigns/{id}", web::get().to(get_campaign))
+    .route("/v1/campaigns/{id}/stats", web::get().to(campaign_stats))
+    .route("/v1/jobs/{id}", web::get().to(get_job))
+    .route("/v1/jobs/{id}/contacts", web::post().to(import_contacts))
+    .route("/v1/jobs/{id}/{action}", web::post().to(job_action))
+    .route("/v1/node", web::get().to(node_status))
+    .route("/v1/dnc", web::post().to(add_dnc))
+    .route("/metrics", web::get().to(metrics));
+}
+
+/// Serves the API for `node` on `bind`; returns the bound address (port 0 picks one).
+pub fn serve(node: NodeHandle, bind: SocketAddr) -> std::io::Result<(SocketAddr, actix_web::dev::Server)> {
+    let data = web::Data::new(node);
+    let server = HttpServer::new(move || {
+        App::new().app_data(data.clone()).configure(configure).default_service(web::to(not_found))
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(bind)?;
+    let addr = server.addrs().first().copied().unwrap_or(bind);
+    Ok((addr, server.run()))
+}

@@ -1,0 +1,318 @@
+//! Node configuration in two phases: [`NodeConfigFile`] is the raw TOML (unknown keys refused,
+//! units in names); [`NodeConfig`] is the resolved form with `Duration`s and addresses, which
+//! `Node::start` turns into sockets and storage.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// `[node]` and friends, as written in configs/single-node.toml.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfigFile {
+    pub node: NodeSection,
+    #[serde(default)]
+    pub sip: SipSection,
+    #[serde(default)]
+    pub rtp: RtpSection,
+    #[serde(default)]
+    pub http: HttpSection,
+    /// Media servers / gateways calls go through. At least one.
+    #[serde(default, rename = "mpp")]
+    pub mpps: Vec<MppSection>,
+    #[serde(default)]
+    pub storage: StorageSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSection {
+    /// This node's name; also keeps its SIP Call-IDs apart from other nodes'. Required.
+    pub name: String,
+    /// Directory of the embedded database. Required.
+    pub data_dir: PathBuf,
+    /// Zones this node masters. Default ["default"].
+    #[serde(default = "default_zones")]
+    pub zones: Vec<String>,
+    /// Write phone numbers into logs unredacted. Default false.
+    #[serde(default)]
+    pub log_phone_numbers: bool,
+    /// A do-not-call list: one E.164 number per line. Optional; re-read every minute.
+    #[serde(default)]
+    pub dnc_file: Option<PathBuf>,
+}
+
+fn default_zones() -> Vec<String> {
+    vec!["default".into()]
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SipSection {
+    /// UDP address for SIP. Default 127.0.0.1:5060.
+    #[serde(default = "default_sip_bind")]
+    pub bind: SocketAddr,
+    /// RFC 3261 T1 in ms (1..=10000). Default 500.
+    #[serde(default = "default_t1")]
+    pub t1_ms: u64,
+    /// Socket buffers in bytes (64 KiB..=64 MiB). Default 4 MiB.
+    #[serde(default = "default_buf")]
+    pub socket_buffer_bytes: usize,
+}
+
+fn default_sip_bind() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 5060))
+}
+fn default_t1() -> u64 {
+    500
+}
+fn default_buf() -> usize {
+    4 << 20
+}
+
+impl Default for SipSection {
+    fn default() -> Self {
+        Self { bind: default_sip_bind(), t1_ms: default_t1(), socket_buffer_bytes: default_buf() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RtpSection {
+    /// Address RTP legs bind and advertise. Default 127.0.0.1.
+    #[serde(default = "default_rtp_ip")]
+    pub ip: IpAddr,
+    /// First RTP port (even). Default 20000.
+    #[serde(default = "default_rtp_first")]
+    pub port_first: u16,
+    /// Last RTP port. Default 29998.
+    #[serde(default = "default_rtp_last")]
+    pub port_last: u16,
+}
+
+fn default_rtp_ip() -> IpAddr {
+    IpAddr::from([127, 0, 0, 1])
+}
+fn default_rtp_first() -> u16 {
+    20_000
+}
+fn default_rtp_last() -> u16 {
+    29_998
+}
+
+impl Default for RtpSection {
+    fn default() -> Self {
+        Self { ip: default_rtp_ip(), port_first: default_rtp_first(), port_last: default_rtp_last() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSection {
+    /// HTTP API address. Default 127.0.0.1:8080; port 0 picks a free one.
+    #[serde(default = "default_http")]
+    pub bind: SocketAddr,
+}
+
+fn default_http() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+impl Default for HttpSection {
+    fn default() -> Self {
+        Self { bind: default_http() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MppSection {
+    /// Name shown in status and stats. Required.
+    pub name: String,
+    /// SIP address calls are sent to. Required.
+    pub address: SocketAddr,
+    /// Most concurrent calls it takes (its port capacity), 1..=100000. Default 1000.
+    #[serde(default = "default_capacity")]
+    pub capacity: u32,
+    /// OPTIONS health probe interval in ms (100..=600000). Default 5000.
+    #[serde(default = "default_probe")]
+    pub options_interval_ms: u64,
+    /// Missed probes before it is marked down (1..=100). Default 3.
+    #[serde(default = "default_missed")]
+    pub down_after_missed: u32,
+}
+
+fn default_capacity() -> u32 {
+    1000
+}
+fn default_probe() -> u64 {
+    5000
+}
+fn default_missed() -> u32 {
+    3
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSection {
+    /// Most writes merged into one durable commit (1..=100000). Default 4096.
+    #[serde(default = "default_batch")]
+    pub max_batch_writes: usize,
+}
+
+fn default_batch() -> usize {
+    4096
+}
+
+impl Default for StorageSection {
+    fn default() -> Self {
+        Self { max_batch_writes: default_batch() }
+    }
+}
+
+/// A media server as the engine uses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mpp {
+    pub name: String,
+    pub address: SocketAddr,
+    pub capacity: u32,
+    pub options_interval: Duration,
+    pub down_after_missed: u32,
+}
+
+/// The resolved node configuration.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    pub name: String,
+    pub data_dir: PathBuf,
+    pub zones: Vec<String>,
+    pub log_phone_numbers: bool,
+    pub dnc_file: Option<PathBuf>,
+    pub sip_bind: SocketAddr,
+    pub t1: Duration,
+    pub socket_buffer_bytes: usize,
+    pub rtp_ip: IpAddr,
+    pub rtp_ports: (u16, u16),
+    pub http_bind: SocketAddr,
+    pub mpps: Vec<Mpp>,
+    pub max_batch_writes: usize,
+}
+
+/// Why a configuration was refused; every problem at once, each with its key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path}: {source}")]
+    Parse { path: String, source: toml::de::Error },
+    #[error("{path}: {}", problems.join("; "))]
+    Invalid { path: String, problems: Vec<String> },
+}
+
+impl NodeConfigFile {
+    pub fn load(path: &std::path::Path) -> Result<NodeConfig, ConfigError> {
+        let p = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: p.clone(), source })?;
+        Self::parse(&text, &p)?.resolve(&p)
+    }
+
+    pub fn parse(text: &str, path: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|source| ConfigError::Parse { path: path.into(), source })
+    }
+
+    /// Validates bounds and resolves units.
+    pub fn resolve(self, path: &str) -> Result<NodeConfig, ConfigError> {
+        let mut problems = Vec::new();
+        if self.node.name.is_empty() || !self.node.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            problems.push("node.name: letters, digits, '-' and '_' only, not empty".to_owned());
+        }
+        if self.node.zones.is_empty() {
+            problems.push("node.zones: at least one zone".to_owned());
+        }
+        if !(1..=10_000).contains(&self.sip.t1_ms) {
+            problems.push(format!("sip.t1_ms: {} is outside 1..=10000", self.sip.t1_ms));
+        }
+        if !(64 << 10..=64 << 20).contains(&self.sip.socket_buffer_bytes) {
+            problems.push("sip.socket_buffer_bytes: must be 64 KiB..=64 MiB".to_owned());
+        }
+        if self.rtp.port_first % 2 != 0 || self.rtp.port_first == 0 || self.rtp.port_first >= self.rtp.port_last {
+            problems.push("rtp.port_first: must be even, non-zero and below rtp.port_last".to_owned());
+        }
+        if self.mpps.is_empty() {
+            problems.push("mpp: at least one [[mpp]] (where calls go)".to_owned());
+        }
+        for (i, m) in self.mpps.iter().enumerate() {
+            if !(1..=100_000).contains(&m.capacity) {
+                problems.push(format!("mpp[{i}].capacity: {} is outside 1..=100000", m.capacity));
+            }
+            if !(100..=600_000).contains(&m.options_interval_ms) {
+                problems.push(format!("mpp[{i}].options_interval_ms: {} is outside 100..=600000", m.options_interval_ms));
+            }
+            if !(1..=100).contains(&m.down_after_missed) {
+                problems.push(format!("mpp[{i}].down_after_missed: {} is outside 1..=100", m.down_after_missed));
+            }
+        }
+        if !(1..=100_000).contains(&self.storage.max_batch_writes) {
+            problems.push("storage.max_batch_writes: must be 1..=100000".to_owned());
+        }
+        if !problems.is_empty() {
+            return Err(ConfigError::Invalid { path: path.into(), problems });
+        }
+        Ok(NodeConfig {
+            name: self.node.name,
+            data_dir: self.node.data_dir,
+            zones: self.node.zones,
+            log_phone_numbers: self.node.log_phone_numbers,
+            dnc_file: self.node.dnc_file,
+            sip_bind: self.sip.bind,
+            t1: Duration::from_millis(self.sip.t1_ms),
+            socket_buffer_bytes: self.sip.socket_buffer_bytes,
+            rtp_ip: self.rtp.ip,
+            rtp_ports: (self.rtp.port_first, self.rtp.port_last),
+            http_bind: self.http.bind,
+            mpps: self
+                .mpps
+                .into_iter()
+                .map(|m| Mpp {
+                    name: m.name,
+                    address: m.address,
+                    capacity: m.capacity,
+                    options_interval: Duration::from_millis(m.options_interval_ms),
+                    down_after_missed: m.down_after_missed,
+                })
+                .collect(),
+            max_batch_writes: self.storage.max_batch_writes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_single_node_config_resolves() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/single-node.toml");
+        let cfg = NodeConfigFile::load(std::path::Path::new(path)).expect("configs/single-node.toml is valid");
+        assert_eq!(cfg.zones, vec!["default".to_owned()]);
+        assert!(!cfg.mpps.is_empty());
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_key() {
+        let text = "[node]\nname = \"bad name\"\ndata_dir = \"/tmp/x\"\n[sip]\nt1_ms = 0\n";
+        let err = NodeConfigFile::parse(text, "t").and_then(|c| c.resolve("t")).expect_err("invalid");
+        let msg = err.to_string();
+        assert!(msg.contains("node.name"), "{msg}");
+        assert!(msg.contains("sip.t1_ms"), "{msg}");
+        assert!(msg.contains("mpp"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let text = "[node]\nname = \"a\"\ndata_dir = \"/tmp/x\"\nbogus = 1\n";
+        assert!(matches!(NodeConfigFile::parse(text, "t"), Err(ConfigError::Parse { .. })));
+    }
+}

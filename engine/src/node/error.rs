@@ -1,0 +1,24 @@
+//! Errors of the node's control surface, grouped by who is to blame; the API maps each
+//! group to its HTTP status.
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// The caller named something that does not exist (404).
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The request is well-formed but the object's state forbids it (409).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The request itself is wrong; every problem is listed (400/422).
+    #[error("invalid: {}", .0.join("; "))]
+    Invalid(Vec<String>),
+    /// Storage failed (500).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The node is shutting down or an actor is gone (503).
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}

@@ -1,0 +1,258 @@
+//! A node: one engine process. [`Node::start`] opens storage, resolves what a previous run
+//! left in flight, binds SIP, and starts the actor tree; the returned [`NodeHandle`] is the
+//! Rust API the CLI and the HTTP API both drive.
+//!
+//! Actor placement: the SIP plant, the zones' pacing loops, the call actors and the MPP
+//! actors share the arbiter `start` runs on, so a call's SIP events reach its actor without
+//! crossing threads. The director, campaign manager, rule engine and load monitor sit on a
+//! control arbiter of their own; storage writes go through the group-commit thread.
+
+pub mod error;
+pub mod job;
+pub mod recovery;
+pub mod shared;
+pub mod sip;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use actix::prelude::*;
+use arc_swap::ArcSwap;
+use media::{Codec, PortPool, Prompt};
+
+use crate::actors::campaign_manager::CampaignManager;
+use crate::actors::director::{ControlJob, CreateCampaign, Director, JobAction, JobRuntimeOf, ResumeRunning};
+use crate::actors::load_monitor::{Load, LoadMonitor, LoadView};
+use crate::actors::mpp::MppActor;
+use crate::actors::rule_engine::{RuleEngine, RuleSet};
+use crate::actors::zone::ZoneActor;
+use crate::campaign::CampaignSpec;
+use crate::clock::Clock;
+use crate::config::NodeConfig;
+use crate::domain::{CampaignId, JobId};
+use crate::mpp::MppTable;
+use crate::pacer::ZoneSnapshotCell;
+use crate::store::{ContactCounts, GroupCommit, Job, JobState, SledStore, Store};
+pub use error::NodeError;
+use job::{JobRuntime, StatsView};
+use shared::NodeShared;
+
+/// Component roles, in the shape of the seed's status tables.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ComponentStatus {
+    pub component: String,
+    pub role: &'static str,
+}
+
+/// What `GET /v1/node` reports.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NodeStatus {
+    pub name: String,
+    pub sip: SocketAddr,
+    pub components: Vec<ComponentStatus>,
+    pub mpps: Vec<MppStatus>,
+    pub load: LoadView,
+    pub recovered_attempts: u64,
+    pub invites_sent: u64,
+    pub sip_retransmissions: u64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MppStatus {
+    pub name: String,
+    pub address: SocketAddr,
+    pub healthy: bool,
+    pub in_use: u32,
+    pub capacity: u32,
+}
+
+/// A job's live report.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct JobReport {
+    pub job: Job,
+    pub contacts: ContactCounts,
+    pub stats: StatsView,
+}
+
+/// The node's control surface. Cheap to clone; every method may be called from any thread
+/// inside the actix system.
+#[derive(Clone)]
+pub struct NodeHandle {
+    shared: Arc<NodeShared>,
+    director: Addr<Director>,
+    rules: Addr<RuleEngine>,
+    load: Arc<Load>,
+    recovered: u64,
+}
+
+impl NodeHandle {
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.shared.store
+    }
+
+    pub fn sip_addr(&self) -> SocketAddr {
+        self.shared.sip.local
+    }
+
+    pub async fn create_campaign(&self, spec: CampaignSpec) -> Result<(CampaignId, JobId), NodeError> {
+        self.director.send(CreateCampaign(spec)).await.map_err(|e| NodeError::Unavailable(e.to_string()))?
+    }
+
+    pub async fn control(&self, job: JobId, action: JobAction) -> Result<JobState, NodeError> {
+        self.director.send(ControlJob(job, action)).await.map_err(|e| NodeError::Unavailable(e.to_string()))?
+    }
+
+    /// Imports a CSV of contacts into a job that has not started.
+    pub async fn import_csv(
+        &self,
+        job: JobId,
+        reader: impl std::io::Read + Send + 'static,
+        progress: bool,
+    ) -> Result<crate::import::ImportReport, NodeError> {
+        let j = self.shared.store.job(job)?.ok_or_else(|| NodeError::NotFound(format!("job {job}")))?;
+        if j.state != JobState::Created {
+            return Err(NodeError::Conflict(format!("job {job} has started; import contacts before starting it")));
+        }
+        let store = Arc::clone(&self.shared.store);
+        let opts = crate::import::ImportOptions { progress, ..crate::import::ImportOptions::default() };
+        tokio::task::spawn_blocking(move || crate::import::import_reader(store.as_ref(), job, reader, &opts))
+            .await
+            .map_err(|e| NodeError::Unavailable(e.to_string()))?
+            .map_err(|e| NodeError::Invalid(vec![e.to_string()]))
+    }
+
+    pub async fn runtime(&self, job: JobId) -> Option<Arc<JobRuntime>> {
+        self.director.send(JobRuntimeOf(job)).await.ok().flatten()
+    }
+
+    pub async fn job_report(&self, job: JobId) -> Result<JobReport, NodeError> {
+        let j = self.shared.store.job(job)?.ok_or_else(|| NodeError::NotFound(format!("job {job}")))?;
+        let contacts = self.shared.store.contact_counts(job)?;
+        let stats = match self.runtime(job).await {
+            Some(rt) => rt.stats.view(self.shared.clock.unix_ms()),
+            None => StatsView::default(),
+        };
+        Ok(JobReport { job: j, contacts, stats })
+    }
+
+    pub async fn add_do_not_call(&self, numbers: Vec<String>) -> Result<usize, NodeError> {
+        self.rules
+            .send(crate::actors::rule_engine::AddDoNotCall(numbers))
+            .await
+            .map_err(|e| NodeError::Unavailable(e.to_string()))
+    }
+
+    pub fn status(&self) -> NodeStatus {
+        let mut components = vec![
+            ComponentStatus { component: "director".into(), role: "MASTER" },
+            ComponentStatus { component: "rule-engine".into(), role: "MASTER" },
+            ComponentStatus { component: "load-monitor".into(), role: "MASTER" },
+            ComponentStatus { component: "campaign-manager".into(), role: "RUNNING" },
+            ComponentStatus { component: "api".into(), role: "RUNNING" },
+        ];
+        for z in &self.shared.config_zones {
+            components.push(ComponentStatus { component: format!("agent-manager/{z}"), role: "MASTER" });
+        }
+        let c = &self.shared.sip.counters;
+        NodeStatus {
+            name: self.shared.name.clone(),
+            sip: self.shared.sip.local,
+            components,
+            mpps: self
+                .shared
+                .mpps
+                .slots()
+                .iter()
+                .map(|s| MppStatus {
+                    name: s.config.name.clone(),
+                    address: s.config.address,
+                    healthy: s.healthy(),
+                    in_use: s.in_use(),
+                    capacity: s.config.capacity,
+                })
+                .collect(),
+            load: self.load.view(),
+            recovered_attempts: self.recovered,
+            invites_sent: c.invites.load(crate::sync::Ordering::Relaxed),
+            sip_retransmissions: c.retransmissions.load(crate::sync::Ordering::Relaxed),
+        }
+    }
+
+    /// Commits everything submitted so far (for a clean stop).
+    pub fn flush(&self) -> Result<(), NodeError> {
+        self.shared.commit.commit_blocking(Vec::new())?;
+        Ok(())
+    }
+}
+
+/// Starting a node.
+pub struct Node;
+
+impl Node {
+    /// Starts a node inside the running actix system (call from `System::block_on` or an
+    /// actix-web main). The clock drives pacing and every stored timestamp.
+    pub fn start(cfg: &NodeConfig, clock: Arc<dyn Clock>) -> Result<NodeHandle, NodeError> {
+        std::fs::create_dir_all(&cfg.data_dir)
+            .map_err(|e| NodeError::Unavailable(format!("cannot create {}: {e}", cfg.data_dir.display())))?;
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(&cfg.data_dir)?);
+        let commit = Arc::new(GroupCommit::new(Arc::clone(&store), cfg.max_batch_writes));
+
+        // Whatever the last run left in flight is resolved before anything dials.
+        let recovered = recovery::resolve_in_flight(store.as_ref(), &commit, &cfg.name, clock.unix_ms())?;
+
+        let sip = sip::start(cfg.sip_bind, &cfg.name, cfg.t1, cfg.socket_buffer_bytes)
+            .map_err(|e| NodeError::Unavailable(format!("cannot bind SIP on {}: {e}", cfg.sip_bind)))?;
+        let ports = PortPool::new(cfg.rtp_ports.0, cfg.rtp_ports.1).map_err(|e| NodeError::Invalid(vec![format!("rtp: {e}")]))?;
+        let shared = Arc::new(NodeShared {
+            name: cfg.name.clone(),
+            config_zones: cfg.zones.clone(),
+            store,
+            commit,
+            sip,
+            mpps: Arc::new(MppTable::new(&cfg.mpps)),
+            ports,
+            rtp_ip: cfg.rtp_ip,
+            clock,
+            epoch: 1,
+            default_prompt: Prompt::tone(440.0, 1000, Codec::Pcmu),
+        });
+
+        for i in 0..cfg.mpps.len() {
+            if let Some(a) = MppActor::new(Arc::clone(&shared), i) {
+                a.start();
+            }
+        }
+        let snapshot = Arc::new(ZoneSnapshotCell::default());
+        let zones: HashMap<String, Addr<ZoneActor>> = cfg
+            .zones
+            .iter()
+            .map(|z| (z.clone(), ZoneActor::new(Arc::clone(&shared), z.clone(), Arc::clone(&snapshot)).start()))
+            .collect();
+
+        let control = Arbiter::new();
+        let rules_snapshot = Arc::new(ArcSwap::from_pointee(RuleSet::default()));
+        let rules = {
+            let r = Arc::clone(&rules_snapshot);
+            let dnc = cfg.dnc_file.clone();
+            RuleEngine::start_in_arbiter(&control.handle(), move |_| RuleEngine::new(r, dnc))
+        };
+        let manager = {
+            let (s, z, r) = (Arc::clone(&shared), zones.clone(), Arc::clone(&rules_snapshot));
+            CampaignManager::start_in_arbiter(&control.handle(), move |_| CampaignManager::new(s, z, r))
+        };
+        let load = Arc::new(Load::default());
+        {
+            let (l, m, c) = (Arc::clone(&load), manager.clone(), Arc::clone(&shared.clock));
+            LoadMonitor::start_in_arbiter(&control.handle(), move |_| LoadMonitor::new(l, m, c));
+        }
+        let director = {
+            let (s, m) = (Arc::clone(&shared), manager.clone());
+            Director::start_in_arbiter(&control.handle(), move |_| Director::new(s, m))
+        };
+        director.do_send(ResumeRunning);
+        // The control arbiter lives as long as the system.
+        std::mem::forget(control);
+        Ok(NodeHandle { shared, director, rules, load, recovered })
+    }
+}

@@ -1,0 +1,50 @@
+//! Start-up recovery: an attempt still in flight on disk belongs to a run that died, so its
+//! outcome is unknown. It ends `recovered-after-failover` and its contact follows that code's
+//! retry rule: nothing stays transient, nothing is lost, and it is never dialed again under
+//! the same attempt.
+
+use std::collections::HashMap;
+
+use crate::campaign::{Campaign, CampaignSpec};
+use crate::domain::{AttemptState, CompletionCode, ContactState, JobId, UnixMs};
+use crate::node::error::NodeError;
+use crate::store::{GroupCommit, Store, Write};
+
+/// Resolves every transient attempt; returns how many there were.
+pub fn resolve_in_flight(store: &dyn Store, commit: &GroupCommit, node: &str, now: UnixMs) -> Result<u64, NodeError> {
+    let transient = store.transient_attempts()?;
+    if transient.is_empty() {
+        return Ok(0);
+    }
+    let mut campaigns: HashMap<JobId, Option<Campaign>> = HashMap::new();
+    let mut writes = Vec::new();
+    let code = CompletionCode::RecoveredAfterFailover;
+    for mut attempt in transient.iter().cloned() {
+        let campaign = campaigns.entry(attempt.job).or_insert_with(|| campaign_of(store, attempt.job)).clone();
+        attempt.state = AttemptState::Completed(code);
+        attempt.history.push((now, attempt.state));
+        writes.push(Write::Attempt(attempt.clone()));
+        let Some(mut contact) = store.contact(attempt.job, attempt.contact)? else { continue };
+        // Only the attempt the contact is waiting on moves it; an older one just closes.
+        if contact.state != (ContactState::InFlight { attempt: attempt.id }) {
+            continue;
+        }
+        let was = contact.state;
+        contact.last_code = Some(code);
+        contact.state = match &campaign {
+            Some(c) => crate::retry::decide(c, &contact, code, now),
+            // Without its campaign the rule is unknown: make it dialable again rather than lose it.
+            None => ContactState::Ready { not_before: now },
+        };
+        writes.push(Write::Contact { contact, was: Some(was) });
+    }
+    commit.commit_blocking(writes)?;
+    tracing::warn!(node, attempts = transient.len(), "attempts left in flight by the last run ended recovered-after-failover");
+    Ok(transient.len() as u64)
+}
+
+fn campaign_of(store: &dyn Store, job: JobId) -> Option<Campaign> {
+    let j = store.job(job).ok()??;
+    let rec = store.campaign(j.campaign).ok()??;
+    CampaignSpec::from_json(&rec.spec).ok()?.resolve().ok()
+}

@@ -1,0 +1,29 @@
+//! What every actor of a node shares: storage, the SIP plant, media servers, RTP ports and
+//! the clock. Built once by the node and handed out as an `Arc`.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use media::{PortPool, Prompt};
+
+use crate::clock::Clock;
+use crate::mpp::MppTable;
+use crate::node::sip::SipHandle;
+use crate::store::{GroupCommit, Store};
+
+pub struct NodeShared {
+    pub name: String,
+    /// Zones this node masters.
+    pub config_zones: Vec<String>,
+    pub store: Arc<dyn Store>,
+    pub commit: Arc<GroupCommit>,
+    pub sip: SipHandle,
+    pub mpps: Arc<MppTable>,
+    pub ports: PortPool,
+    pub rtp_ip: IpAddr,
+    pub clock: Arc<dyn Clock>,
+    /// The fencing epoch this node's writes carry (a single node owns epoch 1).
+    pub epoch: u64,
+    /// Played on agentless answers and on abandons when a campaign names no message.
+    pub default_prompt: Prompt,
+}
