@@ -170,6 +170,14 @@ async fn get_job(node: web::Data<NodeHandle>, path: web::Path<String>) -> ApiRes
     Ok(HttpResponse::Ok().json(node.job_report(job).await?))
 }
 
+async fn job_attempts(node: web::Data<NodeHandle>, path: web::Path<String>) -> ApiResult {
+    let job = job_id(&path)?;
+    if node.store().job(job).map_err(NodeError::from)?.is_none() {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, format!("job {job} does not exist")));
+    }
+    Ok(HttpResponse::Ok().json(node.store().attempts(job).map_err(NodeError::from)?))
+}
+
 async fn node_status(node: web::Data<NodeHandle>) -> ApiResult {
     Ok(HttpResponse::Ok().json(node.status()))
 }
@@ -236,6 +244,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/v1/campaigns/{id}/stats", web::get().to(campaign_stats))
     .route("/v1/jobs/{id}", web::get().to(get_job))
     .route("/v1/jobs/{id}/contacts", web::post().to(import_contacts))
+    .route("/v1/jobs/{id}/attempts", web::get().to(job_attempts))
     .route("/v1/jobs/{id}/{action}", web::post().to(job_action))
     .route("/v1/node", web::get().to(node_status))
     .route("/v1/dnc", web::post().to(add_dnc))

@@ -201,7 +201,10 @@ pub enum SpecError {
     /// Not a campaign in this format: bad syntax, a wrong type, an unknown or missing key. The
     /// message carries the parser's line and column.
     #[error("{format}: {message}")]
-    Syntax { format: &'static str, message: String },
+    Syntax {
+        format: &'static str,
+        message: String,
+    },
     /// A value out of bounds or inconsistent with another, at `path` (`retry.busy.delay_s`).
     #[error("{path}: {problem}")]
     Invalid { path: String, problem: String },
@@ -219,18 +222,29 @@ impl SpecError {
 
 impl CampaignSpec {
     pub fn from_toml(text: &str) -> Result<Self, SpecError> {
-        toml::from_str(text).map_err(|e| SpecError::Syntax { format: "TOML", message: e.to_string() })
+        toml::from_str(text).map_err(|e| SpecError::Syntax {
+            format: "TOML",
+            message: e.to_string(),
+        })
     }
 
     pub fn from_json(text: &str) -> Result<Self, SpecError> {
-        serde_json::from_str(text).map_err(|e| SpecError::Syntax { format: "JSON", message: e.to_string() })
+        serde_json::from_str(text).map_err(|e| SpecError::Syntax {
+            format: "JSON",
+            message: e.to_string(),
+        })
     }
 
     /// Reads a campaign file: JSON if its name ends in `.json`, TOML otherwise.
     pub fn load(path: &Path) -> Result<Self, SpecError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| SpecError::Read { path: path.display().to_string(), reason: e.to_string() })?;
-        if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+        let text = std::fs::read_to_string(path).map_err(|e| SpecError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        {
             Self::from_json(&text)
         } else {
             Self::from_toml(&text)
@@ -250,7 +264,10 @@ impl CampaignSpec {
         let name = resolve_name(&mut p, &self.name);
         let contacts = match &self.contacts {
             Some(c) if c.trim().is_empty() => {
-                p.add("contacts", "must not be empty (leave it out to upload contacts by API)");
+                p.add(
+                    "contacts",
+                    "must not be empty (leave it out to upload contacts by API)",
+                );
                 None
             }
             c => c.as_ref().map(PathBuf::from),
@@ -277,33 +294,51 @@ impl CampaignSpec {
         let calling_hours = resolve_hours(&mut p, self.calling_hours.as_ref());
         let retry = resolve_retry(&mut p, &self.retry);
         let finish = resolve_finish(&mut p, self.finish.as_ref());
-        let caller_id = self.caller_id.as_deref().and_then(|s| match CallerId::parse(s) {
-            Ok(id) => Some(id),
-            Err(why) => {
-                p.add("caller_id", why);
-                None
-            }
-        });
+        let caller_id = self
+            .caller_id
+            .as_deref()
+            .and_then(|s| match CallerId::parse(s) {
+                Ok(id) => Some(id),
+                Err(why) => {
+                    p.add("caller_id", why);
+                    None
+                }
+            });
         let abandon_message = match self.abandon_message.as_deref() {
             None => AbandonMessage::Tone,
             Some(path) if path.trim().is_empty() => {
-                p.add("abandon_message", "must not be empty (leave it out for the generated tone)");
+                p.add(
+                    "abandon_message",
+                    "must not be empty (leave it out for the generated tone)",
+                );
                 AbandonMessage::Tone
             }
             Some(path) => {
-                if !Path::new(path).extension().is_some_and(|e| e.eq_ignore_ascii_case("wav")) {
-                    p.add("abandon_message", format!("must be a .wav prompt, got {path:?}"));
+                if !Path::new(path)
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("wav"))
+                {
+                    p.add(
+                        "abandon_message",
+                        format!("must be a .wav prompt, got {path:?}"),
+                    );
                 }
                 AbandonMessage::Prompt(PathBuf::from(path))
             }
         };
-        let target = self.target.as_deref().and_then(|t| match t.trim().parse::<SocketAddr>() {
-            Ok(addr) => Some(addr),
-            Err(_) => {
-                p.add("target", format!("must be an IP address and port such as 127.0.0.1:5070, got {t:?}"));
-                None
-            }
-        });
+        let target = self
+            .target
+            .as_deref()
+            .and_then(|t| match t.trim().parse::<SocketAddr>() {
+                Ok(addr) => Some(addr),
+                Err(_) => {
+                    p.add(
+                        "target",
+                        format!("must be an IP address and port such as 127.0.0.1:5070, got {t:?}"),
+                    );
+                    None
+                }
+            });
         if !p.0.is_empty() {
             return Err(p.0);
         }
@@ -335,7 +370,10 @@ struct Problems(Vec<SpecError>);
 
 impl Problems {
     fn add(&mut self, path: impl Into<String>, problem: impl Into<String>) {
-        self.0.push(SpecError::Invalid { path: path.into(), problem: problem.into() });
+        self.0.push(SpecError::Invalid {
+            path: path.into(),
+            problem: problem.into(),
+        });
     }
 }
 
@@ -344,7 +382,13 @@ fn resolve_name(p: &mut Problems, name: &str) -> String {
     if name.trim().is_empty() {
         p.add("name", "must not be empty");
     } else if chars > bounds::MAX_NAME_CHARS {
-        p.add("name", format!("must be at most {} characters, got {chars}", bounds::MAX_NAME_CHARS));
+        p.add(
+            "name",
+            format!(
+                "must be at most {} characters, got {chars}",
+                bounds::MAX_NAME_CHARS
+            ),
+        );
     } else if name.chars().any(char::is_control) {
         p.add("name", "must not contain control characters");
     }
@@ -357,7 +401,10 @@ fn resolve_zone(p: &mut Problems, zone: Option<&str>) -> String {
     if zone.is_empty() || zone.len() > bounds::MAX_ZONE_CHARS || !zone.chars().all(ok_char) {
         p.add(
             "zone",
-            format!("must be 1 to {} of A-Z a-z 0-9 _ - ., got {zone:?}", bounds::MAX_ZONE_CHARS),
+            format!(
+                "must be 1 to {} of A-Z a-z 0-9 _ - ., got {zone:?}",
+                bounds::MAX_ZONE_CHARS
+            ),
         );
     }
     zone.to_owned()
@@ -366,9 +413,15 @@ fn resolve_zone(p: &mut Problems, zone: Option<&str>) -> String {
 fn resolve_nuisance(p: &mut Problems, spec: Option<&NuisanceSpec>) -> NuisancePolicy {
     let cap_pct = spec.and_then(|s| s.cap_pct).unwrap_or(3.0);
     if !(cap_pct.is_finite() && cap_pct > 0.0 && cap_pct <= 100.0) {
-        p.add("nuisance.cap_pct", format!("must be above 0 and at most 100, got {cap_pct}"));
+        p.add(
+            "nuisance.cap_pct",
+            format!("must be above 0 and at most 100, got {cap_pct}"),
+        );
     }
-    let window = match spec.and_then(|s| s.window.as_deref()).unwrap_or("calendar-day") {
+    let window = match spec
+        .and_then(|s| s.window.as_deref())
+        .unwrap_or("calendar-day")
+    {
         "calendar-day" => NuisanceWindow::CalendarDay,
         "rolling-30-days" => NuisanceWindow::Rolling30Days,
         other => {
@@ -379,14 +432,20 @@ fn resolve_nuisance(p: &mut Problems, spec: Option<&NuisanceSpec>) -> NuisancePo
             NuisanceWindow::CalendarDay
         }
     };
-    NuisancePolicy { cap: cap_pct / 100.0, window }
+    NuisancePolicy {
+        cap: cap_pct / 100.0,
+        window,
+    }
 }
 
 fn resolve_mode(p: &mut Problems, spec: &CampaignSpec, nuisance_cap: f64) -> PacingPolicy {
     let with_agents = matches!(spec.mode.as_str(), "progressive" | "predictive");
     let lines_per_agent = match spec.lines_per_agent {
         Some(_) if !with_agents => {
-            p.add("lines_per_agent", "only applies to progressive and predictive modes");
+            p.add(
+                "lines_per_agent",
+                "only applies to progressive and predictive modes",
+            );
             1.0
         }
         Some(l) if !(l.is_finite() && (1.0..=bounds::MAX_LINES_PER_AGENT).contains(&l)) => {
@@ -405,11 +464,20 @@ fn resolve_mode(p: &mut Problems, spec: &CampaignSpec, nuisance_cap: f64) -> Pac
     match spec.mode.as_str() {
         "preview" => PacingPolicy::Preview,
         "progressive" => PacingPolicy::Progressive { lines_per_agent },
-        "predictive" => PacingPolicy::Predictive { lines_per_agent, nuisance_cap },
+        "predictive" => PacingPolicy::Predictive {
+            lines_per_agent,
+            nuisance_cap,
+        },
         "agentless" => {
             let Some(a) = &spec.agentless else {
-                p.add("agentless", "required when mode = \"agentless\" (max_concurrent and/or rate_cps)");
-                return PacingPolicy::Agentless { max_concurrent: None, rate_cps: None };
+                p.add(
+                    "agentless",
+                    "required when mode = \"agentless\" (max_concurrent and/or rate_cps)",
+                );
+                return PacingPolicy::Agentless {
+                    max_concurrent: None,
+                    rate_cps: None,
+                };
             };
             if a.max_concurrent.is_none() && a.rate_cps.is_none() {
                 p.add("agentless", "needs max_concurrent, rate_cps, or both");
@@ -426,11 +494,17 @@ fn resolve_mode(p: &mut Problems, spec: &CampaignSpec, nuisance_cap: f64) -> Pac
                 if !(r.is_finite() && r > 0.0 && r <= bounds::MAX_RATE_CPS) {
                     p.add(
                         "agentless.rate_cps",
-                        format!("must be above 0 and at most {}, got {r}", bounds::MAX_RATE_CPS),
+                        format!(
+                            "must be above 0 and at most {}, got {r}",
+                            bounds::MAX_RATE_CPS
+                        ),
                     );
                 }
             }
-            PacingPolicy::Agentless { max_concurrent: a.max_concurrent, rate_cps: a.rate_cps }
+            PacingPolicy::Agentless {
+                max_concurrent: a.max_concurrent,
+                rate_cps: a.rate_cps,
+            }
         }
         other => {
             p.add(
@@ -450,10 +524,20 @@ fn resolve_ring_timeout(p: &mut Problems, ms: Option<u64>, load_test: bool) -> D
         bounds::MIN_RING_TIMEOUT_MS
     };
     if ms < floor {
-        let hint = if load_test { "" } else { " (1000 with load_test = true)" };
-        p.add("ring_timeout_ms", format!("must be at least {floor}{hint}, got {ms}"));
+        let hint = if load_test {
+            ""
+        } else {
+            " (1000 with load_test = true)"
+        };
+        p.add(
+            "ring_timeout_ms",
+            format!("must be at least {floor}{hint}, got {ms}"),
+        );
     } else if ms > bounds::MAX_RING_TIMEOUT_MS {
-        p.add("ring_timeout_ms", format!("must be at most {}, got {ms}", bounds::MAX_RING_TIMEOUT_MS));
+        p.add(
+            "ring_timeout_ms",
+            format!("must be at most {}, got {ms}", bounds::MAX_RING_TIMEOUT_MS),
+        );
     }
     Duration::from_millis(ms)
 }
@@ -474,11 +558,17 @@ fn resolve_hours(p: &mut Problems, spec: Option<&CallingHoursSpec>) -> Option<Ca
     let end_text = spec.and_then(|s| s.end.as_deref()).unwrap_or("21:00");
     let start = parse_hhmm(start_text, false);
     if start.is_none() {
-        p.add("calling_hours.start", format!("must be HH:MM from 00:00 to 23:59, got {start_text:?}"));
+        p.add(
+            "calling_hours.start",
+            format!("must be HH:MM from 00:00 to 23:59, got {start_text:?}"),
+        );
     }
     let end = parse_hhmm(end_text, true);
     if end.is_none() {
-        p.add("calling_hours.end", format!("must be HH:MM from 00:00 to 24:00, got {end_text:?}"));
+        p.add(
+            "calling_hours.end",
+            format!("must be HH:MM from 00:00 to 24:00, got {end_text:?}"),
+        );
     }
     let mut days = DaySet::ALL;
     if let Some(names) = spec.and_then(|s| s.days.as_ref()) {
@@ -515,13 +605,20 @@ fn resolve_retry(p: &mut Problems, overrides: &BTreeMap<String, RetrySpec>) -> R
     for (key, rule) in overrides {
         let Some(code) = CompletionCode::from_name(key) else {
             let known: Vec<&str> = CompletionCode::ALL.iter().map(|c| c.name()).collect();
-            p.add(format!("retry.{key}"), format!("unknown completion code (known: {})", known.join(", ")));
+            p.add(
+                format!("retry.{key}"),
+                format!("unknown completion code (known: {})", known.join(", ")),
+            );
             continue;
         };
         if rule.delay_s > bounds::MAX_RETRY_DELAY_S {
             p.add(
                 format!("retry.{key}.delay_s"),
-                format!("must be at most {} (30 days), got {}", bounds::MAX_RETRY_DELAY_S, rule.delay_s),
+                format!(
+                    "must be at most {} (30 days), got {}",
+                    bounds::MAX_RETRY_DELAY_S,
+                    rule.delay_s
+                ),
             );
         }
         if rule.max_attempts < 1 {
@@ -529,10 +626,20 @@ fn resolve_retry(p: &mut Problems, overrides: &BTreeMap<String, RetrySpec>) -> R
         } else if rule.max_attempts > bounds::MAX_ATTEMPTS {
             p.add(
                 format!("retry.{key}.max_attempts"),
-                format!("must be at most {}, got {}", bounds::MAX_ATTEMPTS, rule.max_attempts),
+                format!(
+                    "must be at most {}, got {}",
+                    bounds::MAX_ATTEMPTS,
+                    rule.max_attempts
+                ),
             );
         }
-        table.set(code, RetryRule { delay: Duration::from_secs(rule.delay_s), max_attempts: rule.max_attempts });
+        table.set(
+            code,
+            RetryRule {
+                delay: Duration::from_secs(rule.delay_s),
+                max_attempts: rule.max_attempts,
+            },
+        );
     }
     table
 }
@@ -562,9 +669,16 @@ fn resolve_finish(p: &mut Problems, spec: Option<&FinishSpec>) -> FinishCriteria
     });
     let at_given = spec.is_some_and(|s| s.at.is_some());
     if !when_all_final && after.is_none() && !at_given {
-        p.add("finish", "needs a criterion: when_all_final = true, after_s or at (a job must not run forever)");
+        p.add(
+            "finish",
+            "needs a criterion: when_all_final = true, after_s or at (a job must not run forever)",
+        );
     }
-    FinishCriteria { when_all_final, after, at }
+    FinishCriteria {
+        when_all_final,
+        after,
+        at,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -719,7 +833,10 @@ impl CallerId {
                 Err("must be + and 3 to 15 digits, the first not 0 (E.164), or a sip: URI".into())
             };
         }
-        let lower = text.get(..5).map(str::to_ascii_lowercase).unwrap_or_default();
+        let lower = text
+            .get(..5)
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_default();
         let rest = if lower.starts_with("sip:") {
             &text[4..]
         } else if lower == "sips:" {
@@ -753,7 +870,9 @@ fn check_sip_uri_rest(rest: &str) -> Result<(), String> {
     let host_port = match userhost.rsplit_once('@') {
         Some((user, host)) => {
             let user_ok = !user.is_empty()
-                && user.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.!~*'()%&=+$,;?/:".contains(&b));
+                && user
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.!~*'()%&=+$,;?/:".contains(&b));
             if !user_ok {
                 return Err("has an invalid user part".into());
             }
@@ -781,7 +900,9 @@ fn check_sip_uri_rest(rest: &str) -> Result<(), String> {
     };
     if let Some(host) = host {
         let ok = !host.is_empty()
-            && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
             && !host.starts_with(['.', '-']);
         if !ok {
             return Err("has an invalid host".into());
@@ -792,9 +913,9 @@ fn check_sip_uri_rest(rest: &str) -> Result<(), String> {
             return Err("has an invalid port".into());
         }
     }
-    let tail_ok = tail
-        .bytes()
-        .all(|b| b.is_ascii_graphic() && !matches!(b, b'<' | b'>' | b'"' | b'\\' | b'`' | b'{' | b'}'));
+    let tail_ok = tail.bytes().all(|b| {
+        b.is_ascii_graphic() && !matches!(b, b'<' | b'>' | b'"' | b'\\' | b'`' | b'{' | b'}')
+    });
     if !tail_ok {
         return Err("has invalid characters in its parameters".into());
     }
@@ -808,10 +929,16 @@ pub struct RetryTable {
     rules: [RetryRule; CompletionCode::ALL.len()],
 }
 
-const FINAL: RetryRule = RetryRule { delay: Duration::ZERO, max_attempts: 1 };
+const FINAL: RetryRule = RetryRule {
+    delay: Duration::ZERO,
+    max_attempts: 1,
+};
 
 const fn minutes(m: u64, max_attempts: u32) -> RetryRule {
-    RetryRule { delay: Duration::from_secs(m * 60), max_attempts }
+    RetryRule {
+        delay: Duration::from_secs(m * 60),
+        max_attempts,
+    }
 }
 
 impl Default for RetryTable {
@@ -819,7 +946,9 @@ impl Default for RetryTable {
     /// no-media-resource 1 min ×10, recovered-after-failover 1 min ×3, nuisance 60 min ×2
     /// (regulators allow calling back an abandoned contact); every other code is final.
     fn default() -> Self {
-        let mut table = Self { rules: [FINAL; CompletionCode::ALL.len()] };
+        let mut table = Self {
+            rules: [FINAL; CompletionCode::ALL.len()],
+        };
         table.set(CompletionCode::Busy, minutes(5, 3));
         table.set(CompletionCode::NoAnswer, minutes(30, 3));
         table.set(CompletionCode::NetworkFailure, minutes(2, 5));
@@ -872,12 +1001,34 @@ mod tests {
 
     #[test]
     fn caller_ids() {
-        for ok in ["+15551234567", "sip:alice@example.com", "SIP:1000@10.0.0.1:5060;user=phone", "sips:[::1]:5061", "sip:gw.example.com"] {
+        for ok in [
+            "+15551234567",
+            "sip:alice@example.com",
+            "SIP:1000@10.0.0.1:5060;user=phone",
+            "sips:[::1]:5061",
+            "sip:gw.example.com",
+        ] {
             assert!(CallerId::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["15551234567", "+0123", "+1", "+1555123456789012", "sip:", "sip:a@", "sip:a b@x", "tel:+1555", "sip:x:99999", "sip:[::1", "é", "sip:host:"] {
+        for bad in [
+            "15551234567",
+            "+0123",
+            "+1",
+            "+1555123456789012",
+            "sip:",
+            "sip:a@",
+            "sip:a b@x",
+            "tel:+1555",
+            "sip:x:99999",
+            "sip:[::1",
+            "é",
+            "sip:host:",
+        ] {
             assert!(CallerId::parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(CallerId::parse("+15551234567").unwrap().to_string(), "***67");
+        assert_eq!(
+            CallerId::parse("+15551234567").unwrap().to_string(),
+            "***67"
+        );
     }
 }

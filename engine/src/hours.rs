@@ -7,7 +7,10 @@
 //! JavaScript's Temporal ("compatible") do: a skipped time moves forward by the length of the
 //! gap, a repeated time takes its first occurrence.
 
-use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone, Utc, Weekday};
+use chrono::{
+    DateTime, Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone, Utc,
+    Weekday,
+};
 use chrono_tz::Tz;
 
 use crate::domain::UnixMs;
@@ -60,12 +63,22 @@ impl CallingHours {
     /// day). `None` when `days` is empty: such hours would never open, so a contact scheduled
     /// by them would wait forever.
     pub fn new(start: NaiveTime, end: NaiveTime, days: DaySet, default_tz: Tz) -> Option<Self> {
-        (!days.is_empty()).then_some(Self { start, end, days, default_tz })
+        (!days.is_empty()).then_some(Self {
+            start,
+            end,
+            days,
+            default_tz,
+        })
     }
 
     /// Open at every instant (load tests, or campaigns without a calling-hours rule).
     pub fn always(default_tz: Tz) -> Self {
-        Self { start: NaiveTime::MIN, end: NaiveTime::MIN, days: DaySet::ALL, default_tz }
+        Self {
+            start: NaiveTime::MIN,
+            end: NaiveTime::MIN,
+            days: DaySet::ALL,
+            default_tz,
+        }
     }
 
     pub fn start(&self) -> NaiveTime {
@@ -88,7 +101,9 @@ impl CallingHours {
     /// The zone a contact's hours are computed in: its own IANA zone when it has a known one,
     /// else the campaign's default.
     pub fn zone_for(&self, contact_tz: Option<&str>) -> Tz {
-        contact_tz.and_then(|name| name.trim().parse::<Tz>().ok()).unwrap_or(self.default_tz)
+        contact_tz
+            .and_then(|name| name.trim().parse::<Tz>().ok())
+            .unwrap_or(self.default_tz)
     }
 
     /// Whether a contact in `tz` may be called at `now`.
@@ -109,7 +124,10 @@ impl CallingHours {
         };
         let now_ms = utc.timestamp_millis();
         // Yesterday's window may still be open (overnight windows).
-        let first_day = tz.from_utc_datetime(&utc.naive_utc()).date_naive().pred_opt();
+        let first_day = tz
+            .from_utc_datetime(&utc.naive_utc())
+            .date_naive()
+            .pred_opt();
         let Some(mut day) = first_day else { return now };
         for _ in 0..LOOKAHEAD_DAYS {
             if let Some((open, close)) = self.window(tz, day) {
@@ -133,7 +151,11 @@ impl CallingHours {
         if !self.days.contains(day.weekday()) {
             return None;
         }
-        let close_day = if self.end <= self.start { day.checked_add_days(Days::new(1))? } else { day };
+        let close_day = if self.end <= self.start {
+            day.checked_add_days(Days::new(1))?
+        } else {
+            day
+        };
         let open = resolve_local(tz, day.and_time(self.start))?.timestamp_millis();
         let close = resolve_local(tz, close_day.and_time(self.end))?.timestamp_millis();
         (close > open).then_some((open, close))
@@ -153,7 +175,11 @@ fn resolve_local(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
             let before = local.checked_sub_signed(TimeDelta::hours(26))?;
             let offset = tz.offset_from_utc_datetime(&before);
             let secs = chrono::Offset::fix(&offset).local_minus_utc();
-            Some(local.checked_sub_signed(TimeDelta::seconds(i64::from(secs)))?.and_utc())
+            Some(
+                local
+                    .checked_sub_signed(TimeDelta::seconds(i64::from(secs)))?
+                    .and_utc(),
+            )
         }
     }
 }
@@ -167,7 +193,9 @@ mod tests {
     }
 
     fn ms(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> UnixMs {
-        Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap().timestamp_millis() as u64
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, 0)
+            .unwrap()
+            .timestamp_millis() as u64
     }
 
     fn hours(start: &str, end: &str, days: DaySet) -> CallingHours {
@@ -183,9 +211,18 @@ mod tests {
         assert!(!h.is_open(Tz::UTC, ms(2024, 5, 1, 8, 59)));
         assert!(h.is_open(Tz::UTC, ms(2024, 5, 1, 9, 0)));
         assert!(h.is_open(Tz::UTC, ms(2024, 5, 1, 20, 59)));
-        assert!(!h.is_open(Tz::UTC, ms(2024, 5, 1, 21, 0)), "end is exclusive");
-        assert_eq!(h.next_open(Tz::UTC, ms(2024, 5, 1, 22, 0)), ms(2024, 5, 2, 9, 0));
-        assert_eq!(h.next_open(Tz::UTC, ms(2024, 5, 1, 3, 0)), ms(2024, 5, 1, 9, 0));
+        assert!(
+            !h.is_open(Tz::UTC, ms(2024, 5, 1, 21, 0)),
+            "end is exclusive"
+        );
+        assert_eq!(
+            h.next_open(Tz::UTC, ms(2024, 5, 1, 22, 0)),
+            ms(2024, 5, 2, 9, 0)
+        );
+        assert_eq!(
+            h.next_open(Tz::UTC, ms(2024, 5, 1, 3, 0)),
+            ms(2024, 5, 1, 9, 0)
+        );
         let inside = ms(2024, 5, 1, 12, 0) + 123;
         assert_eq!(h.next_open(Tz::UTC, inside), inside);
     }
@@ -194,20 +231,37 @@ mod tests {
     fn contact_zone_shifts_the_window() {
         let h = hours("09:00", "21:00", DaySet::ALL);
         // 09:00 EDT is 13:00 UTC.
-        assert_eq!(h.next_open(NY, ms(2024, 7, 1, 12, 0)), ms(2024, 7, 1, 13, 0));
+        assert_eq!(
+            h.next_open(NY, ms(2024, 7, 1, 12, 0)),
+            ms(2024, 7, 1, 13, 0)
+        );
         assert_eq!(h.zone_for(Some("America/New_York")), NY);
-        assert_eq!(h.zone_for(Some("Mars/Olympus_Mons")), Tz::UTC, "unknown zone: the default");
+        assert_eq!(
+            h.zone_for(Some("Mars/Olympus_Mons")),
+            Tz::UTC,
+            "unknown zone: the default"
+        );
         assert_eq!(h.zone_for(None), Tz::UTC);
     }
 
     #[test]
     fn closed_days_are_skipped() {
-        let weekdays: DaySet =
-            [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri].into_iter().collect();
+        let weekdays: DaySet = [
+            Weekday::Mon,
+            Weekday::Tue,
+            Weekday::Wed,
+            Weekday::Thu,
+            Weekday::Fri,
+        ]
+        .into_iter()
+        .collect();
         let h = hours("09:00", "17:00", weekdays);
         // 2024-05-04 is a Saturday: next opening is Monday 2024-05-06 09:00.
         assert!(!h.is_open(Tz::UTC, ms(2024, 5, 4, 12, 0)));
-        assert_eq!(h.next_open(Tz::UTC, ms(2024, 5, 3, 17, 0)), ms(2024, 5, 6, 9, 0));
+        assert_eq!(
+            h.next_open(Tz::UTC, ms(2024, 5, 3, 17, 0)),
+            ms(2024, 5, 6, 9, 0)
+        );
         assert!(CallingHours::new(t("09:00"), t("17:00"), DaySet::NONE, Tz::UTC).is_none());
     }
 
@@ -218,9 +272,15 @@ mod tests {
         // Friday 2024-05-03 22:00 to Saturday 06:00.
         assert!(!h.is_open(Tz::UTC, ms(2024, 5, 3, 21, 59)));
         assert!(h.is_open(Tz::UTC, ms(2024, 5, 3, 23, 0)));
-        assert!(h.is_open(Tz::UTC, ms(2024, 5, 4, 5, 59)), "Saturday morning, Friday's window");
+        assert!(
+            h.is_open(Tz::UTC, ms(2024, 5, 4, 5, 59)),
+            "Saturday morning, Friday's window"
+        );
         assert!(!h.is_open(Tz::UTC, ms(2024, 5, 4, 6, 0)));
-        assert_eq!(h.next_open(Tz::UTC, ms(2024, 5, 4, 6, 0)), ms(2024, 5, 10, 22, 0));
+        assert_eq!(
+            h.next_open(Tz::UTC, ms(2024, 5, 4, 6, 0)),
+            ms(2024, 5, 10, 22, 0)
+        );
         // Friday 02:00 belongs to Thursday's window, which is closed.
         assert!(!h.is_open(Tz::UTC, ms(2024, 5, 3, 2, 0)));
     }
@@ -239,8 +299,16 @@ mod tests {
     fn new_york_spring_forward() {
         // 2024-03-10: 02:00 EST becomes 03:00 EDT (07:00 UTC).
         let h = hours("09:00", "21:00", DaySet::ALL);
-        assert_eq!(h.next_open(NY, ms(2024, 3, 9, 5, 0)), ms(2024, 3, 9, 14, 0), "EST, -5");
-        assert_eq!(h.next_open(NY, ms(2024, 3, 10, 5, 0)), ms(2024, 3, 10, 13, 0), "EDT, -4");
+        assert_eq!(
+            h.next_open(NY, ms(2024, 3, 9, 5, 0)),
+            ms(2024, 3, 9, 14, 0),
+            "EST, -5"
+        );
+        assert_eq!(
+            h.next_open(NY, ms(2024, 3, 10, 5, 0)),
+            ms(2024, 3, 10, 13, 0),
+            "EDT, -4"
+        );
         assert!(h.is_open(NY, ms(2024, 3, 11, 0, 59)), "20:59 EDT");
         assert!(!h.is_open(NY, ms(2024, 3, 11, 1, 0)), "21:00 EDT");
         // An overnight window across the change is an hour shorter: 22:00 EST to 06:00 EDT.
@@ -250,19 +318,36 @@ mod tests {
         assert!(!night.is_open(NY, ms(2024, 3, 10, 10, 0)));
         // A start the change skips (02:30) opens the gap's length later: 03:30 EDT.
         let skipped = hours("02:30", "05:00", DaySet::ALL);
-        assert_eq!(skipped.next_open(NY, ms(2024, 3, 10, 6, 0)), ms(2024, 3, 10, 7, 30));
-        assert!(!skipped.is_open(NY, ms(2024, 3, 10, 7, 15)), "03:15 EDT, before the moved start");
+        assert_eq!(
+            skipped.next_open(NY, ms(2024, 3, 10, 6, 0)),
+            ms(2024, 3, 10, 7, 30)
+        );
+        assert!(
+            !skipped.is_open(NY, ms(2024, 3, 10, 7, 15)),
+            "03:15 EDT, before the moved start"
+        );
     }
 
     #[test]
     fn new_york_fall_back() {
         // 2024-11-03: 02:00 EDT becomes 01:00 EST (06:00 UTC); 01:00-02:00 happens twice.
         let h = hours("09:00", "21:00", DaySet::ALL);
-        assert_eq!(h.next_open(NY, ms(2024, 11, 2, 5, 0)), ms(2024, 11, 2, 13, 0), "EDT, -4");
-        assert_eq!(h.next_open(NY, ms(2024, 11, 3, 5, 0)), ms(2024, 11, 3, 14, 0), "EST, -5");
+        assert_eq!(
+            h.next_open(NY, ms(2024, 11, 2, 5, 0)),
+            ms(2024, 11, 2, 13, 0),
+            "EDT, -4"
+        );
+        assert_eq!(
+            h.next_open(NY, ms(2024, 11, 3, 5, 0)),
+            ms(2024, 11, 3, 14, 0),
+            "EST, -5"
+        );
         // A start in the repeated hour takes its first occurrence (01:30 EDT = 05:30 UTC).
         let repeated = hours("01:30", "04:00", DaySet::ALL);
-        assert_eq!(repeated.next_open(NY, ms(2024, 11, 3, 4, 0)), ms(2024, 11, 3, 5, 30));
+        assert_eq!(
+            repeated.next_open(NY, ms(2024, 11, 3, 4, 0)),
+            ms(2024, 11, 3, 5, 30)
+        );
         // The overnight window is an hour longer: 22:00 EDT to 06:00 EST (02:00 to 11:00 UTC).
         let night = hours("22:00", "06:00", DaySet::ALL);
         assert!(night.is_open(NY, ms(2024, 11, 3, 10, 59)));
@@ -273,14 +358,33 @@ mod tests {
     fn london_spring_forward_and_fall_back() {
         let h = hours("09:00", "21:00", DaySet::ALL);
         // 2024-03-31: 01:00 GMT becomes 02:00 BST.
-        assert_eq!(h.next_open(LONDON, ms(2024, 3, 30, 0, 0)), ms(2024, 3, 30, 9, 0), "GMT");
-        assert_eq!(h.next_open(LONDON, ms(2024, 3, 31, 0, 0)), ms(2024, 3, 31, 8, 0), "BST");
+        assert_eq!(
+            h.next_open(LONDON, ms(2024, 3, 30, 0, 0)),
+            ms(2024, 3, 30, 9, 0),
+            "GMT"
+        );
+        assert_eq!(
+            h.next_open(LONDON, ms(2024, 3, 31, 0, 0)),
+            ms(2024, 3, 31, 8, 0),
+            "BST"
+        );
         // 2024-10-27: 02:00 BST becomes 01:00 GMT.
-        assert_eq!(h.next_open(LONDON, ms(2024, 10, 26, 0, 0)), ms(2024, 10, 26, 8, 0), "BST");
-        assert_eq!(h.next_open(LONDON, ms(2024, 10, 27, 0, 0)), ms(2024, 10, 27, 9, 0), "GMT");
+        assert_eq!(
+            h.next_open(LONDON, ms(2024, 10, 26, 0, 0)),
+            ms(2024, 10, 26, 8, 0),
+            "BST"
+        );
+        assert_eq!(
+            h.next_open(LONDON, ms(2024, 10, 27, 0, 0)),
+            ms(2024, 10, 27, 9, 0),
+            "GMT"
+        );
         // Overnight 20:00 BST Saturday to 08:00 GMT Sunday: 19:00 to 08:00 UTC, 13 hours.
         let night = hours("20:00", "08:00", DaySet::ALL);
-        assert_eq!(night.next_open(LONDON, ms(2024, 10, 26, 12, 0)), ms(2024, 10, 26, 19, 0));
+        assert_eq!(
+            night.next_open(LONDON, ms(2024, 10, 26, 12, 0)),
+            ms(2024, 10, 26, 19, 0)
+        );
         assert!(night.is_open(LONDON, ms(2024, 10, 27, 7, 59)));
         assert!(!night.is_open(LONDON, ms(2024, 10, 27, 8, 0)));
     }
@@ -295,6 +399,9 @@ mod tests {
         let _ = h.next_open(NY, last);
         let _ = h.next_open(chrono_tz::Pacific::Kiritimati, last - 3_600_000);
         let y9999 = LAST_SUPPORTED_MS as u64;
-        assert_eq!(h.next_open(Tz::UTC, y9999), y9999 - 3 * 3_600_000 + 1 + 12 * 3_600_000);
+        assert_eq!(
+            h.next_open(Tz::UTC, y9999),
+            y9999 - 3 * 3_600_000 + 1 + 12 * 3_600_000
+        );
     }
 }

@@ -37,10 +37,16 @@ pub enum PacingPolicy {
     /// Targets the nuisance cap (a fraction of live answers) while keeping agents busy. Until
     /// the estimator lands it paces as progressive, which is what predictive does anyway when
     /// it lacks data: it never dials more than progressive would without measurements.
-    Predictive { lines_per_agent: f64, nuisance_cap: f64 },
+    Predictive {
+        lines_per_agent: f64,
+        nuisance_cap: f64,
+    },
     /// No agents: at most `max_concurrent` calls up at once and/or `rate_cps` launches per
     /// second. With neither, nothing is launched (the campaign spec refuses that).
-    Agentless { max_concurrent: Option<u32>, rate_cps: Option<f64> },
+    Agentless {
+        max_concurrent: Option<u32>,
+        rate_cps: Option<f64>,
+    },
 }
 
 /// What a zone publishes for its pacing loop. Counts are zone-wide.
@@ -66,7 +72,9 @@ pub struct ZoneSnapshot {
 impl ZoneSnapshot {
     /// Calls holding a line but no agent: the ones pacing must account for.
     pub fn calls_without_agent(&self) -> u32 {
-        self.calls_dialing.saturating_add(self.calls_ringing).saturating_add(self.calls_waiting)
+        self.calls_dialing
+            .saturating_add(self.calls_ringing)
+            .saturating_add(self.calls_waiting)
     }
 }
 
@@ -86,7 +94,9 @@ pub struct ZoneSnapshotCell {
 
 impl ZoneSnapshotCell {
     pub fn new(initial: ZoneSnapshot) -> Self {
-        Self { current: ArcSwap::from_pointee(initial) }
+        Self {
+            current: ArcSwap::from_pointee(initial),
+        }
     }
 
     /// Replaces the snapshot (the zone, after each change it makes).
@@ -122,10 +132,18 @@ pub struct Pacer {
 impl Pacer {
     pub fn new(policy: PacingPolicy) -> Self {
         let bucket = match policy {
-            PacingPolicy::Agentless { rate_cps: Some(rate), .. } => Some(TokenBucket::new(rate)),
+            PacingPolicy::Agentless {
+                rate_cps: Some(rate),
+                ..
+            } => Some(TokenBucket::new(rate)),
             _ => None,
         };
-        Self { policy, bucket, latest: None, rate_bound: false }
+        Self {
+            policy,
+            bucket,
+            latest: None,
+            rate_bound: false,
+        }
     }
 
     pub fn policy(&self) -> PacingPolicy {
@@ -153,15 +171,20 @@ impl Pacer {
             }
             // The estimator (a later issue) replaces this arm; without it predictive must not
             // dial harder than progressive.
-            PacingPolicy::Predictive { lines_per_agent, .. } => {
-                progressive(snap.agents_ready, lines_per_agent, without_agent)
-            }
-            PacingPolicy::Agentless { max_concurrent, rate_cps } => {
+            PacingPolicy::Predictive {
+                lines_per_agent, ..
+            } => progressive(snap.agents_ready, lines_per_agent, without_agent),
+            PacingPolicy::Agentless {
+                max_concurrent,
+                rate_cps,
+            } => {
                 if max_concurrent.is_none() && rate_cps.is_none() {
                     return 0;
                 }
                 let room = max_concurrent.map_or(u32::MAX, |cap| cap.saturating_sub(without_agent));
-                let Some(bucket) = &mut self.bucket else { return room };
+                let Some(bucket) = &mut self.bucket else {
+                    return room;
+                };
                 let granted = bucket.take(now, room);
                 self.rate_bound = granted < room;
                 granted
@@ -231,7 +254,12 @@ impl TokenBucket {
         // `as` saturates; NaN (refused by the spec) becomes the slowest rate.
         let rate_ucps = u128::from((rate_cps * 1e6).round() as u64).max(1);
         let burst = (rate_ucps * BURST.as_nanos() / (NANOS_PER_SEC * MICRO)).max(1);
-        Self { rate_ucps, burst, epoch: None, issued: 0 }
+        Self {
+            rate_ucps,
+            burst,
+            epoch: None,
+            issued: 0,
+        }
     }
 
     /// Tokens `0..n` are due by `elapsed`: token `j` is due at `ceil(j·10^15 / rate_ucps)` ns.
@@ -368,11 +396,18 @@ mod tests {
     use crate::domain::{ContactId, ContactState, JobId};
 
     fn agentless(max_concurrent: Option<u32>, rate_cps: Option<f64>) -> Pacer {
-        Pacer::new(PacingPolicy::Agentless { max_concurrent, rate_cps })
+        Pacer::new(PacingPolicy::Agentless {
+            max_concurrent,
+            rate_cps,
+        })
     }
 
     fn ready(agents: u32) -> ZoneSnapshot {
-        ZoneSnapshot { agents_ready: agents, agents_total: agents, ..ZoneSnapshot::default() }
+        ZoneSnapshot {
+            agents_ready: agents,
+            agents_total: agents,
+            ..ZoneSnapshot::default()
+        }
     }
 
     /// Runs `pacer` from `origin` for `span`, waking exactly when it asks; calls never end.
@@ -383,7 +418,9 @@ mod tests {
         let snap = ZoneSnapshot::default();
         while now < end {
             launched += u64::from(pacer.decide(now, &snap, 0));
-            let next = pacer.next_decision_at(now).expect("a rate-bound pacer has a next token");
+            let next = pacer
+                .next_decision_at(now)
+                .expect("a rate-bound pacer has a next token");
             assert!(next > now, "the loop must not spin at {:?}", now - origin);
             now = next;
         }
@@ -415,7 +452,11 @@ mod tests {
         let mut pacer = agentless(None, Some(1000.0));
         let mut total = 0u64;
         for tick in 0..=6000u64 {
-            let n = pacer.decide(origin + Duration::from_millis(tick * 10), &ZoneSnapshot::default(), 0);
+            let n = pacer.decide(
+                origin + Duration::from_millis(tick * 10),
+                &ZoneSnapshot::default(),
+                0,
+            );
             assert!(n <= 50, "burst over 50 ms of rate: {n}");
             total += u64::from(n);
         }
@@ -428,8 +469,22 @@ mod tests {
         let mut pacer = agentless(None, Some(100.0));
         assert_eq!(pacer.decide(origin, &ZoneSnapshot::default(), 0), 1);
         // Ten seconds without a decision: at most 50 ms of rate (5 calls) at once.
-        assert_eq!(pacer.decide(origin + Duration::from_secs(10), &ZoneSnapshot::default(), 0), 5);
-        assert_eq!(pacer.decide(origin + Duration::from_secs(10), &ZoneSnapshot::default(), 0), 0);
+        assert_eq!(
+            pacer.decide(
+                origin + Duration::from_secs(10),
+                &ZoneSnapshot::default(),
+                0
+            ),
+            5
+        );
+        assert_eq!(
+            pacer.decide(
+                origin + Duration::from_secs(10),
+                &ZoneSnapshot::default(),
+                0
+            ),
+            0
+        );
         // And the grid is unchanged: the next token is exactly 10 ms later.
         assert_eq!(
             pacer.next_decision_at(origin + Duration::from_secs(10)),
@@ -445,10 +500,22 @@ mod tests {
         assert_eq!(capped.decide(origin, &snap, 0), 10);
         assert_eq!(capped.decide(origin, &snap, 7), 3);
         assert_eq!(capped.decide(origin, &snap, 10), 0);
-        assert_eq!(capped.decide(origin, &snap, 12), 0, "over the cap is not negative");
-        assert_eq!(capped.next_decision_at(origin), None, "only a call ending frees a line");
+        assert_eq!(
+            capped.decide(origin, &snap, 12),
+            0,
+            "over the cap is not negative"
+        );
+        assert_eq!(
+            capped.next_decision_at(origin),
+            None,
+            "only a call ending frees a line"
+        );
         // The snapshot's count wins when it is higher than the loop's.
-        let busy = ZoneSnapshot { calls_ringing: 6, calls_waiting: 2, ..snap };
+        let busy = ZoneSnapshot {
+            calls_ringing: 6,
+            calls_waiting: 2,
+            ..snap
+        };
         assert_eq!(capped.decide(origin, &busy, 3), 2);
 
         // With a rate too: the cap holds tokens back without spending them.
@@ -466,24 +533,43 @@ mod tests {
     #[test]
     fn progressive_is_ready_agents_times_lines_minus_in_flight() {
         let origin = VirtualClock::new().now();
-        let mut pacer = Pacer::new(PacingPolicy::Progressive { lines_per_agent: 1.5 });
+        let mut pacer = Pacer::new(PacingPolicy::Progressive {
+            lines_per_agent: 1.5,
+        });
         assert_eq!(pacer.decide(origin, &ready(3), 0), 4, "floor(4.5)");
         assert_eq!(pacer.decide(origin, &ready(3), 1), 3);
         assert_eq!(pacer.decide(origin, &ready(3), 4), 0);
         assert_eq!(pacer.decide(origin, &ready(3), 9), 0, "never negative");
         assert_eq!(pacer.decide(origin, &ready(0), 0), 0);
-        let ringing = ZoneSnapshot { calls_ringing: 2, calls_dialing: 1, ..ready(3) };
-        assert_eq!(pacer.decide(origin, &ringing, 0), 1, "the snapshot's calls count too");
+        let ringing = ZoneSnapshot {
+            calls_ringing: 2,
+            calls_dialing: 1,
+            ..ready(3)
+        };
+        assert_eq!(
+            pacer.decide(origin, &ringing, 0),
+            1,
+            "the snapshot's calls count too"
+        );
         assert_eq!(pacer.next_decision_at(origin), None);
 
-        let mut one = Pacer::new(PacingPolicy::Progressive { lines_per_agent: 1.15 });
-        assert_eq!(one.decide(origin, &ready(100), 0), 115, "no binary rounding loss");
+        let mut one = Pacer::new(PacingPolicy::Progressive {
+            lines_per_agent: 1.15,
+        });
+        assert_eq!(
+            one.decide(origin, &ready(100), 0),
+            115,
+            "no binary rounding loss"
+        );
     }
 
     #[test]
     fn predictive_paces_as_progressive_until_it_has_an_estimator() {
         let origin = VirtualClock::new().now();
-        let mut pacer = Pacer::new(PacingPolicy::Predictive { lines_per_agent: 2.0, nuisance_cap: 0.03 });
+        let mut pacer = Pacer::new(PacingPolicy::Predictive {
+            lines_per_agent: 2.0,
+            nuisance_cap: 0.03,
+        });
         assert_eq!(pacer.decide(origin, &ready(3), 1), 5);
     }
 
@@ -506,7 +592,10 @@ mod tests {
         assert_eq!(pacer.decide(t1, &snap, 0), 1);
         // An earlier `now` grants nothing new and does not reset the grid.
         assert_eq!(pacer.decide(origin, &snap, 0), 0);
-        assert_eq!(pacer.next_decision_at(origin), Some(t1 + Duration::from_millis(100)));
+        assert_eq!(
+            pacer.next_decision_at(origin),
+            Some(t1 + Duration::from_millis(100))
+        );
         assert_eq!(pacer.decide(t1 + Duration::from_millis(100), &snap, 0), 1);
     }
 
@@ -519,14 +608,21 @@ mod tests {
         assert_eq!(pacer.decide(origin, &snap, 0), 1);
         assert_eq!(pacer.decide(t, &snap, 0), 40);
         pacer.give_back(30);
-        assert_eq!(pacer.next_decision_at(t), None, "the loop waits for contacts, not tokens");
+        assert_eq!(
+            pacer.next_decision_at(t),
+            None,
+            "the loop waits for contacts, not tokens"
+        );
         assert_eq!(pacer.decide(t, &snap, 0), 30);
     }
 
     #[test]
     fn first_decision_is_due_at_once() {
         let origin = VirtualClock::new().now();
-        assert_eq!(agentless(None, Some(5.0)).next_decision_at(origin), Some(origin));
+        assert_eq!(
+            agentless(None, Some(5.0)).next_decision_at(origin),
+            Some(origin)
+        );
     }
 
     fn contact(id: u64) -> Contact {
@@ -551,7 +647,11 @@ mod tests {
         for id in 0..8 {
             q.push(contact(id)).unwrap();
         }
-        assert_eq!(q.push(contact(99)).unwrap_err().id, ContactId(99), "full: handed back");
+        assert_eq!(
+            q.push(contact(99)).unwrap_err().id,
+            ContactId(99),
+            "full: handed back"
+        );
         assert_eq!(q.room(), 0);
         assert!(!q.refill_finished(), "full: nothing more to do");
         for id in 0..5 {
@@ -581,7 +681,12 @@ mod tests {
     fn snapshot_cell_hands_out_whole_snapshots() {
         let cell = ZoneSnapshotCell::default();
         assert_eq!(cell.load(), ZoneSnapshot::default());
-        let snap = ZoneSnapshot { agents_ready: 3, calls_ringing: 2, answer_rate: 0.4, ..ready(3) };
+        let snap = ZoneSnapshot {
+            agents_ready: 3,
+            calls_ringing: 2,
+            answer_rate: 0.4,
+            ..ready(3)
+        };
         cell.publish(snap);
         assert_eq!(cell.load(), snap);
     }

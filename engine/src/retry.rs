@@ -11,7 +11,12 @@ use crate::domain::{CompletionCode, Contact, ContactState, UnixMs};
 /// never in closed hours: a retry that would fall outside the calling hours of the contact's
 /// zone (the campaign's default zone when it has none or an unknown one) waits for the next
 /// opening.
-pub fn decide(campaign: &Campaign, contact: &Contact, code: CompletionCode, now: UnixMs) -> ContactState {
+pub fn decide(
+    campaign: &Campaign,
+    contact: &Contact,
+    code: CompletionCode,
+    now: UnixMs,
+) -> ContactState {
     let rule = campaign.retry().rule(code);
     if contact.attempts >= rule.max_attempts {
         return ContactState::Final { code };
@@ -20,7 +25,9 @@ pub fn decide(campaign: &Campaign, contact: &Contact, code: CompletionCode, now:
     let due = now.saturating_add(delay_ms);
     let hours = campaign.calling_hours();
     let tz = hours.zone_for(contact.tz.as_deref());
-    ContactState::Ready { not_before: hours.next_open(tz, due) }
+    ContactState::Ready {
+        not_before: hours.next_open(tz, due),
+    }
 }
 
 #[cfg(test)]
@@ -50,14 +57,18 @@ mod tests {
             tz: tz.map(str::to_owned),
             fields: BTreeMap::new(),
             attempts,
-            state: ContactState::InFlight { attempt: crate::domain::AttemptId(9) },
+            state: ContactState::InFlight {
+                attempt: crate::domain::AttemptId(9),
+            },
             last_code: None,
         }
     }
 
     /// 2024-05-01 at `h:m` UTC.
     fn at(h: u32, m: u32) -> UnixMs {
-        Utc.with_ymd_and_hms(2024, 5, 1, h, m, 0).unwrap().timestamp_millis() as u64
+        Utc.with_ymd_and_hms(2024, 5, 1, h, m, 0)
+            .unwrap()
+            .timestamp_millis() as u64
     }
 
     #[test]
@@ -67,12 +78,16 @@ mod tests {
         for attempts in 1..=2 {
             assert_eq!(
                 decide(&c, &contact(attempts, None), CompletionCode::Busy, now),
-                ContactState::Ready { not_before: now + 5 * MIN }
+                ContactState::Ready {
+                    not_before: now + 5 * MIN
+                }
             );
         }
         assert_eq!(
             decide(&c, &contact(3, None), CompletionCode::Busy, now),
-            ContactState::Final { code: CompletionCode::Busy }
+            ContactState::Final {
+                code: CompletionCode::Busy
+            }
         );
     }
 
@@ -91,10 +106,16 @@ mod tests {
         for (code, delay_min, max) in cases {
             assert_eq!(
                 decide(&c, &contact(max - 1, None), code, now),
-                ContactState::Ready { not_before: now + delay_min * MIN },
+                ContactState::Ready {
+                    not_before: now + delay_min * MIN
+                },
                 "{code}"
             );
-            assert_eq!(decide(&c, &contact(max, None), code, now), ContactState::Final { code }, "{code}");
+            assert_eq!(
+                decide(&c, &contact(max, None), code, now),
+                ContactState::Final { code },
+                "{code}"
+            );
         }
     }
 
@@ -109,7 +130,10 @@ mod tests {
             CompletionCode::Blocked,
             CompletionCode::DesktopError,
         ] {
-            assert_eq!(decide(&c, &contact(1, None), code, at(12, 0)), ContactState::Final { code });
+            assert_eq!(
+                decide(&c, &contact(1, None), code, at(12, 0)),
+                ContactState::Final { code }
+            );
         }
     }
 
@@ -119,11 +143,15 @@ mod tests {
         let now = at(12, 0);
         assert_eq!(
             decide(&c, &contact(4, None), CompletionCode::Busy, now),
-            ContactState::Ready { not_before: now + 10_000 }
+            ContactState::Ready {
+                not_before: now + 10_000
+            }
         );
         assert_eq!(
             decide(&c, &contact(1, None), CompletionCode::AnsweredMachine, now),
-            ContactState::Ready { not_before: now + 60 * MIN }
+            ContactState::Ready {
+                not_before: now + 60 * MIN
+            }
         );
     }
 
@@ -133,17 +161,33 @@ mod tests {
         // Busy at 20:58 UTC: due 21:03, closed; next opening 09:00 the next day.
         assert_eq!(
             decide(&c, &contact(1, None), CompletionCode::Busy, at(20, 58)),
-            ContactState::Ready { not_before: at(9, 0) + 24 * 60 * MIN }
+            ContactState::Ready {
+                not_before: at(9, 0) + 24 * 60 * MIN
+            }
         );
         // In the contact's zone: 12:00 UTC is 08:00 EDT, due 08:05 EDT, opens 09:00 EDT.
         assert_eq!(
-            decide(&c, &contact(1, Some("America/New_York")), CompletionCode::Busy, at(12, 0)),
-            ContactState::Ready { not_before: at(13, 0) }
+            decide(
+                &c,
+                &contact(1, Some("America/New_York")),
+                CompletionCode::Busy,
+                at(12, 0)
+            ),
+            ContactState::Ready {
+                not_before: at(13, 0)
+            }
         );
         // An unknown zone uses the default (UTC), where 12:05 is open.
         assert_eq!(
-            decide(&c, &contact(1, Some("Nowhere/Atlantis")), CompletionCode::Busy, at(12, 0)),
-            ContactState::Ready { not_before: at(12, 5) }
+            decide(
+                &c,
+                &contact(1, Some("Nowhere/Atlantis")),
+                CompletionCode::Busy,
+                at(12, 0)
+            ),
+            ContactState::Ready {
+                not_before: at(12, 5)
+            }
         );
     }
 
@@ -152,7 +196,9 @@ mod tests {
         let c = campaign("");
         assert_eq!(
             decide(&c, &contact(99, None), CompletionCode::NoAnswer, at(12, 0)),
-            ContactState::Final { code: CompletionCode::NoAnswer }
+            ContactState::Final {
+                code: CompletionCode::NoAnswer
+            }
         );
         // A far-future `now` saturates instead of overflowing.
         assert!(matches!(

@@ -8,14 +8,17 @@
 // `loom` is not a declared cfg of this crate until loom becomes a dependency.
 #![allow(unexpected_cfgs)]
 
+// Not every name is used yet: this is the surface lock-free code may take its atomics from.
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
-#[cfg(not(loom))]
-#[allow(unused_imports)] // part of the shim's surface; lock-free code shares through it
-pub(crate) use std::sync::Arc;
+#[allow(unused_imports)]
+pub(crate) use std::sync::{
+    atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering},
+    Arc,
+};
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
-#[cfg(loom)]
 #[allow(unused_imports)]
-pub(crate) use loom::sync::Arc;
+pub(crate) use loom::sync::{
+    atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering},
+    Arc,
+};

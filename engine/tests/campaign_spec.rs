@@ -11,7 +11,9 @@ use outdial::domain::{CompletionCode, RetryRule};
 use outdial::pacer::PacingPolicy;
 
 fn resolve_toml(text: &str) -> Result<Campaign, Vec<SpecError>> {
-    CampaignSpec::from_toml(text).expect("valid TOML syntax").resolve()
+    CampaignSpec::from_toml(text)
+        .expect("valid TOML syntax")
+        .resolve()
 }
 
 /// The paths of the problems `text` resolves to, sorted.
@@ -19,7 +21,11 @@ fn problem_paths(text: &str) -> Vec<String> {
     let errors = resolve_toml(text).expect_err("must be refused");
     let mut paths: Vec<String> = errors
         .iter()
-        .map(|e| e.path().unwrap_or_else(|| panic!("no path in {e}")).to_owned())
+        .map(|e| {
+            e.path()
+                .unwrap_or_else(|| panic!("no path in {e}"))
+                .to_owned()
+        })
         .collect();
     paths.sort();
     paths
@@ -33,16 +39,33 @@ fn a_minimal_campaign_gets_the_documented_defaults() {
     assert_eq!(c.name(), "m");
     assert_eq!(c.zone(), "default");
     assert_eq!(c.contacts(), None);
-    assert_eq!(c.mode(), PacingPolicy::Progressive { lines_per_agent: 1.0 });
+    assert_eq!(
+        c.mode(),
+        PacingPolicy::Progressive {
+            lines_per_agent: 1.0
+        }
+    );
     assert_eq!(c.nuisance().cap, 0.03);
     assert_eq!(c.nuisance().window, NuisanceWindow::CalendarDay);
     assert_eq!(c.ring_timeout(), Duration::from_secs(30));
     assert!(!c.load_test());
     assert_eq!(c.connect_window(), Duration::from_secs(2));
     let hours = c.calling_hours();
-    assert_eq!((hours.start().to_string().as_str(), hours.end().to_string().as_str()), ("09:00:00", "21:00:00"));
+    assert_eq!(
+        (
+            hours.start().to_string().as_str(),
+            hours.end().to_string().as_str()
+        ),
+        ("09:00:00", "21:00:00")
+    );
     assert_eq!(hours.default_tz(), chrono_tz::Tz::UTC);
-    assert_eq!(c.retry().rule(CompletionCode::Busy), RetryRule { delay: Duration::from_secs(300), max_attempts: 3 });
+    assert_eq!(
+        c.retry().rule(CompletionCode::Busy),
+        RetryRule {
+            delay: Duration::from_secs(300),
+            max_attempts: 3
+        }
+    );
     assert!(c.finish().when_all_final);
     assert_eq!(c.finish().after, None);
     assert_eq!(c.caller_id(), None);
@@ -115,9 +138,15 @@ fn every_problem_is_reported_at_once_with_its_path() {
 
 #[test]
 fn messages_read_as_path_colon_problem() {
-    let errors = resolve_toml(&format!("{MINIMAL}[retry.busy]\ndelay_s = 60\nmax_attempts = 0\n")).unwrap_err();
+    let errors = resolve_toml(&format!(
+        "{MINIMAL}[retry.busy]\ndelay_s = 60\nmax_attempts = 0\n"
+    ))
+    .unwrap_err();
     assert_eq!(errors.len(), 1);
-    assert_eq!(errors[0].to_string(), "retry.busy.max_attempts: must be at least 1");
+    assert_eq!(
+        errors[0].to_string(),
+        "retry.busy.max_attempts: must be at least 1"
+    );
 }
 
 #[test]
@@ -159,8 +188,13 @@ fn each_case_alone_names_its_key() {
 
 #[test]
 fn load_test_lowers_the_ring_timeout_floor() {
-    assert!(resolve_toml("name = \"m\"\nmode = \"progressive\"\nring_timeout_ms = 1000\n").is_err());
-    let c = resolve_toml("name = \"m\"\nmode = \"progressive\"\nring_timeout_ms = 1000\nload_test = true\n").unwrap();
+    assert!(
+        resolve_toml("name = \"m\"\nmode = \"progressive\"\nring_timeout_ms = 1000\n").is_err()
+    );
+    let c = resolve_toml(
+        "name = \"m\"\nmode = \"progressive\"\nring_timeout_ms = 1000\nload_test = true\n",
+    )
+    .unwrap();
     assert_eq!(c.ring_timeout(), Duration::from_secs(1));
     assert!(c.load_test());
 }
@@ -168,12 +202,26 @@ fn load_test_lowers_the_ring_timeout_floor() {
 #[test]
 fn modes_resolve_to_their_pacing_policies() {
     let c = resolve_toml("name = \"m\"\nmode = \"predictive\"\nlines_per_agent = 2.5\nnuisance = { cap_pct = 2.0, window = \"rolling-30-days\" }\n").unwrap();
-    assert_eq!(c.mode(), PacingPolicy::Predictive { lines_per_agent: 2.5, nuisance_cap: 0.02 });
+    assert_eq!(
+        c.mode(),
+        PacingPolicy::Predictive {
+            lines_per_agent: 2.5,
+            nuisance_cap: 0.02
+        }
+    );
     assert_eq!(c.nuisance().window, NuisanceWindow::Rolling30Days);
     let c = resolve_toml("name = \"m\"\nmode = \"preview\"\n").unwrap();
     assert_eq!(c.mode(), PacingPolicy::Preview);
-    let c = resolve_toml("name = \"m\"\nmode = \"agentless\"\nagentless = { max_concurrent = 30 }\n").unwrap();
-    assert_eq!(c.mode(), PacingPolicy::Agentless { max_concurrent: Some(30), rate_cps: None });
+    let c =
+        resolve_toml("name = \"m\"\nmode = \"agentless\"\nagentless = { max_concurrent = 30 }\n")
+            .unwrap();
+    assert_eq!(
+        c.mode(),
+        PacingPolicy::Agentless {
+            max_concurrent: Some(30),
+            rate_cps: None
+        }
+    );
 }
 
 #[test]
@@ -187,15 +235,30 @@ fn calling_hours_accept_24_00_and_full_day_names() {
 #[test]
 fn syntax_problems_are_errors_not_panics() {
     for (text, needle) in [
-        ("name = \"m\"\nmode = \"preview\"\ncolour = \"red\"\n", "colour"),
-        ("name = \"m\"\nmode = \"preview\"\n[nuisance]\ncap = 3\n", "cap"),
-        ("name = \"m\"\nmode = \"preview\"\n[retry.busy]\ndelay_s = 60\n", "max_attempts"),
+        (
+            "name = \"m\"\nmode = \"preview\"\ncolour = \"red\"\n",
+            "colour",
+        ),
+        (
+            "name = \"m\"\nmode = \"preview\"\n[nuisance]\ncap = 3\n",
+            "cap",
+        ),
+        (
+            "name = \"m\"\nmode = \"preview\"\n[retry.busy]\ndelay_s = 60\n",
+            "max_attempts",
+        ),
         ("name = \"m\"\n", "mode"),
-        ("name = \"m\"\nmode = \"preview\"\nring_timeout_ms = -5\n", "ring_timeout_ms"),
+        (
+            "name = \"m\"\nmode = \"preview\"\nring_timeout_ms = -5\n",
+            "ring_timeout_ms",
+        ),
         ("name = \"m\"\nmode = ", ""),
     ] {
         match CampaignSpec::from_toml(text) {
-            Err(SpecError::Syntax { format: "TOML", message }) => assert!(message.contains(needle), "{message}"),
+            Err(SpecError::Syntax {
+                format: "TOML",
+                message,
+            }) => assert!(message.contains(needle), "{message}"),
             other => panic!("{text}: {other:?}"),
         }
     }
@@ -207,7 +270,8 @@ fn syntax_problems_are_errors_not_panics() {
 
 #[test]
 fn toml_and_json_of_one_campaign_resolve_equal() {
-    let toml_text = std::fs::read_to_string(configs_dir().join("campaign-progressive.toml")).unwrap();
+    let toml_text =
+        std::fs::read_to_string(configs_dir().join("campaign-progressive.toml")).unwrap();
     let from_toml = resolve_toml(&toml_text).unwrap();
     let json_text = r#"{
         "name": "renewals-q3",
@@ -227,10 +291,19 @@ fn toml_and_json_of_one_campaign_resolve_equal() {
                    "nuisance": { "delay_s": 86400, "max_attempts": 2 } },
         "finish": { "when_all_final": true, "at": "2026-09-30T21:00:00-04:00" }
     }"#;
-    let from_json = CampaignSpec::from_json(json_text).unwrap().resolve().unwrap();
+    let from_json = CampaignSpec::from_json(json_text)
+        .unwrap()
+        .resolve()
+        .unwrap();
     assert_eq!(from_toml, from_json);
-    assert_eq!(from_json.caller_id(), Some(&CallerId::Uri("sip:renewals@example.com".into())));
-    assert_eq!(from_json.abandon_message(), &AbandonMessage::Prompt("prompts/abandon-en.wav".into()));
+    assert_eq!(
+        from_json.caller_id(),
+        Some(&CallerId::Uri("sip:renewals@example.com".into()))
+    );
+    assert_eq!(
+        from_json.abandon_message(),
+        &AbandonMessage::Prompt("prompts/abandon-en.wav".into())
+    );
 }
 
 #[test]
@@ -240,7 +313,10 @@ fn the_stored_definition_round_trips_as_given() {
     assert_eq!(c.to_spec_json(), r#"{"name":"m","mode":"progressive"}"#);
     for path in example_files() {
         let c = CampaignSpec::load(&path).unwrap().resolve().unwrap();
-        let again = CampaignSpec::from_json(&c.to_spec_json()).unwrap().resolve().unwrap();
+        let again = CampaignSpec::from_json(&c.to_spec_json())
+            .unwrap()
+            .resolve()
+            .unwrap();
         assert_eq!(c, again, "{}", path.display());
     }
 }
@@ -273,8 +349,17 @@ fn every_example_campaign_resolves() {
             panic!("{}: {}", path.display(), list.join("; "));
         }
     }
-    let agentless = CampaignSpec::load(&configs_dir().join("campaign-agentless.toml")).unwrap().resolve().unwrap();
-    assert_eq!(agentless.mode(), PacingPolicy::Agentless { max_concurrent: Some(200), rate_cps: Some(50.0) });
+    let agentless = CampaignSpec::load(&configs_dir().join("campaign-agentless.toml"))
+        .unwrap()
+        .resolve()
+        .unwrap();
+    assert_eq!(
+        agentless.mode(),
+        PacingPolicy::Agentless {
+            max_concurrent: Some(200),
+            rate_cps: Some(50.0)
+        }
+    );
     assert_eq!(agentless.target(), Some("127.0.0.1:5070".parse().unwrap()));
 }
 

@@ -1,8 +1,8 @@
 //! The pacing loop's parts together: a zone loop in virtual time that paces, pops pre-fetched
 //! contacts and ends calls, and the contact queue's refill handshake across real threads.
 
-use std::collections::{BTreeMap, BinaryHeap};
 use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,7 +35,10 @@ fn agentless_zone_loop_in_virtual_time() {
     let call_length = Duration::from_secs(3);
     let cell = ZoneSnapshotCell::default();
     let queue = ContactQueue::new(256, 64);
-    let mut pacer = Pacer::new(PacingPolicy::Agentless { max_concurrent: Some(100), rate_cps: Some(50.0) });
+    let mut pacer = Pacer::new(PacingPolicy::Agentless {
+        max_concurrent: Some(100),
+        rate_cps: Some(50.0),
+    });
     let mut next_id = 0u64;
     let mut dialed = Vec::new();
     let mut ends: BinaryHeap<Reverse<Instant>> = BinaryHeap::new();
@@ -58,7 +61,10 @@ fn agentless_zone_loop_in_virtual_time() {
         }
         let up = u32::try_from(ends.len()).unwrap();
         // The zone publishes what it sees; the loop reads it back without a lock.
-        cell.publish(ZoneSnapshot { calls_ringing: up, ..ZoneSnapshot::default() });
+        cell.publish(ZoneSnapshot {
+            calls_ringing: up,
+            ..ZoneSnapshot::default()
+        });
         let n = pacer.decide(now, &cell.load(), up);
         let mut launched = 0;
         for _ in 0..n {
@@ -72,12 +78,19 @@ fn agentless_zone_loop_in_virtual_time() {
         }
         pacer.give_back(n - launched);
         max_up = max_up.max(ends.len());
-        let wake = [pacer.next_decision_at(now), ends.peek().map(|Reverse(t)| *t)]
-            .into_iter()
-            .flatten()
-            .min()
-            .expect("either a token or a call end is ahead");
-        assert!(wake > now || n > 0, "the loop would spin at {:?}", now - origin);
+        let wake = [
+            pacer.next_decision_at(now),
+            ends.peek().map(|Reverse(t)| *t),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .expect("either a token or a call end is ahead");
+        assert!(
+            wake > now || n > 0,
+            "the loop would spin at {:?}",
+            now - origin
+        );
         clock.advance_to(wake.max(now + Duration::from_nanos(1)));
     }
 
@@ -85,7 +98,10 @@ fn agentless_zone_loop_in_virtual_time() {
     // 100 calls every 3 s for 600 s, launched in waves paced by the 50 cps grid.
     let expected = 600 / 3 * 100;
     assert!(dialed.len().abs_diff(expected) <= 100, "{}", dialed.len());
-    assert!(dialed.iter().enumerate().all(|(i, id)| *id == i as u64), "each contact once, in order");
+    assert!(
+        dialed.iter().enumerate().all(|(i, id)| *id == i as u64),
+        "each contact once, in order"
+    );
     assert_eq!(queue.starved(), 0, "the prefetcher kept up");
 }
 

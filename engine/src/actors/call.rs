@@ -51,6 +51,7 @@ impl CallActor {
                     self.attempt.history.push((self.shared.clock.unix_ms(), state));
                     // Not awaited: recovery treats Ringing and Answered like Dialing.
                     drop(self.shared.commit.submit(vec![Write::Attempt(self.attempt.clone())]));
+                    self.shared.publish(&self.attempt);
                 }
                 Effect::PlayPrompt => {
                     let prompt = self.job.prompt.clone();
@@ -102,6 +103,7 @@ impl CallActor {
                     Ok(()) => {
                         job.stats.completed(code, act.shared.clock.unix_ms());
                         job.release(contact);
+                        act.shared.publish(&act.attempt);
                     }
                     // The contact stays InFlight on disk; recovery resolves it at the next
                     // start. Keep it claimed so this node does not dial it again meanwhile.

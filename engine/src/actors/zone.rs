@@ -156,6 +156,7 @@ impl ZoneActor {
             ctx.spawn(async move { ticket.await }.into_actor(self).map(move |res, _act, _ctx| match res {
                 Ok(()) => {
                     for (job, attempt, contact, mpp) in launches {
+                        shared.publish(&attempt);
                         CallActor::new(Arc::clone(&shared), job, attempt, contact, mpp).start();
                     }
                     let now_ms = shared.clock.unix_ms();

@@ -91,6 +91,11 @@ impl NodeHandle {
         &self.shared.store
     }
 
+    /// Every attempt state change from now on (Dialing, Ringing, Answered, Completed).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<shared::AttemptEvent> {
+        self.shared.events.subscribe()
+    }
+
     pub fn sip_addr(&self) -> SocketAddr {
         self.shared.sip.local
     }
@@ -216,6 +221,7 @@ impl Node {
             clock,
             epoch: 1,
             default_prompt: Prompt::tone(440.0, 1000, Codec::Pcmu),
+            events: tokio::sync::broadcast::channel(4096).0,
         });
 
         for i in 0..cfg.mpps.len() {

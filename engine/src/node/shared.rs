@@ -26,4 +26,32 @@ pub struct NodeShared {
     pub epoch: u64,
     /// Played on agentless answers and on abandons when a campaign names no message.
     pub default_prompt: Prompt,
+    /// Attempt state changes, for library users (`NodeHandle::subscribe`). Lagging
+    /// subscribers lose the oldest events, never slow the calls.
+    pub events: tokio::sync::broadcast::Sender<AttemptEvent>,
+}
+
+/// One attempt changed state.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AttemptEvent {
+    pub attempt: crate::domain::AttemptId,
+    pub job: crate::domain::JobId,
+    pub contact: crate::domain::ContactId,
+    pub state: crate::domain::AttemptState,
+    pub at: crate::domain::UnixMs,
+}
+
+impl NodeShared {
+    /// Tells subscribers, if any.
+    pub fn publish(&self, a: &crate::domain::Attempt) {
+        if self.events.receiver_count() > 0 {
+            let _ = self.events.send(AttemptEvent {
+                attempt: a.id,
+                job: a.job,
+                contact: a.contact,
+                state: a.state,
+                at: self.clock.unix_ms(),
+            });
+        }
+    }
 }
