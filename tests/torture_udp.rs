@@ -7,7 +7,7 @@ mod support;
 
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::*;
 
 fn torture_dir() -> PathBuf {
@@ -24,10 +24,10 @@ fn torture_dir() -> PathBuf {
 
 /// The first final (non-1xx) response status arriving on `sock` within `limit`.
 fn final_status(sock: &UdpSocket, limit: Duration) -> Option<u16> {
-    let deadline = Instant::now() + limit;
+    let deadline = wall_now() + limit;
     let mut buf = [0u8; 65_535];
     loop {
-        let left = deadline.checked_duration_since(Instant::now())?;
+        let left = deadline.checked_duration_since(wall_now())?;
         sock.set_read_timeout(Some(left.max(Duration::from_millis(1))))
             .ok()?;
         let (n, _) = sock.recv_from(&mut buf).ok()?;

@@ -27,7 +27,10 @@ end = "00:00"
 "#;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let peer = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:5070".into()).parse()?;
+    let peer = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:5070".into())
+        .parse()?;
     actix::System::new().block_on(async move {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let dir = std::env::temp_dir().join(format!("outdial-embed-{}", clock.unix_ms()));

@@ -4,7 +4,9 @@
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 
-use actix_web::{error, http::StatusCode, web, App, HttpRequest, HttpResponse, HttpServer, ResponseError};
+use actix_web::{
+    error, http::StatusCode, web, App, HttpRequest, HttpResponse, HttpServer, ResponseError,
+};
 use serde::Serialize;
 use serde_json::json;
 
@@ -23,7 +25,11 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, message: message.into(), details: Vec::new() }
+        Self {
+            status,
+            message: message.into(),
+            details: Vec::new(),
+        }
     }
 }
 
@@ -39,14 +45,17 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status).json(json!({ "error": self.message, "details": self.details }))
+        HttpResponse::build(self.status)
+            .json(json!({ "error": self.message, "details": self.details }))
     }
 }
 
 impl From<NodeError> for ApiError {
     fn from(e: NodeError) -> Self {
         match e {
-            NodeError::NotFound(what) => ApiError::new(StatusCode::NOT_FOUND, format!("{what} does not exist")),
+            NodeError::NotFound(what) => {
+                ApiError::new(StatusCode::NOT_FOUND, format!("{what} does not exist"))
+            }
             NodeError::Conflict(why) => ApiError::new(StatusCode::CONFLICT, why),
             NodeError::Invalid(problems) => ApiError {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
@@ -62,19 +71,26 @@ impl From<NodeError> for ApiError {
 type ApiResult = Result<HttpResponse, ApiError>;
 
 fn job_id(raw: &str) -> Result<JobId, ApiError> {
-    raw.parse::<u64>()
-        .map(JobId)
-        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, format!("job id must be a number, got {raw:?}")))
+    raw.parse::<u64>().map(JobId).map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("job id must be a number, got {raw:?}"),
+        )
+    })
 }
 
 fn campaign_id(raw: &str) -> Result<CampaignId, ApiError> {
-    raw.parse::<u64>()
-        .map(CampaignId)
-        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, format!("campaign id must be a number, got {raw:?}")))
+    raw.parse::<u64>().map(CampaignId).map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("campaign id must be a number, got {raw:?}"),
+        )
+    })
 }
 
 async fn create_campaign(node: web::Data<NodeHandle>, body: web::Bytes) -> ApiResult {
-    let text = std::str::from_utf8(&body).map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "body is not UTF-8"))?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "body is not UTF-8"))?;
     let spec = CampaignSpec::from_json(text)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("campaign JSON: {e}")))?;
     let (campaign, job) = node.create_campaign(spec).await?;
@@ -90,7 +106,10 @@ struct CampaignView {
     jobs: Vec<crate::store::Job>,
 }
 
-fn campaign_view(node: &NodeHandle, rec: crate::store::CampaignRecord) -> Result<CampaignView, ApiError> {
+fn campaign_view(
+    node: &NodeHandle,
+    rec: crate::store::CampaignRecord,
+) -> Result<CampaignView, ApiError> {
     let jobs = node
         .store()
         .jobs()
@@ -109,7 +128,10 @@ fn campaign_view(node: &NodeHandle, rec: crate::store::CampaignRecord) -> Result
 
 async fn list_campaigns(node: web::Data<NodeHandle>) -> ApiResult {
     let recs = node.store().campaigns().map_err(NodeError::from)?;
-    let views = recs.into_iter().map(|r| campaign_view(&node, r)).collect::<Result<Vec<_>, _>>()?;
+    let views = recs
+        .into_iter()
+        .map(|r| campaign_view(&node, r))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(HttpResponse::Ok().json(views))
 }
 
@@ -119,15 +141,29 @@ async fn get_campaign(node: web::Data<NodeHandle>, path: web::Path<String>) -> A
         .store()
         .campaign(id)
         .map_err(NodeError::from)?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("campaign {id} does not exist")))?;
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("campaign {id} does not exist"),
+            )
+        })?;
     Ok(HttpResponse::Ok().json(campaign_view(&node, rec)?))
 }
 
 async fn campaign_stats(node: web::Data<NodeHandle>, path: web::Path<String>) -> ApiResult {
     let id = campaign_id(&path)?;
-    let jobs: Vec<_> = node.store().jobs().map_err(NodeError::from)?.into_iter().filter(|j| j.campaign == id).collect();
+    let jobs: Vec<_> = node
+        .store()
+        .jobs()
+        .map_err(NodeError::from)?
+        .into_iter()
+        .filter(|j| j.campaign == id)
+        .collect();
     if jobs.is_empty() {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, format!("campaign {id} does not exist")));
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("campaign {id} does not exist"),
+        ));
     }
     let mut reports = Vec::new();
     for j in jobs {
@@ -136,13 +172,28 @@ async fn campaign_stats(node: web::Data<NodeHandle>, path: web::Path<String>) ->
     Ok(HttpResponse::Ok().json(json!({ "campaign": id, "jobs": reports })))
 }
 
-async fn import_contacts(node: web::Data<NodeHandle>, path: web::Path<String>, req: HttpRequest, body: web::Bytes) -> ApiResult {
+async fn import_contacts(
+    node: web::Data<NodeHandle>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> ApiResult {
     let job = job_id(&path)?;
-    let ct = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !(ct.starts_with("text/csv") || ct.starts_with("application/octet-stream") || ct.is_empty()) {
-        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("contacts must be uploaded as text/csv, not {ct}")));
+    let ct = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !(ct.starts_with("text/csv") || ct.starts_with("application/octet-stream") || ct.is_empty())
+    {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("contacts must be uploaded as text/csv, not {ct}"),
+        ));
     }
-    let report = node.import_csv(job, std::io::Cursor::new(body.to_vec()), false).await?;
+    let report = node
+        .import_csv(job, std::io::Cursor::new(body.to_vec()), false)
+        .await?;
     Ok(HttpResponse::Ok().json(report))
 }
 
@@ -173,7 +224,10 @@ async fn get_job(node: web::Data<NodeHandle>, path: web::Path<String>) -> ApiRes
 async fn job_attempts(node: web::Data<NodeHandle>, path: web::Path<String>) -> ApiResult {
     let job = job_id(&path)?;
     if node.store().job(job).map_err(NodeError::from)?.is_none() {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, format!("job {job} does not exist")));
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("job {job} does not exist"),
+        ));
     }
     Ok(HttpResponse::Ok().json(node.store().attempts(job).map_err(NodeError::from)?))
 }
@@ -192,7 +246,11 @@ async fn add_dnc(node: web::Data<NodeHandle>, body: web::Json<Vec<String>>) -> A
         }
     }
     if !bad.is_empty() {
-        return Err(ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, message: "some numbers are not valid E.164".into(), details: bad });
+        return Err(ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message: "some numbers are not valid E.164".into(),
+            details: bad,
+        });
     }
     let total = node.add_do_not_call(ok).await?;
     Ok(HttpResponse::Ok().json(json!({ "do_not_call": total })))
@@ -206,37 +264,81 @@ async fn metrics(node: web::Data<NodeHandle>) -> ApiResult {
     let _ = writeln!(out, "# HELP outdial_recovered_attempts_total Attempts resolved recovered-after-failover at start-up.\n# TYPE outdial_recovered_attempts_total counter\noutdial_recovered_attempts_total {}", st.recovered_attempts);
     let _ = writeln!(out, "# HELP outdial_calls_in_flight Calls in progress.\n# TYPE outdial_calls_in_flight gauge\noutdial_calls_in_flight {}", st.load.calls_in_flight);
     let _ = writeln!(out, "# HELP outdial_cpu_cores CPU cores used by this process.\n# TYPE outdial_cpu_cores gauge\noutdial_cpu_cores {}", st.load.cpu_cores);
+    // Each metric family is written whole (HELP, TYPE, then every sample): the text format
+    // does not allow a family's samples to be interleaved with another's.
     let _ = writeln!(out, "# HELP outdial_mpp_up Whether a media server answers its health probes.\n# TYPE outdial_mpp_up gauge");
     for m in &st.mpps {
-        let _ = writeln!(out, "outdial_mpp_up{{mpp=\"{}\"}} {}", m.name, u8::from(m.healthy));
-        let _ = writeln!(out, "outdial_mpp_ports_in_use{{mpp=\"{}\"}} {}", m.name, m.in_use);
+        let _ = writeln!(
+            out,
+            "outdial_mpp_up{{mpp=\"{}\"}} {}",
+            m.name,
+            u8::from(m.healthy)
+        );
     }
-    let _ = writeln!(out, "# HELP outdial_attempts_total Attempts completed, by job and completion code.\n# TYPE outdial_attempts_total counter");
+    let _ = writeln!(out, "# HELP outdial_mpp_ports_in_use Calls a media server is carrying.\n# TYPE outdial_mpp_ports_in_use gauge");
+    for m in &st.mpps {
+        let _ = writeln!(
+            out,
+            "outdial_mpp_ports_in_use{{mpp=\"{}\"}} {}",
+            m.name, m.in_use
+        );
+    }
+    let mut views = Vec::new();
     if let Ok(jobs) = node.store().jobs() {
         for j in jobs {
             if let Some(rt) = node.runtime(j.id).await {
-                let v = rt.stats.view(crate::clock::unix_ms());
-                for (code, n) in &v.by_code {
-                    let _ = writeln!(out, "outdial_attempts_total{{job=\"{}\",code=\"{}\"}} {}", j.id, code, n);
-                }
-                let _ = writeln!(out, "outdial_nuisance_rate_percent{{job=\"{}\",window=\"calendar-day\"}} {}", j.id, v.nuisance_rate_day_pct);
-                let _ = writeln!(out, "outdial_nuisance_rate_percent{{job=\"{}\",window=\"rolling-30-days\"}} {}", j.id, v.nuisance_rate_30d_pct);
+                views.push((j.id, rt.stats.view(crate::clock::unix_ms())));
             }
         }
     }
-    Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(out))
+    let _ = writeln!(out, "# HELP outdial_attempts_total Attempts completed, by job and completion code.\n# TYPE outdial_attempts_total counter");
+    for (job, v) in &views {
+        for (code, n) in &v.by_code {
+            let _ = writeln!(
+                out,
+                "outdial_attempts_total{{job=\"{job}\",code=\"{code}\"}} {n}"
+            );
+        }
+    }
+    let _ = writeln!(out, "# HELP outdial_nuisance_rate_percent Nuisance calls per live-answered call.\n# TYPE outdial_nuisance_rate_percent gauge");
+    for (job, v) in &views {
+        let _ = writeln!(
+            out,
+            "outdial_nuisance_rate_percent{{job=\"{job}\",window=\"calendar-day\"}} {}",
+            v.nuisance_rate_day_pct
+        );
+        let _ = writeln!(
+            out,
+            "outdial_nuisance_rate_percent{{job=\"{job}\",window=\"rolling-30-days\"}} {}",
+            v.nuisance_rate_30d_pct
+        );
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(out))
 }
 
 async fn not_found(req: HttpRequest) -> ApiResult {
-    Err(ApiError::new(StatusCode::NOT_FOUND, format!("no such endpoint: {} {}", req.method(), req.path())))
+    Err(ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("no such endpoint: {} {}", req.method(), req.path()),
+    ))
 }
 
 /// Mounts the API on a configured app.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(web::JsonConfig::default().limit(1 << 20).error_handler(|err, _| {
-        let msg = format!("JSON body: {err}");
-        error::InternalError::from_response(err, HttpResponse::BadRequest().json(json!({ "error": msg, "details": [] }))).into()
-    }))
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(1 << 20)
+            .error_handler(|err, _| {
+                let msg = format!("JSON body: {err}");
+                error::InternalError::from_response(
+                    err,
+                    HttpResponse::BadRequest().json(json!({ "error": msg, "details": [] })),
+                )
+                .into()
+            }),
+    )
     .app_data(web::PayloadConfig::new(512 << 20))
     .route("/v1/campaigns", web::post().to(create_campaign))
     .route("/v1/campaigns", web::get().to(list_campaigns))
@@ -252,10 +354,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Serves the API for `node` on `bind`; returns the bound address (port 0 picks one).
-pub fn serve(node: NodeHandle, bind: SocketAddr) -> std::io::Result<(SocketAddr, actix_web::dev::Server)> {
+pub fn serve(
+    node: NodeHandle,
+    bind: SocketAddr,
+) -> std::io::Result<(SocketAddr, actix_web::dev::Server)> {
     let data = web::Data::new(node);
     let server = HttpServer::new(move || {
-        App::new().app_data(data.clone()).configure(configure).default_service(web::to(not_found))
+        App::new()
+            .app_data(data.clone())
+            .configure(configure)
+            .default_service(web::to(not_found))
     })
     .workers(1)
     .disable_signals()

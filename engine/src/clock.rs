@@ -89,6 +89,7 @@ impl Clock for VirtualClock {
     }
 
     fn unix_ms(&self) -> u64 {
-        self.origin_unix_ms + self.offset_nanos.load(std::sync::atomic::Ordering::SeqCst) / 1_000_000
+        self.origin_unix_ms
+            + self.offset_nanos.load(std::sync::atomic::Ordering::SeqCst) / 1_000_000
     }
 }

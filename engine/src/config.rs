@@ -74,7 +74,11 @@ fn default_buf() -> usize {
 
 impl Default for SipSection {
     fn default() -> Self {
-        Self { bind: default_sip_bind(), t1_ms: default_t1(), socket_buffer_bytes: default_buf() }
+        Self {
+            bind: default_sip_bind(),
+            t1_ms: default_t1(),
+            socket_buffer_bytes: default_buf(),
+        }
     }
 }
 
@@ -104,7 +108,11 @@ fn default_rtp_last() -> u16 {
 
 impl Default for RtpSection {
     fn default() -> Self {
-        Self { ip: default_rtp_ip(), port_first: default_rtp_first(), port_last: default_rtp_last() }
+        Self {
+            ip: default_rtp_ip(),
+            port_first: default_rtp_first(),
+            port_last: default_rtp_last(),
+        }
     }
 }
 
@@ -122,7 +130,9 @@ fn default_http() -> SocketAddr {
 
 impl Default for HttpSection {
     fn default() -> Self {
-        Self { bind: default_http() }
+        Self {
+            bind: default_http(),
+        }
     }
 }
 
@@ -168,7 +178,9 @@ fn default_batch() -> usize {
 
 impl Default for StorageSection {
     fn default() -> Self {
-        Self { max_batch_writes: default_batch() }
+        Self {
+            max_batch_writes: default_batch(),
+        }
     }
 }
 
@@ -204,9 +216,15 @@ pub struct NodeConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path}: {source}")]
-    Parse { path: String, source: toml::de::Error },
+    Parse {
+        path: String,
+        source: toml::de::Error,
+    },
     #[error("{path}: {}", problems.join("; "))]
     Invalid { path: String, problems: Vec<String> },
 }
@@ -214,51 +232,82 @@ pub enum ConfigError {
 impl NodeConfigFile {
     pub fn load(path: &std::path::Path) -> Result<NodeConfig, ConfigError> {
         let p = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: p.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: p.clone(),
+            source,
+        })?;
         Self::parse(&text, &p)?.resolve(&p)
     }
 
     pub fn parse(text: &str, path: &str) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|source| ConfigError::Parse { path: path.into(), source })
+        toml::from_str(text).map_err(|source| ConfigError::Parse {
+            path: path.into(),
+            source,
+        })
     }
 
     /// Validates bounds and resolves units.
     pub fn resolve(self, path: &str) -> Result<NodeConfig, ConfigError> {
         let mut problems = Vec::new();
-        if self.node.name.is_empty() || !self.node.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if self.node.name.is_empty()
+            || !self
+                .node
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             problems.push("node.name: letters, digits, '-' and '_' only, not empty".to_owned());
         }
         if self.node.zones.is_empty() {
             problems.push("node.zones: at least one zone".to_owned());
         }
         if !(1..=10_000).contains(&self.sip.t1_ms) {
-            problems.push(format!("sip.t1_ms: {} is outside 1..=10000", self.sip.t1_ms));
+            problems.push(format!(
+                "sip.t1_ms: {} is outside 1..=10000",
+                self.sip.t1_ms
+            ));
         }
         if !(64 << 10..=64 << 20).contains(&self.sip.socket_buffer_bytes) {
             problems.push("sip.socket_buffer_bytes: must be 64 KiB..=64 MiB".to_owned());
         }
-        if self.rtp.port_first % 2 != 0 || self.rtp.port_first == 0 || self.rtp.port_first >= self.rtp.port_last {
-            problems.push("rtp.port_first: must be even, non-zero and below rtp.port_last".to_owned());
+        if !self.rtp.port_first.is_multiple_of(2)
+            || self.rtp.port_first == 0
+            || self.rtp.port_first >= self.rtp.port_last
+        {
+            problems
+                .push("rtp.port_first: must be even, non-zero and below rtp.port_last".to_owned());
         }
         if self.mpps.is_empty() {
             problems.push("mpp: at least one [[mpp]] (where calls go)".to_owned());
         }
         for (i, m) in self.mpps.iter().enumerate() {
             if !(1..=100_000).contains(&m.capacity) {
-                problems.push(format!("mpp[{i}].capacity: {} is outside 1..=100000", m.capacity));
+                problems.push(format!(
+                    "mpp[{i}].capacity: {} is outside 1..=100000",
+                    m.capacity
+                ));
             }
             if !(100..=600_000).contains(&m.options_interval_ms) {
-                problems.push(format!("mpp[{i}].options_interval_ms: {} is outside 100..=600000", m.options_interval_ms));
+                problems.push(format!(
+                    "mpp[{i}].options_interval_ms: {} is outside 100..=600000",
+                    m.options_interval_ms
+                ));
             }
             if !(1..=100).contains(&m.down_after_missed) {
-                problems.push(format!("mpp[{i}].down_after_missed: {} is outside 1..=100", m.down_after_missed));
+                problems.push(format!(
+                    "mpp[{i}].down_after_missed: {} is outside 1..=100",
+                    m.down_after_missed
+                ));
             }
         }
         if !(1..=100_000).contains(&self.storage.max_batch_writes) {
             problems.push("storage.max_batch_writes: must be 1..=100000".to_owned());
         }
         if !problems.is_empty() {
-            return Err(ConfigError::Invalid { path: path.into(), problems });
+            return Err(ConfigError::Invalid {
+                path: path.into(),
+                problems,
+            });
         }
         Ok(NodeConfig {
             name: self.node.name,
@@ -295,7 +344,8 @@ mod tests {
     #[test]
     fn shipped_single_node_config_resolves() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/single-node.toml");
-        let cfg = NodeConfigFile::load(std::path::Path::new(path)).expect("configs/single-node.toml is valid");
+        let cfg = NodeConfigFile::load(std::path::Path::new(path))
+            .expect("configs/single-node.toml is valid");
         assert_eq!(cfg.zones, vec!["default".to_owned()]);
         assert!(!cfg.mpps.is_empty());
     }
@@ -303,7 +353,9 @@ mod tests {
     #[test]
     fn every_problem_is_reported_with_its_key() {
         let text = "[node]\nname = \"bad name\"\ndata_dir = \"/tmp/x\"\n[sip]\nt1_ms = 0\n";
-        let err = NodeConfigFile::parse(text, "t").and_then(|c| c.resolve("t")).expect_err("invalid");
+        let err = NodeConfigFile::parse(text, "t")
+            .and_then(|c| c.resolve("t"))
+            .expect_err("invalid");
         let msg = err.to_string();
         assert!(msg.contains("node.name"), "{msg}");
         assert!(msg.contains("sip.t1_ms"), "{msg}");
@@ -313,6 +365,9 @@ mod tests {
     #[test]
     fn unknown_keys_are_refused() {
         let text = "[node]\nname = \"a\"\ndata_dir = \"/tmp/x\"\nbogus = 1\n";
-        assert!(matches!(NodeConfigFile::parse(text, "t"), Err(ConfigError::Parse { .. })));
+        assert!(matches!(
+            NodeConfigFile::parse(text, "t"),
+            Err(ConfigError::Parse { .. })
+        ));
     }
 }

@@ -58,7 +58,10 @@ struct SharedBuf(Arc<Mutex<Vec<u8>>>);
 
 impl std::io::Write for SharedBuf {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(b);
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?
+            .extend_from_slice(b);
         Ok(b.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -79,14 +82,26 @@ pub fn write_contacts(path: &Path, n: u64) -> std::io::Result<()> {
 }
 
 /// Runs the demo end to end. Must be called inside an actix system.
-pub async fn run(contacts: u64, data_dir: Option<PathBuf>, progress: bool) -> Result<DemoReport, Box<dyn std::error::Error>> {
+pub async fn run(
+    contacts: u64,
+    data_dir: Option<PathBuf>,
+    progress: bool,
+) -> Result<DemoReport, Box<dyn std::error::Error>> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let dir = match data_dir {
         Some(d) => d,
-        None => std::env::temp_dir().join(format!("outdial-demo-{}-{}", std::process::id(), clock.unix_ms())),
+        None => std::env::temp_dir().join(format!(
+            "outdial-demo-{}-{}",
+            std::process::id(),
+            clock.unix_ms()
+        )),
     };
     if dir.exists() {
-        return Err(format!("{} exists; the demo wants a fresh data directory", dir.display()).into());
+        return Err(format!(
+            "{} exists; the demo wants a fresh data directory",
+            dir.display()
+        )
+        .into());
     }
     std::fs::create_dir_all(&dir)?;
 
@@ -107,7 +122,9 @@ pub async fn run(contacts: u64, data_dir: Option<PathBuf>, progress: bool) -> Re
             let _ = ready_tx.send(a);
         },
     ));
-    let peer_addr = ready_rx.await.map_err(|_| "the embedded peer did not start")?;
+    let peer_addr = ready_rx
+        .await
+        .map_err(|_| "the embedded peer did not start")?;
 
     let cfg = NodeConfig {
         name: "demo".into(),
@@ -145,7 +162,10 @@ pub async fn run(contacts: u64, data_dir: Option<PathBuf>, progress: bool) -> Re
     let file = std::fs::File::open(&csv)?;
     let imported = node.import_csv(job, file, progress).await?;
     if progress {
-        eprintln!("imported {} contacts ({} rejected)", imported.imported, imported.rejected);
+        eprintln!(
+            "imported {} contacts ({} rejected)",
+            imported.imported, imported.rejected
+        );
     }
     let started = clock.now();
     node.control(job, JobAction::Start).await?;
@@ -161,7 +181,11 @@ pub async fn run(contacts: u64, data_dir: Option<PathBuf>, progress: bool) -> Re
     Ok(report)
 }
 
-async fn wait_for_end(node: &NodeHandle, job: JobId, progress: bool) -> Result<(), Box<dyn std::error::Error>> {
+async fn wait_for_end(
+    node: &NodeHandle,
+    job: JobId,
+    progress: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
     let start = crate::clock::now();
     // Bounded: a demo that has not finished in ten minutes is broken, not slow.
     for _ in 0..600 * 4 {
@@ -190,7 +214,13 @@ async fn wait_for_end(node: &NodeHandle, job: JobId, progress: bool) -> Result<(
     Err("the demo campaign did not finish within 10 minutes".into())
 }
 
-fn build_report(node: &NodeHandle, job: JobId, peer_record: &str, seconds: f64, dir: &Path) -> Result<DemoReport, Box<dyn std::error::Error>> {
+fn build_report(
+    node: &NodeHandle,
+    job: JobId,
+    peer_record: &str,
+    seconds: f64,
+    dir: &Path,
+) -> Result<DemoReport, Box<dyn std::error::Error>> {
     let store = node.store();
     let counts = store.contact_counts(job)?;
     let attempts = store.attempts(job)?;
@@ -200,7 +230,11 @@ fn build_report(node: &NodeHandle, job: JobId, peer_record: &str, seconds: f64, 
     for a in &attempts {
         if let crate::domain::AttemptState::Completed(c) = a.state {
             *by_code.entry(c.name().to_owned()).or_insert(0u64) += 1;
-            if matches!(c, crate::domain::CompletionCode::AnsweredHuman | crate::domain::CompletionCode::Nuisance) {
+            if matches!(
+                c,
+                crate::domain::CompletionCode::AnsweredHuman
+                    | crate::domain::CompletionCode::Nuisance
+            ) {
                 live += 1;
             }
             if c == crate::domain::CompletionCode::Nuisance {
@@ -215,7 +249,10 @@ fn build_report(node: &NodeHandle, job: JobId, peer_record: &str, seconds: f64, 
     // The peer's record: one line per INVITE dialog, Call-ID first. Call-IDs derive from
     // attempt ids, so a repeated Call-ID is an attempt dialed twice, and a Call-ID no attempt
     // accounts for is a dial the store does not know.
-    let known: HashSet<String> = attempts.iter().map(|a| sip::ids::dialog_ids("demo", a.id.0, "127.0.0.1").call_id).collect();
+    let known: HashSet<String> = attempts
+        .iter()
+        .map(|a| sip::ids::dialog_ids("demo", a.id.0, "127.0.0.1").call_id)
+        .collect();
     let mut dialogs: HashMap<&str, u64> = HashMap::new();
     let mut total_dialogs = 0u64;
     for line in peer_record.lines() {
@@ -234,8 +271,16 @@ fn build_report(node: &NodeHandle, job: JobId, peer_record: &str, seconds: f64, 
         double_dialed: repeated + unknown,
         attempts: attempts.len() as u64,
         by_code,
-        cps: if seconds > 0.0 { attempts.len() as f64 / seconds } else { 0.0 },
-        nuisance_rate: if live == 0 { 0.0 } else { nuisance as f64 * 100.0 / live as f64 },
+        cps: if seconds > 0.0 {
+            attempts.len() as f64 / seconds
+        } else {
+            0.0
+        },
+        nuisance_rate: if live == 0 {
+            0.0
+        } else {
+            nuisance as f64 * 100.0 / live as f64
+        },
         invite_dialogs_seen_by_peer: total_dialogs,
         seconds,
         data_dir: dir.display().to_string(),

@@ -229,13 +229,34 @@ mod tests {
     #[test]
     fn sip_outcomes_map_to_codes() {
         assert_eq!(CompletionCode::from_sip_status(486), CompletionCode::Busy);
-        assert_eq!(CompletionCode::from_sip_status(404), CompletionCode::InvalidNumber);
-        assert_eq!(CompletionCode::from_sip_status(484), CompletionCode::InvalidNumber);
-        assert_eq!(CompletionCode::from_sip_status(603), CompletionCode::Declined);
-        assert_eq!(CompletionCode::from_sip_status(408), CompletionCode::Timeout);
-        assert_eq!(CompletionCode::from_sip_status(503), CompletionCode::NetworkFailure);
-        assert_eq!(CompletionCode::from_end(&sip::EndReason::RingTimeout), CompletionCode::NoAnswer);
-        assert_eq!(CompletionCode::from_end(&sip::EndReason::TimedOut), CompletionCode::Timeout);
+        assert_eq!(
+            CompletionCode::from_sip_status(404),
+            CompletionCode::InvalidNumber
+        );
+        assert_eq!(
+            CompletionCode::from_sip_status(484),
+            CompletionCode::InvalidNumber
+        );
+        assert_eq!(
+            CompletionCode::from_sip_status(603),
+            CompletionCode::Declined
+        );
+        assert_eq!(
+            CompletionCode::from_sip_status(408),
+            CompletionCode::Timeout
+        );
+        assert_eq!(
+            CompletionCode::from_sip_status(503),
+            CompletionCode::NetworkFailure
+        );
+        assert_eq!(
+            CompletionCode::from_end(&sip::EndReason::RingTimeout),
+            CompletionCode::NoAnswer
+        );
+        assert_eq!(
+            CompletionCode::from_end(&sip::EndReason::TimedOut),
+            CompletionCode::Timeout
+        );
     }
 
     #[test]

@@ -46,7 +46,11 @@ pub struct AttemptFlow {
 
 impl AttemptFlow {
     pub fn new(mode: CallMode) -> Self {
-        Self { mode, stage: Stage::Dialing, answered: false }
+        Self {
+            mode,
+            stage: Stage::Dialing,
+            answered: false,
+        }
     }
 
     pub fn stage(&self) -> Stage {
@@ -60,7 +64,9 @@ impl AttemptFlow {
         }
         match signal {
             CallSignal::Sent => Vec::new(),
-            CallSignal::Progress { status, .. } if *status > 100 && self.stage == Stage::Dialing => {
+            CallSignal::Progress { status, .. }
+                if *status > 100 && self.stage == Stage::Dialing =>
+            {
                 self.stage = Stage::Ringing;
                 vec![Effect::Persist(AttemptState::Ringing)]
             }
@@ -85,7 +91,11 @@ impl AttemptFlow {
             }
             CallSignal::Ended(reason) => {
                 self.stage = Stage::Done;
-                let code = if self.answered { CompletionCode::AnsweredHuman } else { CompletionCode::from_end(reason) };
+                let code = if self.answered {
+                    CompletionCode::AnsweredHuman
+                } else {
+                    CompletionCode::from_end(reason)
+                };
                 vec![Effect::Complete(code)]
             }
             CallSignal::NotSent { .. } => {
@@ -122,11 +132,16 @@ mod tests {
         let mut f = AttemptFlow::new(CallMode::Agentless);
         assert_eq!(f.on_signal(&CallSignal::Sent), vec![]);
         assert_eq!(
-            f.on_signal(&CallSignal::Progress { status: 180, early_media: false }),
+            f.on_signal(&CallSignal::Progress {
+                status: 180,
+                early_media: false
+            }),
             vec![Effect::Persist(AttemptState::Ringing)]
         );
         assert_eq!(
-            f.on_signal(&CallSignal::Answered { sdp: Some(b"v=0".to_vec()) }),
+            f.on_signal(&CallSignal::Answered {
+                sdp: Some(b"v=0".to_vec())
+            }),
             vec![Effect::Persist(AttemptState::Answered), Effect::PlayPrompt]
         );
         assert_eq!(f.on_prompt_done(), vec![Effect::HangUp]);
@@ -134,32 +149,70 @@ mod tests {
             f.on_signal(&CallSignal::Ended(EndReason::LocalHangup)),
             vec![Effect::Complete(CompletionCode::AnsweredHuman)]
         );
-        assert_eq!(f.on_signal(&CallSignal::Ended(EndReason::LocalHangup)), vec![], "ends once");
+        assert_eq!(
+            f.on_signal(&CallSignal::Ended(EndReason::LocalHangup)),
+            vec![],
+            "ends once"
+        );
     }
 
     #[test]
     fn unanswered_outcomes_map_to_codes() {
         for (reason, code) in [
-            (EndReason::Rejected { status: 486, retry_after: None }, CompletionCode::Busy),
-            (EndReason::Rejected { status: 404, retry_after: None }, CompletionCode::InvalidNumber),
-            (EndReason::Rejected { status: 603, retry_after: None }, CompletionCode::Declined),
+            (
+                EndReason::Rejected {
+                    status: 486,
+                    retry_after: None,
+                },
+                CompletionCode::Busy,
+            ),
+            (
+                EndReason::Rejected {
+                    status: 404,
+                    retry_after: None,
+                },
+                CompletionCode::InvalidNumber,
+            ),
+            (
+                EndReason::Rejected {
+                    status: 603,
+                    retry_after: None,
+                },
+                CompletionCode::Declined,
+            ),
             (EndReason::RingTimeout, CompletionCode::NoAnswer),
             (EndReason::TimedOut, CompletionCode::Timeout),
-            (EndReason::Rejected { status: 503, retry_after: None }, CompletionCode::NetworkFailure),
+            (
+                EndReason::Rejected {
+                    status: 503,
+                    retry_after: None,
+                },
+                CompletionCode::NetworkFailure,
+            ),
         ] {
             let mut f = AttemptFlow::new(CallMode::Agentless);
-            assert_eq!(f.on_signal(&CallSignal::Ended(reason.clone())), vec![Effect::Complete(code)], "{reason:?}");
+            assert_eq!(
+                f.on_signal(&CallSignal::Ended(reason.clone())),
+                vec![Effect::Complete(code)],
+                "{reason:?}"
+            );
         }
     }
 
     #[test]
     fn far_end_hangup_during_the_message_still_counts_as_reached() {
         let mut f = AttemptFlow::new(CallMode::Agentless);
-        f.on_signal(&CallSignal::Answered { sdp: Some(b"v=0".to_vec()) });
+        f.on_signal(&CallSignal::Answered {
+            sdp: Some(b"v=0".to_vec()),
+        });
         assert_eq!(
             f.on_signal(&CallSignal::Ended(EndReason::RemoteHangup)),
             vec![Effect::Complete(CompletionCode::AnsweredHuman)]
         );
-        assert_eq!(f.on_prompt_done(), vec![], "prompt end after the call ended does nothing");
+        assert_eq!(
+            f.on_prompt_done(),
+            vec![],
+            "prompt end after the call ended does nothing"
+        );
     }
 }

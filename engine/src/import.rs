@@ -4,10 +4,12 @@
 //! Memory stays bounded by one commit batch plus one `u64` per phone of the job (for the
 //! duplicate check), whatever the size of the file: a million rows take ~16 MB of it.
 
-use std::collections::{BTreeMap, HashSet};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use chrono_tz::Tz;
@@ -168,16 +170,20 @@ fn import_inner(
     opts: &ImportOptions,
 ) -> Result<ImportReport, ImportError> {
     let started = now();
-    let stored = |source| ImportError::Store { imported: 0, source };
+    let stored = |source| ImportError::Store {
+        imported: 0,
+        source,
+    };
     if store.job(job).map_err(stored)?.is_none() {
         return Err(ImportError::NoSuchJob(job));
     }
+    let newlines = Rc::new(RefCell::new(Newlines::default()));
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
         .trim(csv::Trim::Headers)
         .buffer_capacity(64 * 1024)
-        .from_reader(reader);
+        .from_reader(LineTracker::new(reader, Rc::clone(&newlines)));
     let cols = columns(&mut rdr, opts)?;
 
     let mut imp = Importer {
@@ -212,7 +218,7 @@ fn import_inner(
         match rdr.read_byte_record(&mut rec) {
             Ok(false) => break,
             Ok(true) => {
-                let line = rec.position().map_or(0, csv::Position::line);
+                let line = true_line(&newlines, rec.position());
                 match parse_row(&rec, &cols) {
                     Ok(row) => imp.accept(line, row)?,
                     Err(p) => imp.reject(line, p),
@@ -224,7 +230,7 @@ fn import_inner(
                     expected_len,
                     len,
                 } => {
-                    let line = pos.as_ref().map_or(0, csv::Position::line);
+                    let line = true_line(&newlines, pos.as_ref());
                     imp.reject(
                         line,
                         RowProblem::ColumnCount {
@@ -242,7 +248,7 @@ fn import_inner(
             },
         }
         rows += 1;
-        if rows % 4096 == 0 {
+        if rows.is_multiple_of(4096) {
             bar.set_position(rdr.position().byte());
         }
     }
@@ -253,7 +259,10 @@ fn import_inner(
 }
 
 /// Reads the header row and finds the phone and time-zone columns.
-fn columns<R: Read>(rdr: &mut csv::Reader<R>, opts: &ImportOptions) -> Result<Columns, ImportError> {
+fn columns<R: Read>(
+    rdr: &mut csv::Reader<R>,
+    opts: &ImportOptions,
+) -> Result<Columns, ImportError> {
     let header = rdr
         .byte_headers()
         .map_err(|source| ImportError::Read { line: 1, source })?
@@ -271,7 +280,10 @@ fn columns<R: Read>(rdr: &mut csv::Reader<R>, opts: &ImportOptions) -> Result<Co
     }
     let find = |wanted: &str| -> Result<Option<usize>, ImportError> {
         let wanted = wanted.to_lowercase();
-        let mut hits = names.iter().enumerate().filter(|(_, n)| n.to_lowercase() == wanted);
+        let mut hits = names
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.to_lowercase() == wanted);
         let first = hits.next().map(|(i, _)| i);
         match hits.next() {
             Some((_, n)) => Err(ImportError::DuplicateColumn(n.clone())),
@@ -316,6 +328,80 @@ fn parse_row(rec: &csv::ByteRecord, cols: &Columns) -> Result<Row, RowProblem> {
     Ok(Row { phone, tz, fields })
 }
 
+/// The 1-based line a record starts on. The csv crate reports the line where it *began
+/// reading* the record, which is before any blank lines it skipped and before the `\n` of a
+/// CRLF it had not consumed yet (so every line of a Windows file would be off by one): add the
+/// newlines between that point and the record's first byte.
+fn true_line(newlines: &RefCell<Newlines>, pos: Option<&csv::Position>) -> u64 {
+    match pos {
+        Some(p) => p.line() + newlines.borrow_mut().skipped_at(p.byte()),
+        None => 0,
+    }
+}
+
+/// Where the `\n` bytes are, for [`true_line`]: each with the start of the CR/LF run it is
+/// part of. Only the csv reader's read-ahead window is kept (entries before the current
+/// record are dropped), so this stays bounded by the reader's buffer.
+#[derive(Default)]
+struct Newlines {
+    /// Bytes seen so far.
+    offset: u64,
+    /// Start of the CR/LF run the last byte seen belongs to, if it was CR or LF.
+    run_start: Option<u64>,
+    /// `(offset of a \n, start of its CR/LF run)`, in file order.
+    seen: VecDeque<(u64, u64)>,
+}
+
+impl Newlines {
+    fn scan(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if b == b'\n' || b == b'\r' {
+                let start = *self.run_start.get_or_insert(self.offset);
+                if b == b'\n' {
+                    self.seen.push_back((self.offset, start));
+                }
+            } else {
+                self.run_start = None;
+            }
+            self.offset += 1;
+        }
+    }
+
+    /// How many `\n` lie between byte `at` and the first byte after it that is neither CR
+    /// nor LF: the blank lines (and pending CRLF half) in front of a record read from `at`.
+    fn skipped_at(&mut self, at: u64) -> u64 {
+        while self.seen.front().is_some_and(|&(o, _)| o < at) {
+            self.seen.pop_front();
+        }
+        // Entries at or after `at` whose run started at or before it are in the run that
+        // holds `at`; the first entry of any later run ends the count.
+        self.seen
+            .iter()
+            .take_while(|&&(_, start)| start <= at)
+            .count() as u64
+    }
+}
+
+/// A reader that tells [`Newlines`] about every byte the csv reader pulls through it.
+struct LineTracker<R> {
+    inner: R,
+    newlines: Rc<RefCell<Newlines>>,
+}
+
+impl<R> LineTracker<R> {
+    fn new(inner: R, newlines: Rc<RefCell<Newlines>>) -> Self {
+        LineTracker { inner, newlines }
+    }
+}
+
+impl<R: Read> Read for LineTracker<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.newlines.borrow_mut().scan(&buf[..n.min(buf.len())]);
+        Ok(n)
+    }
+}
+
 /// The phone as its E.164 digits in a `u64` (exact: see `Importer::seen`).
 fn phone_key(e164: &str) -> Option<u64> {
     e164.strip_prefix('+')?.parse().ok()
@@ -342,7 +428,10 @@ impl Importer<'_> {
             self.report.duplicates += 1;
         }
         if self.report.errors.len() < self.opts.max_errors {
-            self.report.errors.push(RowError { line, reason: problem });
+            self.report.errors.push(RowError {
+                line,
+                reason: problem,
+            });
         }
     }
 
@@ -444,11 +533,23 @@ mod tests {
         let (_d, s) = setup();
         assert!(matches!(run(&s, b""), Err(ImportError::NoHeader)));
         let e = run(&s, b"name,number\nA,+12125550100\n").expect_err("no phone column");
-        assert_eq!(e.to_string(), "no \"phone\" column in the header (columns: name, number)");
-        assert!(matches!(run(&s, b"phone,PHONE\n"), Err(ImportError::DuplicateColumn(_))));
-        assert!(matches!(run(&s, b"phone,a,a\n"), Err(ImportError::DuplicateColumn(c)) if c == "a"));
-        assert!(matches!(run(&s, b"phone,\xff\n"), Err(ImportError::HeaderNotUtf8)));
-        let e = import_reader(&s, JobId(2), &b"phone\n"[..], &ImportOptions::default()).expect_err("job");
+        assert_eq!(
+            e.to_string(),
+            "no \"phone\" column in the header (columns: name, number)"
+        );
+        assert!(matches!(
+            run(&s, b"phone,PHONE\n"),
+            Err(ImportError::DuplicateColumn(_))
+        ));
+        assert!(
+            matches!(run(&s, b"phone,a,a\n"), Err(ImportError::DuplicateColumn(c)) if c == "a")
+        );
+        assert!(matches!(
+            run(&s, b"phone,\xff\n"),
+            Err(ImportError::HeaderNotUtf8)
+        ));
+        let e = import_reader(&s, JobId(2), &b"phone\n"[..], &ImportOptions::default())
+            .expect_err("job");
         assert!(matches!(e, ImportError::NoSuchJob(JobId(2))));
     }
 
@@ -466,8 +567,17 @@ mod tests {
         assert_eq!(due[0].phone, "+442079460958");
         assert_eq!(due[0].tz.as_deref(), Some("Europe/London"));
         assert_eq!(due[0].fields.get("Name").map(String::as_str), Some("Ada"));
-        assert_eq!(due[0].fields.len(), 1, "the empty-named column is dropped: {:?}", due[0].fields);
-        assert_eq!(due[1].tz.as_deref(), Some("America/Chicago"), "a given zone wins over inference");
+        assert_eq!(
+            due[0].fields.len(),
+            1,
+            "the empty-named column is dropped: {:?}",
+            due[0].fields
+        );
+        assert_eq!(
+            due[1].tz.as_deref(),
+            Some("America/Chicago"),
+            "a given zone wins over inference"
+        );
     }
 
     #[test]
@@ -492,7 +602,28 @@ mod tests {
             .collect();
         let r = import_reader(&s, JobId(1), csv.as_bytes(), &opts).expect("import");
         assert_eq!((r.rejected, r.errors.len()), (10, 3));
-        assert_eq!(r.errors.iter().map(|e| e.line).collect::<Vec<_>>(), vec![2, 3, 4]);
+        assert_eq!(
+            r.errors.iter().map(|e| e.line).collect::<Vec<_>>(),
+            vec![2, 3, 4]
+        );
+    }
+
+    #[test]
+    fn line_numbers_survive_blank_lines_crlf_and_quoted_newlines() {
+        let (_d, s) = setup();
+        for csv in [
+            &b"phone\nbad1\n\nbad2\n\"bad\n3\"\n\n\nbad4"[..],
+            b"phone\r\nbad1\r\n\r\nbad2\r\n\"bad\r\n3\"\r\n\r\n\r\nbad4\r\n",
+        ] {
+            let r = run(&s, csv).expect("import");
+            let lines: Vec<u64> = r.errors.iter().map(|e| e.line).collect();
+            assert_eq!(
+                lines,
+                vec![2, 4, 5, 9],
+                "{:?}",
+                String::from_utf8_lossy(csv)
+            );
+        }
     }
 
     #[test]
@@ -502,6 +633,9 @@ mod tests {
             reason: RowProblem::BadTz("Mars/Olympus".into()),
         };
         let j = serde_json::to_string(&e).expect("json");
-        assert_eq!(j, r#"{"line":7,"reason":"unknown time zone \"Mars/Olympus\""}"#);
+        assert_eq!(
+            j,
+            r#"{"line":7,"reason":"unknown time zone \"Mars/Olympus\""}"#
+        );
     }
 }

@@ -143,7 +143,11 @@ fn main() -> ExitCode {
 /// `demo` and `run`: commands that start a node inside an actix system.
 async fn run_node_command(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Error>> {
     match cmd {
-        Cmd::Demo { contacts, data_dir, json } => {
+        Cmd::Demo {
+            contacts,
+            data_dir,
+            json,
+        } => {
             let report = outdial::demo::run(contacts, data_dir, !json).await?;
             if json {
                 println!("{}", serde_json::to_string(&report)?);
@@ -151,7 +155,11 @@ async fn run_node_command(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Erro
                 print!("{}", report.render());
             }
             let ok = report.lost == 0 && report.double_dialed == 0;
-            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(3) })
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(3)
+            })
         }
         Cmd::Run { config } => {
             let cfg = outdial::config::NodeConfigFile::load(&config)?;
@@ -161,8 +169,13 @@ async fn run_node_command(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Erro
             let (http, server) = outdial::api::serve(node.clone(), cfg.http_bind)?;
             let handle = server.handle();
             actix::spawn(server);
-            eprintln!("outdial node {} running: SIP {} API http://{http}", cfg.name, node.sip_addr());
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            eprintln!(
+                "outdial node {} running: SIP {} API http://{http}",
+                cfg.name,
+                node.sip_addr()
+            );
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = term.recv() => {}

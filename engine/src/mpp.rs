@@ -45,7 +45,8 @@ pub struct MppTable {
 }
 
 impl MppTable {
-    /// MPPs start healthy: the first probe runs at once and marks a dead one down.
+    /// MPPs start healthy: a dead one is marked down after `down_after_missed` probes go
+    /// unanswered (calls sent to it meanwhile end `timeout` and follow their retry rule).
     pub fn new(mpps: &[Mpp]) -> Self {
         Self {
             slots: mpps
@@ -85,7 +86,11 @@ impl MppTable {
                 continue;
             }
             // Another thread may have taken the last port: claim it only if unchanged.
-            if slot.in_use.compare_exchange(cur, cur + 1, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            if slot
+                .in_use
+                .compare_exchange(cur, cur + 1, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
                 return Some(i);
             }
         }
@@ -95,7 +100,9 @@ impl MppTable {
     pub fn release(&self, i: usize) {
         if let Some(s) = self.slots.get(i) {
             // Never below zero, even if release is called twice by mistake.
-            let _ = s.in_use.fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| v.checked_sub(1));
+            let _ = s
+                .in_use
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| v.checked_sub(1));
         }
     }
 }
@@ -119,12 +126,21 @@ pub enum HealthAction {
     /// Send an OPTIONS carrying this token.
     Probe(u64),
     /// The MPP changed state.
-    Changed { up: bool },
+    Changed {
+        up: bool,
+    },
 }
 
 impl MppHealth {
     pub fn new(now: Instant, interval: Duration, down_after: u32) -> Self {
-        Self { interval, down_after: down_after.max(1), missed: 0, outstanding: None, next_probe: now, up: true }
+        Self {
+            interval,
+            down_after: down_after.max(1),
+            missed: 0,
+            outstanding: None,
+            next_probe: now,
+            up: true,
+        }
     }
 
     pub fn is_up(&self) -> bool {
@@ -222,12 +238,23 @@ mod tests {
         for i in 0..4u32 {
             token += 1;
             let at = t0 + Duration::from_secs(5) * i;
-            changes.extend(h.on_tick(at, token).into_iter().filter(|a| matches!(a, HealthAction::Changed { .. })));
+            changes.extend(
+                h.on_tick(at, token)
+                    .into_iter()
+                    .filter(|a| matches!(a, HealthAction::Changed { .. })),
+            );
         }
         // Probes at 0, 5, 10 unanswered: the third miss is seen at 15 s.
         assert_eq!(changes, vec![HealthAction::Changed { up: false }]);
         assert!(!h.is_up());
-        assert_eq!(h.on_result(token, Some(200)), HealthAction::Changed { up: true });
-        assert_eq!(h.on_result(token, Some(200)), HealthAction::None, "stale result ignored");
+        assert_eq!(
+            h.on_result(token, Some(200)),
+            HealthAction::Changed { up: true }
+        );
+        assert_eq!(
+            h.on_result(token, Some(200)),
+            HealthAction::None,
+            "stale result ignored"
+        );
     }
 }

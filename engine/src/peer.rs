@@ -267,11 +267,12 @@ pub async fn run(
                 Some(Pending::Final(call, status)) => {
                     let _ = ep.respond(now, call, status, None);
                 }
-                Some(Pending::HangUp(call)) => {
-                    if ep.hang_up(now, call).is_ok() && calls.contains_key(&call) {
-                        report.our_hangups += 1;
-                    }
+                Some(Pending::HangUp(call))
+                    if ep.hang_up(now, call).is_ok() && calls.contains_key(&call) =>
+                {
+                    report.our_hangups += 1;
                 }
+                Some(Pending::HangUp(_)) => {}
                 None => {}
             }
         }

@@ -47,17 +47,33 @@ fn bad_rows_are_reported_by_line_and_good_rows_import() {
     std::fs::write(&path, &csv).expect("write csv");
 
     let r = import_csv(&s, JobId(1), &path, &ImportOptions::default()).expect("import");
-    let got: Vec<(u64, RowProblem)> = r.errors.iter().map(|e| (e.line, e.reason.clone())).collect();
+    let got: Vec<(u64, RowProblem)> = r
+        .errors
+        .iter()
+        .map(|e| (e.line, e.reason.clone()))
+        .collect();
     let want = vec![
         (4, RowProblem::BadPhone(PhoneError::Letter('F'))),
         (5, RowProblem::BadTz("Mars/Olympus".into())),
-        (6, RowProblem::ColumnCount { expected: 4, found: 3 }),
+        (
+            6,
+            RowProblem::ColumnCount {
+                expected: 4,
+                found: 3,
+            },
+        ),
         (7, RowProblem::InvalidUtf8("name".into())),
         (8, RowProblem::Duplicate),
         (11, RowProblem::BadPhone(PhoneError::MissingCountryCode)),
         (12, RowProblem::BadPhone(PhoneError::TooLong(16))),
         (13, RowProblem::BadPhone(PhoneError::Empty)),
-        (14, RowProblem::ColumnCount { expected: 4, found: 5 }),
+        (
+            14,
+            RowProblem::ColumnCount {
+                expected: 4,
+                found: 5,
+            },
+        ),
     ];
     assert_eq!(got, want);
     assert_eq!((r.imported, r.rejected, r.duplicates), (3, 9, 1));
@@ -72,10 +88,15 @@ fn bad_rows_are_reported_by_line_and_good_rows_import() {
     let phones: Vec<&str> = due.iter().map(|c| c.phone.as_str()).collect();
     assert_eq!(phones, vec!["+12125550100", "+33123456792", "+81312345678"]);
     assert_eq!(due[0].tz.as_deref(), Some("America/New_York"));
-    assert_eq!(due[0].fields.get("notes").map(String::as_str), Some("two\nlines"));
+    assert_eq!(
+        due[0].fields.get("notes").map(String::as_str),
+        Some("two\nlines")
+    );
     assert_eq!(due[1].tz.as_deref(), Some("Europe/Paris"));
     assert_eq!(due[2].tz.as_deref(), Some("Asia/Tokyo"));
-    assert!(due.iter().all(|c| c.state == ContactState::Ready { not_before: 0 } && c.attempts == 0));
+    assert!(due
+        .iter()
+        .all(|c| c.state == ContactState::Ready { not_before: 0 } && c.attempts == 0));
 }
 
 #[test]
@@ -83,7 +104,8 @@ fn fatal_problems_stop_the_import() {
     let dir = tempfile::tempdir().expect("tempdir");
     let s = store_with_job(&dir.path().join("db"));
     let missing = dir.path().join("nope.csv");
-    let e = import_csv(&s, JobId(1), &missing, &ImportOptions::default()).expect_err("missing file");
+    let e =
+        import_csv(&s, JobId(1), &missing, &ImportOptions::default()).expect_err("missing file");
     assert!(matches!(e, ImportError::Open { .. }));
     assert!(e.to_string().starts_with("cannot open "), "{e}");
 
@@ -110,7 +132,13 @@ fn generate(path: &Path, rows: u64) -> (u64, u64, u64) {
             good += 1;
             format!("+44 20 {i:08}")
         };
-        writeln!(w, "{phone},First{i},Last{i},ACC-{i:09},{}.{:02}", i % 10_000, i % 100).expect("write");
+        writeln!(
+            w,
+            "{phone},First{i},Last{i},ACC-{i:09},{}.{:02}",
+            i % 10_000,
+            i % 100
+        )
+        .expect("write");
     }
     w.flush().expect("flush");
     (good, bad, dup)
@@ -131,7 +159,10 @@ fn big_import(rows: u64) -> ImportReport {
         r.imported,
         r.rejected
     );
-    assert_eq!((r.imported, r.rejected, r.duplicates), (good, bad + dup, dup));
+    assert_eq!(
+        (r.imported, r.rejected, r.duplicates),
+        (good, bad + dup, dup)
+    );
     assert_eq!(r.errors.len(), 1_000.min((bad + dup) as usize));
     // Line of data row i is i + 2: the first error is row 7's duplicate, then row 49.
     assert_eq!(r.errors[0].line, 9);
@@ -141,7 +172,10 @@ fn big_import(rows: u64) -> ImportReport {
     assert_eq!((counts.total, counts.ready), (good, good));
     let first = s.due_contacts(JobId(1), 0, 2).expect("due");
     assert_eq!(first[0].phone, "+442000000000");
-    assert_eq!(first[1].fields.get("account").map(String::as_str), Some("ACC-000000001"));
+    assert_eq!(
+        first[1].fields.get("account").map(String::as_str),
+        Some("ACC-000000001")
+    );
     r
 }
 

@@ -33,11 +33,17 @@ fn generate(path: &Path, rows: u64) -> u64 {
     std::fs::metadata(path).expect("stat").len()
 }
 
+/// Imports `rows` generated rows and fails if the process grew by `budget_mb` or more.
+/// `OUTDIAL_SLED_CACHE_MB` sets sled's page cache (default 64).
 fn measure(rows: u64, budget_mb: u64) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("big.csv");
     let size = generate(&path, rows);
-    let s = SledStore::open(&dir.path().join("db")).expect("open");
+    let cache_mb: u64 = std::env::var("OUTDIAL_SLED_CACHE_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64);
+    let s = SledStore::open_with_cache(&dir.path().join("db"), cache_mb << 20).expect("open");
     s.commit(&[Write::Job(Job {
         id: JobId(1),
         campaign: CampaignId(1),
@@ -70,12 +76,20 @@ fn measure(rows: u64, budget_mb: u64) {
     );
 }
 
+/// One measurement at a time: the peak resident size is per process.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn import_memory_stays_bounded() {
-    // 100k rows (~15 MB of CSV) by default; OUTDIAL_IMPORT_ROWS=1000000 for the full check.
-    let rows = std::env::var("OUTDIAL_IMPORT_ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
-    measure(rows, 400);
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // Measured: +158 MB in a debug build, +155 MB in release (sled's tree is most of it).
+    measure(100_000, 300);
+}
+
+#[test]
+#[ignore = "a million rows take minutes in a debug build; run with --release --ignored"]
+fn million_row_import_memory_stays_bounded() {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // 133 MB of CSV. Measured: +307 MB in release; holding the rows would add far more.
+    measure(1_000_000, 512);
 }

@@ -35,11 +35,15 @@ fn contacts_in(seed: u64, seq: u64) -> u64 {
 fn contact(seed: u64, seq: u64, k: u64, latest: u64) -> Contact {
     let r = splitmix(seed ^ (seq << 8) ^ k);
     // Payloads from empty to ~3 KB, so batches straddle sled's buffers in many ways.
-    let payload: String = (0..(r % 3_000)).map(|i| char::from(b'a' + ((r >> (i % 40)) % 26) as u8)).collect();
+    let payload: String = (0..(r % 3_000))
+        .map(|i| char::from(b'a' + ((r >> (i % 40)) % 26) as u8))
+        .collect();
     let id = seq * 100 + k;
     // The first contact of each batch goes Final in the next batch.
     let state = if k == 0 && seq < latest {
-        ContactState::Final { code: CompletionCode::AnsweredHuman }
+        ContactState::Final {
+            code: CompletionCode::AnsweredHuman,
+        }
     } else {
         ContactState::Ready { not_before: seq }
     };
@@ -149,24 +153,40 @@ fn verify(s: &SledStore, seed: u64, latest: u64) -> Result<(), String> {
     for k in 0..contacts_in(seed, latest + 1) {
         let id = ContactId((latest + 1) * 100 + k);
         if s.contact(JOB, id).map_err(|e| e.to_string())?.is_some() {
-            return Err(format!("partial batch {} visible (contact {k})", latest + 1));
+            return Err(format!(
+                "partial batch {} visible (contact {k})",
+                latest + 1
+            ));
         }
     }
     let attempts = s.attempts(JOB).map_err(|e| e.to_string())?;
     let want: Vec<Attempt> = (1..=latest).map(|q| attempt(q, latest)).collect();
     if attempts != want {
-        return Err(format!("attempts differ: {} on disk, {} expected", attempts.len(), want.len()));
+        return Err(format!(
+            "attempts differ: {} on disk, {} expected",
+            attempts.len(),
+            want.len()
+        ));
     }
-    let transient: Vec<u64> = s.transient_attempts().map_err(|e| e.to_string())?.iter().map(|a| a.id.0).collect();
+    let transient: Vec<u64> = s
+        .transient_attempts()
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(|a| a.id.0)
+        .collect();
     if transient != vec![latest] {
         return Err(format!("transient attempts {transient:?}, want [{latest}]"));
     }
     let counts = s.contact_counts(JOB).map_err(|e| e.to_string())?;
     let finals = latest - 1;
     if (counts.total, counts.final_, counts.ready) != (total, finals, total - finals) {
-        return Err(format!("counts {counts:?}, want total {total} final {finals}"));
+        return Err(format!(
+            "counts {counts:?}, want total {total} final {finals}"
+        ));
     }
-    let due = s.due_contacts(JOB, u64::MAX, usize::MAX).map_err(|e| e.to_string())?;
+    let due = s
+        .due_contacts(JOB, u64::MAX, usize::MAX)
+        .map_err(|e| e.to_string())?;
     if due.len() as u64 != total - finals {
         return Err(format!("{} due, want {}", due.len(), total - finals));
     }
@@ -209,7 +229,10 @@ fn killed_writer_loses_nothing_it_acknowledged() {
                 }
             }
         }
-        assert_eq!(seen, kill_after, "round {round}: the child stopped by itself");
+        assert_eq!(
+            seen, kill_after,
+            "round {round}: the child stopped by itself"
+        );
         child.kill().expect("SIGKILL");
         // Lines already written before the kill are acknowledged commits too.
         for line in lines {
@@ -219,7 +242,10 @@ fn killed_writer_loses_nothing_it_acknowledged() {
             }
         }
         let status = child.wait().expect("wait child");
-        assert!(!status.success(), "round {round}: child exited normally: {status:?}");
+        assert!(
+            !status.success(),
+            "round {round}: child exited normally: {status:?}"
+        );
         assert!(last > acknowledged, "round {round}: no progress");
 
         let s = SledStore::open(dir.path()).expect("reopen after kill");

@@ -19,7 +19,9 @@ fn batch(thread: u64, i: u64) -> Vec<Write> {
         tz: None,
         fields: BTreeMap::new(),
         attempts: 1,
-        state: ContactState::InFlight { attempt: AttemptId(id) },
+        state: ContactState::InFlight {
+            attempt: AttemptId(id),
+        },
         last_code: None,
     };
     let attempt = Attempt {
@@ -34,10 +36,7 @@ fn batch(thread: u64, i: u64) -> Vec<Write> {
         epoch: 1,
     };
     vec![
-        Write::Contact {
-            contact,
-            was: None,
-        },
+        Write::Contact { contact, was: None },
         Write::Attempt(attempt),
     ]
 }
@@ -95,11 +94,20 @@ fn many_producers_all_durable_and_batched() {
             let want = batch(t, i);
             let id = t * 1_000_000 + i;
             let c = s.contact(JobId(1), ContactId(id)).expect("read");
-            assert!(matches!(&want[0], Write::Contact { contact, .. } if Some(contact) == c.as_ref()), "contact {id}");
+            assert!(
+                matches!(&want[0], Write::Contact { contact, .. } if Some(contact) == c.as_ref()),
+                "contact {id}"
+            );
         }
     }
-    assert_eq!(s.transient_attempts().expect("transient").len() as u64, submissions);
-    assert_eq!(s.contact_counts(JobId(1)).expect("counts").in_flight, submissions);
+    assert_eq!(
+        s.transient_attempts().expect("transient").len() as u64,
+        submissions
+    );
+    assert_eq!(
+        s.contact_counts(JobId(1)).expect("counts").in_flight,
+        submissions
+    );
 }
 
 #[test]

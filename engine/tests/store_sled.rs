@@ -78,13 +78,19 @@ fn records_read_back_after_reopen() {
         s.commit(&[
             Write::Campaign(campaign.clone()),
             Write::Job(job(7)),
-            Write::Contact { contact: c.clone(), was: None },
+            Write::Contact {
+                contact: c.clone(),
+                was: None,
+            },
             Write::Attempt(a.clone()),
         ])
         .expect("commit");
     }
     let s = SledStore::open(dir.path()).expect("reopen");
-    assert_eq!(s.campaign(CampaignId(1)).expect("campaign"), Some(campaign.clone()));
+    assert_eq!(
+        s.campaign(CampaignId(1)).expect("campaign"),
+        Some(campaign.clone())
+    );
     assert_eq!(s.campaigns().expect("campaigns"), vec![campaign]);
     assert_eq!(s.job(JobId(7)).expect("job"), Some(job(7)));
     assert_eq!(s.jobs().expect("jobs"), vec![job(7)]);
@@ -102,64 +108,126 @@ fn index_and_counters_follow_a_contact_through_its_life() {
     let c = contact(1, 1, 0);
     let other = contact(1, 2, 0);
     s.commit(&[
-        Write::Contact { contact: c.clone(), was: None },
-        Write::Contact { contact: other.clone(), was: None },
+        Write::Contact {
+            contact: c.clone(),
+            was: None,
+        },
+        Write::Contact {
+            contact: other.clone(),
+            was: None,
+        },
     ])
     .expect("load");
     assert_eq!(counts(&s, 1), (2, 2, 0, 0));
-    assert_eq!(ids(&s.due_contacts(JobId(1), 0, 10).expect("due")), vec![1, 2]);
+    assert_eq!(
+        ids(&s.due_contacts(JobId(1), 0, 10).expect("due")),
+        vec![1, 2]
+    );
 
     // Picked and dialing: out of the index, attempt transient.
     let mut flying = c.clone();
-    flying.state = ContactState::InFlight { attempt: AttemptId(10) };
+    flying.state = ContactState::InFlight {
+        attempt: AttemptId(10),
+    };
     flying.attempts = 1;
     let mut a = attempt(1, 10, 1, AttemptState::Dialing);
-    s.commit(&[Write::Contact { contact: flying.clone(), was: Some(c.state) }, Write::Attempt(a.clone())])
-        .expect("dial");
+    s.commit(&[
+        Write::Contact {
+            contact: flying.clone(),
+            was: Some(c.state),
+        },
+        Write::Attempt(a.clone()),
+    ])
+    .expect("dial");
     assert_eq!(counts(&s, 1), (2, 1, 1, 0));
-    assert_eq!(ids(&s.due_contacts(JobId(1), u64::MAX, 10).expect("due")), vec![2]);
+    assert_eq!(
+        ids(&s.due_contacts(JobId(1), u64::MAX, 10).expect("due")),
+        vec![2]
+    );
     assert_eq!(s.transient_attempts().expect("transient"), vec![a.clone()]);
 
     // Busy: retry in 10 minutes, back in the index at its new time.
     let retry_at = 600_000;
     let mut retry = flying.clone();
-    retry.state = ContactState::Ready { not_before: retry_at };
+    retry.state = ContactState::Ready {
+        not_before: retry_at,
+    };
     retry.last_code = Some(CompletionCode::Busy);
     a.state = AttemptState::Completed(CompletionCode::Busy);
     a.sip_status = Some(486);
-    s.commit(&[Write::Attempt(a.clone()), Write::Contact { contact: retry.clone(), was: Some(flying.state) }])
-        .expect("busy");
+    s.commit(&[
+        Write::Attempt(a.clone()),
+        Write::Contact {
+            contact: retry.clone(),
+            was: Some(flying.state),
+        },
+    ])
+    .expect("busy");
     assert_eq!(counts(&s, 1), (2, 2, 0, 0));
     assert!(s.transient_attempts().expect("transient").is_empty());
-    assert_eq!(ids(&s.due_contacts(JobId(1), retry_at - 1, 10).expect("due")), vec![2]);
-    assert_eq!(ids(&s.due_contacts(JobId(1), retry_at, 10).expect("due")), vec![2, 1]);
+    assert_eq!(
+        ids(&s.due_contacts(JobId(1), retry_at - 1, 10).expect("due")),
+        vec![2]
+    );
+    assert_eq!(
+        ids(&s.due_contacts(JobId(1), retry_at, 10).expect("due")),
+        vec![2, 1]
+    );
     assert_eq!(s.next_due(JobId(1)).expect("next"), Some(0));
 
     // Second attempt answered: final, never due again.
     let mut flying2 = retry.clone();
-    flying2.state = ContactState::InFlight { attempt: AttemptId(11) };
+    flying2.state = ContactState::InFlight {
+        attempt: AttemptId(11),
+    };
     flying2.attempts = 2;
     let mut a2 = attempt(1, 11, 1, AttemptState::Dialing);
     a2.number = 2;
-    s.commit(&[Write::Contact { contact: flying2.clone(), was: Some(retry.state) }, Write::Attempt(a2.clone())])
-        .expect("redial");
+    s.commit(&[
+        Write::Contact {
+            contact: flying2.clone(),
+            was: Some(retry.state),
+        },
+        Write::Attempt(a2.clone()),
+    ])
+    .expect("redial");
     let mut done = flying2.clone();
-    done.state = ContactState::Final { code: CompletionCode::AnsweredHuman };
+    done.state = ContactState::Final {
+        code: CompletionCode::AnsweredHuman,
+    };
     a2.state = AttemptState::Completed(CompletionCode::AnsweredHuman);
-    s.commit(&[Write::Attempt(a2.clone()), Write::Contact { contact: done.clone(), was: Some(flying2.state) }])
-        .expect("answered");
+    s.commit(&[
+        Write::Attempt(a2.clone()),
+        Write::Contact {
+            contact: done.clone(),
+            was: Some(flying2.state),
+        },
+    ])
+    .expect("answered");
     assert_eq!(counts(&s, 1), (2, 1, 0, 1));
-    assert_eq!(ids(&s.due_contacts(JobId(1), u64::MAX, 10).expect("due")), vec![2]);
+    assert_eq!(
+        ids(&s.due_contacts(JobId(1), u64::MAX, 10).expect("due")),
+        vec![2]
+    );
     assert_eq!(s.contact(JobId(1), ContactId(1)).expect("read"), Some(done));
     assert_eq!(s.attempts(JobId(1)).expect("attempts"), vec![a, a2]);
     assert!(s.transient_attempts().expect("transient").is_empty());
 
     // The last one goes final too: nothing due, nothing next.
     let mut gone = other.clone();
-    gone.state = ContactState::Final { code: CompletionCode::Blocked };
-    s.commit(&[Write::Contact { contact: gone, was: Some(other.state) }]).expect("block");
+    gone.state = ContactState::Final {
+        code: CompletionCode::Blocked,
+    };
+    s.commit(&[Write::Contact {
+        contact: gone,
+        was: Some(other.state),
+    }])
+    .expect("block");
     assert_eq!(counts(&s, 1), (2, 0, 0, 2));
-    assert!(s.due_contacts(JobId(1), u64::MAX, 10).expect("due").is_empty());
+    assert!(s
+        .due_contacts(JobId(1), u64::MAX, 10)
+        .expect("due")
+        .is_empty());
     assert_eq!(s.next_due(JobId(1)).expect("next"), None);
 }
 
@@ -171,19 +239,40 @@ fn due_contacts_oldest_first_within_limit_and_job() {
     let due = [(1, 500), (2, 100), (3, 300), (4, 100), (5, 900), (6, 0)];
     let mut batch: Vec<Write> = due
         .iter()
-        .map(|&(id, nb)| Write::Contact { contact: contact(1, id, nb), was: None })
+        .map(|&(id, nb)| Write::Contact {
+            contact: contact(1, id, nb),
+            was: None,
+        })
         .collect();
     // Another job's contacts must never show up.
-    batch.push(Write::Contact { contact: contact(2, 7, 0), was: None });
-    batch.push(Write::Contact { contact: contact(0, 8, 0), was: None });
+    batch.push(Write::Contact {
+        contact: contact(2, 7, 0),
+        was: None,
+    });
+    batch.push(Write::Contact {
+        contact: contact(0, 8, 0),
+        was: None,
+    });
     s.commit(&batch).expect("load");
 
-    assert_eq!(ids(&s.due_contacts(JobId(1), 1_000, 100).expect("due")), vec![6, 2, 4, 3, 1, 5]);
-    assert_eq!(ids(&s.due_contacts(JobId(1), 300, 100).expect("due")), vec![6, 2, 4, 3]);
-    assert_eq!(ids(&s.due_contacts(JobId(1), 1_000, 3).expect("due")), vec![6, 2, 4]);
+    assert_eq!(
+        ids(&s.due_contacts(JobId(1), 1_000, 100).expect("due")),
+        vec![6, 2, 4, 3, 1, 5]
+    );
+    assert_eq!(
+        ids(&s.due_contacts(JobId(1), 300, 100).expect("due")),
+        vec![6, 2, 4, 3]
+    );
+    assert_eq!(
+        ids(&s.due_contacts(JobId(1), 1_000, 3).expect("due")),
+        vec![6, 2, 4]
+    );
     assert!(s.due_contacts(JobId(1), 1_000, 0).expect("due").is_empty());
     assert_eq!(s.next_due(JobId(1)).expect("next"), Some(0));
-    assert_eq!(ids(&s.due_contacts(JobId(2), 1_000, 100).expect("due")), vec![7]);
+    assert_eq!(
+        ids(&s.due_contacts(JobId(2), 1_000, 100).expect("due")),
+        vec![7]
+    );
     assert_eq!(s.next_due(JobId(3)).expect("next"), None);
     assert_eq!(counts(&s, 1), (6, 6, 0, 0));
     assert_eq!(counts(&s, 2), (1, 1, 0, 0));
@@ -206,9 +295,19 @@ fn transient_attempts_span_jobs_in_id_order() {
         .map(|&(id, job, st)| Write::Attempt(attempt(job, id, id, st)))
         .collect();
     s.commit(&batch).expect("commit");
-    let t: Vec<u64> = s.transient_attempts().expect("transient").iter().map(|a| a.id.0).collect();
+    let t: Vec<u64> = s
+        .transient_attempts()
+        .expect("transient")
+        .iter()
+        .map(|a| a.id.0)
+        .collect();
     assert_eq!(t, vec![2, 3, 4]);
-    let of_job1: Vec<u64> = s.attempts(JobId(1)).expect("attempts").iter().map(|a| a.id.0).collect();
+    let of_job1: Vec<u64> = s
+        .attempts(JobId(1))
+        .expect("attempts")
+        .iter()
+        .map(|a| a.id.0)
+        .collect();
     assert_eq!(of_job1, vec![2, 3, 5]);
 }
 
@@ -225,7 +324,11 @@ fn allocate_ids_is_monotonic_across_reopen() {
     }
     assert_eq!(handed[0].0, 1, "ids start at 1");
     for w in handed.windows(2) {
-        assert_eq!(w[1].0, w[0].0 + w[0].1, "blocks are contiguous and never overlap: {handed:?}");
+        assert_eq!(
+            w[1].0,
+            w[0].0 + w[0].1,
+            "blocks are contiguous and never overlap: {handed:?}"
+        );
     }
     let s = SledStore::open(dir.path()).expect("open");
     assert_eq!(s.allocate_ids("attempt", 0).expect("peek"), 34);
@@ -239,10 +342,17 @@ fn concurrent_allocations_never_overlap() {
     let threads: Vec<_> = (0..4)
         .map(|_| {
             let s = s.clone();
-            std::thread::spawn(move || (0..50).map(|_| s.allocate_ids("x", 3).expect("ids")).collect::<Vec<_>>())
+            std::thread::spawn(move || {
+                (0..50)
+                    .map(|_| s.allocate_ids("x", 3).expect("ids"))
+                    .collect::<Vec<_>>()
+            })
         })
         .collect();
-    let mut firsts: Vec<u64> = threads.into_iter().flat_map(|t| t.join().expect("join")).collect();
+    let mut firsts: Vec<u64> = threads
+        .into_iter()
+        .flat_map(|t| t.join().expect("join"))
+        .collect();
     firsts.sort_unstable();
     let want: Vec<u64> = (0..200).map(|i| 1 + 3 * i).collect();
     assert_eq!(firsts, want);
@@ -258,11 +368,21 @@ fn concurrent_commits_keep_counters_exact() {
             std::thread::spawn(move || {
                 for i in 0..50 {
                     let c = contact(1, t * 1000 + i, 0);
-                    s.commit(&[Write::Contact { contact: c.clone(), was: None }]).expect("add");
+                    s.commit(&[Write::Contact {
+                        contact: c.clone(),
+                        was: None,
+                    }])
+                    .expect("add");
                     if i % 2 == 0 {
                         let mut f = c.clone();
-                        f.state = ContactState::Final { code: CompletionCode::Busy };
-                        s.commit(&[Write::Contact { contact: f, was: Some(c.state) }]).expect("final");
+                        f.state = ContactState::Final {
+                            code: CompletionCode::Busy,
+                        };
+                        s.commit(&[Write::Contact {
+                            contact: f,
+                            was: Some(c.state),
+                        }])
+                        .expect("final");
                     }
                 }
             })
@@ -283,7 +403,10 @@ fn a_million_contacts_count_instantly() {
     let s = SledStore::open(dir.path()).expect("open");
     for chunk in 0..10u64 {
         let batch: Vec<Write> = (0..5_000u64)
-            .map(|i| Write::Contact { contact: contact(1, chunk * 5_000 + i, 0), was: None })
+            .map(|i| Write::Contact {
+                contact: contact(1, chunk * 5_000 + i, 0),
+                was: None,
+            })
             .collect();
         s.commit(&batch).expect("load");
     }
@@ -292,5 +415,9 @@ fn a_million_contacts_count_instantly() {
     for _ in 0..1_000 {
         assert_eq!(counts(&s, 1), (50_000, 50_000, 0, 0));
     }
-    assert!(t.elapsed() < std::time::Duration::from_secs(1), "1,000 counts took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(1),
+        "1,000 counts took {:?}",
+        t.elapsed()
+    );
 }

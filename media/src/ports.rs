@@ -52,7 +52,7 @@ impl PortPool {
         if first == 0 {
             return refuse("port 0 means \"any port\"; give a real range");
         }
-        if first % 2 != 0 {
+        if !first.is_multiple_of(2) {
             return refuse("the first port must be even (RTP even, RTCP the odd port above)");
         }
         if last <= first {

@@ -315,7 +315,7 @@ fn parse_wav(b: &[u8]) -> Result<(WavEncoding, &[u8]), PromptProblem> {
                 if body.is_empty() {
                     return Err(PromptProblem::Empty);
                 }
-                if encoding == WavEncoding::Pcm16 && body.len() % 2 != 0 {
+                if encoding == WavEncoding::Pcm16 && !body.len().is_multiple_of(2) {
                     return Err(PromptProblem::OddPcmLength(size as u32));
                 }
                 return Ok((encoding, body));

@@ -15,16 +15,21 @@ const UAS: usize = 1;
 /// What crossed the wire, for assertions: (ms since start, sender, first line).
 type WireLog = Vec<(u64, usize, String)>;
 
+/// A datagram on its way: (delivery time, sequence for ties, receiver, bytes).
+type InFlight = Reverse<(Instant, u64, usize, Vec<u8>)>;
+
+/// Decides whether to drop a datagram: (sender, first line, how many such lines sent before).
+type DropRule = Box<dyn FnMut(usize, &str, usize) -> bool>;
+
 struct Net {
     eps: [Endpoint; 2],
     addrs: [SocketAddr; 2],
     start: Instant,
     now: Instant,
     latency: Duration,
-    in_flight: BinaryHeap<Reverse<(Instant, u64, usize, Vec<u8>)>>,
+    in_flight: BinaryHeap<InFlight>,
     seq: u64,
-    /// Returns true to drop a datagram: (sender, first line, how many such lines sent so far).
-    drop: Box<dyn FnMut(usize, &str, usize) -> bool>,
+    drop: DropRule,
     /// The UAS is not there at all: datagrams to it vanish.
     uas_dead: bool,
     wire: WireLog,

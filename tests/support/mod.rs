@@ -2,12 +2,20 @@
 //! find free loopback ports, and stop exactly the processes a test started.
 #![allow(dead_code)]
 
+pub mod node;
+
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
+
+/// The wall clock, for bounded waits on real processes (the one clock read of the helpers).
+#[allow(clippy::disallowed_methods)]
+pub fn wall_now() -> std::time::Instant {
+    std::time::Instant::now()
+}
 
 /// The workspace root.
 pub fn root() -> PathBuf {
@@ -59,12 +67,12 @@ impl Proc {
         let (tx, rx) = mpsc::channel();
         let pid = self.child.id();
         // Poll try_wait from a helper thread's perspective via a bounded recv loop.
-        let deadline = std::time::Instant::now() + limit;
+        let deadline = wall_now() + limit;
         loop {
             if let Ok(Some(st)) = self.child.try_wait() {
                 return Some(st);
             }
-            if std::time::Instant::now() >= deadline {
+            if wall_now() >= deadline {
                 let _ = self.child.kill();
                 let _ = tx.send(pid);
                 return None;
@@ -173,11 +181,11 @@ pub fn sipp_isolation() -> Vec<String> {
 
 /// Waits until something is bound on 127.0.0.1:`port` (UDP), by trying to bind it ourselves.
 pub fn wait_udp_bound(port: u16, limit: Duration) {
-    let deadline = std::time::Instant::now() + limit;
+    let deadline = wall_now() + limit;
     let (_tx, rx) = mpsc::channel::<()>();
     while UdpSocket::bind(("127.0.0.1", port)).is_ok() {
         assert!(
-            std::time::Instant::now() < deadline,
+            wall_now() < deadline,
             "nothing bound UDP port {port} within {limit:?}"
         );
         let _ = rx.recv_timeout(Duration::from_millis(20));

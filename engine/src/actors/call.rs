@@ -27,8 +27,23 @@ pub struct CallActor {
 }
 
 impl CallActor {
-    pub fn new(shared: Arc<NodeShared>, job: Arc<JobRuntime>, attempt: Attempt, contact: Contact, mpp: usize) -> Self {
-        Self { shared, job, attempt, contact, mpp, flow: AttemptFlow::new(CallMode::Agentless), leg: None, completed: false }
+    pub fn new(
+        shared: Arc<NodeShared>,
+        job: Arc<JobRuntime>,
+        attempt: Attempt,
+        contact: Contact,
+        mpp: usize,
+    ) -> Self {
+        Self {
+            shared,
+            job,
+            attempt,
+            contact,
+            mpp,
+            flow: AttemptFlow::new(CallMode::Agentless),
+            leg: None,
+            completed: false,
+        }
     }
 
     fn bind_leg(&mut self) -> Option<u16> {
@@ -48,9 +63,15 @@ impl CallActor {
             match e {
                 Effect::Persist(state) => {
                     self.attempt.state = state;
-                    self.attempt.history.push((self.shared.clock.unix_ms(), state));
+                    self.attempt
+                        .history
+                        .push((self.shared.clock.unix_ms(), state));
                     // Not awaited: recovery treats Ringing and Answered like Dialing.
-                    drop(self.shared.commit.submit(vec![Write::Attempt(self.attempt.clone())]));
+                    drop(
+                        self.shared
+                            .commit
+                            .submit(vec![Write::Attempt(self.attempt.clone())]),
+                    );
                     self.shared.publish(&self.attempt);
                 }
                 Effect::PlayPrompt => {
@@ -65,7 +86,9 @@ impl CallActor {
                     });
                 }
                 Effect::HangUp => {
-                    self.shared.sip.send(SipCommand::HangUp { attempt: self.attempt.id });
+                    self.shared.sip.send(SipCommand::HangUp {
+                        attempt: self.attempt.id,
+                    });
                 }
                 Effect::Complete(code) => self.complete(code, ctx),
             }
@@ -91,27 +114,28 @@ impl CallActor {
         self.contact.state = crate::retry::decide(&self.job.campaign, &self.contact, code, now);
         let writes = vec![
             Write::Attempt(self.attempt.clone()),
-            Write::Contact { contact: self.contact.clone(), was: Some(was) },
+            Write::Contact {
+                contact: self.contact.clone(),
+                was: Some(was),
+            },
         ];
         let ticket = self.shared.commit.submit(writes);
         let job = Arc::clone(&self.job);
         let contact = self.contact.id;
         let attempt = self.attempt.id;
-        ctx.wait(
-            async move { ticket.await }.into_actor(self).map(move |res, act, ctx| {
-                match res {
-                    Ok(()) => {
-                        job.stats.completed(code, act.shared.clock.unix_ms());
-                        job.release(contact);
-                        act.shared.publish(&act.attempt);
-                    }
-                    // The contact stays InFlight on disk; recovery resolves it at the next
-                    // start. Keep it claimed so this node does not dial it again meanwhile.
-                    Err(e) => tracing::error!(%attempt, error = %e, "could not record the outcome"),
+        ctx.wait(ticket.into_actor(self).map(move |res, act, ctx| {
+            match res {
+                Ok(()) => {
+                    job.stats.completed(code, act.shared.clock.unix_ms());
+                    job.release(contact);
+                    act.shared.publish(&act.attempt);
                 }
-                ctx.stop();
-            }),
-        );
+                // The contact stays InFlight on disk; recovery resolves it at the next
+                // start. Keep it claimed so this node does not dial it again meanwhile.
+                Err(e) => tracing::error!(%attempt, error = %e, "could not record the outcome"),
+            }
+            ctx.stop();
+        }));
     }
 }
 
@@ -153,7 +177,9 @@ impl Handler<CallSignal> for CallActor {
 
     fn handle(&mut self, signal: CallSignal, ctx: &mut Context<Self>) {
         if let CallSignal::Answered { sdp: Some(sdp) } = &signal {
-            if let (Ok(sip::sdp::MediaAnswer::Accepted(a)), Some(leg)) = (sip::sdp::parse_answer(sdp), &self.leg) {
+            if let (Ok(sip::sdp::MediaAnswer::Accepted(a)), Some(leg)) =
+                (sip::sdp::parse_answer(sdp), &self.leg)
+            {
                 leg.set_remote(a.remote);
             }
         }
@@ -163,9 +189,15 @@ impl Handler<CallSignal> for CallActor {
                 slot.block_until(self.shared.clock.unix_ms() + 1000);
             }
         }
-        if let CallSignal::Ended(sip::EndReason::Rejected { status: 503, retry_after: Some(ra) }) = &signal {
+        if let CallSignal::Ended(sip::EndReason::Rejected {
+            status: 503,
+            retry_after: Some(ra),
+        }) = &signal
+        {
             if let Some(slot) = self.shared.mpps.slot(self.mpp) {
-                slot.block_until(self.shared.clock.unix_ms() + u64::try_from(ra.as_millis()).unwrap_or(u64::MAX));
+                slot.block_until(
+                    self.shared.clock.unix_ms() + u64::try_from(ra.as_millis()).unwrap_or(u64::MAX),
+                );
             }
         }
         let effects = self.flow.on_signal(&signal);

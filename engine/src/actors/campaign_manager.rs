@@ -50,12 +50,21 @@ impl CampaignManager {
         zones: HashMap<String, Addr<ZoneActor>>,
         rules: Arc<arc_swap::ArcSwap<RuleSet>>,
     ) -> Self {
-        Self { shared, zones, rules, jobs: HashMap::new(), prefetching: HashSet::new() }
+        Self {
+            shared,
+            zones,
+            rules,
+            jobs: HashMap::new(),
+            prefetching: HashSet::new(),
+        }
     }
 
     fn prefetch(&mut self, ctx: &mut Context<Self>) {
         for (id, job) in &self.jobs {
-            if job.run_state() != RunState::Running || !job.queue.refill_needed() || self.prefetching.contains(id) {
+            if job.run_state() != RunState::Running
+                || !job.queue.refill_needed()
+                || self.prefetching.contains(id)
+            {
                 continue;
             }
             self.prefetching.insert(*id);
@@ -89,10 +98,14 @@ impl CampaignManager {
                 && job.claimed_len() == 0
                 && job.stats.in_flight.load(Ordering::Relaxed) == 0;
             let finish = job.campaign.finish();
-            let by_time = finish.after.is_some_and(|a| job.stats.started_ms + u64::try_from(a.as_millis()).unwrap_or(u64::MAX) <= now_ms)
-                || finish.at.is_some_and(|at| at <= now_ms);
+            let by_time = finish.after.is_some_and(|a| {
+                job.stats.started_ms + u64::try_from(a.as_millis()).unwrap_or(u64::MAX) <= now_ms
+            }) || finish.at.is_some_and(|at| at <= now_ms);
             let all_final = idle && matches!(self.shared.store.next_due(*id), Ok(None));
-            if by_time || (all_final && finish.when_all_final) || (state == RunState::Stopped && idle) {
+            if by_time
+                || (all_final && finish.when_all_final)
+                || (state == RunState::Stopped && idle)
+            {
                 done.push(*id);
             }
         }
@@ -103,7 +116,11 @@ impl CampaignManager {
                 if let Some(z) = self.zones.get(job.campaign.zone()) {
                     z.do_send(DetachJob(id));
                 }
-                let final_state = if stopped { JobState::Stopped } else { JobState::Finished };
+                let final_state = if stopped {
+                    JobState::Stopped
+                } else {
+                    JobState::Finished
+                };
                 if let Ok(Some(mut rec)) = self.shared.store.job(id) {
                     rec.state = final_state;
                     rec.updated_at = now_ms;
@@ -117,7 +134,11 @@ impl CampaignManager {
 }
 
 /// Tops up one job's queue: due contacts not already claimed, after the rules.
-fn refill(shared: &NodeShared, job: &JobRuntime, rules: &RuleSet) -> Result<(), crate::store::StoreError> {
+fn refill(
+    shared: &NodeShared,
+    job: &JobRuntime,
+    rules: &RuleSet,
+) -> Result<(), crate::store::StoreError> {
     let now = shared.clock.unix_ms();
     let room = job.queue.room();
     if room == 0 {
@@ -126,7 +147,9 @@ fn refill(shared: &NodeShared, job: &JobRuntime, rules: &RuleSet) -> Result<(), 
     // Ask for more than the room: some due contacts are already claimed (queued or in flight).
     let claimed_now = job.claimed_len();
     let read_epoch = job.claimed.lock().map(|c| c.epoch()).unwrap_or(0);
-    let due = shared.store.due_contacts(job.job, now, room + claimed_now)?;
+    let due = shared
+        .store
+        .due_contacts(job.job, now, room + claimed_now)?;
     let mut writes = Vec::new();
     let mut queued = 0;
     for mut c in due {
@@ -134,25 +157,37 @@ fn refill(shared: &NodeShared, job: &JobRuntime, rules: &RuleSet) -> Result<(), 
             break;
         }
         {
-            let Ok(mut claimed) = job.claimed.lock() else { break };
+            let Ok(mut claimed) = job.claimed.lock() else {
+                break;
+            };
             if !claimed.try_claim(c.id, read_epoch) {
                 continue;
             }
             if rules.blocked(&c.phone) {
                 let was = c.state;
                 c.last_code = Some(CompletionCode::Blocked);
-                c.state = ContactState::Final { code: CompletionCode::Blocked };
+                c.state = ContactState::Final {
+                    code: CompletionCode::Blocked,
+                };
                 claimed.unclaim(c.id);
-                writes.push(Write::Contact { contact: c, was: Some(was) });
+                writes.push(Write::Contact {
+                    contact: c,
+                    was: Some(was),
+                });
                 continue;
             }
             let hours = job.campaign.calling_hours();
             let tz = hours.zone_for(c.tz.as_deref());
             if !hours.is_open(tz, now) {
                 let was = c.state;
-                c.state = ContactState::Ready { not_before: hours.next_open(tz, now) };
+                c.state = ContactState::Ready {
+                    not_before: hours.next_open(tz, now),
+                };
                 claimed.unclaim(c.id);
-                writes.push(Write::Contact { contact: c, was: Some(was) });
+                writes.push(Write::Contact {
+                    contact: c,
+                    was: Some(was),
+                });
                 continue;
             }
         }

@@ -9,13 +9,13 @@ use actix::prelude::*;
 
 use crate::actors::campaign_manager::{CampaignManager, RunJob, SetRunState};
 use crate::campaign::{AbandonMessage, Campaign, CampaignSpec};
-use media::{Codec, Prompt};
 use crate::domain::{CampaignId, JobId};
 use crate::node::error::NodeError;
 use crate::node::job::{JobRuntime, RunState};
 use crate::node::shared::NodeShared;
 use crate::pacer::ContactQueue;
 use crate::store::{CampaignRecord, Job, JobState, Write};
+use media::{Codec, Prompt};
 
 /// Defines a campaign and creates its first job (state Created).
 #[derive(Message)]
@@ -55,7 +55,12 @@ pub struct Director {
 
 impl Director {
     pub fn new(shared: Arc<NodeShared>, manager: Addr<CampaignManager>) -> Self {
-        Self { shared, manager, runtimes: HashMap::new(), queue_capacity: 4096 }
+        Self {
+            shared,
+            manager,
+            runtimes: HashMap::new(),
+            queue_capacity: 4096,
+        }
     }
 
     fn campaign_of(&self, job: &Job) -> Result<Campaign, NodeError> {
@@ -64,8 +69,10 @@ impl Director {
             .store
             .campaign(job.campaign)?
             .ok_or_else(|| NodeError::NotFound(format!("campaign {}", job.campaign)))?;
-        let spec = CampaignSpec::from_json(&rec.spec).map_err(|e| NodeError::Invalid(vec![e.to_string()]))?;
-        spec.resolve().map_err(|errs| NodeError::Invalid(errs.iter().map(|e| e.to_string()).collect()))
+        let spec = CampaignSpec::from_json(&rec.spec)
+            .map_err(|e| NodeError::Invalid(vec![e.to_string()]))?;
+        spec.resolve()
+            .map_err(|errs| NodeError::Invalid(errs.iter().map(|e| e.to_string()).collect()))
     }
 
     fn run(&mut self, job: &Job) -> Result<(), NodeError> {
@@ -102,8 +109,16 @@ impl Handler<CreateCampaign> for Director {
 
     fn handle(&mut self, msg: CreateCampaign, _ctx: &mut Context<Self>) -> Self::Result {
         let spec_json = msg.0.to_json();
-        let campaign = msg.0.resolve().map_err(|errs| NodeError::Invalid(errs.iter().map(|e| e.to_string()).collect()))?;
-        if !self.shared.config_zones.iter().any(|z| z == campaign.zone()) {
+        let campaign = msg
+            .0
+            .resolve()
+            .map_err(|errs| NodeError::Invalid(errs.iter().map(|e| e.to_string()).collect()))?;
+        if !self
+            .shared
+            .config_zones
+            .iter()
+            .any(|z| z == campaign.zone())
+        {
             return Err(NodeError::Invalid(vec![format!(
                 "zone: {:?} is not a zone of this node ({})",
                 campaign.zone(),
@@ -113,9 +128,23 @@ impl Handler<CreateCampaign> for Director {
         let now = self.shared.clock.unix_ms();
         let cid = CampaignId(self.shared.store.allocate_ids("campaign", 1)?);
         let jid = JobId(self.shared.store.allocate_ids("job", 1)?);
-        let rec = CampaignRecord { id: cid, name: campaign.name().to_owned(), spec: spec_json, created_at: now };
-        let job = Job { id: jid, campaign: cid, zone: campaign.zone().to_owned(), state: JobState::Created, created_at: now, updated_at: now };
-        self.shared.commit.commit_blocking(vec![Write::Campaign(rec), Write::Job(job)])?;
+        let rec = CampaignRecord {
+            id: cid,
+            name: campaign.name().to_owned(),
+            spec: spec_json,
+            created_at: now,
+        };
+        let job = Job {
+            id: jid,
+            campaign: cid,
+            zone: campaign.zone().to_owned(),
+            state: JobState::Created,
+            created_at: now,
+            updated_at: now,
+        };
+        self.shared
+            .commit
+            .commit_blocking(vec![Write::Campaign(rec), Write::Job(job)])?;
         Ok((cid, jid))
     }
 }
@@ -125,7 +154,11 @@ impl Handler<ControlJob> for Director {
 
     fn handle(&mut self, msg: ControlJob, _ctx: &mut Context<Self>) -> Self::Result {
         let ControlJob(id, action) = msg;
-        let mut job = self.shared.store.job(id)?.ok_or_else(|| NodeError::NotFound(format!("job {id}")))?;
+        let mut job = self
+            .shared
+            .store
+            .job(id)?
+            .ok_or_else(|| NodeError::NotFound(format!("job {id}")))?;
         use JobAction::*;
         use JobState::*;
         let next = match (job.state, action) {
@@ -133,13 +166,17 @@ impl Handler<ControlJob> for Director {
             (Running, Pause) => Paused,
             (Created | Running | Paused, Stop) => Stopped,
             (s, a) => {
-                return Err(NodeError::Conflict(format!("job {id} is {s:?}; it cannot {a:?}").to_lowercase()))
+                return Err(NodeError::Conflict(
+                    format!("job {id} is {s:?}; it cannot {a:?}").to_lowercase(),
+                ))
             }
         };
         job.state = next;
         job.updated_at = self.shared.clock.unix_ms();
         // The new state is durable before it takes effect.
-        self.shared.commit.commit_blocking(vec![Write::Job(job.clone())])?;
+        self.shared
+            .commit
+            .commit_blocking(vec![Write::Job(job.clone())])?;
         match next {
             Running => self.run(&job)?,
             Paused => self.manager.do_send(SetRunState(id, RunState::Paused)),

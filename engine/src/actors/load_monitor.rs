@@ -43,8 +43,17 @@ pub struct LoadMonitor {
 }
 
 impl LoadMonitor {
-    pub fn new(load: Arc<Load>, manager: Addr<CampaignManager>, clock: Arc<dyn crate::clock::Clock>) -> Self {
-        Self { load, manager, last_cpu: None, clock }
+    pub fn new(
+        load: Arc<Load>,
+        manager: Addr<CampaignManager>,
+        clock: Arc<dyn crate::clock::Clock>,
+    ) -> Self {
+        Self {
+            load,
+            manager,
+            last_cpu: None,
+            clock,
+        }
     }
 
     fn sample(&mut self, ctx: &mut Context<Self>) {
@@ -54,19 +63,29 @@ impl LoadMonitor {
                 let wall = now.saturating_duration_since(then).as_secs_f64();
                 if wall > 0.0 {
                     let cores = ((cpu - before) / wall).max(0.0);
-                    self.load.cpu_millicores.store((cores * 1000.0) as u64, Ordering::Relaxed);
+                    self.load
+                        .cpu_millicores
+                        .store((cores * 1000.0) as u64, Ordering::Relaxed);
                 }
             }
             self.last_cpu = Some((now, cpu));
         }
         let load = Arc::clone(&self.load);
-        ctx.spawn(self.manager.send(RunningJobs).into_actor(self).map(move |res, _, _| {
-            if let Ok(jobs) = res {
-                let calls: u64 = jobs.iter().map(|j| j.stats.in_flight.load(Ordering::Relaxed)).sum();
-                load.calls_in_flight.store(calls, Ordering::Relaxed);
-                load.samples.fetch_add(1, Ordering::Relaxed);
-            }
-        }));
+        ctx.spawn(
+            self.manager
+                .send(RunningJobs)
+                .into_actor(self)
+                .map(move |res, _, _| {
+                    if let Ok(jobs) = res {
+                        let calls: u64 = jobs
+                            .iter()
+                            .map(|j| j.stats.in_flight.load(Ordering::Relaxed))
+                            .sum();
+                        load.calls_in_flight.store(calls, Ordering::Relaxed);
+                        load.samples.fetch_add(1, Ordering::Relaxed);
+                    }
+                }),
+        );
     }
 }
 

@@ -20,8 +20,17 @@ pub struct MppActor {
 impl MppActor {
     pub fn new(shared: Arc<NodeShared>, index: usize) -> Option<Self> {
         let cfg = shared.mpps.slot(index)?.config.clone();
-        let health = MppHealth::new(shared.clock.now(), cfg.options_interval, cfg.down_after_missed);
-        Some(Self { shared, index, health, token: 0 })
+        let health = MppHealth::new(
+            shared.clock.now(),
+            cfg.options_interval,
+            cfg.down_after_missed,
+        );
+        Some(Self {
+            shared,
+            index,
+            health,
+            token: 0,
+        })
     }
 
     fn tick(&mut self, ctx: &mut Context<Self>) {
@@ -30,12 +39,18 @@ impl MppActor {
         for action in self.health.on_tick(now, self.token) {
             self.apply(action, ctx);
         }
-        let wait = self.health.next_deadline().saturating_duration_since(now).max(Duration::from_millis(10));
+        let wait = self
+            .health
+            .next_deadline()
+            .saturating_duration_since(now)
+            .max(Duration::from_millis(10));
         ctx.run_later(wait, |act, ctx| act.tick(ctx));
     }
 
     fn apply(&mut self, action: HealthAction, ctx: &mut Context<Self>) {
-        let Some(slot) = self.shared.mpps.slot(self.index) else { return };
+        let Some(slot) = self.shared.mpps.slot(self.index) else {
+            return;
+        };
         match action {
             HealthAction::Probe(token) => {
                 self.shared.sip.send(SipCommand::Probe {
@@ -69,8 +84,12 @@ impl Handler<ProbeResult> for MppActor {
     type Result = ();
 
     fn handle(&mut self, r: ProbeResult, ctx: &mut Context<Self>) {
-        if let (Some(503), Some(ra), Some(slot)) = (r.status, r.retry_after, self.shared.mpps.slot(self.index)) {
-            slot.block_until(self.shared.clock.unix_ms() + u64::try_from(ra.as_millis()).unwrap_or(u64::MAX));
+        if let (Some(503), Some(ra), Some(slot)) =
+            (r.status, r.retry_after, self.shared.mpps.slot(self.index))
+        {
+            slot.block_until(
+                self.shared.clock.unix_ms() + u64::try_from(ra.as_millis()).unwrap_or(u64::MAX),
+            );
         }
         let action = self.health.on_result(r.token, r.status);
         self.apply(action, ctx);

@@ -18,7 +18,9 @@ pub struct RuleSet {
 
 impl RuleSet {
     pub fn new(dnc: impl IntoIterator<Item = String>) -> Self {
-        Self { dnc: dnc.into_iter().collect() }
+        Self {
+            dnc: dnc.into_iter().collect(),
+        }
     }
 
     /// Whether the number must not be called.

@@ -10,7 +10,9 @@ use std::time::Duration;
 use actix::prelude::*;
 
 use crate::actors::call::CallActor;
-use crate::domain::{Attempt, AttemptId, AttemptState, CompletionCode, Contact, ContactState, JobId};
+use crate::domain::{
+    Attempt, AttemptId, AttemptState, CompletionCode, Contact, ContactState, JobId,
+};
 use crate::node::job::{JobRuntime, RunState};
 use crate::node::shared::NodeShared;
 use crate::pacer::{Pacer, ZoneSnapshotCell};
@@ -47,14 +49,25 @@ pub struct ZoneActor {
 
 impl ZoneActor {
     pub fn new(shared: Arc<NodeShared>, name: String, snapshot: Arc<ZoneSnapshotCell>) -> Self {
-        Self { shared, name, jobs: Vec::new(), snapshot, ids: IdBlock::default() }
+        Self {
+            shared,
+            name,
+            jobs: Vec::new(),
+            snapshot,
+            ids: IdBlock::default(),
+        }
     }
 
     fn next_attempt_id(&mut self) -> Option<AttemptId> {
         if self.ids.next >= self.ids.end {
             const BLOCK: u64 = 4096;
             match self.shared.store.allocate_ids("attempt", BLOCK) {
-                Ok(first) => self.ids = IdBlock { next: first, end: first + BLOCK },
+                Ok(first) => {
+                    self.ids = IdBlock {
+                        next: first,
+                        end: first + BLOCK,
+                    }
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "cannot allocate attempt ids; dialing waits");
                     return None;
@@ -80,7 +93,8 @@ impl ZoneActor {
             if job.run_state() != RunState::Running {
                 continue;
             }
-            let in_flight = u32::try_from(job.stats.in_flight.load(Ordering::Relaxed)).unwrap_or(u32::MAX);
+            let in_flight =
+                u32::try_from(job.stats.in_flight.load(Ordering::Relaxed)).unwrap_or(u32::MAX);
             let want = pacer.decide(now, &snap, in_flight);
             if let Some(at) = pacer.next_decision_at(now) {
                 wake = wake.min(at);
@@ -88,7 +102,9 @@ impl ZoneActor {
             let job = Arc::clone(job);
             let mut launched = 0;
             for _ in 0..want {
-                let Some(mut contact) = job.queue.pop() else { break };
+                let Some(mut contact) = job.queue.pop() else {
+                    break;
+                };
                 launched += 1;
                 let was = contact.state;
                 contact.attempts += 1;
@@ -114,7 +130,10 @@ impl ZoneActor {
                     epoch: self.shared.epoch,
                 };
                 writes.push(Write::Attempt(attempt.clone()));
-                writes.push(Write::Contact { contact: contact.clone(), was: Some(was) });
+                writes.push(Write::Contact {
+                    contact: contact.clone(),
+                    was: Some(was),
+                });
                 job.stats.launched();
                 launches.push((Arc::clone(&job), attempt, contact, mpp));
             }
@@ -145,7 +164,10 @@ impl ZoneActor {
                 epoch: self.shared.epoch,
             };
             writes.push(Write::Attempt(attempt));
-            writes.push(Write::Contact { contact: contact.clone(), was: Some(was) });
+            writes.push(Write::Contact {
+                contact: contact.clone(),
+                was: Some(was),
+            });
             job.stats.launched();
             resolved.push((job, contact.id));
         }
@@ -153,7 +175,7 @@ impl ZoneActor {
             // `Dialing` is durable before any INVITE of the batch leaves.
             let ticket = self.shared.commit.submit(writes);
             let shared = Arc::clone(&self.shared);
-            ctx.spawn(async move { ticket.await }.into_actor(self).map(move |res, _act, _ctx| match res {
+            ctx.spawn(ticket.into_actor(self).map(move |res, _act, _ctx| match res {
                 Ok(()) => {
                     for (job, attempt, contact, mpp) in launches {
                         shared.publish(&attempt);
@@ -176,7 +198,9 @@ impl ZoneActor {
                 }
             }));
         }
-        let wait = wake.saturating_duration_since(self.shared.clock.now()).max(Duration::from_millis(1));
+        let wait = wake
+            .saturating_duration_since(self.shared.clock.now())
+            .max(Duration::from_millis(1));
         ctx.run_later(wait, |act, ctx| act.tick(ctx));
     }
 }

@@ -59,7 +59,13 @@ impl NuisanceMeter {
     /// Nuisance rate in percent of live-answered calls, today and over the last 30 days.
     pub fn rates(&self, now: UnixMs) -> (f64, f64) {
         let today = now / DAY_MS;
-        let pct = |(live, nuis): (u64, u64)| if live == 0 { 0.0 } else { nuis as f64 * 100.0 / live as f64 };
+        let pct = |(live, nuis): (u64, u64)| {
+            if live == 0 {
+                0.0
+            } else {
+                nuis as f64 * 100.0 / live as f64
+            }
+        };
         let day = self.days.get(&today).copied().unwrap_or_default();
         let month = self
             .days
@@ -111,11 +117,16 @@ impl JobStats {
     }
 
     pub fn completed(&self, code: CompletionCode, now: UnixMs) {
-        let _ = self.in_flight.fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| v.checked_sub(1));
+        let _ = self
+            .in_flight
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| v.checked_sub(1));
         if let Some(i) = CompletionCode::ALL.iter().position(|c| *c == code) {
             self.by_code[i].fetch_add(1, Ordering::Relaxed);
         }
-        let live = matches!(code, CompletionCode::AnsweredHuman | CompletionCode::Nuisance);
+        let live = matches!(
+            code,
+            CompletionCode::AnsweredHuman | CompletionCode::Nuisance
+        );
         if live {
             self.answered.fetch_add(1, Ordering::Relaxed);
         }
@@ -132,7 +143,11 @@ impl JobStats {
                 by_code.insert(c.name().to_owned(), n);
             }
         }
-        let (day, month) = self.nuisance.lock().map(|m| m.rates(now)).unwrap_or((0.0, 0.0));
+        let (day, month) = self
+            .nuisance
+            .lock()
+            .map(|m| m.rates(now))
+            .unwrap_or((0.0, 0.0));
         let attempts = self.attempts.load(Ordering::Relaxed);
         let secs = now.saturating_sub(self.started_ms) as f64 / 1000.0;
         StatsView {
@@ -142,7 +157,11 @@ impl JobStats {
             by_code,
             nuisance_rate_day_pct: day,
             nuisance_rate_30d_pct: month,
-            rate_cps: if secs > 0.0 { attempts as f64 / secs } else { 0.0 },
+            rate_cps: if secs > 0.0 {
+                attempts as f64 / secs
+            } else {
+                0.0
+            },
         }
     }
 }
@@ -217,7 +236,13 @@ pub struct JobRuntime {
 }
 
 impl JobRuntime {
-    pub fn new(job: JobId, campaign: Arc<Campaign>, queue: ContactQueue, prompt: media::Prompt, now: UnixMs) -> Self {
+    pub fn new(
+        job: JobId,
+        campaign: Arc<Campaign>,
+        queue: ContactQueue,
+        prompt: media::Prompt,
+        now: UnixMs,
+    ) -> Self {
         Self {
             job,
             campaign,
@@ -263,7 +288,10 @@ mod tests {
         // A refill reads storage at e1 while x is in flight; x completes and is released.
         let e1 = c.epoch();
         c.release(x);
-        assert!(!c.try_claim(x, e1), "the read at e1 may predate x's new state");
+        assert!(
+            !c.try_claim(x, e1),
+            "the read at e1 may predate x's new state"
+        );
         // The next refill reads after the release and may claim it.
         let e2 = c.epoch();
         c.prune(e2);

@@ -22,7 +22,9 @@ use arc_swap::ArcSwap;
 use media::{Codec, PortPool, Prompt};
 
 use crate::actors::campaign_manager::CampaignManager;
-use crate::actors::director::{ControlJob, CreateCampaign, Director, JobAction, JobRuntimeOf, ResumeRunning};
+use crate::actors::director::{
+    ControlJob, CreateCampaign, Director, JobAction, JobRuntimeOf, ResumeRunning,
+};
 use crate::actors::load_monitor::{Load, LoadMonitor, LoadView};
 use crate::actors::mpp::MppActor;
 use crate::actors::rule_engine::{RuleEngine, RuleSet};
@@ -100,12 +102,21 @@ impl NodeHandle {
         self.shared.sip.local
     }
 
-    pub async fn create_campaign(&self, spec: CampaignSpec) -> Result<(CampaignId, JobId), NodeError> {
-        self.director.send(CreateCampaign(spec)).await.map_err(|e| NodeError::Unavailable(e.to_string()))?
+    pub async fn create_campaign(
+        &self,
+        spec: CampaignSpec,
+    ) -> Result<(CampaignId, JobId), NodeError> {
+        self.director
+            .send(CreateCampaign(spec))
+            .await
+            .map_err(|e| NodeError::Unavailable(e.to_string()))?
     }
 
     pub async fn control(&self, job: JobId, action: JobAction) -> Result<JobState, NodeError> {
-        self.director.send(ControlJob(job, action)).await.map_err(|e| NodeError::Unavailable(e.to_string()))?
+        self.director
+            .send(ControlJob(job, action))
+            .await
+            .map_err(|e| NodeError::Unavailable(e.to_string()))?
     }
 
     /// Imports a CSV of contacts into a job that has not started.
@@ -115,16 +126,27 @@ impl NodeHandle {
         reader: impl std::io::Read + Send + 'static,
         progress: bool,
     ) -> Result<crate::import::ImportReport, NodeError> {
-        let j = self.shared.store.job(job)?.ok_or_else(|| NodeError::NotFound(format!("job {job}")))?;
+        let j = self
+            .shared
+            .store
+            .job(job)?
+            .ok_or_else(|| NodeError::NotFound(format!("job {job}")))?;
         if j.state != JobState::Created {
-            return Err(NodeError::Conflict(format!("job {job} has started; import contacts before starting it")));
+            return Err(NodeError::Conflict(format!(
+                "job {job} has started; import contacts before starting it"
+            )));
         }
         let store = Arc::clone(&self.shared.store);
-        let opts = crate::import::ImportOptions { progress, ..crate::import::ImportOptions::default() };
-        tokio::task::spawn_blocking(move || crate::import::import_reader(store.as_ref(), job, reader, &opts))
-            .await
-            .map_err(|e| NodeError::Unavailable(e.to_string()))?
-            .map_err(|e| NodeError::Invalid(vec![e.to_string()]))
+        let opts = crate::import::ImportOptions {
+            progress,
+            ..crate::import::ImportOptions::default()
+        };
+        tokio::task::spawn_blocking(move || {
+            crate::import::import_reader(store.as_ref(), job, reader, &opts)
+        })
+        .await
+        .map_err(|e| NodeError::Unavailable(e.to_string()))?
+        .map_err(|e| NodeError::Invalid(vec![e.to_string()]))
     }
 
     pub async fn runtime(&self, job: JobId) -> Option<Arc<JobRuntime>> {
@@ -132,13 +154,21 @@ impl NodeHandle {
     }
 
     pub async fn job_report(&self, job: JobId) -> Result<JobReport, NodeError> {
-        let j = self.shared.store.job(job)?.ok_or_else(|| NodeError::NotFound(format!("job {job}")))?;
+        let j = self
+            .shared
+            .store
+            .job(job)?
+            .ok_or_else(|| NodeError::NotFound(format!("job {job}")))?;
         let contacts = self.shared.store.contact_counts(job)?;
         let stats = match self.runtime(job).await {
             Some(rt) => rt.stats.view(self.shared.clock.unix_ms()),
             None => StatsView::default(),
         };
-        Ok(JobReport { job: j, contacts, stats })
+        Ok(JobReport {
+            job: j,
+            contacts,
+            stats,
+        })
     }
 
     pub async fn add_do_not_call(&self, numbers: Vec<String>) -> Result<usize, NodeError> {
@@ -150,14 +180,32 @@ impl NodeHandle {
 
     pub fn status(&self) -> NodeStatus {
         let mut components = vec![
-            ComponentStatus { component: "director".into(), role: "MASTER" },
-            ComponentStatus { component: "rule-engine".into(), role: "MASTER" },
-            ComponentStatus { component: "load-monitor".into(), role: "MASTER" },
-            ComponentStatus { component: "campaign-manager".into(), role: "RUNNING" },
-            ComponentStatus { component: "api".into(), role: "RUNNING" },
+            ComponentStatus {
+                component: "director".into(),
+                role: "MASTER",
+            },
+            ComponentStatus {
+                component: "rule-engine".into(),
+                role: "MASTER",
+            },
+            ComponentStatus {
+                component: "load-monitor".into(),
+                role: "MASTER",
+            },
+            ComponentStatus {
+                component: "campaign-manager".into(),
+                role: "RUNNING",
+            },
+            ComponentStatus {
+                component: "api".into(),
+                role: "RUNNING",
+            },
         ];
         for z in &self.shared.config_zones {
-            components.push(ComponentStatus { component: format!("agent-manager/{z}"), role: "MASTER" });
+            components.push(ComponentStatus {
+                component: format!("agent-manager/{z}"),
+                role: "MASTER",
+            });
         }
         let c = &self.shared.sip.counters;
         NodeStatus {
@@ -198,17 +246,22 @@ impl Node {
     /// Starts a node inside the running actix system (call from `System::block_on` or an
     /// actix-web main). The clock drives pacing and every stored timestamp.
     pub fn start(cfg: &NodeConfig, clock: Arc<dyn Clock>) -> Result<NodeHandle, NodeError> {
-        std::fs::create_dir_all(&cfg.data_dir)
-            .map_err(|e| NodeError::Unavailable(format!("cannot create {}: {e}", cfg.data_dir.display())))?;
+        std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {
+            NodeError::Unavailable(format!("cannot create {}: {e}", cfg.data_dir.display()))
+        })?;
         let store: Arc<dyn Store> = Arc::new(SledStore::open(&cfg.data_dir)?);
         let commit = Arc::new(GroupCommit::new(Arc::clone(&store), cfg.max_batch_writes));
 
         // Whatever the last run left in flight is resolved before anything dials.
-        let recovered = recovery::resolve_in_flight(store.as_ref(), &commit, &cfg.name, clock.unix_ms())?;
+        let recovered =
+            recovery::resolve_in_flight(store.as_ref(), &commit, &cfg.name, clock.unix_ms())?;
 
-        let sip = sip::start(cfg.sip_bind, &cfg.name, cfg.t1, cfg.socket_buffer_bytes)
-            .map_err(|e| NodeError::Unavailable(format!("cannot bind SIP on {}: {e}", cfg.sip_bind)))?;
-        let ports = PortPool::new(cfg.rtp_ports.0, cfg.rtp_ports.1).map_err(|e| NodeError::Invalid(vec![format!("rtp: {e}")]))?;
+        let sip =
+            sip::start(cfg.sip_bind, &cfg.name, cfg.t1, cfg.socket_buffer_bytes).map_err(|e| {
+                NodeError::Unavailable(format!("cannot bind SIP on {}: {e}", cfg.sip_bind))
+            })?;
+        let ports = PortPool::new(cfg.rtp_ports.0, cfg.rtp_ports.1)
+            .map_err(|e| NodeError::Invalid(vec![format!("rtp: {e}")]))?;
         let shared = Arc::new(NodeShared {
             name: cfg.name.clone(),
             config_zones: cfg.zones.clone(),
@@ -233,7 +286,12 @@ impl Node {
         let zones: HashMap<String, Addr<ZoneActor>> = cfg
             .zones
             .iter()
-            .map(|z| (z.clone(), ZoneActor::new(Arc::clone(&shared), z.clone(), Arc::clone(&snapshot)).start()))
+            .map(|z| {
+                (
+                    z.clone(),
+                    ZoneActor::new(Arc::clone(&shared), z.clone(), Arc::clone(&snapshot)).start(),
+                )
+            })
             .collect();
 
         let control = Arbiter::new();
@@ -244,12 +302,22 @@ impl Node {
             RuleEngine::start_in_arbiter(&control.handle(), move |_| RuleEngine::new(r, dnc))
         };
         let manager = {
-            let (s, z, r) = (Arc::clone(&shared), zones.clone(), Arc::clone(&rules_snapshot));
-            CampaignManager::start_in_arbiter(&control.handle(), move |_| CampaignManager::new(s, z, r))
+            let (s, z, r) = (
+                Arc::clone(&shared),
+                zones.clone(),
+                Arc::clone(&rules_snapshot),
+            );
+            CampaignManager::start_in_arbiter(&control.handle(), move |_| {
+                CampaignManager::new(s, z, r)
+            })
         };
         let load = Arc::new(Load::default());
         {
-            let (l, m, c) = (Arc::clone(&load), manager.clone(), Arc::clone(&shared.clock));
+            let (l, m, c) = (
+                Arc::clone(&load),
+                manager.clone(),
+                Arc::clone(&shared.clock),
+            );
             LoadMonitor::start_in_arbiter(&control.handle(), move |_| LoadMonitor::new(l, m, c));
         }
         let director = {
@@ -259,6 +327,12 @@ impl Node {
         director.do_send(ResumeRunning);
         // The control arbiter lives as long as the system.
         std::mem::forget(control);
-        Ok(NodeHandle { shared, director, rules, load, recovered })
+        Ok(NodeHandle {
+            shared,
+            director,
+            rules,
+            load,
+            recovered,
+        })
     }
 }

@@ -11,7 +11,12 @@ use crate::node::error::NodeError;
 use crate::store::{GroupCommit, Store, Write};
 
 /// Resolves every transient attempt; returns how many there were.
-pub fn resolve_in_flight(store: &dyn Store, commit: &GroupCommit, node: &str, now: UnixMs) -> Result<u64, NodeError> {
+pub fn resolve_in_flight(
+    store: &dyn Store,
+    commit: &GroupCommit,
+    node: &str,
+    now: UnixMs,
+) -> Result<u64, NodeError> {
     let transient = store.transient_attempts()?;
     if transient.is_empty() {
         return Ok(0);
@@ -20,13 +25,22 @@ pub fn resolve_in_flight(store: &dyn Store, commit: &GroupCommit, node: &str, no
     let mut writes = Vec::new();
     let code = CompletionCode::RecoveredAfterFailover;
     for mut attempt in transient.iter().cloned() {
-        let campaign = campaigns.entry(attempt.job).or_insert_with(|| campaign_of(store, attempt.job)).clone();
+        let campaign = campaigns
+            .entry(attempt.job)
+            .or_insert_with(|| campaign_of(store, attempt.job))
+            .clone();
         attempt.state = AttemptState::Completed(code);
         attempt.history.push((now, attempt.state));
         writes.push(Write::Attempt(attempt.clone()));
-        let Some(mut contact) = store.contact(attempt.job, attempt.contact)? else { continue };
+        let Some(mut contact) = store.contact(attempt.job, attempt.contact)? else {
+            continue;
+        };
         // Only the attempt the contact is waiting on moves it; an older one just closes.
-        if contact.state != (ContactState::InFlight { attempt: attempt.id }) {
+        if contact.state
+            != (ContactState::InFlight {
+                attempt: attempt.id,
+            })
+        {
             continue;
         }
         let was = contact.state;
@@ -36,10 +50,17 @@ pub fn resolve_in_flight(store: &dyn Store, commit: &GroupCommit, node: &str, no
             // Without its campaign the rule is unknown: make it dialable again rather than lose it.
             None => ContactState::Ready { not_before: now },
         };
-        writes.push(Write::Contact { contact, was: Some(was) });
+        writes.push(Write::Contact {
+            contact,
+            was: Some(was),
+        });
     }
     commit.commit_blocking(writes)?;
-    tracing::warn!(node, attempts = transient.len(), "attempts left in flight by the last run ended recovered-after-failover");
+    tracing::warn!(
+        node,
+        attempts = transient.len(),
+        "attempts left in flight by the last run ended recovered-after-failover"
+    );
     Ok(transient.len() as u64)
 }
 

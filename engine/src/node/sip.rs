@@ -23,11 +23,18 @@ use crate::sync::{AtomicU64, Ordering};
 pub enum CallSignal {
     /// The INVITE left (the dialog exists).
     Sent,
-    Progress { status: u16, early_media: bool },
-    Answered { sdp: Option<Vec<u8>> },
+    Progress {
+        status: u16,
+        early_media: bool,
+    },
+    Answered {
+        sdp: Option<Vec<u8>>,
+    },
     Ended(sip::EndReason),
     /// The endpoint refused the dial (back-off from a 503, or a bug): no INVITE left.
-    NotSent { backoff: bool },
+    NotSent {
+        backoff: bool,
+    },
 }
 
 /// An OPTIONS probe's outcome, for an MPP actor.
@@ -85,26 +92,48 @@ impl SipHandle {
         if self.tx.try_send(cmd).is_ok() {
             true
         } else {
-            self.counters.commands_refused.fetch_add(1, Ordering::Relaxed);
+            self.counters
+                .commands_refused
+                .fetch_add(1, Ordering::Relaxed);
             false
         }
     }
 }
 
 /// Binds the socket and spawns the plant on the current arbiter.
-pub fn start(bind: SocketAddr, namespace: &str, t1: Duration, buffers: usize) -> std::io::Result<SipHandle> {
+pub fn start(
+    bind: SocketAddr,
+    namespace: &str,
+    t1: Duration,
+    buffers: usize,
+) -> std::io::Result<SipHandle> {
     let transport = UdpTransport::bind(
         bind,
-        SocketConfig { recv_buffer_bytes: buffers, send_buffer_bytes: buffers },
+        SocketConfig {
+            recv_buffer_bytes: buffers,
+            send_buffer_bytes: buffers,
+        },
     )?;
     let local = transport.local_addr()?;
     let mut cfg = EndpointConfig::new(local);
     cfg.namespace = namespace.to_owned();
-    cfg.timers = TimerConfig { t1, ..TimerConfig::default() };
+    cfg.timers = TimerConfig {
+        t1,
+        ..TimerConfig::default()
+    };
     let (tx, rx) = mpsc::channel(65_536);
     let counters = Arc::new(SipCounters::default());
-    actix::spawn(run(transport, Endpoint::new(cfg), rx, Arc::clone(&counters)));
-    Ok(SipHandle { tx, local, counters })
+    actix::spawn(run(
+        transport,
+        Endpoint::new(cfg),
+        rx,
+        Arc::clone(&counters),
+    ));
+    Ok(SipHandle {
+        tx,
+        local,
+        counters,
+    })
 }
 
 async fn run(
@@ -127,9 +156,10 @@ async fn run(
                     let ended = matches!(event, CallEvent::Ended(_));
                     if let Some((attempt, r)) = calls.get(&call) {
                         let signal = match event {
-                            CallEvent::Progress { status, sdp } => {
-                                CallSignal::Progress { status, early_media: sdp.is_some() }
-                            }
+                            CallEvent::Progress { status, sdp } => CallSignal::Progress {
+                                status,
+                                early_media: sdp.is_some(),
+                            },
                             CallEvent::Answered { sdp } => CallSignal::Answered { sdp },
                             CallEvent::Ended(reason) => CallSignal::Ended(reason),
                             _ => continue,
@@ -143,9 +173,17 @@ async fn run(
                         calls.remove(&call);
                     }
                 }
-                Event::ProbeResult { token, status, retry_after } => {
+                Event::ProbeResult {
+                    token,
+                    status,
+                    retry_after,
+                } => {
                     if let Some((theirs, r)) = probes.remove(&token) {
-                        r.do_send(ProbeResult { token: theirs, status, retry_after });
+                        r.do_send(ProbeResult {
+                            token: theirs,
+                            status,
+                            retry_after,
+                        });
                     }
                 }
                 // Incoming calls are not ours to take: refuse them.
@@ -157,11 +195,21 @@ async fn run(
         }
         transport.flush(&mut ep).await;
         let s = ep.stats();
-        counters.retransmissions.store(s.txn.client_retransmissions + s.txn.server_retransmissions, Ordering::Relaxed);
-        counters.rejected_malformed.store(s.rejected_malformed, Ordering::Relaxed);
-        counters.dropped_junk.store(s.dropped_junk, Ordering::Relaxed);
+        counters.retransmissions.store(
+            s.txn.client_retransmissions + s.txn.server_retransmissions,
+            Ordering::Relaxed,
+        );
+        counters
+            .rejected_malformed
+            .store(s.rejected_malformed, Ordering::Relaxed);
+        counters
+            .dropped_junk
+            .store(s.dropped_junk, Ordering::Relaxed);
 
-        let wake = ep.poll_timeout().unwrap_or(now + Duration::from_millis(100)).min(now + Duration::from_millis(100));
+        let wake = ep
+            .poll_timeout()
+            .unwrap_or(now + Duration::from_millis(100))
+            .min(now + Duration::from_millis(100));
         tokio::select! {
             r = transport.readable() => {
                 if let Err(e) = r {

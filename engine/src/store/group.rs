@@ -197,7 +197,9 @@ fn writer(store: Arc<dyn Store>, rx: Receiver<Pending>, max: usize, stats: &Coun
         let result = store.commit(&merged);
         let n = merged.len() as u64;
         stats.commits.fetch_add(1, Ordering::Relaxed);
-        stats.batches.fetch_add(waiters.len() as u64, Ordering::Relaxed);
+        stats
+            .batches
+            .fetch_add(waiters.len() as u64, Ordering::Relaxed);
         stats.writes.fetch_add(n, Ordering::Relaxed);
         stats.largest.fetch_max(n, Ordering::Relaxed);
         if let Err(e) = &result {
@@ -336,7 +338,9 @@ mod tests {
 
     impl Store for Recorder {
         fn commit(&self, batch: &[Write]) -> StoreResult<()> {
-            std::thread::sleep(std::time::Duration::from_millis(self.slow_ms.load(Ordering::Relaxed)));
+            std::thread::sleep(std::time::Duration::from_millis(
+                self.slow_ms.load(Ordering::Relaxed),
+            ));
             if self.fail.load(Ordering::Relaxed) {
                 return Err(StoreError::Io("disk on fire".into()));
             }
@@ -355,10 +359,19 @@ mod tests {
         fn jobs(&self) -> StoreResult<Vec<Job>> {
             Ok(vec![])
         }
-        fn contact(&self, _: JobId, _: crate::domain::ContactId) -> StoreResult<Option<crate::domain::Contact>> {
+        fn contact(
+            &self,
+            _: JobId,
+            _: crate::domain::ContactId,
+        ) -> StoreResult<Option<crate::domain::Contact>> {
             Ok(None)
         }
-        fn due_contacts(&self, _: JobId, _: u64, _: usize) -> StoreResult<Vec<crate::domain::Contact>> {
+        fn due_contacts(
+            &self,
+            _: JobId,
+            _: u64,
+            _: usize,
+        ) -> StoreResult<Vec<crate::domain::Contact>> {
             Ok(vec![])
         }
         fn next_due(&self, _: JobId) -> StoreResult<Option<u64>> {
@@ -409,11 +422,18 @@ mod tests {
             t.wait().expect("committed");
         }
         let commits = rec.commits.lock().expect("lock").clone();
-        assert!(commits.len() < 20, "{} commits for 20 batches", commits.len());
+        assert!(
+            commits.len() < 20,
+            "{} commits for 20 batches",
+            commits.len()
+        );
         let all: Vec<u64> = commits.iter().flat_map(|c| job_ids(c)).collect();
         assert_eq!(all, (0..20).collect::<Vec<_>>());
         let st = gc.stats();
-        assert_eq!((st.commits as usize, st.batches, st.writes), (commits.len(), 20, 20));
+        assert_eq!(
+            (st.commits as usize, st.batches, st.writes),
+            (commits.len(), 20, 20)
+        );
         assert!(st.batches_per_commit() > 1.0);
     }
 
@@ -429,7 +449,11 @@ mod tests {
             t.wait().expect("rest");
         }
         let commits = rec.commits.lock().expect("lock").clone();
-        assert_eq!(job_ids(&commits[0]), vec![0, 1, 2, 3, 4], "a large batch is committed whole");
+        assert_eq!(
+            job_ids(&commits[0]),
+            vec![0, 1, 2, 3, 4],
+            "a large batch is committed whole"
+        );
         assert!(commits[1..].iter().all(|c| c.len() <= 3), "{commits:?}");
     }
 
@@ -485,13 +509,23 @@ mod tests {
     fn tickets_can_be_awaited() {
         let rec = Arc::new(Recorder::default());
         let gc = GroupCommit::new(rec.clone(), 100);
-        let rt = tokio::runtime::Builder::new_current_thread().build().expect("rt");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("rt");
         rt.block_on(async {
             let a = gc.submit(vec![job(1)]);
             let b = gc.submit(vec![job(2)]);
             a.await.expect("a");
             b.await.expect("b");
         });
-        assert_eq!(rec.commits.lock().expect("lock").iter().map(Vec::len).sum::<usize>(), 2);
+        assert_eq!(
+            rec.commits
+                .lock()
+                .expect("lock")
+                .iter()
+                .map(Vec::len)
+                .sum::<usize>(),
+            2
+        );
     }
 }

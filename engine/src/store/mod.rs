@@ -58,7 +58,10 @@ pub enum Write {
     Job(Job),
     /// A contact's new value. `was` is its state before this write (None for a new contact),
     /// so the store can maintain its index of dialable contacts without reading first.
-    Contact { contact: Contact, was: Option<ContactState> },
+    Contact {
+        contact: Contact,
+        was: Option<ContactState>,
+    },
     Attempt(Attempt),
 }
 

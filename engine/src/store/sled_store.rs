@@ -8,7 +8,7 @@
 //! | --- | --- |
 //! | `k/{campaign}` | [`CampaignRecord`] (JSON) |
 //! | `j/{job}` | [`Job`] (JSON) |
-//! | `c/{job}/{contact}` | [`Contact`] (JSON) |
+//! | `c/{job}/{contact}` | [`Contact`] (compact binary, see `encode_contact`) |
 //! | `r/{job}/{not_before}/{contact}` | empty: the index of Ready contacts, oldest due first |
 //! | `a/{job}/{attempt}` | [`Attempt`] (JSON), under its job so `attempts(job)` is a prefix scan |
 //! | `t/{attempt}` | the job id (8 bytes BE): present iff the attempt is not Completed |
@@ -17,19 +17,19 @@
 //!
 //! The Ready index and the counters are derived from each `Write::Contact`'s `was` (the
 //! caller's word for the state it replaces), so a commit never reads contacts first.
-//! JSON rather than a compact binary form: contacts are ~200 bytes either way next to
-//! sled's per-key overhead, and the measured import rate is bounded by sled's tree
-//! maintenance, not by encoding (bench/benches/csv_import.rs).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
+
+mod codec;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{CampaignRecord, ContactCounts, Job, Store, StoreError, StoreResult, Write};
 use crate::domain::{Attempt, CampaignId, Contact, ContactId, ContactState, JobId, UnixMs};
+use codec::{decode_contact, encode_contact};
 
 /// sled's page cache by default. sled's own default (1 GiB) would let a million-contact
 /// import grow the process by that much; reads of a dialing job touch a small working set.
@@ -146,15 +146,23 @@ impl Store for SledStore {
                         Some(s) => {
                             d[bucket(s)] -= 1;
                             if let ContactState::Ready { not_before } = s {
-                                b.remove(ready_key(contact.job, *not_before, contact.id).into_bytes());
+                                b.remove(
+                                    ready_key(contact.job, *not_before, contact.id).into_bytes(),
+                                );
                             }
                         }
                     }
                     d[bucket(&contact.state)] += 1;
                     if let ContactState::Ready { not_before } = contact.state {
-                        b.insert(ready_key(contact.job, not_before, contact.id).into_bytes(), &[][..]);
+                        b.insert(
+                            ready_key(contact.job, not_before, contact.id).into_bytes(),
+                            &[][..],
+                        );
                     }
-                    b.insert(contact_key(contact.job, contact.id).into_bytes(), encode(contact)?);
+                    b.insert(
+                        contact_key(contact.job, contact.id).into_bytes(),
+                        encode_contact(contact),
+                    );
                 }
                 Write::Attempt(a) => {
                     b.insert(attempt_key(a.job, a.id.0).into_bytes(), encode(a)?);
@@ -209,7 +217,10 @@ impl Store for SledStore {
 
     fn contact(&self, job: JobId, id: ContactId) -> StoreResult<Option<Contact>> {
         let key = contact_key(job, id);
-        let c: Option<Contact> = self.get_json(&key)?;
+        let c = match self.db.get(key.as_bytes()).map_err(sled_err)? {
+            None => None,
+            Some(v) => Some(decode_contact(key.as_bytes(), &v)?),
+        };
         match c {
             Some(c) if c.job != job || c.id != id => Err(StoreError::Corrupt {
                 key,
@@ -224,10 +235,13 @@ impl Store for SledStore {
     }
 
     fn next_due(&self, job: JobId) -> StoreResult<Option<UnixMs>> {
-        Ok(self.scan_ready(job, UnixMs::MAX, 1)?.first().and_then(|c| match c.state {
-            ContactState::Ready { not_before } => Some(not_before),
-            _ => None,
-        }))
+        Ok(self
+            .scan_ready(job, UnixMs::MAX, 1)?
+            .first()
+            .and_then(|c| match c.state {
+                ContactState::Ready { not_before } => Some(not_before),
+                _ => None,
+            }))
     }
 
     fn contact_counts(&self, job: JobId) -> StoreResult<ContactCounts> {
@@ -256,7 +270,10 @@ impl Store for SledStore {
                 Some(a) => {
                     return Err(StoreError::Corrupt {
                         key: String::from_utf8_lossy(&k).into_owned(),
-                        why: format!("indexes attempt {} as transient but it is {:?}", a.id, a.state),
+                        why: format!(
+                            "indexes attempt {} as transient but it is {:?}",
+                            a.id, a.state
+                        ),
                     })
                 }
                 None => {
@@ -302,7 +319,7 @@ impl Store for SledStore {
     fn for_each_contact(&self, job: JobId, f: &mut dyn FnMut(&Contact)) -> StoreResult<()> {
         for item in self.db.scan_prefix(format!("c/{:016x}/", job.0).as_bytes()) {
             let (k, v) = item.map_err(sled_err)?;
-            let c: Contact = decode(&k, &v)?;
+            let c = decode_contact(&k, &v)?;
             f(&c);
         }
         Ok(())
@@ -353,7 +370,10 @@ fn counts_key(job: JobId) -> String {
 /// `(not_before, contact)` of a key `r/{job}/{not_before}/{contact}`.
 fn parse_ready_key(k: &[u8]) -> StoreResult<(UnixMs, ContactId)> {
     if k.len() != 52 {
-        return Err(corrupt(k, format!("ready-index key of {} bytes, want 52", k.len())));
+        return Err(corrupt(
+            k,
+            format!("ready-index key of {} bytes, want 52", k.len()),
+        ));
     }
     Ok((parse_hex(k, 19..35)?, ContactId(parse_hex(k, 36..52)?)))
 }
@@ -388,7 +408,10 @@ fn encode_counts(c: [u64; 4]) -> Vec<u8> {
 
 fn decode_counts(key: &[u8], v: &[u8]) -> StoreResult<[u64; 4]> {
     if v.len() != 32 {
-        return Err(corrupt(key, format!("counters of {} bytes, want 32", v.len())));
+        return Err(corrupt(
+            key,
+            format!("counters of {} bytes, want 32", v.len()),
+        ));
     }
     let mut out = [0u64; 4];
     for (i, chunk) in v.chunks_exact(8).enumerate() {
@@ -443,17 +466,34 @@ mod tests {
         let a = ready_key(JobId(1), 9, ContactId(255));
         let b = ready_key(JobId(1), 10, ContactId(1));
         assert!(a < b, "{a} sorts before {b}");
-        assert_eq!(parse_ready_key(b.as_bytes()).expect("parse"), (10, ContactId(1)));
-        assert!(ready_key(JobId(1), UnixMs::MAX, ContactId(u64::MAX)).starts_with(&ready_prefix(JobId(1))));
+        assert_eq!(
+            parse_ready_key(b.as_bytes()).expect("parse"),
+            (10, ContactId(1))
+        );
+        assert!(ready_key(JobId(1), UnixMs::MAX, ContactId(u64::MAX))
+            .starts_with(&ready_prefix(JobId(1))));
     }
 
     #[test]
     fn malformed_bytes_are_corrupt_not_panics() {
-        for k in [&b"r/"[..], b"r/zzzzzzzzzzzzzzzz/zzzzzzzzzzzzzzzz/zzzzzzzzzzzzzzzz", &[0xff; 52]] {
-            assert!(matches!(parse_ready_key(k), Err(StoreError::Corrupt { .. })));
+        for k in [
+            &b"r/"[..],
+            b"r/zzzzzzzzzzzzzzzz/zzzzzzzzzzzzzzzz/zzzzzzzzzzzzzzzz",
+            &[0xff; 52],
+        ] {
+            assert!(matches!(
+                parse_ready_key(k),
+                Err(StoreError::Corrupt { .. })
+            ));
         }
-        assert!(matches!(decode_u64(b"n/x", b"123"), Err(StoreError::Corrupt { .. })));
-        assert!(matches!(decode_counts(b"s/x", &[0; 31]), Err(StoreError::Corrupt { .. })));
+        assert!(matches!(
+            decode_u64(b"n/x", b"123"),
+            Err(StoreError::Corrupt { .. })
+        ));
+        assert!(matches!(
+            decode_counts(b"s/x", &[0; 31]),
+            Err(StoreError::Corrupt { .. })
+        ));
         let e = decode::<Contact>(b"c/1/2", b"{not json").expect_err("garbage");
         assert!(e.to_string().contains("c/1/2"), "{e}");
     }
@@ -461,30 +501,54 @@ mod tests {
     #[test]
     fn garbage_on_disk_reads_as_corrupt() {
         let (_d, s) = store();
-        s.db.insert(contact_key(JobId(1), ContactId(2)), &b"\x00\x01garbage"[..]).expect("insert");
-        s.db.insert(counts_key(JobId(1)), &b"short"[..]).expect("insert");
+        s.db.insert(contact_key(JobId(1), ContactId(2)), &b"\x00\x01garbage"[..])
+            .expect("insert");
+        s.db.insert(counts_key(JobId(1)), &b"short"[..])
+            .expect("insert");
         s.db.insert(transient_key(7), &b"xx"[..]).expect("insert");
-        assert!(matches!(s.contact(JobId(1), ContactId(2)), Err(StoreError::Corrupt { .. })));
-        assert!(matches!(s.contact_counts(JobId(1)), Err(StoreError::Corrupt { .. })));
-        assert!(matches!(s.transient_attempts(), Err(StoreError::Corrupt { .. })));
+        assert!(matches!(
+            s.contact(JobId(1), ContactId(2)),
+            Err(StoreError::Corrupt { .. })
+        ));
+        assert!(matches!(
+            s.contact_counts(JobId(1)),
+            Err(StoreError::Corrupt { .. })
+        ));
+        assert!(matches!(
+            s.transient_attempts(),
+            Err(StoreError::Corrupt { .. })
+        ));
     }
 
     #[test]
     fn contact_under_the_wrong_key_is_corrupt() {
         let (_d, s) = store();
         let c = contact(1, 3, ContactState::Ready { not_before: 0 });
-        s.db.insert(contact_key(JobId(1), ContactId(2)), encode(&c).expect("encode")).expect("insert");
-        assert!(matches!(s.contact(JobId(1), ContactId(2)), Err(StoreError::Corrupt { .. })));
+        s.db.insert(
+            contact_key(JobId(1), ContactId(2)),
+            encode(&c).expect("encode"),
+        )
+        .expect("insert");
+        assert!(matches!(
+            s.contact(JobId(1), ContactId(2)),
+            Err(StoreError::Corrupt { .. })
+        ));
     }
 
     #[test]
     fn stale_index_entry_is_skipped_not_dialed() {
         let (_d, s) = store();
         let c = contact(1, 1, ContactState::Ready { not_before: 5 });
-        s.commit(&[Write::Contact { contact: c.clone(), was: None }]).expect("commit");
+        s.commit(&[Write::Contact {
+            contact: c.clone(),
+            was: None,
+        }])
+        .expect("commit");
         // A wrong `was` (Ready at 0 instead of 5) leaves the entry at 5 behind.
         let mut moved = c.clone();
-        moved.state = ContactState::InFlight { attempt: AttemptId(1) };
+        moved.state = ContactState::InFlight {
+            attempt: AttemptId(1),
+        };
         s.commit(&[Write::Contact {
             contact: moved,
             was: Some(ContactState::Ready { not_before: 0 }),
@@ -499,9 +563,13 @@ mod tests {
         let (_d, s) = store();
         let ready = contact(1, 1, ContactState::Ready { not_before: 0 });
         let mut flying = ready.clone();
-        flying.state = ContactState::InFlight { attempt: AttemptId(9) };
+        flying.state = ContactState::InFlight {
+            attempt: AttemptId(9),
+        };
         let mut done = ready.clone();
-        done.state = ContactState::Final { code: CompletionCode::Busy };
+        done.state = ContactState::Final {
+            code: CompletionCode::Busy,
+        };
         let mut attempt = Attempt {
             id: AttemptId(9),
             job: JobId(1),
@@ -514,16 +582,28 @@ mod tests {
             epoch: 1,
         };
         let mut batch = vec![
-            Write::Contact { contact: ready.clone(), was: None },
-            Write::Contact { contact: flying.clone(), was: Some(ready.state) },
+            Write::Contact {
+                contact: ready.clone(),
+                was: None,
+            },
+            Write::Contact {
+                contact: flying.clone(),
+                was: Some(ready.state),
+            },
             Write::Attempt(attempt.clone()),
         ];
         attempt.state = AttemptState::Completed(CompletionCode::Busy);
         batch.push(Write::Attempt(attempt));
-        batch.push(Write::Contact { contact: done, was: Some(flying.state) });
+        batch.push(Write::Contact {
+            contact: done,
+            was: Some(flying.state),
+        });
         s.commit(&batch).expect("commit");
         let counts = s.contact_counts(JobId(1)).expect("counts");
-        assert_eq!((counts.total, counts.ready, counts.in_flight, counts.final_), (1, 0, 0, 1));
+        assert_eq!(
+            (counts.total, counts.ready, counts.in_flight, counts.final_),
+            (1, 0, 0, 1)
+        );
         assert!(s.due_contacts(JobId(1), 100, 10).expect("due").is_empty());
         assert!(s.transient_attempts().expect("transient").is_empty());
     }
@@ -531,9 +611,18 @@ mod tests {
     #[test]
     fn counters_never_go_negative() {
         let (_d, s) = store();
-        let c = contact(1, 1, ContactState::Final { code: CompletionCode::Busy });
-        s.commit(&[Write::Contact { contact: c, was: Some(ContactState::Ready { not_before: 0 }) }])
-            .expect("commit");
+        let c = contact(
+            1,
+            1,
+            ContactState::Final {
+                code: CompletionCode::Busy,
+            },
+        );
+        s.commit(&[Write::Contact {
+            contact: c,
+            was: Some(ContactState::Ready { not_before: 0 }),
+        }])
+        .expect("commit");
         let counts = s.contact_counts(JobId(1)).expect("counts");
         assert_eq!((counts.total, counts.ready, counts.final_), (0, 0, 1));
     }

@@ -292,7 +292,15 @@ impl Endpoint {
             Err(e) => match (e.status(), e.reply_context()) {
                 (Some(status), Some(ctx)) => {
                     self.stats.rejected_malformed += 1;
-                    let reply = msg::reply::stateless(ctx, status, msg::reason_phrase(status));
+                    // A method we do not know gets 501 with what we do allow (RFC 3261 §8.2.1).
+                    let allow: Vec<rsip::Header> = if status == 501 {
+                        use rsip::headers::UntypedHeader;
+                        vec![rsip::Header::Allow(rsip::headers::Allow::new(build::ALLOW))]
+                    } else {
+                        Vec::new()
+                    };
+                    let reply =
+                        msg::reply::stateless_with(ctx, status, msg::reason_phrase(status), &allow);
                     self.out.push(Transmit {
                         dest: from,
                         payload: reply,

@@ -117,6 +117,9 @@ impl ServerInvite {
     }
 
     pub fn deadline(&self) -> Option<(Instant, Timer)> {
+        if self.state == ServerInviteState::Terminated {
+            return None;
+        }
         let resend = self.resend.map(|(at, _, t)| (at, t));
         match (resend, self.limit) {
             (Some(r), Some(l)) => Some(if r.0 < l.0 { r } else { l }),

@@ -1,0 +1,680 @@
+//! Helpers for end-to-end tests of the dialer engine: start `outdial run` on a generated
+//! config in a fresh data dir, drive its HTTP API (a tiny HTTP/1.1 client over `TcpStream`),
+//! kill it with SIGKILL and start it again on the same data, and check what it recorded.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, BufReader, Read, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{free_udp_port, Proc};
+
+/// Stderr lines kept per node process for failure messages.
+const STDERR_TAIL: usize = 200;
+
+/// A media server entry of the generated config.
+#[derive(Debug, Clone)]
+pub struct MppConf {
+    pub name: String,
+    pub address: SocketAddr,
+    pub capacity: u32,
+    pub options_interval_ms: u64,
+}
+
+impl MppConf {
+    /// One MPP at `address`, capacity 1000, probed every `options_interval_ms`.
+    pub fn new(name: &str, address: SocketAddr, options_interval_ms: u64) -> Self {
+        Self {
+            name: name.into(),
+            address,
+            capacity: 1000,
+            options_interval_ms,
+        }
+    }
+}
+
+/// A running `outdial run` and everything needed to start it again on the same data.
+pub struct Node {
+    pub name: String,
+    pub config: PathBuf,
+    pub data_dir: PathBuf,
+    pub sip: SocketAddr,
+    pub api: SocketAddr,
+    proc: Option<Proc>,
+    stderr: Arc<Mutex<Vec<String>>>,
+}
+
+impl Node {
+    /// Writes `<dir>/<name>.toml` (data in `<dir>/<name>-data`, SIP on a free loopback port,
+    /// HTTP on port 0) and starts the node on it.
+    pub fn start(dir: &Path, name: &str, mpps: &[MppConf]) -> Node {
+        let sip: SocketAddr = format!("127.0.0.1:{}", free_udp_port())
+            .parse()
+            .expect("addr");
+        let data_dir = dir.join(format!("{name}-data"));
+        let mut cfg = format!(
+            "[node]\nname = \"{name}\"\ndata_dir = \"{}\"\nzones = [\"default\"]\n\n\
+             [sip]\nbind = \"{sip}\"\n\n[http]\nbind = \"127.0.0.1:0\"\n",
+            data_dir.display()
+        );
+        for m in mpps {
+            cfg.push_str(&format!(
+                "\n[[mpp]]\nname = \"{}\"\naddress = \"{}\"\ncapacity = {}\noptions_interval_ms = {}\n",
+                m.name, m.address, m.capacity, m.options_interval_ms
+            ));
+        }
+        let config = dir.join(format!("{name}.toml"));
+        std::fs::write(&config, cfg).expect("write the node config");
+        let mut node = Node {
+            name: name.into(),
+            config,
+            data_dir,
+            sip,
+            api: "127.0.0.1:0".parse().expect("addr"),
+            proc: None,
+            stderr: Arc::new(Mutex::new(Vec::new())),
+        };
+        node.launch();
+        node
+    }
+
+    /// Starts `outdial run --config` and waits for its ready line (bounded), taking the API
+    /// address from it.
+    fn launch(&mut self) {
+        assert!(self.proc.is_none(), "node {} is already running", self.name);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_outdial"));
+        cmd.arg("run")
+            .arg("--config")
+            .arg(&self.config)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start outdial run: {e}"));
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (tx, rx) = mpsc::channel();
+        let tail = Arc::clone(&self.stderr);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains(" running: SIP ") && line.contains(" API http://") {
+                    let _ = tx.send(line.clone());
+                }
+                if let Ok(mut t) = tail.lock() {
+                    if t.len() >= STDERR_TAIL {
+                        t.remove(0);
+                    }
+                    t.push(line);
+                }
+            }
+        });
+        let proc = Proc {
+            child,
+            name: format!("outdial run {}", self.name),
+        };
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "node {} did not print its ready line within 20 s; stderr:\n{}",
+                    self.name,
+                    self.stderr_tail()
+                )
+            });
+        let api = line
+            .rsplit_once("API http://")
+            .map(|(_, a)| a.trim())
+            .and_then(|a| a.parse::<SocketAddr>().ok())
+            .unwrap_or_else(|| panic!("no API address in the ready line {line:?}"));
+        self.api = api;
+        self.proc = Some(proc);
+    }
+
+    /// Starts a new `outdial run` on the same config and data dir (the old one must be gone).
+    pub fn restart(&mut self) {
+        if let Some(mut p) = self.proc.take() {
+            assert!(
+                matches!(p.child.try_wait(), Ok(Some(_))),
+                "restart() needs the old process of {} gone; kill9() it first",
+                self.name
+            );
+        }
+        self.launch();
+    }
+
+    /// SIGKILL (`Child::kill`) of the node process, by its pid, and reaps it.
+    pub fn kill9(&mut self) {
+        if let Some(mut p) = self.proc.take() {
+            let _ = p.child.kill();
+            let _ = p.child.wait();
+        }
+    }
+
+    /// The last lines the node wrote on stderr (for failure messages).
+    pub fn stderr_tail(&self) -> String {
+        self.stderr.lock().map(|t| t.join("\n")).unwrap_or_default()
+    }
+
+    /// This node's SIP Call-ID for attempt `id` (sip/src/ids.rs: `{id:x}-{fnv1a(name):08x}@ip`).
+    pub fn call_id(&self, attempt: u64) -> String {
+        format!(
+            "{attempt:x}-{:08x}@{}",
+            fnv1a(self.name.as_bytes()),
+            self.sip.ip()
+        )
+    }
+
+    // --- API ---------------------------------------------------------------------------------
+
+    pub fn get(&self, path: &str) -> (u16, String) {
+        http(self.api, "GET", path, None, b"")
+    }
+
+    pub fn post(&self, path: &str, content_type: Option<&str>, body: &[u8]) -> (u16, String) {
+        http(self.api, "POST", path, content_type, body)
+    }
+
+    /// GET `path`, expecting 200 and JSON.
+    pub fn get_json(&self, path: &str) -> Value {
+        let (status, body) = self.get(path);
+        assert_eq!(status, 200, "GET {path}: {body}");
+        parse_json(&body)
+    }
+
+    /// POST /v1/campaigns; returns (campaign id, job id).
+    pub fn create_campaign(&self, spec: &Value) -> (u64, u64) {
+        let (status, body) = self.post(
+            "/v1/campaigns",
+            Some("application/json"),
+            spec.to_string().as_bytes(),
+        );
+        assert_eq!(status, 201, "create campaign: {body}");
+        let v = parse_json(&body);
+        let id = |k: &str| {
+            v[k].as_u64()
+                .unwrap_or_else(|| panic!("no {k} id in {body}"))
+        };
+        (id("campaign"), id("job"))
+    }
+
+    /// POST the CSV to the job's contacts, expecting 200; returns the import report.
+    pub fn upload_csv(&self, job: u64, csv: &str) -> Value {
+        let path = format!("/v1/jobs/{job}/contacts");
+        let (status, body) = self.post(&path, Some("text/csv"), csv.as_bytes());
+        assert_eq!(status, 200, "POST {path}: {body}");
+        parse_json(&body)
+    }
+
+    /// POST /v1/jobs/{job}/{action}, expecting 200.
+    pub fn job_action(&self, job: u64, action: &str) -> Value {
+        let path = format!("/v1/jobs/{job}/{action}");
+        let (status, body) = self.post(&path, None, b"");
+        assert_eq!(status, 200, "POST {path}: {body}");
+        parse_json(&body)
+    }
+
+    pub fn start_job(&self, job: u64) -> Value {
+        self.job_action(job, "start")
+    }
+
+    /// GET /v1/jobs/{job}.
+    pub fn job(&self, job: u64) -> Value {
+        self.get_json(&format!("/v1/jobs/{job}"))
+    }
+
+    /// Polls the job every 150 ms until it is finished or stopped; panics past `limit`.
+    pub fn wait_job_over(&self, job: u64, limit: Duration) -> Value {
+        let deadline = wall_now() + limit;
+        loop {
+            let v = self.job(job);
+            if matches!(v["job"]["state"].as_str(), Some("finished" | "stopped")) {
+                return v;
+            }
+            assert!(
+                wall_now() < deadline,
+                "job {job} not over within {limit:?}: {v}\nnode stderr:\n{}",
+                self.stderr_tail()
+            );
+            pause(Duration::from_millis(150));
+        }
+    }
+
+    /// Polls GET /v1/jobs/{job} every 100 ms until `cond` holds on it; panics past `limit`.
+    pub fn wait_job(
+        &self,
+        job: u64,
+        limit: Duration,
+        what: &str,
+        cond: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = wall_now() + limit;
+        loop {
+            let v = self.job(job);
+            if cond(&v) {
+                return v;
+            }
+            assert!(
+                wall_now() < deadline,
+                "job {job}: {what} not within {limit:?}: {v}"
+            );
+            pause(Duration::from_millis(100));
+        }
+    }
+
+    /// GET /v1/jobs/{job}/attempts, decoded.
+    pub fn attempts(&self, job: u64) -> Vec<AttemptView> {
+        let v = self.get_json(&format!("/v1/jobs/{job}/attempts"));
+        let list = v
+            .as_array()
+            .unwrap_or_else(|| panic!("attempts are not a list: {v}"));
+        list.iter().map(AttemptView::from_json).collect()
+    }
+}
+
+pub use super::wall_now;
+
+/// Waits `d` on a channel nobody sends on: the bounded pause between two polls.
+pub fn pause(d: Duration) {
+    let (_tx, rx) = mpsc::channel::<()>();
+    let _ = rx.recv_timeout(d);
+}
+
+fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+pub fn parse_json(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body:?}"))
+}
+
+/// One HTTP/1.1 request with `Connection: close`; returns (status, body). Understands
+/// Content-Length, chunked and read-to-close bodies.
+pub fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> (u16, String) {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("connect to the API at {addr}: {e}"));
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("read timeout");
+    s.set_write_timeout(Some(Duration::from_secs(30)))
+        .expect("write timeout");
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if let Some(ct) = content_type {
+        head.push_str(&format!("Content-Type: {ct}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).expect("send the request head");
+    s.write_all(body).expect("send the request body");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)
+        .unwrap_or_else(|e| panic!("{method} {path}: reading the response: {e}"));
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| {
+            panic!(
+                "{method} {path}: no header end in {:?}",
+                String::from_utf8_lossy(&raw)
+            )
+        });
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut rest = raw[split + 4..].to_vec();
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{method} {path}: bad status line in {head:?}"));
+    let header = |name: &str| {
+        head.lines().skip(1).find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_owned())
+        })
+    };
+    if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        rest = dechunk(&rest);
+    } else if let Some(n) = header("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        rest.truncate(n);
+    }
+    (status, String::from_utf8_lossy(&rest).into_owned())
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(eol) = b.windows(2).position(|w| w == b"\r\n") {
+        let size = std::str::from_utf8(&b[..eol])
+            .ok()
+            .and_then(|s| usize::from_str_radix(s.split(';').next().unwrap_or("").trim(), 16).ok())
+            .unwrap_or(0);
+        b = &b[eol + 2..];
+        if size == 0 || b.len() < size {
+            break;
+        }
+        out.extend_from_slice(&b[..size]);
+        b = &b[(size + 2).min(b.len())..];
+    }
+    out
+}
+
+// --- contacts and campaigns ------------------------------------------------------------------
+
+/// The phone of generated contact `i`: +1212555xxxx, distinct for i < 10000.
+pub fn phone(i: usize) -> String {
+    assert!(i < 10_000, "only 10000 distinct generated phones");
+    format!("+1212555{i:04}")
+}
+
+/// A contact list of `n` distinct E.164 numbers: `phone,name`.
+pub fn contacts_csv(n: usize) -> String {
+    let mut s = String::from("phone,name\n");
+    for i in 0..n {
+        s.push_str(&format!("{},contact {i}\n", phone(i)));
+    }
+    s
+}
+
+/// An agentless load-test campaign open all day, with `retry` as its retry overrides:
+/// `(code, delay_s, max_attempts)`.
+pub fn agentless_campaign(
+    name: &str,
+    rate_cps: f64,
+    max_concurrent: u32,
+    ring_timeout_ms: u64,
+    retry: &[(&str, u64, u32)],
+) -> Value {
+    let mut table = serde_json::Map::new();
+    for (code, delay_s, max_attempts) in retry {
+        table.insert(
+            (*code).to_owned(),
+            serde_json::json!({ "delay_s": delay_s, "max_attempts": max_attempts }),
+        );
+    }
+    serde_json::json!({
+        "name": name,
+        "mode": "agentless",
+        "load_test": true,
+        "ring_timeout_ms": ring_timeout_ms,
+        "agentless": { "rate_cps": rate_cps, "max_concurrent": max_concurrent },
+        "calling_hours": { "start": "00:00", "end": "00:00", "default_tz": "UTC" },
+        "retry": table,
+    })
+}
+
+// --- attempts ---------------------------------------------------------------------------------
+
+/// One attempt as GET /v1/jobs/{id}/attempts shows it.
+#[derive(Debug, Clone)]
+pub struct AttemptView {
+    pub id: u64,
+    pub contact: u64,
+    pub number: u32,
+    /// `dialing`, `ringing`, ..., `completed`.
+    pub state: String,
+    /// The completion code when completed.
+    pub code: Option<String>,
+    /// (unix ms, state name) in order.
+    pub history: Vec<(u64, String)>,
+    pub raw: Value,
+}
+
+impl AttemptView {
+    pub fn from_json(v: &Value) -> AttemptView {
+        let num = |k: &str| {
+            v[k].as_u64()
+                .unwrap_or_else(|| panic!("attempt without {k}: {v}"))
+        };
+        let history = v["history"]
+            .as_array()
+            .unwrap_or_else(|| panic!("attempt without history: {v}"))
+            .iter()
+            .map(|h| {
+                let ts = h[0]
+                    .as_u64()
+                    .unwrap_or_else(|| panic!("bad history entry {h} in {v}"));
+                let st = h[1]["state"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("bad history entry {h} in {v}"));
+                (ts, st.to_owned())
+            })
+            .collect();
+        AttemptView {
+            id: num("id"),
+            contact: num("contact"),
+            number: u32::try_from(num("number")).expect("attempt number fits u32"),
+            state: v["state"]["state"]
+                .as_str()
+                .unwrap_or_else(|| panic!("attempt without state: {v}"))
+                .to_owned(),
+            code: v["state"]["code"].as_str().map(str::to_owned),
+            history,
+            raw: v.clone(),
+        }
+    }
+
+    /// [first Dialing, Completed] in unix ms.
+    pub fn interval(&self) -> (u64, u64) {
+        let start = self
+            .history
+            .iter()
+            .find(|(_, s)| s == "dialing")
+            .map(|(t, _)| *t)
+            .unwrap_or_else(|| panic!("attempt {} never dialing: {}", self.id, self.raw));
+        let end = self
+            .history
+            .iter()
+            .rev()
+            .find(|(_, s)| s == "completed")
+            .map(|(t, _)| *t)
+            .unwrap_or_else(|| panic!("attempt {} never completed: {}", self.id, self.raw));
+        (start, end)
+    }
+}
+
+/// Attempts grouped by contact, each group ordered by attempt number.
+pub fn by_contact(attempts: &[AttemptView]) -> BTreeMap<u64, Vec<&AttemptView>> {
+    let mut m: BTreeMap<u64, Vec<&AttemptView>> = BTreeMap::new();
+    for a in attempts {
+        m.entry(a.contact).or_default().push(a);
+    }
+    for v in m.values_mut() {
+        v.sort_by_key(|a| a.number);
+    }
+    m
+}
+
+/// Every attempt is completed, its history starts with `dialing` and ends with `completed`
+/// (exactly one `completed`); attempt ids are distinct.
+pub fn check_histories(attempts: &[AttemptView]) {
+    let mut ids = std::collections::HashSet::new();
+    for a in attempts {
+        assert!(ids.insert(a.id), "attempt id {} appears twice", a.id);
+        assert_eq!(a.state, "completed", "attempt left transient: {}", a.raw);
+        assert!(a.code.is_some(), "completed without a code: {}", a.raw);
+        assert_eq!(
+            a.history.first().map(|h| h.1.as_str()),
+            Some("dialing"),
+            "history must start with dialing: {}",
+            a.raw
+        );
+        assert_eq!(
+            a.history.last().map(|h| h.1.as_str()),
+            Some("completed"),
+            "history must end with completed: {}",
+            a.raw
+        );
+        let completions = a.history.iter().filter(|h| h.1 == "completed").count();
+        assert_eq!(completions, 1, "completed more than once: {}", a.raw);
+        assert!(
+            a.history.windows(2).all(|w| w[0].0 <= w[1].0),
+            "history goes back in time: {}",
+            a.raw
+        );
+    }
+}
+
+/// Per contact: attempt numbers are 1..=k, and no two attempts' [Dialing, Completed]
+/// intervals overlap (a contact is never dialed twice at once).
+pub fn check_no_concurrent_dials(attempts: &[AttemptView]) {
+    for (contact, list) in by_contact(attempts) {
+        let numbers: Vec<u32> = list.iter().map(|a| a.number).collect();
+        let expected: Vec<u32> = (1..=u32::try_from(list.len()).expect("fits")).collect();
+        assert_eq!(
+            numbers, expected,
+            "contact {contact}: attempt numbers {numbers:?}"
+        );
+        let mut by_start: Vec<&&AttemptView> = list.iter().collect();
+        by_start.sort_by_key(|a| a.interval().0);
+        for w in by_start.windows(2) {
+            let (a, b) = (w[0].interval(), w[1].interval());
+            assert!(
+                b.0 >= a.1,
+                "contact {contact}: attempt {} [{}, {}] overlaps attempt {} [{}, {}]",
+                w[0].id,
+                a.0,
+                a.1,
+                w[1].id,
+                b.0,
+                b.1
+            );
+            assert!(
+                w[0].number < w[1].number,
+                "contact {contact}: attempt {} (number {}) dialed before attempt {} (number {})",
+                w[1].id,
+                w[1].number,
+                w[0].id,
+                w[0].number
+            );
+        }
+    }
+}
+
+/// Codes per completion count, from the attempts.
+pub fn code_counts(attempts: &[AttemptView]) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    for a in attempts {
+        *m.entry(a.code.clone().unwrap_or_default()).or_default() += 1;
+    }
+    m
+}
+
+/// A retry table as the engine applies it: (delay_s, max_attempts) per code, with the
+/// engine's defaults for codes the campaign does not list (campaign.rs `RetryTable::default`).
+pub fn retry_rules(overrides: &[(&str, u64, u32)]) -> HashMap<String, (u64, u32)> {
+    let mut m: HashMap<String, (u64, u32)> = [
+        ("busy", 300, 3),
+        ("no-answer", 1800, 3),
+        ("network-failure", 120, 5),
+        ("timeout", 120, 3),
+        ("no-media-resource", 60, 10),
+        ("recovered-after-failover", 60, 3),
+        ("nuisance", 3600, 2),
+    ]
+    .into_iter()
+    .map(|(c, d, n)| (c.to_owned(), (d, n)))
+    .collect();
+    for (c, d, n) in overrides {
+        m.insert((*c).to_owned(), (*d, *n));
+    }
+    m
+}
+
+/// Per contact, the codes of its attempts follow the retry table: every attempt but the last
+/// ended with a code that allows another attempt (number < max_attempts), and the last ended
+/// with a final code or at its code's max_attempts. Also checks each retry waited at least
+/// the rule's delay after the previous completion.
+pub fn check_retry_sequences(attempts: &[AttemptView], rules: &HashMap<String, (u64, u32)>) {
+    let max_of = |code: &str| rules.get(code).map_or(1, |r| r.1);
+    for (contact, list) in by_contact(attempts) {
+        let codes: Vec<&str> = list
+            .iter()
+            .map(|a| a.code.as_deref().unwrap_or(""))
+            .collect();
+        let k = u32::try_from(list.len()).expect("fits");
+        for (i, a) in list.iter().enumerate() {
+            let code = codes[i];
+            let n = a.number;
+            if n < k {
+                assert!(
+                    n < max_of(code),
+                    "contact {contact}: attempt {n} ended {code} (max {}) yet was retried: {codes:?}",
+                    max_of(code)
+                );
+                let delay_ms = rules.get(code).map_or(0, |r| r.0 * 1000);
+                let next = list[i + 1].interval().0;
+                assert!(
+                    next >= a.interval().1 + delay_ms,
+                    "contact {contact}: attempt {} came {} ms after {code}, before its {delay_ms} ms delay",
+                    n + 1,
+                    next.saturating_sub(a.interval().1)
+                );
+            } else {
+                assert!(
+                    n >= max_of(code),
+                    "contact {contact}: last attempt {n} ended {code} (max {}) but was not retried: {codes:?}",
+                    max_of(code)
+                );
+            }
+        }
+    }
+}
+
+/// The Call-IDs of INVITE dialogs in a peer's `--record` file (first column), in order.
+pub fn record_call_ids(record: &Path) -> Vec<(String, String, String)> {
+    let text = std::fs::read_to_string(record)
+        .unwrap_or_else(|e| panic!("cannot read the peer record {}: {e}", record.display()));
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let mut f = l.split('\t');
+            let cid = f.next().unwrap_or_default().to_owned();
+            let uri = f.next().unwrap_or_default().to_owned();
+            let outcome = f.next().unwrap_or_default().to_owned();
+            assert!(
+                !cid.is_empty() && !outcome.is_empty(),
+                "bad record line {l:?}"
+            );
+            (cid, uri, outcome)
+        })
+        .collect()
+}
+
+/// The phone of a Request-URI `sip:+1212...@host:port`.
+pub fn uri_phone(uri: &str) -> &str {
+    uri.trim_start_matches("sip:")
+        .split('@')
+        .next()
+        .unwrap_or_default()
+}
+
+/// The attempt id a Call-ID of `node` carries (its hex prefix), checking the rest of it.
+pub fn attempt_of_call_id(node: &Node, call_id: &str) -> u64 {
+    let hex = call_id
+        .split('-')
+        .next()
+        .unwrap_or_else(|| panic!("Call-ID {call_id:?} has no id part"));
+    let id = u64::from_str_radix(hex, 16)
+        .unwrap_or_else(|e| panic!("Call-ID {call_id:?}: id part is not hex: {e}"));
+    assert_eq!(
+        node.call_id(id),
+        call_id,
+        "Call-ID {call_id:?} does not follow sip/src/ids.rs for node {}",
+        node.name
+    );
+    id
+}
