@@ -63,6 +63,8 @@ fn sigkill_mid_campaign_loses_nothing_and_dials_nothing_twice() {
 
     // (in flight just before the kill, attempts resolved by the restart after it)
     let mut kills: Vec<(u64, u64)> = Vec::new();
+    let mut epoch = node.get_json("/v1/node")["epoch"].as_u64().unwrap_or(0);
+    assert_eq!(epoch, 1, "a fresh node takes its zone under epoch 1");
     for (round, &after) in KILL_AFTER_ATTEMPTS.iter().enumerate() {
         let before = node.wait_job(job, Duration::from_secs(30), "calls in flight", |v| {
             v["stats"]["attempts"].as_u64().unwrap_or(0) >= after
@@ -73,6 +75,10 @@ fn sigkill_mid_campaign_loses_nothing_and_dials_nothing_twice() {
         node.kill9();
         node.restart();
         let status = node.get_json("/v1/node");
+        // Each restart takes the zone under the next fencing epoch.
+        let new_epoch = status["epoch"].as_u64().unwrap_or(0);
+        assert_eq!(new_epoch, epoch + 1, "round {round}: {status}");
+        epoch = new_epoch;
         let recovered = status["recovered_attempts"]
             .as_u64()
             .unwrap_or_else(|| panic!("{status}"));

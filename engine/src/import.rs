@@ -627,6 +627,30 @@ mod tests {
     }
 
     #[test]
+    fn progress_bar_and_tiny_batches_change_nothing() {
+        let (_d, s) = setup();
+        let opts = ImportOptions {
+            progress: true,
+            batch_size: 0,
+            ..ImportOptions::default()
+        };
+        let csv = b"phone\n+12125550100\n+12125550101\n+12125550102\n";
+        let r = import_reader(&s, JobId(1), &csv[..], &opts).expect("import");
+        assert_eq!((r.imported, r.rejected), (3, 0));
+        let ids: Vec<u64> = s
+            .due_contacts(JobId(1), 0, 10)
+            .expect("due")
+            .iter()
+            .map(|c| c.id.0)
+            .collect();
+        assert_eq!(ids.len(), 3);
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "ids in file order: {ids:?}"
+        );
+    }
+
+    #[test]
     fn report_serialises_reasons_as_text() {
         let e = RowError {
             line: 7,

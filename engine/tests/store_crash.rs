@@ -233,6 +233,10 @@ fn killed_writer_loses_nothing_it_acknowledged() {
             seen, kill_after,
             "round {round}: the child stopped by itself"
         );
+        // A commit takes about a millisecond: a varying pause moves the kill across its
+        // phases (encoding, apply_batch, flush, printing).
+        let pause = splitmix(seed ^ round ^ 0xABCD) % 3_000;
+        std::thread::sleep(std::time::Duration::from_micros(pause));
         child.kill().expect("SIGKILL");
         // Lines already written before the kill are acknowledged commits too.
         for line in lines {

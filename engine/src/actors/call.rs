@@ -154,6 +154,7 @@ impl Actor for CallActor {
             return;
         };
         let target = slot.config.address;
+        tracing::debug!(attempt = %self.attempt.id, phone = %crate::domain::Redacted(&self.contact.phone), mpp = %slot.config.name, "dialing");
         let offer = sip::sdp::offer(self.attempt.id.0, 1, self.shared.rtp_ip, port).into_bytes();
         let campaign = &self.job.campaign;
         let sent = self.shared.sip.send(SipCommand::Dial {

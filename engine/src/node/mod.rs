@@ -51,6 +51,8 @@ pub struct ComponentStatus {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct NodeStatus {
     pub name: String,
+    /// The fencing epoch this node holds its zones under.
+    pub epoch: u64,
     pub sip: SocketAddr,
     pub components: Vec<ComponentStatus>,
     pub mpps: Vec<MppStatus>,
@@ -210,6 +212,7 @@ impl NodeHandle {
         let c = &self.shared.sip.counters;
         NodeStatus {
             name: self.shared.name.clone(),
+            epoch: self.shared.epoch,
             sip: self.shared.sip.local,
             components,
             mpps: self
@@ -252,6 +255,28 @@ impl Node {
         let store: Arc<dyn Store> = Arc::new(SledStore::open(&cfg.data_dir)?);
         let commit = Arc::new(GroupCommit::new(Arc::clone(&store), cfg.max_batch_writes));
 
+        // Take the zones under a new fencing epoch: one past the highest any earlier master of
+        // them held, so every write of this run is recognisably newer than the last run's.
+        let mut epoch = 1;
+        for z in &cfg.zones {
+            if let Some(owner) = store.zone_owner(z)? {
+                epoch = epoch.max(owner.epoch + 1);
+            }
+        }
+        let owners = cfg
+            .zones
+            .iter()
+            .map(|z| {
+                crate::store::Write::ZoneOwner(crate::store::ZoneOwner {
+                    zone: z.clone(),
+                    node: cfg.name.clone(),
+                    epoch,
+                    since: clock.unix_ms(),
+                })
+            })
+            .collect();
+        commit.commit_blocking(owners)?;
+
         // Whatever the last run left in flight is resolved before anything dials.
         let recovered =
             recovery::resolve_in_flight(store.as_ref(), &commit, &cfg.name, clock.unix_ms())?;
@@ -272,7 +297,7 @@ impl Node {
             ports,
             rtp_ip: cfg.rtp_ip,
             clock,
-            epoch: 1,
+            epoch,
             default_prompt: Prompt::tone(440.0, 1000, Codec::Pcmu),
             events: tokio::sync::broadcast::channel(4096).0,
         });

@@ -22,7 +22,7 @@ pub struct NodeShared {
     pub ports: PortPool,
     pub rtp_ip: IpAddr,
     pub clock: Arc<dyn Clock>,
-    /// The fencing epoch this node's writes carry (a single node owns epoch 1).
+    /// The fencing epoch this node's writes carry: one past the last master of its zones.
     pub epoch: u64,
     /// Played on agentless answers and on abandons when a campaign names no message.
     pub default_prompt: Prompt,

@@ -386,6 +386,9 @@ mod tests {
         fn transient_attempts(&self) -> StoreResult<Vec<crate::domain::Attempt>> {
             Ok(vec![])
         }
+        fn zone_owner(&self, _: &str) -> StoreResult<Option<crate::store::ZoneOwner>> {
+            Ok(None)
+        }
         fn allocate_ids(&self, _: &str, _: u64) -> StoreResult<u64> {
             Ok(1)
         }

@@ -51,6 +51,16 @@ pub struct Job {
     pub updated_at: UnixMs,
 }
 
+/// Which node masters a zone, under which fencing epoch. Each new master takes the next
+/// epoch, so writes stamped with an older one are recognisably stale.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneOwner {
+    pub zone: String,
+    pub node: String,
+    pub epoch: u64,
+    pub since: UnixMs,
+}
+
 /// One write of a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Write {
@@ -63,6 +73,7 @@ pub enum Write {
         was: Option<ContactState>,
     },
     Attempt(Attempt),
+    ZoneOwner(ZoneOwner),
 }
 
 /// Counts of a job's contacts.
@@ -116,6 +127,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every attempt not yet Completed, across jobs (what recovery resolves at start-up).
     fn transient_attempts(&self) -> StoreResult<Vec<Attempt>>;
+
+    /// The recorded master of `zone`, if any node has taken it.
+    fn zone_owner(&self, zone: &str) -> StoreResult<Option<ZoneOwner>>;
 
     /// A fresh block of `n` ids from a durable counter named `kind` (never handed out twice,
     /// even across crashes). Returns the first id of the block.

@@ -27,7 +27,7 @@ mod codec;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{CampaignRecord, ContactCounts, Job, Store, StoreError, StoreResult, Write};
+use super::{CampaignRecord, ContactCounts, Job, Store, StoreError, StoreResult, Write, ZoneOwner};
 use crate::domain::{Attempt, CampaignId, Contact, ContactId, ContactState, JobId, UnixMs};
 use codec::{decode_contact, encode_contact};
 
@@ -139,6 +139,7 @@ impl Store for SledStore {
             match w {
                 Write::Campaign(c) => b.insert(campaign_key(c.id).into_bytes(), encode(c)?),
                 Write::Job(j) => b.insert(job_key(j.id).into_bytes(), encode(j)?),
+                Write::ZoneOwner(z) => b.insert(zone_key(&z.zone).into_bytes(), encode(z)?),
                 Write::Contact { contact, was } => {
                     let d = deltas.entry(contact.job).or_default();
                     match was {
@@ -205,6 +206,10 @@ impl Store for SledStore {
 
     fn campaigns(&self) -> StoreResult<Vec<CampaignRecord>> {
         self.scan_json("k/")
+    }
+
+    fn zone_owner(&self, zone: &str) -> StoreResult<Option<ZoneOwner>> {
+        self.get_json(&zone_key(zone))
     }
 
     fn job(&self, id: JobId) -> StoreResult<Option<Job>> {
@@ -333,6 +338,11 @@ fn bucket(s: &ContactState) -> usize {
         ContactState::InFlight { .. } => 2,
         ContactState::Final { .. } => 3,
     }
+}
+
+/// `z/{zone}`: zone names are operator-chosen text; nothing else shares the prefix.
+fn zone_key(zone: &str) -> String {
+    format!("z/{zone}")
 }
 
 fn campaign_key(id: CampaignId) -> String {
