@@ -14,6 +14,7 @@
 //! | `t/{attempt}` | the job id (8 bytes BE): present iff the attempt is not Completed |
 //! | `n/{kind}` | the next id to hand out (8 bytes BE) |
 //! | `s/{job}` | contact counters total, ready, in-flight, final (4 × 8 bytes BE) |
+//! | `z/{zone}` | [`ZoneOwner`] (JSON): the node that masters the zone, and its epoch |
 //!
 //! The Ready index and the counters are derived from each `Write::Contact`'s `was` (the
 //! caller's word for the state it replaces), so a commit never reads contacts first.
