@@ -331,6 +331,9 @@ pub async fn run(cfg: LoadTestConfig) -> std::io::Result<LoadReport> {
     };
     report.wall_seconds = (end - start).as_secs_f64();
     report.cpu_seconds = process_cpu_seconds().unwrap_or(0.0) - cpu_start;
-    report.media = media.map(|m| m.summary());
+    report.media = match media {
+        Some(m) => Some(m.summary().await),
+        None => None,
+    };
     Ok(report)
 }

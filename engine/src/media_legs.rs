@@ -37,12 +37,16 @@ pub struct MediaLegs {
         tokio::task::JoinHandle<u64>,
         tokio::sync::oneshot::Sender<()>,
     )>,
+    /// Stats of legs stopped in the background.
+    stopped_tx: tokio::sync::mpsc::UnboundedSender<media::LegStats>,
+    stopped_rx: tokio::sync::mpsc::UnboundedReceiver<media::LegStats>,
 }
 
 impl MediaLegs {
     /// Legs bind on `ip` with RTP ports from `first..=last` (even ports; RTCP is port + 1).
     pub fn new(ip: IpAddr, first: u16, last: u16) -> std::io::Result<Self> {
         let pool = PortPool::new(first, last).map_err(|e| std::io::Error::other(e.to_string()))?;
+        let (stopped_tx, stopped_rx) = tokio::sync::mpsc::unbounded_channel();
         Ok(Self {
             ip,
             pool,
@@ -53,6 +57,8 @@ impl MediaLegs {
             summary: MediaSummary::default(),
             jitter_sum: 0.0,
             sink: None,
+            stopped_tx,
+            stopped_rx,
         })
     }
 
@@ -155,19 +161,44 @@ impl MediaLegs {
     }
 
     /// The call ended: stop its leg and add its stats.
+    /// The call ended: stop its leg in the background (the SIP loop must not wait for RTP
+    /// tasks to wind down) and add its stats when it has.
     pub async fn ended(&mut self, key: CallKey) {
         self.remote_offers.remove(&key);
         if let Some(leg) = self.legs.remove(&key) {
-            let s = leg.stop().await;
-            self.summary.legs += 1;
-            self.summary.packets_sent += s.packets_sent;
-            self.summary.packets_received += s.packets_received;
-            self.summary.packets_lost += u64::try_from(s.packets_lost).unwrap_or(0);
-            self.jitter_sum += s.jitter_ms;
+            let tx = self.stopped_tx.clone();
+            tokio::spawn(async move {
+                let _ = tx.send(leg.stop().await);
+            });
+        }
+        while let Ok(s) = self.stopped_rx.try_recv() {
+            self.add(&s);
         }
     }
 
-    pub fn summary(mut self) -> MediaSummary {
+    fn add(&mut self, s: &media::LegStats) {
+        self.summary.legs += 1;
+        self.summary.packets_sent += s.packets_sent;
+        self.summary.packets_received += s.packets_received;
+        self.summary.packets_lost += u64::try_from(s.packets_lost).unwrap_or(0);
+        self.jitter_sum += s.jitter_ms;
+    }
+
+    /// Totals over every leg, once the legs still stopping have stopped.
+    pub async fn summary(mut self) -> MediaSummary {
+        // Legs never ended (run cut short) stop now too.
+        for (_, leg) in self.legs.drain() {
+            let tx = self.stopped_tx.clone();
+            tokio::spawn(async move {
+                let _ = tx.send(leg.stop().await);
+            });
+        }
+        self.offered.clear();
+        let (dead, _) = tokio::sync::mpsc::unbounded_channel();
+        drop(std::mem::replace(&mut self.stopped_tx, dead));
+        while let Some(s) = self.stopped_rx.recv().await {
+            self.add(&s);
+        }
         if self.summary.legs > 0 {
             self.summary.mean_jitter_ms = self.jitter_sum / self.summary.legs as f64;
         }

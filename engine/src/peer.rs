@@ -360,7 +360,7 @@ pub async fn run(
     report.rejected_malformed = s.rejected_malformed;
     report.dropped_junk = s.dropped_junk;
     report.datagrams = s.datagrams;
-    report.media = Some(media.summary());
+    report.media = Some(media.summary().await);
     if let Some(w) = record.as_mut() {
         let _ = w.flush();
     }
