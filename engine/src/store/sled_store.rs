@@ -54,15 +54,42 @@ impl SledStore {
 
     /// Opens (or creates) the store in `dir` with `cache_bytes` of sled page cache.
     pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> StoreResult<SledStore> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(cache_bytes)
-            .open()
-            .map_err(sled_err)?;
-        Ok(SledStore {
-            db,
-            counters: Mutex::new(()),
-        })
+        // sled releases its directory lock from a background thread after the last handle
+        // is dropped, so reopening in the same process right after closing can find it still
+        // held. Wait for it a bounded while; another process holding it is an error.
+        const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+        const STEP: std::time::Duration = std::time::Duration::from_millis(10);
+        let mut waited = std::time::Duration::ZERO;
+        loop {
+            let opened = sled::Config::new()
+                .path(dir)
+                .cache_capacity(cache_bytes)
+                .open();
+            match opened {
+                Ok(db) => {
+                    return Ok(SledStore {
+                        db,
+                        counters: Mutex::new(()),
+                    })
+                }
+                // sled reports the held lock as an I/O error whose text names it (the OS's
+                // EWOULDBLOCK is wrapped inside, not its kind).
+                Err(sled::Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.to_string().contains("could not acquire lock") =>
+                {
+                    if waited >= LOCK_WAIT {
+                        return Err(StoreError::Io(format!(
+                            "{} is in use by another process (its lock was held for {LOCK_WAIT:?})",
+                            dir.display()
+                        )));
+                    }
+                    std::thread::sleep(STEP);
+                    waited += STEP;
+                }
+                Err(e) => return Err(sled_err(e)),
+            }
+        }
     }
 
     /// Bytes the store takes on disk.
