@@ -62,21 +62,9 @@ impl MediaLegs {
         })
     }
 
-    /// Binds a leg on the next free port. The pool knows only its own leases, so a port
-    /// another process holds fails to bind; its lease goes to the back of the pool's queue
-    /// and the next few ports are tried.
+    /// A leg on the next free port (skipping ports other processes hold).
     fn bind_leg(&mut self) -> Option<RtpLeg> {
-        for _ in 0..16 {
-            let lease = self.pool.acquire().ok()?;
-            let port = lease.port();
-            match RtpLeg::bind(lease, self.ip, Codec::Pcmu) {
-                Ok(leg) => return Some(leg),
-                Err(e) => {
-                    tracing::debug!(port, error = %e, "RTP port taken outside our pool, trying the next");
-                }
-            }
-        }
-        None
+        RtpLeg::bind_from(&self.pool, self.ip, Codec::Pcmu, 16).ok()
     }
 
     /// UAC side: binds a leg for call number `n` and returns the SDP offer naming its port.
@@ -103,7 +91,9 @@ impl MediaLegs {
 
     /// UAC side: the answer arrived; start sending to where it points.
     pub async fn answered(&mut self, key: CallKey, sdp: &[u8]) {
-        let Some(remote) = rtp_addr(sdp) else { return };
+        let Some(remote) = sip::sdp::parse_answer(sdp).ok().and_then(|a| a.remote()) else {
+            return;
+        };
         if let Some(leg) = self.legs.get_mut(&key) {
             leg.set_remote(remote);
             leg.play(self.tone.clone());
@@ -131,7 +121,7 @@ impl MediaLegs {
 
     /// UAS side: where the caller wants our audio.
     pub fn remember_offer(&mut self, call: CallKey, offer: &[u8]) {
-        if let Some(a) = rtp_addr(offer) {
+        if let Some(a) = sip::sdp::parse_answer(offer).ok().and_then(|a| a.remote()) {
             self.remote_offers.insert(call, a);
         }
     }
@@ -207,13 +197,5 @@ impl MediaLegs {
             task.abort();
         }
         self.summary
-    }
-}
-
-/// Where an SDP body (offer or answer) wants our RTP, if its audio stream is accepted.
-fn rtp_addr(sdp: &[u8]) -> Option<SocketAddr> {
-    match sip::sdp::parse_answer(sdp) {
-        Ok(sip::sdp::MediaAnswer::Accepted(a)) => Some(a.remote),
-        _ => None,
     }
 }

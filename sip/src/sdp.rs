@@ -397,6 +397,16 @@ pub enum MediaAnswer {
     Rejected,
 }
 
+impl MediaAnswer {
+    /// Where to send RTP, if the stream was accepted.
+    pub fn remote(&self) -> Option<SocketAddr> {
+        match self {
+            MediaAnswer::Accepted(a) => Some(a.remote),
+            MediaAnswer::Rejected => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AudioAnswer {
     /// Where to send RTP: the media-level c= address, else the session-level one.

@@ -47,15 +47,10 @@ impl CallActor {
     }
 
     fn bind_leg(&mut self) -> Option<u16> {
-        for _ in 0..8 {
-            let lease = self.shared.ports.acquire().ok()?;
-            if let Ok(leg) = RtpLeg::bind(lease, self.shared.rtp_ip, Codec::Pcmu) {
-                let port = leg.local_addr().port();
-                self.leg = Some(leg);
-                return Some(port);
-            }
-        }
-        None
+        let leg = RtpLeg::bind_from(&self.shared.ports, self.shared.rtp_ip, Codec::Pcmu, 8).ok()?;
+        let port = leg.local_addr().port();
+        self.leg = Some(leg);
+        Some(port)
     }
 
     fn perform(&mut self, effects: Vec<Effect>, ctx: &mut Context<Self>) {
@@ -178,10 +173,11 @@ impl Handler<CallSignal> for CallActor {
 
     fn handle(&mut self, signal: CallSignal, ctx: &mut Context<Self>) {
         if let CallSignal::Answered { sdp: Some(sdp) } = &signal {
-            if let (Ok(sip::sdp::MediaAnswer::Accepted(a)), Some(leg)) =
-                (sip::sdp::parse_answer(sdp), &self.leg)
-            {
-                leg.set_remote(a.remote);
+            if let (Some(remote), Some(leg)) = (
+                sip::sdp::parse_answer(sdp).ok().and_then(|a| a.remote()),
+                &self.leg,
+            ) {
+                leg.set_remote(remote);
             }
         }
         if let CallSignal::NotSent { backoff: true } = signal {

@@ -79,6 +79,28 @@ impl ZoneActor {
         Some(AttemptId(id))
     }
 
+    /// The attempt record this node writes for `contact`'s current attempt, starting in `state`.
+    fn new_attempt(
+        &self,
+        id: AttemptId,
+        job: &JobRuntime,
+        contact: &Contact,
+        state: AttemptState,
+        now_ms: u64,
+    ) -> Attempt {
+        Attempt {
+            id,
+            job: job.job,
+            contact: contact.id,
+            number: contact.attempts,
+            state,
+            history: vec![(now_ms, state)],
+            sip_status: None,
+            node: self.shared.name.clone(),
+            epoch: self.shared.epoch,
+        }
+    }
+
     fn tick(&mut self, ctx: &mut Context<Self>) {
         let now = self.shared.clock.now();
         let now_ms = self.shared.clock.unix_ms();
@@ -118,17 +140,7 @@ impl ZoneActor {
                     break;
                 };
                 contact.state = ContactState::InFlight { attempt: id };
-                let attempt = Attempt {
-                    id,
-                    job: job.job,
-                    contact: contact.id,
-                    number: contact.attempts,
-                    state: AttemptState::Dialing,
-                    history: vec![(now_ms, AttemptState::Dialing)],
-                    sip_status: None,
-                    node: self.shared.name.clone(),
-                    epoch: self.shared.epoch,
-                };
+                let attempt = self.new_attempt(id, &job, &contact, AttemptState::Dialing, now_ms);
                 writes.push(Write::Attempt(attempt.clone()));
                 writes.push(Write::Contact {
                     contact: contact.clone(),
@@ -152,17 +164,8 @@ impl ZoneActor {
             let code = CompletionCode::NoMediaResource;
             contact.last_code = Some(code);
             contact.state = crate::retry::decide(&job.campaign, &contact, code, now_ms);
-            let attempt = Attempt {
-                id,
-                job: job.job,
-                contact: contact.id,
-                number: contact.attempts,
-                state: AttemptState::Completed(code),
-                history: vec![(now_ms, AttemptState::Completed(code))],
-                sip_status: None,
-                node: self.shared.name.clone(),
-                epoch: self.shared.epoch,
-            };
+            let attempt =
+                self.new_attempt(id, &job, &contact, AttemptState::Completed(code), now_ms);
             writes.push(Write::Attempt(attempt));
             writes.push(Write::Contact {
                 contact: contact.clone(),

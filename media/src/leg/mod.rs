@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 use crate::codec::Codec;
 use crate::error::MediaError;
-use crate::ports::PortLease;
+use crate::ports::{PortLease, PortPool};
 use crate::prompt::{Prompt, FRAME_BYTES};
 use crate::rtp::{self, Pacer, RtpSender, HEADER_LEN};
 use crate::stats::{ReceiveStats, Verdict};
@@ -208,6 +208,26 @@ pub struct RtpLeg {
 }
 
 impl RtpLeg {
+    /// Binds a leg on the pool's next free port. The pool knows only its own leases, so a port
+    /// another process holds fails to bind; its lease goes back to the end of the pool's queue
+    /// and the next port is tried, up to `tries` ports in all.
+    pub fn bind_from(
+        pool: &PortPool,
+        ip: IpAddr,
+        codec: Codec,
+        tries: usize,
+    ) -> Result<RtpLeg, MediaError> {
+        for _ in 1..tries.max(1) {
+            match RtpLeg::bind(pool.acquire()?, ip, codec) {
+                Err(MediaError::Bind { addr, source }) => {
+                    tracing::debug!(%addr, error = %source, "RTP port taken outside the pool, trying the next");
+                }
+                other => return other,
+            }
+        }
+        RtpLeg::bind(pool.acquire()?, ip, codec)
+    }
+
     /// Binds a UDP socket on `ip` at the leased port and starts the leg's task, for a leg that
     /// negotiated `codec`. Must be called inside a tokio runtime. On error the lease is dropped,
     /// so the port goes back to the pool.
