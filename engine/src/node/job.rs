@@ -56,6 +56,23 @@ impl NuisanceMeter {
         self.days.retain(|d, _| *d >= oldest);
     }
 
+    /// Live answers and nuisance calls today and over the last 30 days, for pacing against
+    /// the cap (the pacer needs the counts, not only the rates, to budget the next nuisance).
+    pub fn counts(&self, now: UnixMs) -> NuisanceCounts {
+        let today = now / DAY_MS;
+        let day = self.days.get(&today).copied().unwrap_or_default();
+        let month = self
+            .days
+            .range(today.saturating_sub(29)..=today)
+            .fold((0, 0), |acc, (_, v)| (acc.0 + v.0, acc.1 + v.1));
+        NuisanceCounts {
+            live_day: day.0,
+            nuisance_day: day.1,
+            live_30d: month.0,
+            nuisance_30d: month.1,
+        }
+    }
+
     /// Nuisance rate in percent of live-answered calls, today and over the last 30 days.
     pub fn rates(&self, now: UnixMs) -> (f64, f64) {
         let today = now / DAY_MS;
@@ -73,6 +90,15 @@ impl NuisanceMeter {
             .fold((0, 0), |acc, (_, v)| (acc.0 + v.0, acc.1 + v.1));
         (pct(day), pct(month))
     }
+}
+
+/// Live-answered and nuisance calls in the two windows a campaign's cap may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct NuisanceCounts {
+    pub live_day: u64,
+    pub nuisance_day: u64,
+    pub live_30d: u64,
+    pub nuisance_30d: u64,
 }
 
 /// Counters updated by call actors, read by the API and the pacing loop.
