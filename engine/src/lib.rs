@@ -7,12 +7,14 @@
 #![forbid(unsafe_code)]
 
 pub mod actors;
+pub mod agent;
 pub mod api;
 pub mod campaign;
 pub mod clock;
 pub mod config;
 pub mod cpu;
 pub mod demo;
+pub mod desktop;
 pub mod domain;
 pub mod flow;
 pub mod hours;
