@@ -54,6 +54,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 down_after_missed: 3,
             }],
             max_batch_writes: 1024,
+            desktop: outdial::config::DesktopSettings::default(),
+            agents: Vec::new(),
         };
         let node = Node::start(&cfg, clock)?;
         let mut events = node.subscribe();

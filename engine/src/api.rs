@@ -318,6 +318,37 @@ async fn metrics(node: web::Data<NodeHandle>) -> ApiResult {
         .body(out))
 }
 
+async fn list_agents(node: web::Data<NodeHandle>) -> ApiResult {
+    Ok(HttpResponse::Ok().json(node.agents().await))
+}
+
+/// `{"job": N}`: the job of the agent's zone it works for next.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MoveAgent {
+    job: u64,
+}
+
+async fn move_agent(
+    node: web::Data<NodeHandle>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> ApiResult {
+    let m: MoveAgent = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("body must be {{\"job\": <job id>}}: {e}"),
+        )
+    })?;
+    node.move_agent(&path, JobId(m.job)).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"agent": path.into_inner(), "job": m.job})))
+}
+
+async fn logout_agent(node: web::Data<NodeHandle>, path: web::Path<String>) -> ApiResult {
+    node.logout_agent(&path).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"agent": path.into_inner(), "logged_out": true})))
+}
+
 async fn not_found(req: HttpRequest) -> ApiResult {
     Err(ApiError::new(
         StatusCode::NOT_FOUND,
@@ -350,6 +381,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/v1/jobs/{id}/{action}", web::post().to(job_action))
     .route("/v1/node", web::get().to(node_status))
     .route("/v1/dnc", web::post().to(add_dnc))
+    .route("/v1/agents", web::get().to(list_agents))
+    .route("/v1/agents/{id}/move", web::post().to(move_agent))
+    .route("/v1/agents/{id}/logout", web::post().to(logout_agent))
+    .route("/v1/desktop", web::get().to(crate::desktop_ws::upgrade))
     .route("/metrics", web::get().to(metrics));
 }
 

@@ -24,6 +24,74 @@ pub struct NodeConfigFile {
     pub mpps: Vec<MppSection>,
     #[serde(default)]
     pub storage: StorageSection,
+    #[serde(default)]
+    pub desktop: DesktopSection,
+    /// Agents who may log in from a desktop.
+    #[serde(default, rename = "agent")]
+    pub agents: Vec<AgentSection>,
+}
+
+/// `[desktop]`: the agent desktop protocol (docs/desktop-protocol.md) and agent sessions.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DesktopSection {
+    /// Heartbeat interval both ways, ms (100..=60000). Default 5000.
+    #[serde(default = "default_heartbeat")]
+    pub heartbeat_ms: u64,
+    /// Silent heartbeat intervals before a desktop counts as disconnected (1..=20). Default 3.
+    #[serde(default = "default_missed_heartbeats")]
+    pub missed_heartbeats: u32,
+    /// Wrap-up ends with the default disposition after this long, ms (1000..=3600000).
+    /// Default 60000.
+    #[serde(default = "default_wrapup")]
+    pub wrapup_timeout_ms: u64,
+    /// Wait before re-nailing a dropped agent phone, ms (100..=600000). Default 2000.
+    #[serde(default = "default_renail")]
+    pub renail_delay_ms: u64,
+    /// Consecutive nailing failures before the agent is logged out (1..=100). Default 3.
+    #[serde(default = "default_nail_failures")]
+    pub max_nail_failures: u32,
+}
+
+fn default_heartbeat() -> u64 {
+    5000
+}
+fn default_missed_heartbeats() -> u32 {
+    3
+}
+fn default_wrapup() -> u64 {
+    60_000
+}
+fn default_renail() -> u64 {
+    2000
+}
+fn default_nail_failures() -> u32 {
+    3
+}
+
+impl Default for DesktopSection {
+    fn default() -> Self {
+        Self {
+            heartbeat_ms: default_heartbeat(),
+            missed_heartbeats: default_missed_heartbeats(),
+            wrapup_timeout_ms: default_wrapup(),
+            renail_delay_ms: default_renail(),
+            max_nail_failures: default_nail_failures(),
+        }
+    }
+}
+
+/// `[[agent]]`: one agent's credentials.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSection {
+    /// Login name. Required; letters, digits, '-', '_', '.' and '@'.
+    pub id: String,
+    /// Hex SHA-256 of the password (`printf %s PASSWORD | sha256sum`). Required.
+    pub password_sha256: String,
+    /// Zones the agent may log in to. Default: any zone of the node.
+    #[serde(default)]
+    pub zones: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -210,6 +278,36 @@ pub struct NodeConfig {
     pub http_bind: SocketAddr,
     pub mpps: Vec<Mpp>,
     pub max_batch_writes: usize,
+    pub desktop: DesktopSettings,
+    pub agents: Vec<crate::desktop::AgentCredential>,
+}
+
+/// Resolved `[desktop]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DesktopSettings {
+    pub heartbeat: Duration,
+    pub missed_heartbeats: u32,
+    pub session: crate::agent::AgentConfig,
+}
+
+impl Default for DesktopSettings {
+    fn default() -> Self {
+        DesktopSection::default().resolve()
+    }
+}
+
+impl DesktopSection {
+    fn resolve(&self) -> DesktopSettings {
+        DesktopSettings {
+            heartbeat: Duration::from_millis(self.heartbeat_ms),
+            missed_heartbeats: self.missed_heartbeats,
+            session: crate::agent::AgentConfig {
+                wrapup_timeout: Duration::from_millis(self.wrapup_timeout_ms),
+                renail_delay: Duration::from_millis(self.renail_delay_ms),
+                max_nail_failures: self.max_nail_failures,
+            },
+        }
+    }
 }
 
 /// Why a configuration was refused; every problem at once, each with its key.
@@ -303,13 +401,65 @@ impl NodeConfigFile {
         if !(1..=100_000).contains(&self.storage.max_batch_writes) {
             problems.push("storage.max_batch_writes: must be 1..=100000".to_owned());
         }
+        let d = &self.desktop;
+        for (key, v, lo, hi) in [
+            ("desktop.heartbeat_ms", d.heartbeat_ms, 100, 60_000),
+            ("desktop.missed_heartbeats", u64::from(d.missed_heartbeats), 1, 20),
+            ("desktop.wrapup_timeout_ms", d.wrapup_timeout_ms, 1000, 3_600_000),
+            ("desktop.renail_delay_ms", d.renail_delay_ms, 100, 600_000),
+            ("desktop.max_nail_failures", u64::from(d.max_nail_failures), 1, 100),
+        ] {
+            if !(lo..=hi).contains(&v) {
+                problems.push(format!("{key}: {v} is outside {lo}..={hi}"));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, a) in self.agents.iter().enumerate() {
+            if a.id.is_empty()
+                || !a
+                    .id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c))
+            {
+                problems.push(format!(
+                    "agent[{i}].id: letters, digits, '-', '_', '.', '@' only, not empty"
+                ));
+            }
+            if !seen.insert(a.id.as_str()) {
+                problems.push(format!("agent[{i}].id: {} is listed twice", a.id));
+            }
+            if a.password_sha256.len() != 64
+                || !a.password_sha256.chars().all(|c| c.is_ascii_hexdigit())
+            {
+                problems.push(format!(
+                    "agent[{i}].password_sha256: 64 hex digits (printf %s PASSWORD | sha256sum)"
+                ));
+            }
+            for z in &a.zones {
+                if !self.node.zones.contains(z) {
+                    problems.push(format!("agent[{i}].zones: {z} is not a zone of this node"));
+                }
+            }
+        }
         if !problems.is_empty() {
             return Err(ConfigError::Invalid {
                 path: path.into(),
                 problems,
             });
         }
+        let desktop = self.desktop.resolve();
+        let agents = self
+            .agents
+            .into_iter()
+            .map(|a| crate::desktop::AgentCredential {
+                agent: crate::agent::AgentId(a.id),
+                password_sha256: a.password_sha256.to_ascii_lowercase(),
+                zones: a.zones,
+            })
+            .collect();
         Ok(NodeConfig {
+            desktop,
+            agents,
             name: self.node.name,
             data_dir: self.node.data_dir,
             zones: self.node.zones,

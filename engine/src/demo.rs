@@ -146,6 +146,8 @@ pub async fn run(
             down_after_missed: 3,
         }],
         max_batch_writes: 4096,
+        desktop: crate::config::DesktopSettings::default(),
+        agents: Vec::new(),
     };
     let node = Node::start(&cfg, Arc::clone(&clock))?;
     let (http, server) = crate::api::serve(node.clone(), cfg.http_bind)?;

@@ -1,6 +1,11 @@
 //! One attempt's life after its INVITE is handed to SIP, as a plain state machine: signals
 //! in, effects out. The call actor is a thin shell that performs the effects.
+//!
+//! With agents, a live answer waits for an agent inside the campaign's connect window; the
+//! shell looks for one ([`Effect::SeekAgent`]) and reports back. A call an agent took ends
+//! when the agent disposes it, not when the line drops: the disposition is the outcome.
 
+use crate::board::CallStage;
 use crate::domain::{AttemptState, CompletionCode};
 use crate::node::sip::CallSignal;
 
@@ -16,6 +21,12 @@ pub enum Effect {
     /// The attempt is over with this code: record it durably, apply the retry rule, release
     /// its resources.
     Complete(CompletionCode),
+    /// A live answer: find an agent and bridge the call, until the connect window closes.
+    SeekAgent,
+    /// The customer left while with an agent: the agent goes to wrap-up.
+    TellAgentEnded,
+    /// A preview call ended unanswered with this code: the agent is free again.
+    TellAgentUnanswered(CompletionCode),
 }
 
 /// Dialing modes as far as one call's flow is concerned.
@@ -23,6 +34,10 @@ pub enum Effect {
 pub enum CallMode {
     /// Play the message on answer, hang up, code answered-human.
     Agentless,
+    /// Progressive or predictive: a live answer goes to the first free agent.
+    WithAgent,
+    /// Preview: an agent accepted this call and waits for it.
+    Preview,
 }
 
 /// Where the attempt stands.
@@ -30,6 +45,14 @@ pub enum CallMode {
 pub enum Stage {
     Dialing,
     Ringing,
+    /// Answered live, looking for an agent.
+    Waiting,
+    /// Bridged to an agent.
+    Connected,
+    /// The agent hung up; waiting for the dialog to end.
+    AgentHangingUp,
+    /// The line is down; waiting for the agent's disposition.
+    AwaitingDisposition,
     /// Answered; the message is playing.
     Playing,
     /// We sent BYE after the message; waiting for the dialog to end.
@@ -42,6 +65,8 @@ pub struct AttemptFlow {
     mode: CallMode,
     stage: Stage,
     answered: bool,
+    /// Answered live and never reached an agent.
+    nuisance: bool,
 }
 
 impl AttemptFlow {
@@ -50,11 +75,29 @@ impl AttemptFlow {
             mode,
             stage: Stage::Dialing,
             answered: false,
+            nuisance: false,
         }
     }
 
     pub fn stage(&self) -> Stage {
         self.stage
+    }
+
+    pub fn mode(&self) -> CallMode {
+        self.mode
+    }
+
+    /// Where the board counts this call: only calls holding a line without an agent.
+    pub fn board_stage(&self) -> Option<CallStage> {
+        if self.mode == CallMode::Agentless {
+            return None;
+        }
+        match self.stage {
+            Stage::Dialing => Some(CallStage::Dialing),
+            Stage::Ringing => Some(CallStage::Ringing),
+            Stage::Waiting => Some(CallStage::Waiting),
+            _ => None,
+        }
     }
 
     /// A SIP signal arrived.
@@ -81,27 +124,108 @@ impl AttemptFlow {
                         self.stage = Stage::Playing;
                         vec![Effect::Persist(AttemptState::Answered), Effect::PlayPrompt]
                     }
-                    // No SDP answer, so nowhere to send the message: the person was reached,
-                    // but release at once rather than hold a silent line.
+                    CallMode::WithAgent | CallMode::Preview if sdp.is_some() => {
+                        self.stage = Stage::Waiting;
+                        vec![Effect::Persist(AttemptState::Answered), Effect::SeekAgent]
+                    }
+                    // No SDP answer, so no audio to bridge or message to play: the person
+                    // was reached, but release at once rather than hold a silent line.
                     CallMode::Agentless => {
+                        self.stage = Stage::HangingUp;
+                        vec![Effect::Persist(AttemptState::Answered), Effect::HangUp]
+                    }
+                    CallMode::WithAgent | CallMode::Preview => {
+                        self.nuisance = true;
                         self.stage = Stage::HangingUp;
                         vec![Effect::Persist(AttemptState::Answered), Effect::HangUp]
                     }
                 }
             }
-            CallSignal::Ended(reason) => {
-                self.stage = Stage::Done;
-                let code = if self.answered {
-                    CompletionCode::AnsweredHuman
-                } else {
-                    CompletionCode::from_end(reason)
-                };
-                vec![Effect::Complete(code)]
-            }
+            CallSignal::Ended(reason) => match self.stage {
+                Stage::Connected => {
+                    self.stage = Stage::AwaitingDisposition;
+                    vec![Effect::TellAgentEnded]
+                }
+                Stage::AgentHangingUp => {
+                    self.stage = Stage::AwaitingDisposition;
+                    Vec::new()
+                }
+                Stage::AwaitingDisposition => Vec::new(),
+                // Hung up while waiting for an agent: abandoned, a nuisance call.
+                Stage::Waiting => {
+                    self.stage = Stage::Done;
+                    vec![Effect::Complete(CompletionCode::Nuisance)]
+                }
+                _ => {
+                    self.stage = Stage::Done;
+                    let code = if self.nuisance {
+                        CompletionCode::Nuisance
+                    } else if self.answered {
+                        CompletionCode::AnsweredHuman
+                    } else {
+                        CompletionCode::from_end(reason)
+                    };
+                    let mut out = vec![Effect::Complete(code)];
+                    if self.mode == CallMode::Preview && !self.answered {
+                        out.insert(0, Effect::TellAgentUnanswered(code));
+                    }
+                    out
+                }
+            },
             CallSignal::NotSent { .. } => {
                 self.stage = Stage::Done;
-                vec![Effect::Complete(CompletionCode::NetworkFailure)]
+                let code = CompletionCode::NetworkFailure;
+                let mut out = vec![Effect::Complete(code)];
+                if self.mode == CallMode::Preview {
+                    out.insert(0, Effect::TellAgentUnanswered(code));
+                }
+                out
             }
+        }
+    }
+
+    /// An agent took the call; the audio is bridged.
+    pub fn on_agent_connected(&mut self) -> Vec<Effect> {
+        if self.stage != Stage::Waiting {
+            return Vec::new();
+        }
+        self.stage = Stage::Connected;
+        vec![Effect::Persist(AttemptState::Connected)]
+    }
+
+    /// The connect window closed with no agent: the information message, then release, and
+    /// the call counts as nuisance (DESIGN.md §6 invariant 4).
+    pub fn on_connect_window_closed(&mut self) -> Vec<Effect> {
+        if self.stage != Stage::Waiting {
+            return Vec::new();
+        }
+        self.nuisance = true;
+        self.stage = Stage::Playing;
+        vec![Effect::PlayPrompt]
+    }
+
+    /// The agent hung up the customer.
+    pub fn on_agent_hung_up(&mut self) -> Vec<Effect> {
+        if self.stage != Stage::Connected {
+            return Vec::new();
+        }
+        self.stage = Stage::AgentHangingUp;
+        vec![Effect::HangUp]
+    }
+
+    /// The agent (or its session, on a timeout or a forced logout) gave the outcome.
+    pub fn on_disposition(&mut self, code: CompletionCode) -> Vec<Effect> {
+        match self.stage {
+            Stage::AwaitingDisposition | Stage::AgentHangingUp => {
+                self.stage = Stage::Done;
+                vec![Effect::Complete(code)]
+            }
+            // Disposed with the customer still on the line (a forced logout): release it.
+            Stage::Connected => {
+                self.stage = Stage::Done;
+                vec![Effect::HangUp, Effect::Complete(code)]
+            }
+            _ => Vec::new(),
         }
     }
 
@@ -118,7 +242,11 @@ impl AttemptFlow {
     /// No media resource could be had for the call before dialing.
     pub fn no_media(&mut self) -> Vec<Effect> {
         self.stage = Stage::Done;
-        vec![Effect::Complete(CompletionCode::NoMediaResource)]
+        let mut out = vec![Effect::Complete(CompletionCode::NoMediaResource)];
+        if self.mode == CallMode::Preview {
+            out.insert(0, Effect::TellAgentUnanswered(CompletionCode::NoMediaResource));
+        }
+        out
     }
 }
 
@@ -213,6 +341,115 @@ mod tests {
             f.on_prompt_done(),
             vec![],
             "prompt end after the call ended does nothing"
+        );
+    }
+
+    #[test]
+    fn a_live_answer_with_an_agent_completes_on_the_disposition() {
+        let mut f = AttemptFlow::new(CallMode::WithAgent);
+        assert_eq!(f.board_stage(), Some(CallStage::Dialing));
+        f.on_signal(&CallSignal::Progress {
+            status: 180,
+            early_media: false,
+        });
+        assert_eq!(f.board_stage(), Some(CallStage::Ringing));
+        assert_eq!(
+            f.on_signal(&CallSignal::Answered {
+                sdp: Some(b"v=0".to_vec())
+            }),
+            vec![Effect::Persist(AttemptState::Answered), Effect::SeekAgent]
+        );
+        assert_eq!(f.board_stage(), Some(CallStage::Waiting));
+        assert_eq!(
+            f.on_agent_connected(),
+            vec![Effect::Persist(AttemptState::Connected)]
+        );
+        assert_eq!(f.board_stage(), None);
+        assert_eq!(f.on_connect_window_closed(), vec![], "too late to abandon");
+        assert_eq!(
+            f.on_signal(&CallSignal::Ended(EndReason::RemoteHangup)),
+            vec![Effect::TellAgentEnded]
+        );
+        assert_eq!(
+            f.on_disposition(CompletionCode::AnsweredMachine),
+            vec![Effect::Complete(CompletionCode::AnsweredMachine)]
+        );
+        assert_eq!(f.on_disposition(CompletionCode::Busy), vec![], "once");
+    }
+
+    #[test]
+    fn no_agent_in_the_window_is_a_nuisance_call_with_the_message() {
+        let mut f = AttemptFlow::new(CallMode::WithAgent);
+        f.on_signal(&CallSignal::Answered {
+            sdp: Some(b"v=0".to_vec()),
+        });
+        assert_eq!(f.on_connect_window_closed(), vec![Effect::PlayPrompt]);
+        assert_eq!(f.on_agent_connected(), vec![], "an agent after the window is refused");
+        assert_eq!(f.on_prompt_done(), vec![Effect::HangUp]);
+        assert_eq!(
+            f.on_signal(&CallSignal::Ended(EndReason::LocalHangup)),
+            vec![Effect::Complete(CompletionCode::Nuisance)]
+        );
+    }
+
+    #[test]
+    fn a_customer_who_hangs_up_while_waiting_is_a_nuisance_call() {
+        let mut f = AttemptFlow::new(CallMode::WithAgent);
+        f.on_signal(&CallSignal::Answered {
+            sdp: Some(b"v=0".to_vec()),
+        });
+        assert_eq!(
+            f.on_signal(&CallSignal::Ended(EndReason::RemoteHangup)),
+            vec![Effect::Complete(CompletionCode::Nuisance)]
+        );
+    }
+
+    #[test]
+    fn agent_hang_up_then_disposition() {
+        let mut f = AttemptFlow::new(CallMode::WithAgent);
+        f.on_signal(&CallSignal::Answered {
+            sdp: Some(b"v=0".to_vec()),
+        });
+        f.on_agent_connected();
+        assert_eq!(f.on_agent_hung_up(), vec![Effect::HangUp]);
+        assert_eq!(
+            f.on_signal(&CallSignal::Ended(EndReason::LocalHangup)),
+            vec![]
+        );
+        assert_eq!(
+            f.on_disposition(CompletionCode::AnsweredHuman),
+            vec![Effect::Complete(CompletionCode::AnsweredHuman)]
+        );
+    }
+
+    #[test]
+    fn a_forced_disposition_on_a_live_call_releases_it() {
+        let mut f = AttemptFlow::new(CallMode::WithAgent);
+        f.on_signal(&CallSignal::Answered {
+            sdp: Some(b"v=0".to_vec()),
+        });
+        f.on_agent_connected();
+        assert_eq!(
+            f.on_disposition(CompletionCode::DesktopError),
+            vec![
+                Effect::HangUp,
+                Effect::Complete(CompletionCode::DesktopError)
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unanswered_preview_call_frees_its_agent() {
+        let mut f = AttemptFlow::new(CallMode::Preview);
+        assert_eq!(
+            f.on_signal(&CallSignal::Ended(EndReason::Rejected {
+                status: 486,
+                retry_after: None
+            })),
+            vec![
+                Effect::TellAgentUnanswered(CompletionCode::Busy),
+                Effect::Complete(CompletionCode::Busy)
+            ]
         );
     }
 }

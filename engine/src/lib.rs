@@ -9,12 +9,14 @@
 pub mod actors;
 pub mod agent;
 pub mod api;
+pub mod board;
 pub mod campaign;
 pub mod clock;
 pub mod config;
 pub mod cpu;
 pub mod demo;
 pub mod desktop;
+pub mod desktop_ws;
 pub mod domain;
 pub mod flow;
 pub mod hours;

@@ -1,6 +1,7 @@
 //! The call actor: one per attempt in flight, on the SIP plant's arbiter. A thin shell over
 //! [`AttemptFlow`]: it turns SIP signals into effects and performs them (storage writes, the
-//! RTP leg, hang-up), then records the outcome durably and applies the retry rule.
+//! RTP leg, hang-up, finding an agent inside the connect window and handing the leg over),
+//! then records the outcome durably and applies the retry rule, or the agent's callback.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,12 +9,20 @@ use std::time::Duration;
 use actix::prelude::*;
 use media::{Codec, RtpLeg};
 
-use crate::domain::{Attempt, AttemptState, CompletionCode, Contact};
-use crate::flow::{AttemptFlow, CallMode, Effect};
+use crate::actors::agent::{
+    AgentActor, AgentBoard, Connect, CustomerEnded, PreviewUnanswered, ToCall,
+};
+use crate::agent::CallInfo;
+use crate::board::CallStage;
+use crate::domain::{Attempt, AttemptState, CompletionCode, Contact, ContactState, UnixMs};
+use crate::flow::{AttemptFlow, CallMode, Effect, Stage};
 use crate::node::job::JobRuntime;
 use crate::node::shared::NodeShared;
 use crate::node::sip::{CallSignal, SipCommand};
 use crate::store::Write;
+
+/// How often a live answer looks again for a free agent inside its connect window.
+const SEEK_INTERVAL: Duration = Duration::from_millis(10);
 
 pub struct CallActor {
     shared: Arc<NodeShared>,
@@ -24,6 +33,17 @@ pub struct CallActor {
     flow: AttemptFlow,
     leg: Option<RtpLeg>,
     completed: bool,
+    /// The agent a preview call belongs to.
+    preview_agent: Option<Addr<AgentActor>>,
+    /// The agent that took the call.
+    agent: Option<Addr<AgentActor>>,
+    board: Option<Arc<AgentBoard>>,
+    /// Where the board last counted this call.
+    counted: Option<CallStage>,
+    /// When the connect window closes.
+    window_closes: Option<std::time::Instant>,
+    /// The agent's callback time, which replaces the retry rule.
+    callback_at: Option<UnixMs>,
 }
 
 impl CallActor {
@@ -33,17 +53,106 @@ impl CallActor {
         attempt: Attempt,
         contact: Contact,
         mpp: usize,
+        mode: CallMode,
+        preview_agent: Option<Addr<AgentActor>>,
     ) -> Self {
+        let board = match mode {
+            CallMode::Agentless => None,
+            _ => shared.board(job.campaign.zone()).cloned(),
+        };
         Self {
             shared,
             job,
             attempt,
             contact,
             mpp,
-            flow: AttemptFlow::new(CallMode::Agentless),
+            flow: AttemptFlow::new(mode),
             leg: None,
             completed: false,
+            preview_agent,
+            agent: None,
+            board,
+            counted: None,
+            window_closes: None,
+            callback_at: None,
         }
+    }
+
+    /// Keeps the board's count of calls without an agent in step with the flow.
+    fn sync_board(&mut self) {
+        let now = if self.completed {
+            None
+        } else {
+            self.flow.board_stage()
+        };
+        if now != self.counted {
+            if let Some(b) = &self.board {
+                b.call_moved(self.counted, now);
+            }
+            self.counted = now;
+        }
+    }
+
+    fn info(&self) -> CallInfo {
+        CallInfo {
+            attempt: self.attempt.id,
+            job: self.job.job,
+            contact: self.contact.id,
+            phone: self.contact.phone.clone(),
+            fields: self.contact.fields.clone(),
+        }
+    }
+
+    /// One look for an agent; again shortly while the connect window is open.
+    fn seek_agent(&mut self, ctx: &mut Context<Self>) {
+        if self.flow.stage() != Stage::Waiting {
+            return;
+        }
+        let now = self.shared.clock.now();
+        let open = self.window_closes.is_some_and(|t| now < t);
+        let candidate = match (&self.preview_agent, &self.board) {
+            (Some(a), _) => Some(a.clone()),
+            (None, Some(b)) if open => b.take_available(self.job.job).map(|(_, a)| a),
+            _ => None,
+        };
+        let (Some(agent), Some(leg), true) = (candidate, self.leg.take(), open) else {
+            if open {
+                ctx.run_later(SEEK_INTERVAL, |act, ctx| act.seek_agent(ctx));
+            } else {
+                let effects = self.flow.on_connect_window_closed();
+                self.perform(effects, ctx);
+            }
+            return;
+        };
+        let connect = Connect {
+            info: self.info(),
+            leg,
+            call: ctx.address().recipient(),
+        };
+        ctx.wait(agent.send(connect).into_actor(self).map(move |res, act, ctx| {
+            match res {
+                Ok(Ok(())) => {
+                    act.agent = Some(agent);
+                    act.job
+                        .stats
+                        .with_agent
+                        .fetch_add(1, crate::sync::Ordering::Relaxed);
+                    let effects = act.flow.on_agent_connected();
+                    act.perform(effects, ctx);
+                }
+                // The agent changed its mind meanwhile: the leg is ours again; look on.
+                Ok(Err(leg)) => {
+                    act.leg = Some(leg);
+                    ctx.run_later(SEEK_INTERVAL, |act, ctx| act.seek_agent(ctx));
+                }
+                // The agent's actor is gone, and the leg with it: no audio to bridge or
+                // message to play, so the window closes on a silent line.
+                Err(_) => {
+                    let effects = act.flow.on_connect_window_closed();
+                    act.perform(effects, ctx);
+                }
+            }
+        }));
     }
 
     fn bind_leg(&mut self) -> Option<u16> {
@@ -86,8 +195,24 @@ impl CallActor {
                     });
                 }
                 Effect::Complete(code) => self.complete(code, ctx),
+                Effect::SeekAgent => {
+                    self.window_closes =
+                        Some(self.shared.clock.now() + self.job.campaign.connect_window());
+                    self.seek_agent(ctx);
+                }
+                Effect::TellAgentEnded => {
+                    if let Some(a) = &self.agent {
+                        a.do_send(CustomerEnded(self.attempt.id));
+                    }
+                }
+                Effect::TellAgentUnanswered(code) => {
+                    if let Some(a) = &self.preview_agent {
+                        a.do_send(PreviewUnanswered(self.attempt.id, code));
+                    }
+                }
             }
         }
+        self.sync_board();
     }
 
     fn complete(&mut self, code: CompletionCode, ctx: &mut Context<Self>) {
@@ -95,6 +220,14 @@ impl CallActor {
             return;
         }
         self.completed = true;
+        self.sync_board();
+        if self.agent.is_some() {
+            let _ = self.job.stats.with_agent.fetch_update(
+                crate::sync::Ordering::AcqRel,
+                crate::sync::Ordering::Acquire,
+                |v| v.checked_sub(1),
+            );
+        }
         self.shared.mpps.release(self.mpp);
         if let Some(leg) = self.leg.take() {
             actix::spawn(async move {
@@ -106,7 +239,11 @@ impl CallActor {
         self.attempt.history.push((now, self.attempt.state));
         let was = self.contact.state;
         self.contact.last_code = Some(code);
-        self.contact.state = crate::retry::decide(&self.job.campaign, &self.contact, code, now);
+        self.contact.state = match self.callback_at {
+            // The agent's callback is a promise to the customer: it overrides the retry rule.
+            Some(at) => ContactState::Ready { not_before: at },
+            None => crate::retry::decide(&self.job.campaign, &self.contact, code, now),
+        };
         let writes = vec![
             Write::Attempt(self.attempt.clone()),
             Write::Contact {
@@ -138,6 +275,7 @@ impl Actor for CallActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        self.sync_board();
         let Some(port) = self.bind_leg() else {
             let effects = self.flow.no_media();
             self.perform(effects, ctx);
@@ -198,6 +336,21 @@ impl Handler<CallSignal> for CallActor {
             }
         }
         let effects = self.flow.on_signal(&signal);
+        self.perform(effects, ctx);
+    }
+}
+
+impl Handler<ToCall> for CallActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: ToCall, ctx: &mut Context<Self>) {
+        let effects = match msg {
+            ToCall::HangUp => self.flow.on_agent_hung_up(),
+            ToCall::Disposition { code, callback_at } => {
+                self.callback_at = callback_at;
+                self.flow.on_disposition(code)
+            }
+        };
         self.perform(effects, ctx);
     }
 }

@@ -4,6 +4,7 @@
 //! load monitor (CPU and calls in flight). `node::Node::start` is the supervisor that
 //! builds the tree.
 
+pub mod agent;
 pub mod call;
 pub mod campaign_manager;
 pub mod director;

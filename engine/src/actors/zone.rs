@@ -9,13 +9,18 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
+use std::collections::HashMap;
+
+use crate::actors::agent::{AgentActor, AgentBoard, AttachTo, JobEnded, OfferPreview, PreviewUnanswered};
 use crate::actors::call::CallActor;
+use crate::agent::CallInfo;
 use crate::domain::{
     Attempt, AttemptId, AttemptState, CompletionCode, Contact, ContactState, JobId,
 };
+use crate::flow::CallMode;
 use crate::node::job::{JobRuntime, RunState};
 use crate::node::shared::NodeShared;
-use crate::pacer::{Pacer, ZoneSnapshotCell};
+use crate::pacer::{Pacer, PacingPolicy};
 use crate::store::Write;
 use crate::sync::Ordering;
 
@@ -32,6 +37,22 @@ pub struct AttachJob(pub Arc<JobRuntime>);
 #[rtype(result = "()")]
 pub struct DetachJob(pub JobId);
 
+/// An agent accepted its preview: dial it for them.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct LaunchPreview {
+    pub info: CallInfo,
+    pub agent: Addr<AgentActor>,
+}
+
+/// An agent skipped its preview (or left with it): the contact goes back to the list.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ReturnPreview(pub CallInfo);
+
+/// How long a skipped preview stays out of the queue, so the next agent sees another contact.
+const SKIPPED_PREVIEW_DELAY_MS: u64 = 10 * 60 * 1000;
+
 /// Attempt ids handed out from durable blocks, so allocating one costs no I/O.
 #[derive(Debug, Default)]
 struct IdBlock {
@@ -43,18 +64,55 @@ pub struct ZoneActor {
     shared: Arc<NodeShared>,
     pub name: String,
     jobs: Vec<(Arc<JobRuntime>, Pacer)>,
-    snapshot: Arc<ZoneSnapshotCell>,
+    board: Arc<AgentBoard>,
     ids: IdBlock,
+    address: Option<Addr<ZoneActor>>,
+    /// Contacts shown to agents as previews, by the attempt id they will dial under.
+    previews: HashMap<AttemptId, (Arc<JobRuntime>, Contact)>,
 }
 
 impl ZoneActor {
-    pub fn new(shared: Arc<NodeShared>, name: String, snapshot: Arc<ZoneSnapshotCell>) -> Self {
+    pub fn new(shared: Arc<NodeShared>, name: String, board: Arc<AgentBoard>) -> Self {
         Self {
             shared,
             name,
             jobs: Vec::new(),
-            snapshot,
+            board,
             ids: IdBlock::default(),
+            address: None,
+            previews: HashMap::new(),
+        }
+    }
+
+    /// Shows a contact to each free agent of a preview job.
+    fn offer_previews(&mut self, job: &Arc<JobRuntime>) {
+        while let Some((_, agent)) = self.board.take_available(job.job) {
+            let Some(contact) = job.queue.pop() else {
+                // Nobody to preview: the agent stays free (its next update says so).
+                agent.do_send(AttachTo(job.job));
+                return;
+            };
+            let Some(id) = self.next_attempt_id() else {
+                job.release(contact.id);
+                return;
+            };
+            let info = CallInfo {
+                attempt: id,
+                job: job.job,
+                contact: contact.id,
+                phone: contact.phone.clone(),
+                fields: contact.fields.clone(),
+            };
+            self.previews.insert(id, (Arc::clone(job), contact));
+            let me = self.address.clone();
+            let back = info.clone();
+            actix::spawn(async move {
+                if !matches!(agent.send(OfferPreview(info)).await, Ok(true)) {
+                    if let Some(me) = me {
+                        me.do_send(ReturnPreview(back));
+                    }
+                }
+            });
         }
     }
 
@@ -105,7 +163,7 @@ impl ZoneActor {
         let now = self.shared.clock.now();
         let now_ms = self.shared.clock.unix_ms();
         let mut wake = now + MAX_TICK;
-        let snap = self.snapshot.load();
+        let snap = self.board.cell().load();
         let mut launches: Vec<(Arc<JobRuntime>, Attempt, Contact, usize)> = Vec::new();
         let mut writes: Vec<Write> = Vec::new();
         let mut no_media: Vec<(Arc<JobRuntime>, Contact)> = Vec::new();
@@ -115,8 +173,19 @@ impl ZoneActor {
             if job.run_state() != RunState::Running {
                 continue;
             }
-            let in_flight =
-                u32::try_from(job.stats.in_flight.load(Ordering::Relaxed)).unwrap_or(u32::MAX);
+            if pacer.policy() == PacingPolicy::Preview {
+                let job = Arc::clone(job);
+                self.offer_previews(&job);
+                continue;
+            }
+            // Calls an agent took (talking or awaiting its disposition) hold no line the
+            // pacer must account for.
+            let in_flight = job
+                .stats
+                .in_flight
+                .load(Ordering::Relaxed)
+                .saturating_sub(job.stats.with_agent.load(Ordering::Relaxed));
+            let in_flight = u32::try_from(in_flight).unwrap_or(u32::MAX);
             let want = pacer.decide(now, &snap, in_flight);
             if let Some(at) = pacer.next_decision_at(now) {
                 wake = wake.min(at);
@@ -182,7 +251,12 @@ impl ZoneActor {
                 Ok(()) => {
                     for (job, attempt, contact, mpp) in launches {
                         shared.publish(&attempt);
-                        CallActor::new(Arc::clone(&shared), job, attempt, contact, mpp).start();
+                        let mode = match job.campaign.mode() {
+                            PacingPolicy::Agentless { .. } => CallMode::Agentless,
+                            _ => CallMode::WithAgent,
+                        };
+                        CallActor::new(Arc::clone(&shared), job, attempt, contact, mpp, mode, None)
+                            .start();
                     }
                     let now_ms = shared.clock.unix_ms();
                     for (job, contact) in resolved {
@@ -212,6 +286,7 @@ impl Actor for ZoneActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        self.address = Some(ctx.address());
         ctx.run_later(Duration::from_millis(1), |act, ctx| act.tick(ctx));
     }
 }
@@ -223,8 +298,16 @@ impl Handler<AttachJob> for ZoneActor {
         if self.jobs.iter().any(|(j, _)| j.job == msg.0.job) {
             return;
         }
-        let pacer = Pacer::new(msg.0.campaign.mode());
+        let policy = msg.0.campaign.mode();
+        let pacer = Pacer::new(policy);
+        let job = msg.0.job;
         self.jobs.push((msg.0, pacer));
+        if !matches!(policy, PacingPolicy::Agentless { .. }) {
+            self.board.job_started(job);
+            for agent in self.board.agents_without_job() {
+                agent.do_send(AttachTo(job));
+            }
+        }
     }
 }
 
@@ -233,5 +316,107 @@ impl Handler<DetachJob> for ZoneActor {
 
     fn handle(&mut self, msg: DetachJob, _ctx: &mut Context<Self>) {
         self.jobs.retain(|(j, _)| j.job != msg.0);
+        for (_, agent) in self.board.job_stopped(msg.0) {
+            agent.do_send(JobEnded(msg.0));
+        }
+        // Previews of the job not yet accepted go back to the list.
+        let stale: Vec<AttemptId> = self
+            .previews
+            .iter()
+            .filter(|(_, (j, _))| j.job == msg.0)
+            .map(|(a, _)| *a)
+            .collect();
+        for a in stale {
+            if let Some((job, contact)) = self.previews.remove(&a) {
+                job.release(contact.id);
+            }
+        }
+    }
+}
+
+impl Handler<LaunchPreview> for ZoneActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: LaunchPreview, ctx: &mut Context<Self>) {
+        let Some((job, mut contact)) = self.previews.remove(&msg.info.attempt) else {
+            msg.agent
+                .do_send(PreviewUnanswered(msg.info.attempt, CompletionCode::NetworkFailure));
+            return;
+        };
+        let now_ms = self.shared.clock.unix_ms();
+        let was = contact.state;
+        contact.attempts += 1;
+        let id = msg.info.attempt;
+        let Some(mpp) = self.shared.mpps.pick(now_ms) else {
+            // No media server: the attempt ends at once, like any other, and the agent is
+            // told the call could not be placed.
+            let code = CompletionCode::NoMediaResource;
+            contact.last_code = Some(code);
+            contact.state = crate::retry::decide(&job.campaign, &contact, code, now_ms);
+            let attempt = self.new_attempt(id, &job, &contact, AttemptState::Completed(code), now_ms);
+            job.stats.launched();
+            let ticket = self.shared.commit.submit(vec![
+                Write::Attempt(attempt),
+                Write::Contact { contact: contact.clone(), was: Some(was) },
+            ]);
+            let shared = Arc::clone(&self.shared);
+            ctx.spawn(ticket.into_actor(self).map(move |res, _, _| {
+                if res.is_ok() {
+                    job.stats.completed(code, shared.clock.unix_ms());
+                    job.release(contact.id);
+                }
+                msg.agent.do_send(PreviewUnanswered(id, code));
+            }));
+            return;
+        };
+        contact.state = ContactState::InFlight { attempt: id };
+        let attempt = self.new_attempt(id, &job, &contact, AttemptState::Dialing, now_ms);
+        job.stats.launched();
+        let ticket = self.shared.commit.submit(vec![
+            Write::Attempt(attempt.clone()),
+            Write::Contact { contact: contact.clone(), was: Some(was) },
+        ]);
+        let shared = Arc::clone(&self.shared);
+        ctx.spawn(ticket.into_actor(self).map(move |res, _, _| match res {
+            Ok(()) => {
+                shared.publish(&attempt);
+                CallActor::new(
+                    Arc::clone(&shared),
+                    job,
+                    attempt,
+                    contact,
+                    mpp,
+                    CallMode::Preview,
+                    Some(msg.agent),
+                )
+                .start();
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not record Dialing; the preview call is not placed");
+                shared.mpps.release(mpp);
+                let _ = job.stats.in_flight.fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| v.checked_sub(1));
+                msg.agent.do_send(PreviewUnanswered(id, CompletionCode::NetworkFailure));
+            }
+        }));
+    }
+}
+
+impl Handler<ReturnPreview> for ZoneActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: ReturnPreview, ctx: &mut Context<Self>) {
+        let Some((job, mut contact)) = self.previews.remove(&msg.0.attempt) else {
+            return;
+        };
+        let was = contact.state;
+        let now_ms = self.shared.clock.unix_ms();
+        contact.state = ContactState::Ready {
+            not_before: now_ms + SKIPPED_PREVIEW_DELAY_MS,
+        };
+        let ticket = self.shared.commit.submit(vec![Write::Contact {
+            contact: contact.clone(),
+            was: Some(was),
+        }]);
+        ctx.spawn(ticket.into_actor(self).map(move |_, _, _| job.release(contact.id)));
     }
 }

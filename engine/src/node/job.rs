@@ -106,6 +106,8 @@ pub struct NuisanceCounts {
 pub struct JobStats {
     pub attempts: AtomicU64,
     pub in_flight: AtomicU64,
+    /// In-flight attempts an agent took (talking, or awaiting its disposition).
+    pub with_agent: AtomicU64,
     pub answered: AtomicU64,
     by_code: [AtomicU64; CompletionCode::ALL.len()],
     pub started_ms: UnixMs,
@@ -130,6 +132,7 @@ impl JobStats {
         Self {
             attempts: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
+            with_agent: AtomicU64::new(0),
             answered: AtomicU64::new(0),
             by_code: std::array::from_fn(|_| AtomicU64::new(0)),
             started_ms,
@@ -159,6 +162,14 @@ impl JobStats {
         if let Ok(mut m) = self.nuisance.lock() {
             m.record(now, live, code == CompletionCode::Nuisance);
         }
+    }
+
+    /// The nuisance meter's window counts, for pacing against the cap.
+    pub fn nuisance_counts(&self, now: UnixMs) -> NuisanceCounts {
+        self.nuisance
+            .lock()
+            .map(|m| m.counts(now))
+            .unwrap_or_default()
     }
 
     pub fn view(&self, now: UnixMs) -> StatsView {

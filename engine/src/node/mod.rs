@@ -7,6 +7,7 @@
 //! crossing threads. The director, campaign manager, rule engine and load monitor sit on a
 //! control arbiter of their own; storage writes go through the group-commit thread.
 
+pub mod agents;
 pub mod error;
 pub mod job;
 pub mod recovery;
@@ -300,6 +301,28 @@ impl Node {
             epoch,
             default_prompt: Prompt::tone(440.0, 1000, Codec::Pcmu),
             events: tokio::sync::broadcast::channel(4096).0,
+            boards: cfg
+                .zones
+                .iter()
+                .map(|z| {
+                    (
+                        z.clone(),
+                        Arc::new(crate::actors::agent::AgentBoard::new(
+                            z.clone(),
+                            Arc::new(ZoneSnapshotCell::default()),
+                        )),
+                    )
+                })
+                .collect(),
+            zone_actors: std::sync::OnceLock::new(),
+            home: Arbiter::current(),
+            desktop: cfg.desktop,
+            credentials: cfg
+                .agents
+                .iter()
+                .map(|a| (a.agent.clone(), a.clone()))
+                .collect(),
+            nail_ids: crate::sync::AtomicU64::new(0),
         });
 
         for i in 0..cfg.mpps.len() {
@@ -307,17 +330,15 @@ impl Node {
                 a.start();
             }
         }
-        let snapshot = Arc::new(ZoneSnapshotCell::default());
-        let zones: HashMap<String, Addr<ZoneActor>> = cfg
-            .zones
-            .iter()
-            .map(|z| {
-                (
-                    z.clone(),
-                    ZoneActor::new(Arc::clone(&shared), z.clone(), Arc::clone(&snapshot)).start(),
-                )
-            })
-            .collect();
+        let mut zones: HashMap<String, Addr<ZoneActor>> = HashMap::new();
+        for (z, board) in &shared.boards {
+            zones.insert(
+                z.clone(),
+                ZoneActor::new(Arc::clone(&shared), z.clone(), Arc::clone(board)).start(),
+            );
+        }
+        // INVARIANT: set once, here, before anything reads it.
+        let _ = shared.zone_actors.set(zones.clone());
 
         let control = Arbiter::new();
         let rules_snapshot = Arc::new(ArcSwap::from_pointee(RuleSet::default()));

@@ -1,12 +1,21 @@
 //! What every actor of a node shares: storage, the SIP plant, media servers, RTP ports and
 //! the clock. Built once by the node and handed out as an `Arc`.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use actix::prelude::*;
 
 use media::{PortPool, Prompt};
 
+use crate::actors::agent::AgentBoard;
+use crate::actors::zone::ZoneActor;
+use crate::agent::AgentId;
 use crate::clock::Clock;
+use crate::config::DesktopSettings;
+use crate::desktop::AgentCredential;
+use crate::domain::AttemptId;
 use crate::mpp::MppTable;
 use crate::node::sip::SipHandle;
 use crate::store::{GroupCommit, Store};
@@ -29,6 +38,16 @@ pub struct NodeShared {
     /// Attempt state changes, for library users (`NodeHandle::subscribe`). Lagging
     /// subscribers lose the oldest events, never slow the calls.
     pub events: tokio::sync::broadcast::Sender<AttemptEvent>,
+    /// Per zone: its agents and the counts its pacing loop reads.
+    pub boards: HashMap<String, Arc<AgentBoard>>,
+    /// The zones' actors, set once the tree is built.
+    pub zone_actors: OnceLock<HashMap<String, Addr<ZoneActor>>>,
+    /// The arbiter of the SIP plant, where call and agent actors live.
+    pub home: ArbiterHandle,
+    pub desktop: DesktopSettings,
+    pub credentials: HashMap<AgentId, AgentCredential>,
+    /// Nailing calls take ids from their own range so they never meet an attempt's.
+    pub nail_ids: crate::sync::AtomicU64,
 }
 
 /// One attempt changed state.
@@ -41,7 +60,27 @@ pub struct AttemptEvent {
     pub at: crate::domain::UnixMs,
 }
 
+/// Where nailing-call ids start: far above any attempt id a store hands out.
+pub const NAIL_ID_BASE: u64 = 1 << 62;
+
 impl NodeShared {
+    pub fn zone(&self, name: &str) -> Option<&Addr<ZoneActor>> {
+        self.zone_actors.get().and_then(|z| z.get(name))
+    }
+
+    pub fn board(&self, zone: &str) -> Option<&Arc<AgentBoard>> {
+        self.boards.get(zone)
+    }
+
+    pub fn next_nail_id(&self) -> AttemptId {
+        AttemptId(
+            NAIL_ID_BASE
+                + self
+                    .nail_ids
+                    .fetch_add(1, crate::sync::Ordering::Relaxed),
+        )
+    }
+
     /// Tells subscribers, if any.
     pub fn publish(&self, a: &crate::domain::Attempt) {
         if self.events.receiver_count() > 0 {
