@@ -53,6 +53,11 @@ impl Node {
     /// Writes `<dir>/<name>.toml` (data in `<dir>/<name>-data`, SIP on a free loopback port,
     /// HTTP on port 0) and starts the node on it.
     pub fn start(dir: &Path, name: &str, mpps: &[MppConf]) -> Node {
+        Self::start_with(dir, name, mpps, "")
+    }
+
+    /// As [`Node::start`], with `extra` TOML appended (`[desktop]`, `[[agent]]` ...).
+    pub fn start_with(dir: &Path, name: &str, mpps: &[MppConf], extra: &str) -> Node {
         let sip: SocketAddr = format!("127.0.0.1:{}", free_udp_port())
             .parse()
             .expect("addr");
@@ -68,6 +73,8 @@ impl Node {
                 m.name, m.address, m.capacity, m.options_interval_ms
             ));
         }
+        cfg.push('\n');
+        cfg.push_str(extra);
         let config = dir.join(format!("{name}.toml"));
         std::fs::write(&config, cfg).expect("write the node config");
         let mut node = Node {
@@ -245,6 +252,24 @@ impl Node {
         }
     }
 
+    /// Polls GET /v1/agents until `n` agents satisfy `pred` (bounded).
+    pub fn wait_agents(&self, n: usize, limit: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = wall_now() + limit;
+        loop {
+            let v = self.get_json("/v1/agents");
+            let ok = v.as_array().map_or(0, |a| a.iter().filter(|x| pred(x)).count());
+            if ok >= n {
+                return v;
+            }
+            assert!(
+                wall_now() < deadline,
+                "{n} agents not as expected within {limit:?}: {v}\nnode stderr:\n{}",
+                self.stderr_tail()
+            );
+            pause(Duration::from_millis(50));
+        }
+    }
+
     /// Polls GET /v1/jobs/{job} every 100 ms until `cond` holds on it; panics past `limit`.
     pub fn wait_job(
         &self,
@@ -280,6 +305,14 @@ impl Node {
 pub use super::wall_now;
 
 /// Waits `d` on a channel nobody sends on: the bounded pause between two polls.
+/// Wall-clock Unix ms (callback times are wall-clock).
+#[allow(clippy::disallowed_methods)]
+pub fn unix_ms_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 pub fn pause(d: Duration) {
     let (_tx, rx) = mpsc::channel::<()>();
     let _ = rx.recv_timeout(d);
