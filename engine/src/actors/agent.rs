@@ -85,6 +85,19 @@ pub struct ForceLogout(pub LogoutReason);
 #[rtype(result = "ServerMessage")]
 pub struct Desktop(pub ClientMessage);
 
+/// Re-publish the agent's availability on its board (a hand-over that was never offered).
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "()")]
+pub struct Resync;
+
+impl Handler<Resync> for AgentActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Resync, _ctx: &mut Context<Self>) {
+        self.sync_board();
+    }
+}
+
 /// A live view of the agent for the API.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct AgentView {
@@ -241,6 +254,13 @@ impl AgentActor {
                 ctx.stop();
             }
         }
+        self.sync_board();
+    }
+
+    /// Tells the zone's board what the session says now. Also after a refused hand-over:
+    /// the caller took this agent off the board's free list, and only the session knows
+    /// whether it is free.
+    fn sync_board(&self) {
         let now = self.shared.clock.now();
         self.board.update(
             self.session.id(),
@@ -508,12 +528,14 @@ impl Handler<Connect> for AgentActor {
         let preview = self.session.call_state() == crate::agent::CallState::Dialing
             && self.session.call().map(|c| c.attempt) == Some(msg.info.attempt);
         if self.nail_leg.is_none() {
+            self.sync_board();
             return Err(msg.leg);
         }
         let attempt = msg.info.attempt;
         if preview {
             self.session.preview_answered(now);
         } else if !self.session.offer_call(now, msg.info) {
+            self.sync_board();
             return Err(msg.leg);
         }
         self.customer = Some(Customer {

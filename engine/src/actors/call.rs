@@ -10,7 +10,7 @@ use actix::prelude::*;
 use media::{Codec, RtpLeg};
 
 use crate::actors::agent::{
-    AgentActor, AgentBoard, Connect, CustomerEnded, PreviewUnanswered, ToCall,
+    AgentActor, AgentBoard, Connect, CustomerEnded, PreviewUnanswered, Resync, ToCall,
 };
 use crate::agent::CallInfo;
 use crate::board::CallStage;
@@ -115,7 +115,18 @@ impl CallActor {
             (None, Some(b)) if open => b.take_available(self.job.job).map(|(_, a)| a),
             _ => None,
         };
-        let (Some(agent), Some(leg), true) = (candidate, self.leg.take(), open) else {
+        // The leg is taken only with an agent to hand it to: without one it plays the message.
+        let handover = match candidate {
+            Some(agent) if open => match self.leg.take() {
+                Some(leg) => Some((agent, leg)),
+                None => {
+                    agent.do_send(Resync);
+                    None
+                }
+            },
+            _ => None,
+        };
+        let Some((agent, leg)) = handover else {
             if open {
                 ctx.run_later(SEEK_INTERVAL, |act, ctx| act.seek_agent(ctx));
             } else {

@@ -11,7 +11,9 @@ use actix::prelude::*;
 
 use std::collections::HashMap;
 
-use crate::actors::agent::{AgentActor, AgentBoard, AttachTo, JobEnded, OfferPreview, PreviewUnanswered};
+use crate::actors::agent::{
+    AgentActor, AgentBoard, AttachTo, JobEnded, OfferPreview, PreviewUnanswered, Resync,
+};
 use crate::actors::call::CallActor;
 use crate::agent::CallInfo;
 use crate::domain::{
@@ -89,7 +91,7 @@ impl ZoneActor {
         while let Some((_, agent)) = self.board.take_available(job.job) {
             let Some(contact) = job.queue.pop() else {
                 // Nobody to preview: the agent stays free (its next update says so).
-                agent.do_send(AttachTo(job.job));
+                agent.do_send(Resync);
                 return;
             };
             let Some(id) = self.next_attempt_id() else {
