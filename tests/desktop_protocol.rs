@@ -14,7 +14,9 @@ use support::*;
 
 fn node_with_agents(dir: &std::path::Path, desktop: &str) -> Node {
     // The MPP is never dialed here (no campaign); OPTIONS to a closed port just mark it down.
-    let mpp = format!("127.0.0.1:{}", free_udp_port()).parse().expect("addr");
+    let mpp = format!("127.0.0.1:{}", free_udp_port())
+        .parse()
+        .expect("addr");
     Node::start_with(
         dir,
         "node-desktop",
@@ -34,23 +36,47 @@ fn logins_commands_and_errors() {
     let mut d = Desktop::connect(node.api);
     // Nothing before login.
     let r = d.request(json!({"type": "ready"}), 1);
-    assert_eq!((r["type"].as_str(), r["code"].as_str()), (Some("error"), Some("not-logged-in")), "{r}");
+    assert_eq!(
+        (r["type"].as_str(), r["code"].as_str()),
+        (Some("error"), Some("not-logged-in")),
+        "{r}"
+    );
     // Malformed JSON and unknown fields: an error, and the connection stays usable.
     d.send_raw("{not json");
-    let r = d.expect(Duration::from_secs(5), "malformed", |v| v["type"] == "error");
+    let r = d.expect(Duration::from_secs(5), "malformed", |v| {
+        v["type"] == "error"
+    });
     assert_eq!(r["code"], "malformed", "{r}");
     d.send_raw(r#"{"type":"ready","colour":"blue"}"#);
-    let r = d.expect(Duration::from_secs(5), "malformed", |v| v["type"] == "error");
+    let r = d.expect(Duration::from_secs(5), "malformed", |v| {
+        v["type"] == "error"
+    });
     assert_eq!(r["code"], "malformed", "{r}");
     // Wrong password, unknown agent, unknown zone, a phone that is not an address.
     for (login, code) in [
-        (json!({"type":"login","agent":"agent-0","password":"nope","zone":"default","phone":phone}), "auth"),
-        (json!({"type":"login","agent":"mallory","password":"pw-0","zone":"default","phone":phone}), "auth"),
-        (json!({"type":"login","agent":"agent-0","password":"pw-0","zone":"south","phone":phone}), "unknown-zone"),
-        (json!({"type":"login","agent":"agent-0","password":"pw-0","zone":"default","phone":"sip:phone.example.com"}), "bad-phone"),
+        (
+            json!({"type":"login","agent":"agent-0","password":"nope","zone":"default","phone":phone}),
+            "auth",
+        ),
+        (
+            json!({"type":"login","agent":"mallory","password":"pw-0","zone":"default","phone":phone}),
+            "auth",
+        ),
+        (
+            json!({"type":"login","agent":"agent-0","password":"pw-0","zone":"south","phone":phone}),
+            "unknown-zone",
+        ),
+        (
+            json!({"type":"login","agent":"agent-0","password":"pw-0","zone":"default","phone":"sip:phone.example.com"}),
+            "bad-phone",
+        ),
     ] {
         let r = d.request(login.clone(), 2);
-        assert_eq!((r["type"].as_str(), r["code"].as_str()), (Some("error"), Some(code)), "{login} -> {r}");
+        assert_eq!(
+            (r["type"].as_str(), r["code"].as_str()),
+            (Some("error"), Some(code)),
+            "{login} -> {r}"
+        );
     }
     // A good login nails the phone (SIPp answers the node's INVITE).
     let r = d.login("agent-0", "pw-0", &phone);
@@ -89,18 +115,30 @@ fn logins_commands_and_errors() {
 
     // Ready and not ready with a reason.
     assert_eq!(d.request(json!({"type":"ready"}), 30)["type"], "ok");
-    d.expect(Duration::from_secs(5), "ready state", |v| v["type"] == "state" && v["ready"] == true);
-    assert_eq!(d.request(json!({"type":"not-ready","reason":"lunch"}), 31)["type"], "ok");
-    let s = d.expect(Duration::from_secs(5), "not-ready state", |v| v["type"] == "state" && v["ready"] == false);
+    d.expect(Duration::from_secs(5), "ready state", |v| {
+        v["type"] == "state" && v["ready"] == true
+    });
+    assert_eq!(
+        d.request(json!({"type":"not-ready","reason":"lunch"}), 31)["type"],
+        "ok"
+    );
+    let s = d.expect(Duration::from_secs(5), "not-ready state", |v| {
+        v["type"] == "state" && v["ready"] == false
+    });
     assert_eq!(s["not_ready_reason"], "lunch", "{s}");
 
     // A supervisor logs the agent out over the API.
     let (status, body) = node.post("/v1/agents/agent-0/logout", None, b"");
     assert_eq!(status, 200, "{body}");
-    let r = d.expect(Duration::from_secs(5), "logged-out", |v| v["type"] == "logged-out");
+    let r = d.expect(Duration::from_secs(5), "logged-out", |v| {
+        v["type"] == "logged-out"
+    });
     assert_eq!(r["reason"], "supervisor", "{r}");
     node.wait_agents(0, Duration::from_secs(5), |_| true);
-    assert_eq!(node.get_json("/v1/agents").as_array().map(Vec::len), Some(0));
+    assert_eq!(
+        node.get_json("/v1/agents").as_array().map(Vec::len),
+        Some(0)
+    );
     let (status, _) = node.post("/v1/agents/agent-0/logout", None, b"");
     assert_eq!(status, 404);
 }
@@ -113,11 +151,17 @@ fn a_silent_desktop_is_logged_out() {
     let node = node_with_agents(dir.path(), "heartbeat_ms = 200\nmissed_heartbeats = 2");
     let mut d = Desktop::connect(node.api);
     d.login("agent-1", "pw-1", &format!("sip:a@127.0.0.1:{phone_port}"));
-    assert_eq!(node.get_json("/v1/agents").as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        node.get_json("/v1/agents").as_array().map(Vec::len),
+        Some(1)
+    );
     // Stop reading and answering: after two silent intervals the node gives up on us.
     let deadline = wall_now() + Duration::from_secs(10);
     while node.get_json("/v1/agents").as_array().map(Vec::len) != Some(0) {
-        assert!(wall_now() < deadline, "the silent desktop is still logged in");
+        assert!(
+            wall_now() < deadline,
+            "the silent desktop is still logged in"
+        );
         pause(Duration::from_millis(50));
     }
     // The same agent can log in again from a new desktop.
@@ -139,8 +183,12 @@ fn a_dropped_phone_is_renailed_and_a_dead_one_logs_the_agent_out() {
 
     let mut d = Desktop::connect(node.api);
     d.login("agent-0", "pw-0", &format!("sip:a@127.0.0.1:{flaky}"));
-    d.expect(Duration::from_secs(10), "un-nailed", |v| v["type"] == "state" && v["nail"] == "un-nailed");
-    d.expect(Duration::from_secs(10), "re-nailed", |v| v["type"] == "state" && v["nail"] == "nailed");
+    d.expect(Duration::from_secs(10), "un-nailed", |v| {
+        v["type"] == "state" && v["nail"] == "un-nailed"
+    });
+    d.expect(Duration::from_secs(10), "re-nailed", |v| {
+        v["type"] == "state" && v["nail"] == "nailed"
+    });
 
     let mut b = Desktop::connect(node.api);
     let r = b.request(
@@ -148,8 +196,14 @@ fn a_dropped_phone_is_renailed_and_a_dead_one_logs_the_agent_out() {
         1,
     );
     assert_eq!(r["type"], "logged-in", "{r}");
-    let out = b.expect(Duration::from_secs(20), "logged-out", |v| v["type"] == "logged-out");
+    let out = b.expect(Duration::from_secs(20), "logged-out", |v| {
+        v["type"] == "logged-out"
+    });
     assert_eq!(out["reason"], "nail-failed", "{out}");
-    let nailing = b.seen.iter().filter(|v| v["type"] == "state" && v["nail"] == "nailing").count();
+    let nailing = b
+        .seen
+        .iter()
+        .filter(|v| v["type"] == "state" && v["nail"] == "nailing")
+        .count();
     assert!(nailing >= 3, "three tries before giving up: {:?}", b.seen);
 }

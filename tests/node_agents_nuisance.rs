@@ -44,22 +44,37 @@ fn answers_without_an_agent_hear_the_message_and_count_as_nuisance() {
     node.start_job(job);
 
     // The agent gets exactly one of the three calls.
-    let pop = d.expect(Duration::from_secs(10), "screen pop", |v| v["type"] == "call");
+    let pop = d.expect(Duration::from_secs(10), "screen pop", |v| {
+        v["type"] == "call"
+    });
     let attempt = pop["attempt"].as_u64().expect("attempt");
     let over_deadline = wall_now() + Duration::from_secs(10);
     // The two others are abandoned while the agent talks.
     loop {
         let attempts = node.attempts(job);
-        let nuisance = attempts.iter().filter(|a| a.code.as_deref() == Some("nuisance")).count();
+        let nuisance = attempts
+            .iter()
+            .filter(|a| a.code.as_deref() == Some("nuisance"))
+            .count();
         if nuisance == 2 {
             break;
         }
-        assert!(wall_now() < over_deadline, "not two nuisance calls: {:?}", attempts.iter().map(|a| &a.raw).collect::<Vec<_>>());
+        assert!(
+            wall_now() < over_deadline,
+            "not two nuisance calls: {:?}",
+            attempts.iter().map(|a| &a.raw).collect::<Vec<_>>()
+        );
         pause(Duration::from_millis(100));
     }
-    assert_eq!(d.request(json!({"type": "hang-up", "attempt": attempt}), 3)["type"], "ok");
     assert_eq!(
-        d.request(json!({"type": "dispose", "attempt": attempt, "code": "answered-human"}), 4)["type"],
+        d.request(json!({"type": "hang-up", "attempt": attempt}), 3)["type"],
+        "ok"
+    );
+    assert_eq!(
+        d.request(
+            json!({"type": "dispose", "attempt": attempt, "code": "answered-human"}),
+            4
+        )["type"],
         "ok"
     );
     let over = node.wait_job_over(job, Duration::from_secs(20));
@@ -73,7 +88,12 @@ fn answers_without_an_agent_hear_the_message_and_count_as_nuisance() {
                 let done = at("completed").expect("completed");
                 assert!(at("connected").is_none(), "{:?}", a.raw);
                 // The window, then the message (a 1 s tone), then the release.
-                assert!(done >= answered + 500 + 900, "released {} ms after the answer: {:?}", done - answered, a.raw);
+                assert!(
+                    done >= answered + 500 + 900,
+                    "released {} ms after the answer: {:?}",
+                    done - answered,
+                    a.raw
+                );
             }
             Some("answered-human") => {
                 assert_eq!(a.id, attempt);
@@ -83,10 +103,15 @@ fn answers_without_an_agent_hear_the_message_and_count_as_nuisance() {
         }
     }
     // Metered: 2 nuisance calls of 3 live answers today.
-    let pct = over["stats"]["nuisance_rate_day_pct"].as_f64().unwrap_or(0.0);
+    let pct = over["stats"]["nuisance_rate_day_pct"]
+        .as_f64()
+        .unwrap_or(0.0);
     assert!((pct - 200.0 / 3.0).abs() < 0.01, "{over}");
     // The message really played: ~50 packets a second of tone to each abandoned customer.
     let report = parse_json(&customers.terminate());
     let heard = report["media"]["packets_received"].as_u64().unwrap_or(0);
-    assert!(heard >= 2 * 40, "the abandoned customers heard {heard} packets: {report}");
+    assert!(
+        heard >= 2 * 40,
+        "the abandoned customers heard {heard} packets: {report}"
+    );
 }

@@ -46,8 +46,16 @@ fn run_agent(
             continue;
         }
         let attempt = ev["attempt"].as_u64().expect("attempt in the screen pop");
-        assert!(ev["phone"].as_str().is_some_and(|p| p.starts_with("+1212555")), "{ev}");
-        assert!(ev["fields"]["name"].is_string(), "screen pop carries the contact's fields: {ev}");
+        assert!(
+            ev["phone"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("+1212555")),
+            "{ev}"
+        );
+        assert!(
+            ev["fields"]["name"].is_string(),
+            "screen pop carries the contact's fields: {ev}"
+        );
         // Talk up to 1.2 s unless the customer leaves first.
         let ended = d
             .next_matching(Duration::from_millis(1200), |v| v["type"] == "call-ended")
@@ -71,7 +79,9 @@ fn run_agent(
     id += 1;
     let r = d.request(json!({"type": "logout"}), id);
     assert_eq!(r["type"], "ok", "logout: {r}");
-    d.expect(Duration::from_secs(5), "logged-out", |v| v["type"] == "logged-out");
+    d.expect(Duration::from_secs(5), "logged-out", |v| {
+        v["type"] == "logged-out"
+    });
     d.seen.clone()
 }
 
@@ -100,7 +110,9 @@ fn predictive_campaign_bridges_customers_to_nailed_agents() {
         .collect();
 
     // Agents first, so the campaign's first decisions see them.
-    node.wait_agents(AGENTS, Duration::from_secs(15), |a| a["nail"] == "nailed" && a["ready"] == true);
+    node.wait_agents(AGENTS, Duration::from_secs(15), |a| {
+        a["nail"] == "nailed" && a["ready"] == true
+    });
 
     let (_, job) = node.create_campaign(&json!({
         "name": "agents-predictive",
@@ -152,10 +164,18 @@ fn predictive_campaign_bridges_customers_to_nailed_agents() {
                 nuisance += 1;
             }
             Some("answered-human") => {
-                assert!(states.contains(&"connected"), "answered-human without an agent: {:?}", a.raw);
+                assert!(
+                    states.contains(&"connected"),
+                    "answered-human without an agent: {:?}",
+                    a.raw
+                );
                 connected += 1;
             }
-            Some(_) => assert!(!answered, "an answered call ended with a non-agent code: {:?}", a.raw),
+            Some(_) => assert!(
+                !answered,
+                "an answered call ended with a non-agent code: {:?}",
+                a.raw
+            ),
             None => panic!("attempt not completed after the job finished: {:?}", a.raw),
         }
     }
@@ -173,7 +193,9 @@ fn predictive_campaign_bridges_customers_to_nailed_agents() {
         .sum();
     assert_eq!(pops, connected, "one screen pop per connected call");
     for t in &transcripts {
-        assert!(t.iter().any(|v| v["type"] == "logged-out" && v["reason"] == "requested"));
+        assert!(t
+            .iter()
+            .any(|v| v["type"] == "logged-out" && v["reason"] == "requested"));
     }
 
     // The callback: agent-0's first call comes back at (not before) the agent's time.
@@ -186,17 +208,30 @@ fn predictive_campaign_bridges_customers_to_nailed_agents() {
     let tries = &by[&contact];
     assert!(tries.len() >= 2, "the callback was not dialed: {tries:?}");
     let (redial_at, _) = tries[1].interval();
-    assert!(redial_at >= callback_at, "redialed at {redial_at}, before the callback time {callback_at}");
+    assert!(
+        redial_at >= callback_at,
+        "redialed at {redial_at}, before the callback time {callback_at}"
+    );
 
     // Audio: the customers' RTP reached the agents' phones through the bridge, and the
     // agents' RTP reached the customers.
     let phones_report = parse_json(&phones.terminate());
     let customers_report = parse_json(&customers.terminate());
-    let to_agents = phones_report["media"]["packets_received"].as_u64().unwrap_or(0);
-    let to_customers = customers_report["media"]["packets_received"].as_u64().unwrap_or(0);
+    let to_agents = phones_report["media"]["packets_received"]
+        .as_u64()
+        .unwrap_or(0);
+    let to_customers = customers_report["media"]["packets_received"]
+        .as_u64()
+        .unwrap_or(0);
     // ~50 packets a second for at least ~0.5 s of each connected call.
-    assert!(to_agents >= 25 * connected as u64, "agents' phones heard {to_agents} packets over {connected} calls: {phones_report}");
-    assert!(to_customers >= 25 * connected as u64, "customers heard {to_customers} packets: {customers_report}");
+    assert!(
+        to_agents >= 25 * connected as u64,
+        "agents' phones heard {to_agents} packets over {connected} calls: {phones_report}"
+    );
+    assert!(
+        to_customers >= 25 * connected as u64,
+        "customers heard {to_customers} packets: {customers_report}"
+    );
 
     let codes: BTreeMap<String, u64> = code_counts(&attempts);
     eprintln!(

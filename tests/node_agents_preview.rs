@@ -36,28 +36,61 @@ fn preview_skip_accept_talk_dispose() {
     node.start_job(job);
 
     // First preview: skip it. Nothing is dialed for it.
-    let first = d.expect(Duration::from_secs(10), "preview", |v| v["type"] == "preview");
+    let first = d.expect(Duration::from_secs(10), "preview", |v| {
+        v["type"] == "preview"
+    });
     let skipped = first["contact"].as_u64().expect("contact");
-    assert!(first["phone"].is_string() && first["fields"]["name"].is_string(), "{first}");
-    let r = d.request(json!({"type": "skip-preview", "attempt": first["attempt"]}), 3);
+    assert!(
+        first["phone"].is_string() && first["fields"]["name"].is_string(),
+        "{first}"
+    );
+    let r = d.request(
+        json!({"type": "skip-preview", "attempt": first["attempt"]}),
+        3,
+    );
     assert_eq!(r["type"], "ok", "{r}");
 
     // Second preview: accept it; the node dials, the customer answers, the screen pops.
-    let second = d.expect(Duration::from_secs(10), "second preview", |v| v["type"] == "preview");
-    assert_ne!(second["contact"].as_u64(), Some(skipped), "the skipped contact came straight back");
+    let second = d.expect(Duration::from_secs(10), "second preview", |v| {
+        v["type"] == "preview"
+    });
+    assert_ne!(
+        second["contact"].as_u64(),
+        Some(skipped),
+        "the skipped contact came straight back"
+    );
     let attempt = second["attempt"].as_u64().expect("attempt");
-    assert_eq!(d.request(json!({"type": "accept-preview", "attempt": attempt}), 4)["type"], "ok");
-    d.expect(Duration::from_secs(5), "dialing", |v| v["type"] == "state" && v["call_state"] == "dialing");
-    let pop = d.expect(Duration::from_secs(10), "screen pop", |v| v["type"] == "call");
+    assert_eq!(
+        d.request(json!({"type": "accept-preview", "attempt": attempt}), 4)["type"],
+        "ok"
+    );
+    d.expect(Duration::from_secs(5), "dialing", |v| {
+        v["type"] == "state" && v["call_state"] == "dialing"
+    });
+    let pop = d.expect(Duration::from_secs(10), "screen pop", |v| {
+        v["type"] == "call"
+    });
     assert_eq!(pop["attempt"].as_u64(), Some(attempt), "{pop}");
-    d.expect(Duration::from_secs(5), "talking", |v| v["type"] == "state" && v["call_state"] == "talking");
+    d.expect(Duration::from_secs(5), "talking", |v| {
+        v["type"] == "state" && v["call_state"] == "talking"
+    });
     // Hold and back.
     assert_eq!(d.request(json!({"type": "hold"}), 5)["type"], "ok");
-    d.expect(Duration::from_secs(5), "held", |v| v["type"] == "state" && v["call_state"] == "held");
+    d.expect(Duration::from_secs(5), "held", |v| {
+        v["type"] == "state" && v["call_state"] == "held"
+    });
     assert_eq!(d.request(json!({"type": "unhold"}), 6)["type"], "ok");
-    assert_eq!(d.request(json!({"type": "hang-up", "attempt": attempt}), 7)["type"], "ok");
-    d.expect(Duration::from_secs(5), "wrap-up", |v| v["type"] == "state" && v["call_state"] == "wrapup");
-    let r = d.request(json!({"type": "dispose", "attempt": attempt, "code": "answered-machine"}), 8);
+    assert_eq!(
+        d.request(json!({"type": "hang-up", "attempt": attempt}), 7)["type"],
+        "ok"
+    );
+    d.expect(Duration::from_secs(5), "wrap-up", |v| {
+        v["type"] == "state" && v["call_state"] == "wrapup"
+    });
+    let r = d.request(
+        json!({"type": "dispose", "attempt": attempt, "code": "answered-machine"}),
+        8,
+    );
     assert_eq!(r["type"], "ok", "{r}");
 
     // The attempt is recorded with the agent's code; the skipped contact was never dialed.
@@ -67,15 +100,69 @@ fn preview_skip_accept_talk_dispose() {
         if a.iter().any(|x| x.id == attempt && x.code.is_some()) {
             break a;
         }
-        assert!(wall_now() < deadline, "the preview call's outcome was not recorded");
+        assert!(
+            wall_now() < deadline,
+            "the preview call's outcome was not recorded"
+        );
         pause(Duration::from_millis(50));
     };
     let a = attempts.iter().find(|x| x.id == attempt).expect("attempt");
     assert_eq!(a.code.as_deref(), Some("answered-machine"), "{:?}", a.raw);
-    assert!(a.history.iter().any(|(_, s)| s == "connected"), "{:?}", a.raw);
-    assert!(attempts.iter().all(|x| x.contact != skipped), "the skipped contact was dialed");
+    assert!(
+        a.history.iter().any(|(_, s)| s == "connected"),
+        "{:?}",
+        a.raw
+    );
+    assert!(
+        attempts.iter().all(|x| x.contact != skipped),
+        "the skipped contact was dialed"
+    );
     // The skipped contact waits in the list: the job is not finished.
     let j = node.job(job);
     assert_eq!(j["contacts"]["ready"], 1, "{j}");
+
+    // A supervisor moves the agent to a second job of the zone; its previews come from there.
+    let (_, job2) = node.create_campaign(&json!({
+        "name": "preview-2",
+        "mode": "preview",
+        "ring_timeout_ms": 15000,
+        "calling_hours": { "start": "00:00", "end": "00:00", "default_tz": "UTC" },
+    }));
+    let (status, body) = node.post(
+        "/v1/agents/agent-0/move",
+        Some("application/json"),
+        json!({"job": job2}).to_string().as_bytes(),
+    );
+    assert_eq!(status, 409, "moving to a job that is not running: {body}");
+    node.upload_csv(job2, &contacts_csv(1));
+    node.start_job(job2);
+    let (status, body) = node.post(
+        "/v1/agents/agent-0/move",
+        Some("application/json"),
+        json!({"job": job2}).to_string().as_bytes(),
+    );
+    assert_eq!(status, 200, "{body}");
+    let p = d.expect(
+        Duration::from_secs(10),
+        "a preview of the second job",
+        |v| v["type"] == "preview" && v["job"] == job2,
+    );
+    assert_eq!(
+        d.request(json!({"type": "skip-preview", "attempt": p["attempt"]}), 9)["type"],
+        "ok"
+    );
+    let (status, _) = node.post(
+        "/v1/agents/nobody/move",
+        Some("application/json"),
+        br#"{"job": 1}"#,
+    );
+    assert_eq!(status, 404);
+    let (status, _) = node.post(
+        "/v1/agents/agent-0/move",
+        Some("application/json"),
+        b"{\"job\": \"x\"}",
+    );
+    assert_eq!(status, 400);
     node.job_action(job, "stop");
+    node.job_action(job2, "stop");
 }

@@ -88,7 +88,10 @@ pub enum JobAttachment {
     /// The job finished (or stopped) while the agent was attached; it waits for a move.
     JobEnded(JobId),
     /// A supervisor moved the agent while it was busy: the move applies at the next Idle.
-    PendingMove { from: JobId, to: JobId },
+    PendingMove {
+        from: JobId,
+        to: JobId,
+    },
 }
 
 impl JobAttachment {
@@ -144,7 +147,9 @@ pub enum EndedBy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Ready,
-    NotReady { reason: String },
+    NotReady {
+        reason: String,
+    },
     AcceptPreview,
     SkipPreview,
     Hold,
@@ -354,8 +359,6 @@ pub struct AgentSession {
     since: Instant,
     bucket: Bucket,
     times: AgentTimes,
-    /// When the current customer call (talk and wrap) began, for handle times.
-    handle_started: Option<Instant>,
     out: VecDeque<Output>,
 }
 
@@ -381,7 +384,6 @@ impl AgentSession {
             since: now,
             bucket: Bucket::Other,
             times: AgentTimes::default(),
-            handle_started: None,
             out: VecDeque::new(),
         };
         s.effect(AgentEffect::Nail);
@@ -444,7 +446,11 @@ impl AgentSession {
     pub fn times(&self, now: Instant) -> AgentTimes {
         let mut t = self.times;
         if self.logged_out.is_none() {
-            add(&mut t, self.bucket, now.saturating_duration_since(self.since));
+            add(
+                &mut t,
+                self.bucket,
+                now.saturating_duration_since(self.since),
+            );
         }
         t
     }
@@ -499,6 +505,7 @@ impl AgentSession {
                     self.effect(AgentEffect::ReturnPreview(info));
                 }
                 self.set_state(now, CallState::Idle);
+                self.apply_pending_move();
             }
             Command::Hold | Command::Unhold => {
                 let on = matches!(cmd, Command::Hold);
@@ -550,6 +557,12 @@ impl AgentSession {
                 if self.state == CallState::Wrapup {
                     let code = self.ended_code.unwrap_or(CompletionCode::AnsweredHuman);
                     self.dispose(now, code, None);
+                }
+                // A previewed contact goes back to its job, undialed.
+                if self.state == CallState::Preview {
+                    if let Some(info) = self.call.take() {
+                        self.effect(AgentEffect::ReturnPreview(info));
+                    }
                 }
                 self.end(now, LogoutReason::Requested);
                 return Ok(());
@@ -631,8 +644,11 @@ impl AgentSession {
     pub fn job_ended(&mut self, now: Instant, job: JobId) {
         match self.job {
             JobAttachment::Attached(j) if j == job => self.job = JobAttachment::JobEnded(j),
-            JobAttachment::PendingMove { from, to } if from == job => {
-                self.job = JobAttachment::PendingMove { from, to }
+            // The source ended: the move still applies at the next idle moment.
+            JobAttachment::PendingMove { from, .. } if from == job => return,
+            // The target ended before the move applied: the move is void, the agent stays.
+            JobAttachment::PendingMove { from, to } if to == job => {
+                self.job = JobAttachment::Attached(from)
             }
             _ => return,
         }
@@ -646,7 +662,6 @@ impl AgentSession {
         if !self.is_available() {
             return false;
         }
-        self.handle_started = Some(now);
         self.call = Some(info.clone());
         self.ended_code = None;
         self.set_state(now, CallState::Talking);
@@ -677,7 +692,6 @@ impl AgentSession {
         let Some(info) = self.call.clone() else {
             return;
         };
-        self.handle_started = Some(now);
         self.ended_code = None;
         self.set_state(now, CallState::Talking);
         self.desktop(AgentEvent::Call(info));
@@ -787,15 +801,8 @@ impl AgentSession {
                 callback_at,
             });
         }
-        self.handle_started = None;
         self.set_state(now, CallState::Idle);
         self.apply_pending_move();
-    }
-
-    /// How long the last call held the agent (talk and wrap-up), for the estimator; taken
-    /// once, when the disposition is output.
-    pub fn handle_started(&self) -> Option<Instant> {
-        self.handle_started
     }
 
     fn apply_pending_move(&mut self) {

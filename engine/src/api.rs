@@ -313,6 +313,33 @@ async fn metrics(node: web::Data<NodeHandle>) -> ApiResult {
             v.nuisance_rate_30d_pct
         );
     }
+    let _ = writeln!(out, "# HELP outdial_zone_agents Agents logged in to the zone, and those free for a call.\n# TYPE outdial_zone_agents gauge");
+    let zones = node.zone_counts();
+    for (zone, c) in &zones {
+        let _ = writeln!(
+            out,
+            "outdial_zone_agents{{zone=\"{zone}\",state=\"logged-in\"}} {}",
+            c.agents_total
+        );
+        let _ = writeln!(
+            out,
+            "outdial_zone_agents{{zone=\"{zone}\",state=\"ready\"}} {}",
+            c.agents_ready
+        );
+    }
+    let _ = writeln!(out, "# HELP outdial_zone_calls_without_agent Calls holding a line without an agent, by stage.\n# TYPE outdial_zone_calls_without_agent gauge");
+    for (zone, c) in &zones {
+        for (stage, n) in [
+            ("dialing", c.calls_dialing),
+            ("ringing", c.calls_ringing),
+            ("waiting", c.calls_waiting),
+        ] {
+            let _ = writeln!(
+                out,
+                "outdial_zone_calls_without_agent{{zone=\"{zone}\",stage=\"{stage}\"}} {n}"
+            );
+        }
+    }
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(out))
@@ -346,7 +373,10 @@ async fn move_agent(
 
 async fn logout_agent(node: web::Data<NodeHandle>, path: web::Path<String>) -> ApiResult {
     node.logout_agent(&path).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({"agent": path.into_inner(), "logged_out": true})))
+    Ok(
+        HttpResponse::Ok()
+            .json(serde_json::json!({"agent": path.into_inner(), "logged_out": true})),
+    )
 }
 
 async fn not_found(req: HttpRequest) -> ApiResult {

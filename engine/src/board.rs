@@ -224,9 +224,10 @@ impl<A: Clone> ZoneBoard<A> {
     /// The running job a newly free agent should work for: the one with the fewest agents.
     pub fn job_for_agent(&self) -> Option<JobId> {
         let b = self.lock();
-        b.jobs.iter().copied().min_by_key(|j| {
-            b.agents.values().filter(|e| e.job == Some(*j)).count()
-        })
+        b.jobs
+            .iter()
+            .copied()
+            .min_by_key(|j| b.agents.values().filter(|e| e.job == Some(*j)).count())
     }
 
     pub fn jobs(&self) -> Vec<JobId> {
@@ -318,7 +319,13 @@ mod tests {
         assert_eq!(b.take_available(JobId(1)), None);
         assert_eq!(b.cell().load().agents_ready, 1);
         // Staying available keeps the agent's place in the queue.
-        b.update(&AgentId("c".into()), true, Some(JobId(2)), false, t0 + Duration::from_secs(5));
+        b.update(
+            &AgentId("c".into()),
+            true,
+            Some(JobId(2)),
+            false,
+            t0 + Duration::from_secs(5),
+        );
         assert_eq!(b.take_available(JobId(2)).map(|x| x.1), Some(2));
     }
 
@@ -330,7 +337,10 @@ mod tests {
         b.call_moved(Some(CallStage::Dialing), Some(CallStage::Ringing));
         b.call_moved(Some(CallStage::Ringing), Some(CallStage::Waiting));
         let s = b.cell().load();
-        assert_eq!((s.calls_dialing, s.calls_ringing, s.calls_waiting), (1, 0, 1));
+        assert_eq!(
+            (s.calls_dialing, s.calls_ringing, s.calls_waiting),
+            (1, 0, 1)
+        );
         b.call_moved(Some(CallStage::Waiting), None);
         b.call_moved(Some(CallStage::Dialing), None);
         // Never below zero, whatever the order of events.
@@ -344,7 +354,13 @@ mod tests {
         b.job_started(JobId(1));
         b.job_started(JobId(2));
         b.register(AgentId("a".into()), 0).ok();
-        b.update(&AgentId("a".into()), false, Some(JobId(1)), false, crate::clock::now());
+        b.update(
+            &AgentId("a".into()),
+            false,
+            Some(JobId(1)),
+            false,
+            crate::clock::now(),
+        );
         assert_eq!(b.job_for_agent(), Some(JobId(2)));
         let moved = b.job_stopped(JobId(1));
         assert_eq!(moved.len(), 1);

@@ -404,10 +404,25 @@ impl NodeConfigFile {
         let d = &self.desktop;
         for (key, v, lo, hi) in [
             ("desktop.heartbeat_ms", d.heartbeat_ms, 100, 60_000),
-            ("desktop.missed_heartbeats", u64::from(d.missed_heartbeats), 1, 20),
-            ("desktop.wrapup_timeout_ms", d.wrapup_timeout_ms, 1000, 3_600_000),
+            (
+                "desktop.missed_heartbeats",
+                u64::from(d.missed_heartbeats),
+                1,
+                20,
+            ),
+            (
+                "desktop.wrapup_timeout_ms",
+                d.wrapup_timeout_ms,
+                1000,
+                3_600_000,
+            ),
             ("desktop.renail_delay_ms", d.renail_delay_ms, 100, 600_000),
-            ("desktop.max_nail_failures", u64::from(d.max_nail_failures), 1, 100),
+            (
+                "desktop.max_nail_failures",
+                u64::from(d.max_nail_failures),
+                1,
+                100,
+            ),
         ] {
             if !(lo..=hi).contains(&v) {
                 problems.push(format!("{key}: {v} is outside {lo}..={hi}"));

@@ -1,8 +1,11 @@
 //! `outdial demo`: the README's main job on embedded defaults. A node with sled in a fresh
-//! data directory dials an agentless campaign of a few thousand generated contacts into
-//! `outdial peer` (the mixed customer profile) on loopback, shows live progress, and reports
-//! from two independent sources: the store's end state (nothing lost, nothing transient) and
-//! the peer's record of INVITE dialogs (nothing dialed twice).
+//! data directory runs a predictive campaign of generated contacts into `outdial peer`
+//! customers on loopback, for simulated agents that log in over the real desktop WebSocket
+//! with phones the node nails (a second `outdial peer`); live answers are bridged to them
+//! over RTP. It shows live progress and reports from independent sources: the store's end
+//! state (nothing lost, nothing transient), the customers' record of INVITE dialogs (nothing
+//! dialed twice), the agents' sessions (occupancy) and the phones' RTP counters.
+//! `--agentless` runs the agentless notification campaign instead.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write as _;
@@ -25,8 +28,60 @@ use crate::store::JobState;
 /// The customer mix the demo dials into (also shipped as configs/peer-mixed.toml).
 pub const MIXED_PROFILE: &str = include_str!("../../configs/peer-mixed.toml");
 
-/// The demo's campaign: agentless, short retries so the run ends in about a minute.
+/// The agentless demo's campaign: short retries so the run ends in about a minute.
 pub const DEMO_CAMPAIGN: &str = include_str!("../../configs/campaign-demo.toml");
+
+/// The default demo's campaign: predictive, for the simulated agents.
+pub const DEMO_PREDICTIVE_CAMPAIGN: &str =
+    include_str!("../../configs/campaign-demo-predictive.toml");
+
+/// Customers who talk (RTP) and hang up, for campaigns with agents.
+pub const CUSTOMERS_PROFILE: &str = include_str!("../../configs/peer-customers.toml");
+
+/// Agents' phones: answer the nailing call, send and count RTP.
+pub const PHONES_PROFILE: &str = include_str!("../../configs/peer-agent-phones.toml");
+
+/// What the demo runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DemoOptions {
+    pub contacts: u64,
+    /// Simulated agents; 0 runs the agentless campaign.
+    pub agents: u32,
+    /// Mean talk time of the simulated agents (exponential).
+    pub talk_mean: Duration,
+    /// Wrap-up time before each disposition.
+    pub wrap: Duration,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        Self {
+            contacts: 1000,
+            agents: 30,
+            talk_mean: Duration::from_millis(1500),
+            wrap: Duration::from_millis(300),
+        }
+    }
+}
+
+/// The agents' side of the report.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AgentsReport {
+    pub agents: u32,
+    /// Talk and wrap-up over logged-in time, all agents together, from the node's sessions.
+    pub occupancy: f64,
+    /// Screen pops the desktops received.
+    pub calls: u64,
+    pub dispositions: u64,
+    /// Error events the desktops received (should be 0).
+    pub desktop_errors: u64,
+    /// RTP packets the agents' phones received: customer audio through the node's bridges.
+    pub rtp_packets_to_agents: u64,
+    /// From the customer's answer to the bridge to an agent (stored timestamps, ms).
+    pub answer_to_agent_ms_p50: u64,
+    pub answer_to_agent_ms_p99: u64,
+    pub answer_to_agent_ms_max: u64,
+}
 
 /// The final report; `--json` prints it as one object.
 #[derive(Debug, Clone, Serialize)]
@@ -50,6 +105,8 @@ pub struct DemoReport {
     pub invite_dialogs_seen_by_peer: u64,
     pub seconds: f64,
     pub data_dir: String,
+    /// Present when agents took part.
+    pub agents: Option<AgentsReport>,
 }
 
 /// A `Write` the peer's record goes into, read back at the end.
@@ -83,10 +140,11 @@ pub fn write_contacts(path: &Path, n: u64) -> std::io::Result<()> {
 
 /// Runs the demo end to end. Must be called inside an actix system.
 pub async fn run(
-    contacts: u64,
+    opts: DemoOptions,
     data_dir: Option<PathBuf>,
     progress: bool,
 ) -> Result<DemoReport, Box<dyn std::error::Error>> {
+    let contacts = opts.contacts;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let dir = match data_dir {
         Some(d) => d,
@@ -107,7 +165,12 @@ pub async fn run(
 
     // The customer network.
     let record = SharedBuf::default();
-    let profile = Profile::parse(MIXED_PROFILE, "configs/peer-mixed.toml")?;
+    let with_agents = opts.agents > 0;
+    let profile = if with_agents {
+        Profile::parse(CUSTOMERS_PROFILE, "configs/peer-customers.toml")?
+    } else {
+        Profile::parse(MIXED_PROFILE, "configs/peer-mixed.toml")?
+    };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<SocketAddr>();
     let rec_writer: Box<dyn std::io::Write + Send> = Box::new(record.clone());
@@ -125,6 +188,42 @@ pub async fn run(
     let peer_addr = ready_rx
         .await
         .map_err(|_| "the embedded peer did not start")?;
+
+    // The agents' phones.
+    let (phones_stop_tx, phones_stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (phones_ready_tx, phones_ready_rx) = tokio::sync::oneshot::channel::<SocketAddr>();
+    let phones_task = if with_agents {
+        let profile = Profile::parse(PHONES_PROFILE, "configs/peer-agent-phones.toml")?;
+        Some(tokio::task::spawn_local(peer::run(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            profile,
+            None,
+            async move {
+                let _ = phones_stop_rx.await;
+            },
+            move |a| {
+                let _ = phones_ready_tx.send(a);
+            },
+        )))
+    } else {
+        None
+    };
+    let phones_addr = match phones_task {
+        Some(_) => Some(
+            phones_ready_rx
+                .await
+                .map_err(|_| "the embedded agent phones did not start")?,
+        ),
+        None => None,
+    };
+    let credentials: Vec<(String, String)> = (0..opts.agents)
+        .map(|i| {
+            (
+                format!("demo-agent-{i}"),
+                format!("demo-{i}-{}", clock.unix_ms()),
+            )
+        })
+        .collect();
 
     let cfg = NodeConfig {
         name: "demo".into(),
@@ -147,7 +246,14 @@ pub async fn run(
         }],
         max_batch_writes: 4096,
         desktop: crate::config::DesktopSettings::default(),
-        agents: Vec::new(),
+        agents: credentials
+            .iter()
+            .map(|(id, pw)| crate::desktop::AgentCredential {
+                agent: crate::agent::AgentId(id.clone()),
+                password_sha256: crate::node::agents::sha256_hex(pw),
+                zones: Vec::new(),
+            })
+            .collect(),
     };
     let node = Node::start(&cfg, Arc::clone(&clock))?;
     let (http, server) = crate::api::serve(node.clone(), cfg.http_bind)?;
@@ -157,9 +263,38 @@ pub async fn run(
         eprintln!("outdial demo: node {} (SIP {}, API http://{http}), customers at {peer_addr}, data in {}", cfg.name, node.sip_addr(), dir.display());
     }
 
+    // The agents log in through the desktop WebSocket, like any desktop, and wait nailed
+    // and ready before the campaign starts.
+    let (agents_stop_tx, agents_stop_rx) = tokio::sync::watch::channel(false);
+    let mut agent_tasks = Vec::new();
+    if let Some(phones) = phones_addr {
+        let url = crate::desktop_client::desktop_url(http);
+        for (i, (id, pw)) in credentials.iter().enumerate() {
+            let mut c = crate::desktop_client::SimulatedAgentConfig::new(
+                &url,
+                id,
+                pw,
+                "default",
+                &format!("sip:{id}@{phones}"),
+            );
+            c.talk = crate::desktop_client::TalkTime::Exponential {
+                mean: opts.talk_mean,
+                seed: 7 + i as u64,
+            };
+            c.wrap = opts.wrap;
+            let agent = crate::desktop_client::SimulatedAgent::new(c);
+            agent_tasks.push(tokio::task::spawn_local(agent.run(agents_stop_rx.clone())));
+        }
+        wait_for_agents(&node, opts.agents as usize, progress).await?;
+    }
+
     let csv = dir.join("contacts.csv");
     write_contacts(&csv, contacts)?;
-    let spec = CampaignSpec::from_toml(DEMO_CAMPAIGN)?;
+    let spec = if with_agents {
+        CampaignSpec::from_toml(DEMO_PREDICTIVE_CAMPAIGN)?
+    } else {
+        CampaignSpec::from_toml(DEMO_CAMPAIGN)?
+    };
     let (_, job) = node.create_campaign(spec).await?;
     let file = std::fs::File::open(&csv)?;
     let imported = node.import_csv(job, file, progress).await?;
@@ -174,13 +309,95 @@ pub async fn run(
     wait_for_end(&node, job, progress).await?;
     let seconds = clock.now().duration_since(started).as_secs_f64();
 
+    // Occupancy from the node's own sessions, before the agents leave.
+    let views = node.agents().await;
+    let _ = agents_stop_tx.send(true);
+    let mut agents_report = AgentsReport {
+        agents: opts.agents,
+        ..AgentsReport::default()
+    };
+    let (busy, logged): (f64, f64) = views.iter().fold((0.0, 0.0), |acc, v| {
+        (
+            acc.0 + (v.times.talk + v.times.wrap).as_secs_f64(),
+            acc.1 + v.times.logged_in.as_secs_f64(),
+        )
+    });
+    agents_report.occupancy = if logged > 0.0 { busy / logged } else { 0.0 };
+    for t in agent_tasks {
+        if let Ok(r) = t.await {
+            agents_report.calls += r.calls;
+            agents_report.dispositions += r.dispositions;
+            agents_report.desktop_errors += r.errors;
+        }
+    }
+    let _ = phones_stop_tx.send(());
+    if let Some(t) = phones_task {
+        if let Ok(Ok(r)) = t.await {
+            agents_report.rtp_packets_to_agents = r.media.map(|m| m.packets_received).unwrap_or(0);
+        }
+    }
+
     let _ = stop_tx.send(());
     let _ = peer_task.await;
     server_handle.stop(true).await;
     node.flush()?;
     let text = String::from_utf8(record.0.lock().map_err(|_| "poisoned")?.clone())?;
-    let report = build_report(&node, job, &text, seconds, &dir)?;
+    let mut report = build_report(&node, job, &text, seconds, &dir)?;
+    if with_agents {
+        let mut waits: Vec<u64> = node
+            .store()
+            .attempts(job)?
+            .iter()
+            .filter_map(|a| {
+                let at = |s: crate::domain::AttemptState| {
+                    a.history.iter().find(|(_, x)| *x == s).map(|(t, _)| *t)
+                };
+                Some(
+                    at(crate::domain::AttemptState::Connected)?
+                        .saturating_sub(at(crate::domain::AttemptState::Answered)?),
+                )
+            })
+            .collect();
+        waits.sort_unstable();
+        let q = |p: f64| {
+            waits
+                .get(((waits.len() as f64 - 1.0) * p).round() as usize)
+                .copied()
+                .unwrap_or(0)
+        };
+        agents_report.answer_to_agent_ms_p50 = q(0.5);
+        agents_report.answer_to_agent_ms_p99 = q(0.99);
+        agents_report.answer_to_agent_ms_max = waits.last().copied().unwrap_or(0);
+        report.agents = Some(agents_report);
+    }
     Ok(report)
+}
+
+/// Waits (bounded) until `n` agents are nailed and ready.
+async fn wait_for_agents(
+    node: &NodeHandle,
+    n: usize,
+    progress: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    for _ in 0..200 {
+        let views = node.agents().await;
+        let ready = views
+            .iter()
+            .filter(|v| v.ready && v.nail == crate::desktop::NailStateWire::Nailed)
+            .count();
+        if progress {
+            eprint!("\ragents nailed and ready: {ready}/{n}   ");
+            let _ = std::io::stderr().flush();
+        }
+        if ready >= n {
+            if progress {
+                eprintln!();
+            }
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("the demo's {n} agents were not all nailed and ready within 20 s").into())
 }
 
 async fn wait_for_end(
@@ -286,6 +503,7 @@ fn build_report(
         invite_dialogs_seen_by_peer: total_dialogs,
         seconds,
         data_dir: dir.display().to_string(),
+        agents: None,
     })
 }
 
@@ -297,6 +515,13 @@ impl DemoReport {
         );
         for (code, n) in &self.by_code {
             s.push_str(&format!("  {code:<26} {n}\n"));
+        }
+        if let Some(a) = &self.agents {
+            s.push_str(&format!(
+                "agents {}  occupancy {:.1} %  calls with agents {}  dispositions {}  desktop errors {}  RTP packets bridged to agents {}\nanswer to agent: p50 {} ms  p99 {} ms  max {} ms\n",
+                a.agents, a.occupancy * 100.0, a.calls, a.dispositions, a.desktop_errors, a.rtp_packets_to_agents,
+                a.answer_to_agent_ms_p50, a.answer_to_agent_ms_p99, a.answer_to_agent_ms_max
+            ));
         }
         s.push_str(&format!("data: {}\n", self.data_dir));
         s

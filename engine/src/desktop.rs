@@ -201,8 +201,12 @@ pub enum ServerMessage {
         code: Option<CompletionCode>,
     },
     /// Whether the zone's agent service is up (a takeover in progress says false).
-    Service { available: bool },
-    LoggedOut { reason: LogoutWire },
+    Service {
+        available: bool,
+    },
+    LoggedOut {
+        reason: LogoutWire,
+    },
     Error {
         #[serde(skip_serializing_if = "Option::is_none", default)]
         id: Option<u64>,
@@ -317,7 +321,9 @@ impl ServerMessage {
                 by: (*by).into(),
                 code: *code,
             },
-            AgentEvent::LoggedOut(r) => ServerMessage::LoggedOut { reason: (*r).into() },
+            AgentEvent::LoggedOut(r) => ServerMessage::LoggedOut {
+                reason: (*r).into(),
+            },
         }
     }
 

@@ -149,16 +149,16 @@ async fn handle_text(
             "already-logged-in",
             "this connection already has a session; log out first",
         )),
-        (_, None) => Some(ServerMessage::error(
-            id,
-            "not-logged-in",
-            "log in first",
-        )),
+        (_, None) => Some(ServerMessage::error(id, "not-logged-in", "log in first")),
         (_, Some(a)) => match a.send(Desktop(msg)).await {
             Ok(reply) => Some(reply),
             Err(_) => {
                 *agent = None;
-                Some(ServerMessage::error(id, "logged-out", "the session has ended"))
+                Some(ServerMessage::error(
+                    id,
+                    "logged-out",
+                    "the session has ended",
+                ))
             }
         },
     }

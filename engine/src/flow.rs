@@ -244,7 +244,10 @@ impl AttemptFlow {
         self.stage = Stage::Done;
         let mut out = vec![Effect::Complete(CompletionCode::NoMediaResource)];
         if self.mode == CallMode::Preview {
-            out.insert(0, Effect::TellAgentUnanswered(CompletionCode::NoMediaResource));
+            out.insert(
+                0,
+                Effect::TellAgentUnanswered(CompletionCode::NoMediaResource),
+            );
         }
         out
     }
@@ -384,7 +387,11 @@ mod tests {
             sdp: Some(b"v=0".to_vec()),
         });
         assert_eq!(f.on_connect_window_closed(), vec![Effect::PlayPrompt]);
-        assert_eq!(f.on_agent_connected(), vec![], "an agent after the window is refused");
+        assert_eq!(
+            f.on_agent_connected(),
+            vec![],
+            "an agent after the window is refused"
+        );
         assert_eq!(f.on_prompt_done(), vec![Effect::HangUp]);
         assert_eq!(
             f.on_signal(&CallSignal::Ended(EndReason::LocalHangup)),

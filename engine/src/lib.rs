@@ -1,9 +1,11 @@
-//! outdial's engine: the dialer's domain, and the tools built on the `sip` and `media` crates.
+//! outdial's engine: the dialer's domain on top of the `sip` and `media` crates.
 //!
-//! Today it holds the two protocol-level tools — [`peer`] (a UAS with a seeded mix of
-//! outcomes, the embedded customer network) and [`loadtest`] (the SIPp-style load harness) —
-//! plus the injected [`clock`] every later engine part takes. The `outdial` binary is a thin
-//! CLI over this library.
+//! It owns campaigns and their jobs ([`campaign`], [`retry`], [`hours`]), storage
+//! ([`store`]), the node and its actor tree ([`node`], [`actors`]), pacing ([`pacer`],
+//! [`predictive`]), agents ([`agent`] sessions, zone [`board`]s, the [`desktop`] protocol and
+//! its WebSocket shell), the HTTP API ([`api`]) and the tools built on them: [`demo`],
+//! [`simulate`], [`peer`] (the embedded customer network) and [`loadtest`]. Engine logic takes
+//! an injected [`clock`]; the `outdial` binary is a thin CLI over this library.
 #![forbid(unsafe_code)]
 
 pub mod actors;
@@ -16,6 +18,7 @@ pub mod config;
 pub mod cpu;
 pub mod demo;
 pub mod desktop;
+pub mod desktop_client;
 pub mod desktop_ws;
 pub mod domain;
 pub mod flow;
@@ -28,7 +31,9 @@ pub mod node;
 pub mod pacer;
 pub mod peer;
 pub mod phone;
+pub mod predictive;
 pub mod retry;
+pub mod simulate;
 pub mod stats;
 pub mod store;
 pub mod sync;

@@ -24,8 +24,14 @@ enum Cmd {
     /// The main job on embedded defaults: a node dials a campaign into our own customer network.
     Demo {
         /// Contacts in the generated campaign.
-        #[arg(long, default_value_t = 3000)]
+        #[arg(long, default_value_t = 1000)]
         contacts: u64,
+        /// Simulated agents logged in over the desktop WebSocket (predictive campaign).
+        #[arg(long, default_value_t = 30)]
+        agents: u32,
+        /// Run the agentless notification campaign instead (no agents).
+        #[arg(long)]
+        agentless: bool,
         /// Data directory (must not exist); default a fresh one under the temp dir.
         #[arg(long)]
         data_dir: Option<PathBuf>,
@@ -106,6 +112,19 @@ enum Cmd {
         #[arg(long, requires = "auth_user")]
         auth_password: Option<String>,
     },
+    /// Simulate a zone in virtual time: predictive pacing against baselines, with DESIGN.md §6's
+    /// invariants checked (exit status 3 if one fails).
+    Simulate {
+        /// Workload (TOML), e.g. configs/workloads/small-team.toml.
+        #[arg(long)]
+        workload: PathBuf,
+        /// RNG seed (default: the workload's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print one JSON object instead of the text report (and no progress).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -149,10 +168,17 @@ async fn run_node_command(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Erro
     match cmd {
         Cmd::Demo {
             contacts,
+            agents,
+            agentless,
             data_dir,
             json,
         } => {
-            let report = outdial::demo::run(contacts, data_dir, !json).await?;
+            let opts = outdial::demo::DemoOptions {
+                contacts,
+                agents: if agentless { 0 } else { agents },
+                ..outdial::demo::DemoOptions::default()
+            };
+            let report = outdial::demo::run(opts, data_dir, !json).await?;
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {
@@ -303,6 +329,23 @@ async fn run(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 print!("{}", report.render());
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Simulate {
+            workload,
+            seed,
+            json,
+        } => {
+            let report = outdial::simulate::run_file(&workload, seed, !json)?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print!("{}", report.render());
+            }
+            Ok(if report.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(3)
+            })
         }
     }
 }

@@ -24,6 +24,7 @@ use arc_swap::ArcSwap;
 use crossbeam_queue::ArrayQueue;
 
 use crate::domain::Contact;
+use crate::predictive::{self, Budget, Demand, FreeForecast, LaunchLog, PendingProfile};
 use crate::sync::{AtomicBool, AtomicU64, Ordering};
 
 /// A dialing mode with its pacing parameters, as the campaign defines it.
@@ -34,9 +35,10 @@ pub enum PacingPolicy {
     Preview,
     /// `floor(ready agents × lines_per_agent)` calls without an agent at any time.
     Progressive { lines_per_agent: f64 },
-    /// Targets the nuisance cap (a fraction of live answers) while keeping agents busy. Until
-    /// the estimator lands it paces as progressive, which is what predictive does anyway when
-    /// it lacks data: it never dials more than progressive would without measurements.
+    /// Keeps agents busy while the expected nuisance calls stay within the cap (a fraction
+    /// of live answers) over the campaign's window; see [`crate::predictive`]. Without enough
+    /// measurements in the snapshot ([`predictive::has_data`]) it paces as progressive with
+    /// `lines_per_agent`. The window is the estimator's: the snapshot carries its counts.
     Predictive {
         lines_per_agent: f64,
         nuisance_cap: f64,
@@ -63,10 +65,22 @@ pub struct ZoneSnapshot {
     /// Answered live and not with an agent: waiting for one, or hearing the message.
     pub calls_waiting: u32,
     /// Fraction of completed attempts answered live, over `attempts_measured` attempts.
+    /// This and the fields below are filled by [`predictive::Estimator::fill_snapshot`]; their
+    /// defaults (no measurements) make predictive pace as progressive.
     pub answer_rate: f64,
     pub attempts_measured: u32,
-    /// Mean time an agent spends on a call, talk and wrap-up.
+    /// Live answers among `attempts_measured`.
+    pub live_measured: u32,
+    /// Mean time an agent spends on a call, talk and wrap-up, over `handles_measured` calls.
     pub mean_handle_time: Duration,
+    pub handles_measured: u32,
+    /// Live-answered and nuisance calls so far in the campaign's nuisance window.
+    pub window_live: u64,
+    pub window_nuisance: u64,
+    /// How many busy agents free up in time for a call launched now.
+    pub agents_freeing: FreeForecast,
+    /// How a call's chance of a live answer fades while it rings.
+    pub pending_profile: PendingProfile,
 }
 
 impl ZoneSnapshot {
@@ -127,6 +141,11 @@ pub struct Pacer {
     /// Whether the last decision was held back by the rate alone, so the next one is due when
     /// the next token is; otherwise only a zone event can change it.
     rate_bound: bool,
+    /// Whether the last decision was predictive on data: it then changes with time alone.
+    forecasting: bool,
+    /// Predictive: recent launches, and the decision's reusable buffer.
+    launches: LaunchLog,
+    scratch: Vec<f64>,
 }
 
 impl Pacer {
@@ -143,6 +162,9 @@ impl Pacer {
             bucket,
             latest: None,
             rate_bound: false,
+            forecasting: false,
+            launches: LaunchLog::default(),
+            scratch: Vec::new(),
         }
     }
 
@@ -169,11 +191,14 @@ impl Pacer {
             PacingPolicy::Progressive { lines_per_agent } => {
                 progressive(snap.agents_ready, lines_per_agent, without_agent)
             }
-            // The estimator (a later issue) replaces this arm; without it predictive must not
-            // dial harder than progressive.
             PacingPolicy::Predictive {
-                lines_per_agent, ..
-            } => progressive(snap.agents_ready, lines_per_agent, without_agent),
+                lines_per_agent,
+                nuisance_cap,
+            } => {
+                let n = self.predictive(now, snap, without_agent, lines_per_agent, nuisance_cap);
+                self.launches.record(now, n);
+                n
+            }
             PacingPolicy::Agentless {
                 max_concurrent,
                 rate_cps,
@@ -200,16 +225,22 @@ impl Pacer {
         if let Some(bucket) = &mut self.bucket {
             bucket.give_back(n);
         }
+        self.launches.take_back(n);
         // The loop could not launch: it waits for contacts or the transport, not for a token.
         self.rate_bound = false;
     }
 
     /// When to decide again if no zone event comes first: `Some(now)` before the first
-    /// decision, the next token's instant while the rate holds launches back, else `None`
-    /// (only an agent getting ready or a call ending can change the decision).
+    /// decision, the next token's instant while the rate holds launches back,
+    /// [`PREDICTIVE_REVIEW`] after a predictive decision on data (calls ringing grow less
+    /// likely to be answered as they age), else `None` (only an agent getting ready or a call
+    /// ending can change the decision).
     pub fn next_decision_at(&self, now: Instant) -> Option<Instant> {
-        if self.latest.is_none() {
+        let Some(latest) = self.latest else {
             return Some(now);
+        };
+        if self.forecasting {
+            return Some((latest + PREDICTIVE_REVIEW).max(now));
         }
         if !self.rate_bound {
             return None;
@@ -217,7 +248,56 @@ impl Pacer {
         let next = self.bucket.as_ref().and_then(TokenBucket::next_token_at)?;
         Some(next.max(now))
     }
+
+    /// The predictive arm: progressive without data; else the most calls the nuisance budget
+    /// allows, never fewer than one per ready agent without a call (those cannot be nuisance)
+    /// and never more than [`MAX_PREDICTIVE_LINES_PER_AGENT`] lines per logged-in agent.
+    fn predictive(
+        &mut self,
+        now: Instant,
+        snap: &ZoneSnapshot,
+        without_agent: u32,
+        lines_per_agent: f64,
+        nuisance_cap: f64,
+    ) -> u32 {
+        self.forecasting = predictive::has_data(snap);
+        if !self.forecasting {
+            return progressive(snap.agents_ready, lines_per_agent, without_agent);
+        }
+        let safe = snap.agents_ready.saturating_sub(without_agent);
+        let ceiling = progressive(
+            snap.agents_total,
+            MAX_PREDICTIVE_LINES_PER_AGENT,
+            without_agent,
+        );
+        let pending = snap.calls_dialing.saturating_add(snap.calls_ringing);
+        let demand = Demand {
+            ready: snap.agents_ready,
+            waiting: snap.calls_waiting,
+            pending,
+            pending_live: self
+                .launches
+                .pending_live(now, &snap.pending_profile, snap.answer_rate),
+            fresh: without_agent.saturating_sub(snap.calls_without_agent()),
+            answer_rate: snap.answer_rate,
+        };
+        let budget = Budget::new(nuisance_cap, snap.window_live, snap.window_nuisance);
+        let n = predictive::launches(
+            &demand,
+            &snap.agents_freeing,
+            budget,
+            ceiling,
+            &mut self.scratch,
+        );
+        n.max(safe).min(ceiling.max(safe))
+    }
 }
+
+/// How long a predictive decision stands without a zone event.
+pub const PREDICTIVE_REVIEW: Duration = Duration::from_millis(500);
+
+/// Most lines a predictive zone holds per logged-in agent, whatever the estimates say.
+pub const MAX_PREDICTIVE_LINES_PER_AGENT: f64 = crate::campaign::bounds::MAX_LINES_PER_AGENT;
 
 /// `floor(ready × lines) − without_agent`, never negative.
 fn progressive(agents_ready: u32, lines_per_agent: f64, without_agent: u32) -> u32 {
@@ -564,13 +644,105 @@ mod tests {
     }
 
     #[test]
-    fn predictive_paces_as_progressive_until_it_has_an_estimator() {
+    fn predictive_paces_as_progressive_without_measurements() {
         let origin = VirtualClock::new().now();
         let mut pacer = Pacer::new(PacingPolicy::Predictive {
             lines_per_agent: 2.0,
             nuisance_cap: 0.03,
         });
         assert_eq!(pacer.decide(origin, &ready(3), 1), 5);
+        assert_eq!(
+            pacer.next_decision_at(origin),
+            None,
+            "without data only zone events matter"
+        );
+    }
+
+    /// A snapshot with a measured zone: 15 % live answers after 8 s, the rest after 25 s,
+    /// 70 s handle times.
+    fn measured(snap: ZoneSnapshot, busy: &[Duration]) -> ZoneSnapshot {
+        use crate::campaign::NuisanceWindow;
+        use crate::predictive::{Estimator, EstimatorConfig};
+        let origin = VirtualClock::new().now();
+        let mut e = Estimator::new(EstimatorConfig::new(
+            NuisanceWindow::CalendarDay,
+            Duration::from_secs(2),
+        ));
+        for i in 0..200 {
+            let live = i % 20 < 3;
+            let ring = Duration::from_secs(if live { 8 } else { 25 });
+            e.record_attempt(origin, live, ring);
+        }
+        for _ in 0..50 {
+            e.record_handle(origin, Duration::from_secs(70));
+        }
+        let mut snap = snap;
+        e.fill_snapshot(&mut snap, busy, crate::node::job::NuisanceCounts::default());
+        snap
+    }
+
+    #[test]
+    fn predictive_dials_ahead_for_ready_agents_and_agents_about_to_free() {
+        let origin = VirtualClock::new().now();
+        let policy = PacingPolicy::Predictive {
+            lines_per_agent: 1.0,
+            nuisance_cap: 0.03,
+        };
+        // Four ready agents at 15 % answers: many more calls than agents.
+        let mut pacer = Pacer::new(policy);
+        let four = measured(ready(4), &[]);
+        assert!(crate::predictive::has_data(&four));
+        let n = pacer.decide(origin, &four, 0);
+        assert!((8..=40).contains(&n), "{n}");
+        assert_eq!(
+            pacer.next_decision_at(origin),
+            Some(origin + PREDICTIVE_REVIEW),
+            "ringing calls age: decide again soon"
+        );
+        // Calls already out count: the same snapshot with them in flight adds none.
+        assert_eq!(pacer.decide(origin, &four, n), 0);
+
+        // No agent ready, but three about to end their 70 s calls: dial for them.
+        let busy = [Duration::from_secs(65); 3];
+        let freeing = measured(
+            ZoneSnapshot {
+                agents_total: 3,
+                ..ZoneSnapshot::default()
+            },
+            &busy,
+        );
+        assert!(Pacer::new(policy).decide(origin, &freeing, 0) > 0);
+        // Three that just started: nothing.
+        let just_busy = measured(
+            ZoneSnapshot {
+                agents_total: 3,
+                ..ZoneSnapshot::default()
+            },
+            &[Duration::from_secs(1); 3],
+        );
+        assert_eq!(Pacer::new(policy).decide(origin, &just_busy, 0), 0);
+    }
+
+    #[test]
+    fn predictive_over_budget_dials_less_but_feeds_its_ready_agents() {
+        let origin = VirtualClock::new().now();
+        let policy = PacingPolicy::Predictive {
+            lines_per_agent: 1.0,
+            nuisance_cap: 0.03,
+        };
+        let on_target = measured(ready(5), &[]);
+        let over = ZoneSnapshot {
+            window_live: 100,
+            window_nuisance: 50,
+            ..on_target
+        };
+        let n_on_target = Pacer::new(policy).decide(origin, &on_target, 2);
+        let n_over = Pacer::new(policy).decide(origin, &over, 2);
+        assert!(
+            n_over >= 3,
+            "one call per ready agent without one: {n_over}"
+        );
+        assert!(n_over < n_on_target, "{n_over} vs {n_on_target}");
     }
 
     #[test]

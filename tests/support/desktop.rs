@@ -52,7 +52,9 @@ impl Desktop {
                         .unwrap_or_else(|e| panic!("the node sent non-JSON {t:?}: {e}"));
                     if v["type"] == "heartbeat" {
                         // Answer, so a slow test never looks like a dead desktop.
-                        let _ = self.ws.send(Message::Text(r#"{"type":"heartbeat"}"#.into()));
+                        let _ = self
+                            .ws
+                            .send(Message::Text(r#"{"type":"heartbeat"}"#.into()));
                         continue;
                     }
                     self.seen.push(v.clone());
@@ -90,7 +92,11 @@ impl Desktop {
     }
 
     /// The first message `pred` accepts within `limit`, or `None`; others are kept in `seen`.
-    pub fn next_matching(&mut self, limit: Duration, pred: impl Fn(&Value) -> bool) -> Option<Value> {
+    pub fn next_matching(
+        &mut self,
+        limit: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Option<Value> {
         let deadline = wall_now() + limit;
         while wall_now() < deadline {
             let left = deadline.saturating_duration_since(wall_now());

@@ -257,7 +257,9 @@ impl Node {
         let deadline = wall_now() + limit;
         loop {
             let v = self.get_json("/v1/agents");
-            let ok = v.as_array().map_or(0, |a| a.iter().filter(|x| pred(x)).count());
+            let ok = v
+                .as_array()
+                .map_or(0, |a| a.iter().filter(|x| pred(x)).count());
             if ok >= n {
                 return v;
             }

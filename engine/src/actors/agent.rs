@@ -13,8 +13,8 @@ use media::{BridgeHandle, Codec, RtpLeg};
 use tokio::sync::mpsc;
 
 use crate::agent::{
-    AgentEffect, AgentEvent, AgentId, AgentSession, CallInfo, Command, CommandError,
-    LogoutReason, Output,
+    AgentEffect, AgentEvent, AgentId, AgentSession, CallInfo, Command, CommandError, LogoutReason,
+    Output,
 };
 use crate::board::ZoneBoard;
 use crate::desktop::{ClientMessage, ServerMessage};
@@ -145,6 +145,8 @@ pub struct AgentActor {
     customer: Option<Customer>,
     timer: Option<SpawnHandle>,
     calls: u64,
+    /// The last `state` the desktop was sent.
+    last_state: Option<ServerMessage>,
 }
 
 impl AgentActor {
@@ -167,6 +169,7 @@ impl AgentActor {
             customer: None,
             timer: None,
             calls: 0,
+            last_state: None,
         }
     }
 
@@ -182,6 +185,13 @@ impl AgentActor {
             match out {
                 Output::Desktop(ev) => {
                     let msg = ServerMessage::from_event(&ev, &self.session);
+                    // One drain can queue several state events that read the same by now.
+                    if matches!(msg, ServerMessage::State { .. }) {
+                        if self.last_state.as_ref() == Some(&msg) {
+                            continue;
+                        }
+                        self.last_state = Some(msg.clone());
+                    }
                     self.tell(msg);
                     if let AgentEvent::Call(_) = ev {
                         self.calls += 1;
@@ -274,8 +284,7 @@ impl AgentActor {
 
     fn nail(&mut self, ctx: &mut Context<Self>) {
         self.drop_nail();
-        let leg = match RtpLeg::bind_from(&self.shared.ports, self.shared.rtp_ip, Codec::Pcmu, 8)
-        {
+        let leg = match RtpLeg::bind_from(&self.shared.ports, self.shared.rtp_ip, Codec::Pcmu, 8) {
             Ok(l) => l,
             Err(e) => {
                 tracing::warn!(agent = %self.session.id(), error = %e, "no RTP port to nail the agent's phone");
@@ -342,9 +351,9 @@ impl AgentActor {
                         // Both legs are gone with the failed bridge: the agent cannot hear
                         // the customer, which is a lost phone as far as the call goes.
                         tracing::warn!(agent = %act.session.id(), error = %e, "could not bridge");
-                        act.nail_id.take().map(|id| {
-                            act.shared.sip.send(SipCommand::HangUp { attempt: id })
-                        });
+                        act.nail_id
+                            .take()
+                            .map(|id| act.shared.sip.send(SipCommand::HangUp { attempt: id }));
                         let now = act.shared.clock.now();
                         act.session.on_nail_lost(now);
                         act.drain(ctx);
@@ -386,9 +395,9 @@ impl AgentActor {
                     }
                     Err(e) => {
                         tracing::warn!(agent = %act.session.id(), error = %e, "could not unbridge");
-                        act.nail_id.take().map(|id| {
-                            act.shared.sip.send(SipCommand::HangUp { attempt: id })
-                        });
+                        act.nail_id
+                            .take()
+                            .map(|id| act.shared.sip.send(SipCommand::HangUp { attempt: id }));
                         let now = act.shared.clock.now();
                         act.session.on_nail_lost(now);
                         act.drain(ctx);
@@ -408,6 +417,8 @@ impl Actor for AgentActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        // This node masters the zone (the login checked): its agent service is up.
+        self.tell(ServerMessage::Service { available: true });
         // The session was created logged in, with its first effects queued (nail, state).
         let job = self.board.job_for_agent();
         if let Some(job) = job {
@@ -447,8 +458,7 @@ impl Handler<Desktop> for AgentActor {
             return MessageResult(ServerMessage::Ok { id });
         };
         if let Command::Dispose { callback_at, .. } = &cmd {
-            if let Err(e) =
-                AgentSession::check_callback(*callback_at, self.shared.clock.unix_ms())
+            if let Err(e) = AgentSession::check_callback(*callback_at, self.shared.clock.unix_ms())
             {
                 return MessageResult(ServerMessage::error(id, e.code(), e.to_string()));
             }

@@ -44,6 +44,10 @@ pub struct CallActor {
     window_closes: Option<std::time::Instant>,
     /// The agent's callback time, which replaces the retry rule.
     callback_at: Option<UnixMs>,
+    /// When the call was handed to SIP, and when an agent took it: the estimator's samples.
+    launched_at: std::time::Instant,
+    connected_at: Option<std::time::Instant>,
+    measured: bool,
 }
 
 impl CallActor {
@@ -60,6 +64,7 @@ impl CallActor {
             CallMode::Agentless => None,
             _ => shared.board(job.campaign.zone()).cloned(),
         };
+        let now = shared.clock.now();
         Self {
             shared,
             job,
@@ -75,7 +80,22 @@ impl CallActor {
             counted: None,
             window_closes: None,
             callback_at: None,
+            launched_at: now,
+            connected_at: None,
+            measured: false,
         }
+    }
+
+    /// One sample per attempt for the estimator: answered live or not, and how long it took.
+    fn measure_attempt(&mut self, answered_live: bool) {
+        if self.measured || self.board.is_none() {
+            return;
+        }
+        self.measured = true;
+        let now = self.shared.clock.now();
+        let took = now.saturating_duration_since(self.launched_at);
+        self.job
+            .with_estimator(|e| e.record_attempt(now, answered_live, took));
     }
 
     /// Keeps the board's count of calls without an agent in step with the flow.
@@ -140,30 +160,36 @@ impl CallActor {
             leg,
             call: ctx.address().recipient(),
         };
-        ctx.wait(agent.send(connect).into_actor(self).map(move |res, act, ctx| {
-            match res {
-                Ok(Ok(())) => {
-                    act.agent = Some(agent);
-                    act.job
-                        .stats
-                        .with_agent
-                        .fetch_add(1, crate::sync::Ordering::Relaxed);
-                    let effects = act.flow.on_agent_connected();
-                    act.perform(effects, ctx);
-                }
-                // The agent changed its mind meanwhile: the leg is ours again; look on.
-                Ok(Err(leg)) => {
-                    act.leg = Some(leg);
-                    ctx.run_later(SEEK_INTERVAL, |act, ctx| act.seek_agent(ctx));
-                }
-                // The agent's actor is gone, and the leg with it: no audio to bridge or
-                // message to play, so the window closes on a silent line.
-                Err(_) => {
-                    let effects = act.flow.on_connect_window_closed();
-                    act.perform(effects, ctx);
-                }
-            }
-        }));
+        ctx.wait(
+            agent
+                .send(connect)
+                .into_actor(self)
+                .map(move |res, act, ctx| {
+                    match res {
+                        Ok(Ok(())) => {
+                            act.agent = Some(agent);
+                            act.connected_at = Some(act.shared.clock.now());
+                            act.job
+                                .stats
+                                .with_agent
+                                .fetch_add(1, crate::sync::Ordering::Relaxed);
+                            let effects = act.flow.on_agent_connected();
+                            act.perform(effects, ctx);
+                        }
+                        // The agent changed its mind meanwhile: the leg is ours again; look on.
+                        Ok(Err(leg)) => {
+                            act.leg = Some(leg);
+                            ctx.run_later(SEEK_INTERVAL, |act, ctx| act.seek_agent(ctx));
+                        }
+                        // The agent's actor is gone, and the leg with it: no audio to bridge or
+                        // message to play, so the window closes on a silent line.
+                        Err(_) => {
+                            let effects = act.flow.on_connect_window_closed();
+                            act.perform(effects, ctx);
+                        }
+                    }
+                }),
+        );
     }
 
     fn bind_leg(&mut self) -> Option<u16> {
@@ -346,6 +372,11 @@ impl Handler<CallSignal> for CallActor {
                 );
             }
         }
+        match &signal {
+            CallSignal::Answered { sdp: Some(_) } => self.measure_attempt(true),
+            CallSignal::Ended(_) | CallSignal::NotSent { .. } => self.measure_attempt(false),
+            _ => {}
+        }
         let effects = self.flow.on_signal(&signal);
         self.perform(effects, ctx);
     }
@@ -359,6 +390,12 @@ impl Handler<ToCall> for CallActor {
             ToCall::HangUp => self.flow.on_agent_hung_up(),
             ToCall::Disposition { code, callback_at } => {
                 self.callback_at = callback_at;
+                if let Some(at) = self.connected_at.take() {
+                    let now = self.shared.clock.now();
+                    self.job.with_estimator(|e| {
+                        e.record_handle(now, now.saturating_duration_since(at))
+                    });
+                }
                 self.flow.on_disposition(code)
             }
         };

@@ -1,5 +1,6 @@
 //! The node's actors (actix). Each is a thin shell over plain state that takes `now`:
-//! zone (pacing loop), call (one attempt), MPP (media-server health), campaign manager
+//! zone (pacing loop), call (one attempt), agent (one logged-in agent: nail, bridge, desktop),
+//! MPP (media-server health), campaign manager
 //! (contact prefetch, finish criteria), director (job authority), rule engine (do-not-call),
 //! load monitor (CPU and calls in flight). `node::Node::start` is the supervisor that
 //! builds the tree.

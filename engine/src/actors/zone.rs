@@ -188,7 +188,15 @@ impl ZoneActor {
                 .load(Ordering::Relaxed)
                 .saturating_sub(job.stats.with_agent.load(Ordering::Relaxed));
             let in_flight = u32::try_from(in_flight).unwrap_or(u32::MAX);
-            let want = pacer.decide(now, &snap, in_flight);
+            let want = if matches!(pacer.policy(), PacingPolicy::Predictive { .. }) {
+                let mut snap = snap;
+                let busy = self.board.busy_elapsed(now);
+                let nuisance = job.stats.nuisance_counts(now_ms);
+                job.with_estimator(|e| e.fill_snapshot(&mut snap, &busy, nuisance));
+                pacer.decide(now, &snap, in_flight)
+            } else {
+                pacer.decide(now, &snap, in_flight)
+            };
             if let Some(at) = pacer.next_decision_at(now) {
                 wake = wake.min(at);
             }
@@ -341,8 +349,10 @@ impl Handler<LaunchPreview> for ZoneActor {
 
     fn handle(&mut self, msg: LaunchPreview, ctx: &mut Context<Self>) {
         let Some((job, mut contact)) = self.previews.remove(&msg.info.attempt) else {
-            msg.agent
-                .do_send(PreviewUnanswered(msg.info.attempt, CompletionCode::NetworkFailure));
+            msg.agent.do_send(PreviewUnanswered(
+                msg.info.attempt,
+                CompletionCode::NetworkFailure,
+            ));
             return;
         };
         let now_ms = self.shared.clock.unix_ms();
@@ -355,11 +365,15 @@ impl Handler<LaunchPreview> for ZoneActor {
             let code = CompletionCode::NoMediaResource;
             contact.last_code = Some(code);
             contact.state = crate::retry::decide(&job.campaign, &contact, code, now_ms);
-            let attempt = self.new_attempt(id, &job, &contact, AttemptState::Completed(code), now_ms);
+            let attempt =
+                self.new_attempt(id, &job, &contact, AttemptState::Completed(code), now_ms);
             job.stats.launched();
             let ticket = self.shared.commit.submit(vec![
                 Write::Attempt(attempt),
-                Write::Contact { contact: contact.clone(), was: Some(was) },
+                Write::Contact {
+                    contact: contact.clone(),
+                    was: Some(was),
+                },
             ]);
             let shared = Arc::clone(&self.shared);
             ctx.spawn(ticket.into_actor(self).map(move |res, _, _| {
@@ -376,7 +390,10 @@ impl Handler<LaunchPreview> for ZoneActor {
         job.stats.launched();
         let ticket = self.shared.commit.submit(vec![
             Write::Attempt(attempt.clone()),
-            Write::Contact { contact: contact.clone(), was: Some(was) },
+            Write::Contact {
+                contact: contact.clone(),
+                was: Some(was),
+            },
         ]);
         let shared = Arc::clone(&self.shared);
         ctx.spawn(ticket.into_actor(self).map(move |res, _, _| match res {
@@ -419,6 +436,10 @@ impl Handler<ReturnPreview> for ZoneActor {
             contact: contact.clone(),
             was: Some(was),
         }]);
-        ctx.spawn(ticket.into_actor(self).map(move |_, _, _| job.release(contact.id)));
+        ctx.spawn(
+            ticket
+                .into_actor(self)
+                .map(move |_, _, _| job.release(contact.id)),
+        );
     }
 }

@@ -45,7 +45,9 @@ pub fn parse_phone(uri: &str) -> Result<Phone, LoginError> {
     } else if let Ok(ip) = host_port.trim_matches(['[', ']']).parse::<IpAddr>() {
         SocketAddr::new(ip, 5060)
     } else {
-        return Err(bad("the host must be an IP address (with an optional port)"));
+        return Err(bad(
+            "the host must be an IP address (with an optional port)",
+        ));
     };
     if addr.port() == 0 || addr.ip().is_unspecified() {
         return Err(bad("needs a real address and port"));
@@ -56,14 +58,19 @@ pub fn parse_phone(uri: &str) -> Result<Phone, LoginError> {
     })
 }
 
-fn sha256_hex(s: &str) -> String {
+/// Hex SHA-256, as `[[agent]] password_sha256` holds it.
+pub fn sha256_hex(s: &str) -> String {
     let d = Sha256::digest(s.as_bytes());
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Compares without an early exit, so timing does not tell how much of a hash matched.
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 impl NodeHandle {
@@ -91,10 +98,12 @@ impl NodeHandle {
         if !same(&sha256_hex(password), &cred.password_sha256) {
             return Err(refuse("auth", "unknown agent or wrong password"));
         }
-        let board = self
-            .shared
-            .board(zone)
-            .ok_or_else(|| refuse("unknown-zone", format!("zone {zone:?} is not mastered here")))?;
+        let board = self.shared.board(zone).ok_or_else(|| {
+            refuse(
+                "unknown-zone",
+                format!("zone {zone:?} is not mastered here"),
+            )
+        })?;
         if !cred.zones.is_empty() && !cred.zones.iter().any(|z| z == zone) {
             return Err(refuse(
                 "unknown-zone",
@@ -120,6 +129,18 @@ impl NodeHandle {
             actix::spawn(ctx.into_future(actor));
         });
         Ok(addr)
+    }
+
+    /// Each zone's agent and call counts, as its pacing loop sees them.
+    pub fn zone_counts(&self) -> Vec<(String, crate::pacer::ZoneSnapshot)> {
+        let mut v: Vec<_> = self
+            .shared
+            .boards
+            .iter()
+            .map(|(z, b)| (z.clone(), b.counts()))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
     }
 
     fn agent_addr(&self, agent: &str) -> Option<Addr<AgentActor>> {
@@ -188,9 +209,22 @@ mod tests {
         let p = parse_phone("sip:127.0.0.1").map(|p| p.addr);
         assert_eq!(p, Ok(SocketAddr::from(([127, 0, 0, 1], 5060))));
         let p = parse_phone("sip:a@[::1]:5070;transport=udp").map(|p| p.addr);
-        assert_eq!(p, Ok("[::1]:5070".parse().unwrap_or_else(|_| unreachable!())));
-        for bad in ["tel:+441234", "sip:phone.example.com", "sip:a@0.0.0.0:5060", "sip:", "sip:1.2.3.4:0"] {
-            assert_eq!(parse_phone(bad).map(|p| p.addr).map_err(|e| e.code), Err("bad-phone"), "{bad}");
+        assert_eq!(
+            p,
+            Ok("[::1]:5070".parse().unwrap_or_else(|_| unreachable!()))
+        );
+        for bad in [
+            "tel:+441234",
+            "sip:phone.example.com",
+            "sip:a@0.0.0.0:5060",
+            "sip:",
+            "sip:1.2.3.4:0",
+        ] {
+            assert_eq!(
+                parse_phone(bad).map(|p| p.addr).map_err(|e| e.code),
+                Err("bad-phone"),
+                "{bad}"
+            );
         }
     }
 

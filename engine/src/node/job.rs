@@ -269,6 +269,9 @@ pub struct JobRuntime {
     pub stats: JobStats,
     /// What an answered agentless call (or an abandon) hears.
     pub prompt: media::Prompt,
+    /// Answer rate, answer times and handle times, measured online for predictive pacing.
+    /// Fed by the job's call actors at event rate; read by the zone's loop once per decision.
+    pub estimator: Mutex<crate::predictive::Estimator>,
     state: AtomicU8,
 }
 
@@ -280,6 +283,10 @@ impl JobRuntime {
         prompt: media::Prompt,
         now: UnixMs,
     ) -> Self {
+        let estimator = crate::predictive::Estimator::new(crate::predictive::EstimatorConfig::new(
+            campaign.nuisance().window,
+            campaign.connect_window(),
+        ));
         Self {
             job,
             campaign,
@@ -287,6 +294,7 @@ impl JobRuntime {
             claimed: Mutex::new(Claims::default()),
             stats: JobStats::new(now),
             prompt,
+            estimator: Mutex::new(estimator),
             state: AtomicU8::new(RunState::Running as u8),
         }
     }
@@ -304,6 +312,12 @@ impl JobRuntime {
         if let Ok(mut c) = self.claimed.lock() {
             c.release(contact);
         }
+    }
+
+    /// Runs `f` on the estimator (a poisoned lock still holds samples worth using).
+    pub fn with_estimator<R>(&self, f: impl FnOnce(&mut crate::predictive::Estimator) -> R) -> R {
+        let mut e = self.estimator.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut e)
     }
 
     pub fn claimed_len(&self) -> usize {

@@ -73,12 +73,7 @@ impl NodeShared {
     }
 
     pub fn next_nail_id(&self) -> AttemptId {
-        AttemptId(
-            NAIL_ID_BASE
-                + self
-                    .nail_ids
-                    .fetch_add(1, crate::sync::Ordering::Relaxed),
-        )
+        AttemptId(NAIL_ID_BASE + self.nail_ids.fetch_add(1, crate::sync::Ordering::Relaxed))
     }
 
     /// Tells subscribers, if any.
