@@ -151,20 +151,47 @@ pub fn spawn(mut cmd: Command, name: &str) -> Proc {
 
 /// Starts SIPp as a UAS with a scenario (`-sn uas` when `scenario_file` is None) on `port`,
 /// and waits until its UDP port is bound.
+///
+/// Its control and media ports are picked free just before it starts, so a parallel test can
+/// take one of them in between (SIPp also binds media port + 2, which nobody checked): SIPp
+/// then exits at once, and it is started again on fresh ports, a few times at most.
 pub fn sipp_uas(scenario_file: Option<&str>, port: u16, extra: &[&str]) -> Proc {
-    let mut cmd = Command::new(sipp_bin());
-    match scenario_file {
-        Some(f) => cmd.arg("-sf").arg(scenario(f)),
-        None => cmd.arg("-sn").arg("uas"),
-    };
-    cmd.args(["-i", "127.0.0.1", "-p", &port.to_string()])
-        .args(sipp_isolation())
-        .args(["-nostdin", "-buff_size", "4194304"])
-        .args(extra)
-        .current_dir(std::env::temp_dir());
-    let p = spawn(cmd, "sipp uas");
-    wait_udp_bound(port, Duration::from_secs(10));
-    p
+    let mut last = String::new();
+    for _ in 0..4 {
+        let mut cmd = Command::new(sipp_bin());
+        match scenario_file {
+            Some(f) => cmd.arg("-sf").arg(scenario(f)),
+            None => cmd.arg("-sn").arg("uas"),
+        };
+        cmd.args(["-i", "127.0.0.1", "-p", &port.to_string()])
+            .args(sipp_isolation())
+            .args(["-nostdin", "-buff_size", "4194304"])
+            .args(extra)
+            .current_dir(std::env::temp_dir());
+        let mut p = spawn(cmd, "sipp uas");
+        let deadline = wall_now() + Duration::from_secs(10);
+        let (_tx, rx) = mpsc::channel::<()>();
+        loop {
+            if UdpSocket::bind(("127.0.0.1", port)).is_err() {
+                return p;
+            }
+            if let Ok(Some(status)) = p.child.try_wait() {
+                let mut err = String::new();
+                if let Some(mut e) = p.child.stderr.take() {
+                    use std::io::Read;
+                    let _ = e.read_to_string(&mut err);
+                }
+                last = format!("sipp exited with {status}: {err}");
+                break;
+            }
+            assert!(
+                wall_now() < deadline,
+                "sipp did not bind UDP port {port} within 10 s"
+            );
+            let _ = rx.recv_timeout(Duration::from_millis(20));
+        }
+    }
+    panic!("sipp uas could not start on port {port}: {last}");
 }
 
 /// Flags that keep parallel SIPp instances apart: the control socket on loopback with its own
