@@ -1,9 +1,9 @@
 //! Predictive pacing: the zone's online estimates ([`Estimator`]) and the decision that turns
-//! them into a number of calls ([`launches`]), under a nuisance budget.
+//! them into a number of calls (`launches`), under a nuisance budget.
 //!
 //! Layering: the zone board owns an [`Estimator`], feeds it every attempt and handle time,
 //! and calls [`Estimator::fill_snapshot`] when it publishes a [`ZoneSnapshot`]. The pacer
-//! ([`crate::pacer::Pacer`]) reads the snapshot and calls [`launches`]. All the costly work
+//! ([`crate::pacer::Pacer`]) reads the snapshot and calls `launches`. All the costly work
 //! (one pass over the busy agents) happens at publication, at event rate; the decision per
 //! tick is a short loop over small arrays, with no allocation once its scratch has grown.
 //!
@@ -18,7 +18,7 @@
 //!
 //! The decision launches calls while each new call's risk (the probability that, answered
 //! live, it finds no agent) stays under a limit set by the nuisance budget of the window,
-//! and the calls in flight stay within that budget ([`Budget`]). The realised rate feeds
+//! and the calls in flight stay within that budget (`Budget`). The realised rate feeds
 //! back through the budget, which is what corrects what the model leaves out: it matches
 //! demand and agents over one horizon (a call answered early cannot use an agent freed a
 //! few seconds later), and it does not know customers who hang up inside the connect window.
@@ -474,6 +474,7 @@ mod tests {
     use crate::campaign::NuisanceWindow;
     use crate::clock::{Clock, VirtualClock};
     use crate::node::job::NuisanceCounts;
+    use crate::pacer::{Pacer, PacingPolicy, PREDICTIVE_REVIEW};
 
     const S: Duration = Duration::from_secs(1);
 
@@ -669,5 +670,98 @@ mod tests {
         // Launches given back are forgotten; an empty log knows nothing.
         log.take_back(10);
         assert!((log.pending_live(origin + 10 * S, &prof, 0.2) - 0.2).abs() < 1e-9);
+    }
+
+    fn ready(agents: u32) -> ZoneSnapshot {
+        ZoneSnapshot {
+            agents_ready: agents,
+            agents_total: agents,
+            ..ZoneSnapshot::default()
+        }
+    }
+
+    /// A snapshot with a measured zone: 15 % live answers after 8 s, the rest after 25 s,
+    /// 70 s handle times.
+    fn measured(snap: ZoneSnapshot, busy: &[Duration]) -> ZoneSnapshot {
+        let origin = VirtualClock::new().now();
+        let mut e = Estimator::new(EstimatorConfig::new(
+            NuisanceWindow::CalendarDay,
+            Duration::from_secs(2),
+        ));
+        for i in 0..200 {
+            let live = i % 20 < 3;
+            let ring = Duration::from_secs(if live { 8 } else { 25 });
+            e.record_attempt(origin, live, ring);
+        }
+        for _ in 0..50 {
+            e.record_handle(origin, Duration::from_secs(70));
+        }
+        let mut snap = snap;
+        e.fill_snapshot(&mut snap, busy, NuisanceCounts::default());
+        snap
+    }
+
+    #[test]
+    fn predictive_dials_ahead_for_ready_agents_and_agents_about_to_free() {
+        let origin = VirtualClock::new().now();
+        let policy = PacingPolicy::Predictive {
+            lines_per_agent: 1.0,
+            nuisance_cap: 0.03,
+        };
+        // Four ready agents at 15 % answers: many more calls than agents.
+        let mut pacer = Pacer::new(policy);
+        let four = measured(ready(4), &[]);
+        assert!(has_data(&four));
+        let n = pacer.decide(origin, &four, 0);
+        assert!((8..=40).contains(&n), "{n}");
+        assert_eq!(
+            pacer.next_decision_at(origin),
+            Some(origin + PREDICTIVE_REVIEW),
+            "ringing calls age: decide again soon"
+        );
+        // Calls already out count: the same snapshot with them in flight adds none.
+        assert_eq!(pacer.decide(origin, &four, n), 0);
+
+        // No agent ready, but three about to end their 70 s calls: dial for them.
+        let busy = [Duration::from_secs(65); 3];
+        let freeing = measured(
+            ZoneSnapshot {
+                agents_total: 3,
+                ..ZoneSnapshot::default()
+            },
+            &busy,
+        );
+        assert!(Pacer::new(policy).decide(origin, &freeing, 0) > 0);
+        // Three that just started: nothing.
+        let just_busy = measured(
+            ZoneSnapshot {
+                agents_total: 3,
+                ..ZoneSnapshot::default()
+            },
+            &[Duration::from_secs(1); 3],
+        );
+        assert_eq!(Pacer::new(policy).decide(origin, &just_busy, 0), 0);
+    }
+
+    #[test]
+    fn predictive_over_budget_dials_less_but_feeds_its_ready_agents() {
+        let origin = VirtualClock::new().now();
+        let policy = PacingPolicy::Predictive {
+            lines_per_agent: 1.0,
+            nuisance_cap: 0.03,
+        };
+        let on_target = measured(ready(5), &[]);
+        let over = ZoneSnapshot {
+            window_live: 100,
+            window_nuisance: 50,
+            ..on_target
+        };
+        let n_on_target = Pacer::new(policy).decide(origin, &on_target, 2);
+        let n_over = Pacer::new(policy).decide(origin, &over, 2);
+        assert!(
+            n_over >= 3,
+            "one call per ready agent without one: {n_over}"
+        );
+        assert!(n_over < n_on_target, "{n_over} vs {n_on_target}");
     }
 }

@@ -7,6 +7,7 @@
 //! rules); [`vicidial`] is the ADAPT_HARD_LIMIT baseline; [`report`] holds the figures and
 //! the invariant checker. Nothing here reads a clock except [`run_file`]'s progress line.
 
+mod contacts;
 pub mod report;
 pub mod run;
 pub mod vicidial;

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
+use super::contacts::Contacts;
 use super::report::{Checker, ModeReport};
 use super::vicidial::{DropCounts, VicidialAdapt};
 use super::workload::{Mode, Workload};
@@ -27,7 +28,7 @@ use crate::agent::{
     Output,
 };
 use crate::clock::{Clock, VirtualClock};
-use crate::domain::{AttemptId, CompletionCode, Contact, ContactId, ContactState, JobId, UnixMs};
+use crate::domain::{AttemptId, CompletionCode, ContactId, JobId, UnixMs};
 use crate::node::job::NuisanceMeter;
 use crate::pacer::{Pacer, PacingPolicy, ZoneSnapshot};
 use crate::predictive::{Estimator, EstimatorConfig};
@@ -82,32 +83,6 @@ struct SimAgent {
     /// Talk and wrap-up times of this agent's calls, in order.
     lengths: SmallRng,
     timer_at: Option<u64>,
-}
-
-/// The contact list: compact records, due retries first, then new contacts.
-#[derive(Debug, Default)]
-struct Contacts {
-    limit: Option<u64>,
-    records: Vec<(u32, ContactState)>,
-    retries: BinaryHeap<Reverse<(UnixMs, u64)>>,
-}
-
-impl Contacts {
-    fn next(&mut self, now: UnixMs) -> Option<u64> {
-        if let Some(&Reverse((due, id))) = self.retries.peek() {
-            if due <= now {
-                self.retries.pop();
-                return Some(id);
-            }
-        }
-        let id = self.records.len() as u64;
-        if self.limit.is_some_and(|l| id >= l) {
-            return None;
-        }
-        self.records
-            .push((0, ContactState::Ready { not_before: 0 }));
-        Some(id)
-    }
 }
 
 enum Dialer {
@@ -188,10 +163,7 @@ pub fn run_mode(
         next_call: 1,
         ringing: 0,
         waiting: VecDeque::new(),
-        contacts: Contacts {
-            limit: w.contacts,
-            ..Contacts::default()
-        },
+        contacts: Contacts::new(w.contacts),
         dialer,
         estimator: Estimator::new(EstimatorConfig::new(
             campaign.nuisance().window,
@@ -510,12 +482,7 @@ impl Sim<'_> {
     fn launch(&mut self, contact: u64) {
         let call = self.next_call;
         self.next_call += 1;
-        let (attempts, state) = &mut self.contacts.records[contact as usize];
-        *attempts += 1;
-        *state = ContactState::InFlight {
-            attempt: AttemptId(call),
-        };
-        let attempt_no = *attempts;
+        let attempt_no = self.contacts.launched(contact, AttemptId(call));
         self.checker.launched(contact);
         let mut rng = SmallRng::seed_from_u64(
             self.seed
@@ -602,21 +569,8 @@ impl Sim<'_> {
             return;
         };
         let now = self.unix();
-        let (attempts, state) = &mut self.contacts.records[c.contact as usize];
-        let contact = Contact {
-            id: ContactId(c.contact),
-            job: JOB,
-            phone: String::new(),
-            tz: None,
-            fields: BTreeMap::new(),
-            attempts: *attempts,
-            state: *state,
-            last_code: None,
-        };
-        *state = crate::retry::decide(&self.w.campaign, &contact, code, now);
-        if let ContactState::Ready { not_before } = *state {
-            self.contacts.retries.push(Reverse((not_before, c.contact)));
-        }
+        self.contacts
+            .ended(&self.w.campaign, JOB, c.contact, code, now);
         self.checker.ended(c.contact);
     }
 
@@ -681,9 +635,8 @@ impl Sim<'_> {
             // The list ran dry: the prefetcher would wake the loop when a retry comes due.
             let due = self
                 .contacts
-                .retries
-                .peek()
-                .map(|Reverse((due, _))| due.saturating_sub(self.w.start_ms));
+                .next_due()
+                .map(|due| due.saturating_sub(self.w.start_ms));
             wake = wake.into_iter().chain(due).min();
         }
         if let Some(t) = wake.map(|t| t.max(self.t + 1)) {
@@ -737,18 +690,7 @@ impl Sim<'_> {
         let occupancy = total.occupancy();
         let cap_pct = self.w.campaign.nuisance().cap * 100.0;
         let (day, month) = self.checker.rates();
-        let stuck = self
-            .contacts
-            .records
-            .iter()
-            .filter(|(_, s)| matches!(s, ContactState::InFlight { .. }))
-            .count() as u64;
-        let finals = self
-            .contacts
-            .records
-            .iter()
-            .filter(|(_, s)| matches!(s, ContactState::Final { .. }))
-            .count() as u64;
+        let contacts = self.contacts.tally();
         ModeReport {
             mode: self.mode.name().to_owned(),
             occupancy,
@@ -766,11 +708,12 @@ impl Sim<'_> {
             live_answers: self.live,
             connected: self.connected,
             nuisance: self.nuisance,
-            contacts_final: finals,
-            contacts_retry: self.contacts.records.len() as u64 - finals - stuck,
-            invariants: self
-                .checker
-                .finish(stuck, self.mode.promises_cap().then_some(cap_pct)),
+            contacts_final: contacts.final_,
+            contacts_retry: contacts.retry,
+            invariants: self.checker.finish(
+                contacts.in_flight,
+                self.mode.promises_cap().then_some(cap_pct),
+            ),
         }
     }
 }
@@ -789,22 +732,6 @@ fn sum(a: AgentTimes, b: &AgentTimes) -> AgentTimes {
 mod tests {
     use super::*;
     use crate::simulate::WorkloadSpec;
-
-    #[test]
-    fn due_retries_come_first_then_new_contacts_up_to_the_limit() {
-        let mut c = Contacts {
-            limit: Some(3),
-            ..Contacts::default()
-        };
-        assert_eq!(c.next(1_000), Some(0));
-        assert_eq!(c.next(1_000), Some(1));
-        c.retries.push(Reverse((500, 0)));
-        c.retries.push(Reverse((5_000, 1)));
-        assert_eq!(c.next(1_000), Some(0), "due retry first");
-        assert_eq!(c.next(1_000), Some(2));
-        assert_eq!(c.next(1_000), None, "list exhausted, retry not due");
-        assert_eq!(c.next(5_000), Some(1));
-    }
 
     #[test]
     fn a_finite_list_is_worked_through_without_losing_a_contact() {
