@@ -76,7 +76,11 @@ fn decide(c: &mut Criterion) {
         let mut t = origin;
         for i in 0..1000u64 {
             t += Duration::from_millis(50);
-            est.record_attempt(t, i % 10 < 3, Duration::from_millis(4_000 + (i * 37) % 12_000));
+            est.record_attempt(
+                t,
+                i % 10 < 3,
+                Duration::from_millis(4_000 + (i * 37) % 12_000),
+            );
         }
         for i in 0..400u64 {
             est.record_handle(t, Duration::from_millis(60_000 + (i * 997) % 240_000));

@@ -51,6 +51,9 @@ pub struct DemoOptions {
     pub talk_mean: Duration,
     /// Wrap-up time before each disposition.
     pub wrap: Duration,
+    /// Dialing mode of the campaign with agents (`predictive`, `progressive`, `preview`):
+    /// the same run with another mode is the baseline to compare against.
+    pub mode: &'static str,
 }
 
 impl Default for DemoOptions {
@@ -60,6 +63,7 @@ impl Default for DemoOptions {
             agents: 30,
             talk_mean: Duration::from_millis(1500),
             wrap: Duration::from_millis(300),
+            mode: "predictive",
         }
     }
 }
@@ -81,6 +85,10 @@ pub struct AgentsReport {
     pub answer_to_agent_ms_p50: u64,
     pub answer_to_agent_ms_p99: u64,
     pub answer_to_agent_ms_max: u64,
+    /// Nuisance calls whose customer hung up while waiting for an agent, and those whose
+    /// connect window closed with no agent free (they heard the message).
+    pub nuisance_customer_left: u64,
+    pub nuisance_window_closed: u64,
 }
 
 /// The final report; `--json` prints it as one object.
@@ -291,7 +299,9 @@ pub async fn run(
     let csv = dir.join("contacts.csv");
     write_contacts(&csv, contacts)?;
     let spec = if with_agents {
-        CampaignSpec::from_toml(DEMO_PREDICTIVE_CAMPAIGN)?
+        let mut spec = CampaignSpec::from_toml(DEMO_PREDICTIVE_CAMPAIGN)?;
+        spec.mode = opts.mode.to_owned();
+        spec
     } else {
         CampaignSpec::from_toml(DEMO_CAMPAIGN)?
     };
@@ -359,6 +369,26 @@ pub async fn run(
             })
             .collect();
         waits.sort_unstable();
+        let window_ms = 2000;
+        for a in node.store().attempts(job)? {
+            if a.state
+                != crate::domain::AttemptState::Completed(crate::domain::CompletionCode::Nuisance)
+            {
+                continue;
+            }
+            let at = |s: crate::domain::AttemptState| {
+                a.history.iter().find(|(_, x)| *x == s).map(|(t, _)| *t)
+            };
+            let waited = at(a.state)
+                .zip(at(crate::domain::AttemptState::Answered))
+                .map(|(end, ans)| end.saturating_sub(ans))
+                .unwrap_or(0);
+            if waited < window_ms {
+                agents_report.nuisance_customer_left += 1;
+            } else {
+                agents_report.nuisance_window_closed += 1;
+            }
+        }
         let q = |p: f64| {
             waits
                 .get(((waits.len() as f64 - 1.0) * p).round() as usize)

@@ -32,6 +32,15 @@ enum Cmd {
         /// Run the agentless notification campaign instead (no agents).
         #[arg(long)]
         agentless: bool,
+        /// Dialing mode for the agents' campaign: the baseline to compare predictive with.
+        #[arg(long, value_parser = ["predictive", "progressive", "preview"], default_value = "predictive")]
+        mode: String,
+        /// Mean talk time of the simulated agents, ms (exponential).
+        #[arg(long, default_value_t = 1500)]
+        talk_ms: u64,
+        /// Wrap-up time of the simulated agents, ms.
+        #[arg(long, default_value_t = 300)]
+        wrap_ms: u64,
         /// Data directory (must not exist); default a fresh one under the temp dir.
         #[arg(long)]
         data_dir: Option<PathBuf>,
@@ -170,13 +179,22 @@ async fn run_node_command(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Erro
             contacts,
             agents,
             agentless,
+            mode,
+            talk_ms,
+            wrap_ms,
             data_dir,
             json,
         } => {
             let opts = outdial::demo::DemoOptions {
                 contacts,
                 agents: if agentless { 0 } else { agents },
-                ..outdial::demo::DemoOptions::default()
+                talk_mean: Duration::from_millis(talk_ms),
+                wrap: Duration::from_millis(wrap_ms),
+                mode: match mode.as_str() {
+                    "progressive" => "progressive",
+                    "preview" => "preview",
+                    _ => "predictive",
+                },
             };
             let report = outdial::demo::run(opts, data_dir, !json).await?;
             if json {

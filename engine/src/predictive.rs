@@ -41,12 +41,12 @@ pub const PROFILE_LEN: usize = 16;
 /// Without this many attempts, live answers and handle times measured, predictive paces as
 /// progressive: estimates from fewer are too noisy to over-dial on.
 pub const MIN_ATTEMPTS: u32 = 40;
-pub const MIN_LIVE: u32 = 8;
-pub const MIN_HANDLES: u32 = 8;
+pub const MIN_LIVE: u32 = 30;
+pub const MIN_HANDLES: u32 = 30;
 
 /// The pacer aims at this fraction of the cap, keeping the rest for what the model does not
 /// see (customers hanging up inside the connect window, estimates drifting).
-pub const CAP_SAFETY: f64 = 0.95;
+pub const CAP_SAFETY: f64 = 0.8;
 /// Highest risk a single call may carry, however large the bank: past a coin toss, a live
 /// answer is more likely a nuisance than a conversation.
 pub const MAX_CALL_RISK: f64 = 0.5;

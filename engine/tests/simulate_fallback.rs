@@ -41,7 +41,7 @@ name = "no handle times"
 duration_s = 900
 modes = ["predictive", "progressive"]
 [agents]
-count = 20
+count = 40
 [calls]
 answer_rate = 0.2
 talk = { dist = "fixed", mean_s = 3600 }

@@ -46,6 +46,7 @@ pub struct CallActor {
     callback_at: Option<UnixMs>,
     /// When the call was handed to SIP, and when an agent took it: the estimator's samples.
     launched_at: std::time::Instant,
+    answered_at: Option<std::time::Instant>,
     connected_at: Option<std::time::Instant>,
     measured: bool,
 }
@@ -81,9 +82,20 @@ impl CallActor {
             window_closes: None,
             callback_at: None,
             launched_at: now,
+            answered_at: None,
             connected_at: None,
             measured: false,
         }
+    }
+
+    /// A live answer's wait for an agent ended (connected, window closed, or customer left).
+    fn measure_wait(&mut self, customer_left: bool) {
+        let (Some(at), Some(_)) = (self.answered_at.take(), &self.board) else {
+            return;
+        };
+        let waited = self.shared.clock.now().saturating_duration_since(at);
+        self.job
+            .with_estimator(|e| e.record_wait(waited, customer_left));
     }
 
     /// One sample per attempt for the estimator: answered live or not, and how long it took.
@@ -150,6 +162,7 @@ impl CallActor {
             if open {
                 ctx.run_later(SEEK_INTERVAL, |act, ctx| act.seek_agent(ctx));
             } else {
+                self.measure_wait(false);
                 let effects = self.flow.on_connect_window_closed();
                 self.perform(effects, ctx);
             }
@@ -372,8 +385,18 @@ impl Handler<CallSignal> for CallActor {
                 );
             }
         }
+        if let CallSignal::Ended(_) = &signal {
+            if self.flow.stage() == Stage::Waiting {
+                self.measure_wait(true);
+            }
+        }
         match &signal {
-            CallSignal::Answered { sdp: Some(_) } => self.measure_attempt(true),
+            CallSignal::Answered { sdp: Some(_) } => {
+                if self.answered_at.is_none() && self.flow.stage() != Stage::Done {
+                    self.answered_at = Some(self.shared.clock.now());
+                }
+                self.measure_attempt(true)
+            }
             CallSignal::Ended(_) | CallSignal::NotSent { .. } => self.measure_attempt(false),
             _ => {}
         }

@@ -103,7 +103,21 @@ pub struct Estimator {
     handles: VecDeque<(Instant, u32)>,
     handle_ms: Sorted,
     handle_sum_ms: u64,
+    /// Live answers' waits for an agent: (ms waited, whether the customer hung up then,
+    /// rather than being connected or reaching the end of the connect window).
+    waits: VecDeque<(u32, bool)>,
+    /// How long a live answer may wait for an agent before too many customers leave:
+    /// the connect window, or less when customers hang up sooner (see `record_wait`).
+    tolerance_ms: u32,
 }
+
+/// Waits kept for the patience estimate.
+const MAX_WAITS: usize = 1000;
+/// Live answers seen before the patience estimate replaces the connect window.
+const MIN_WAITS: usize = 30;
+/// The share of waiting customers allowed to hang up before their agent comes: the wait
+/// tolerance is the time by which this share has left (Kaplan–Meier on the waits).
+const PATIENCE_QUANTILE: f64 = 0.01;
 
 impl Estimator {
     pub fn new(cfg: EstimatorConfig) -> Self {
@@ -117,7 +131,63 @@ impl Estimator {
             handles: VecDeque::new(),
             handle_ms: Sorted::default(),
             handle_sum_ms: 0,
+            waits: VecDeque::new(),
+            tolerance_ms: millis(cfg.connect_window),
         }
+    }
+
+    /// A live answer's wait for an agent ended: connected after `waited`, or the connect
+    /// window closed (`customer_left` false: the wait is censored there), or the customer
+    /// hung up after `waited` (`customer_left` true).
+    ///
+    /// Why: the connect window is the regulator's limit, but a customer who hangs up sooner
+    /// is a nuisance call too. Forecasting agents freeing up within the whole window would
+    /// then launch calls that customers do not wait for; the horizon uses the wait most
+    /// customers actually tolerate instead, learnt from these samples.
+    pub fn record_wait(&mut self, waited: Duration, customer_left: bool) {
+        self.waits.push_back((millis(waited), customer_left));
+        while self.waits.len() > MAX_WAITS {
+            self.waits.pop_front();
+        }
+        self.tolerance_ms = self.tolerance();
+    }
+
+    /// The wait by which [`PATIENCE_QUANTILE`] of customers have hung up, from the waits
+    /// (Kaplan–Meier: connected and timed-out waits are censored), capped by the window.
+    fn tolerance(&self) -> u32 {
+        let window = millis(self.cfg.connect_window);
+        if self.waits.len() < MIN_WAITS {
+            return window;
+        }
+        let mut w: Vec<(u32, bool)> = self.waits.iter().copied().collect();
+        w.sort_unstable();
+        let mut at_risk = w.len() as f64;
+        let mut survival = 1.0f64;
+        let mut i = 0;
+        while i < w.len() {
+            let t = w[i].0;
+            let (mut events, mut gone) = (0.0, 0.0);
+            while i < w.len() && w[i].0 == t {
+                if w[i].1 {
+                    events += 1.0;
+                }
+                gone += 1.0;
+                i += 1;
+            }
+            if events > 0.0 {
+                survival *= 1.0 - events / at_risk;
+                if 1.0 - survival > PATIENCE_QUANTILE {
+                    return t.min(window);
+                }
+            }
+            at_risk -= gone;
+        }
+        window
+    }
+
+    /// The wait a live answer is expected to tolerate (see [`Estimator::record_wait`]).
+    pub fn wait_tolerance(&self) -> Duration {
+        Duration::from_millis(u64::from(self.tolerance_ms))
     }
 
     pub fn config(&self) -> &EstimatorConfig {
@@ -247,9 +317,9 @@ impl Estimator {
     }
 
     /// When a call launched now would need its agent: at the quartiles of the time to
-    /// answer, plus the connect window.
+    /// answer, plus the wait customers tolerate (at most the connect window).
     fn horizons(&self) -> [u32; 3] {
-        let w = millis(self.cfg.connect_window);
+        let w = self.tolerance_ms;
         [0.25, 0.5, 0.75].map(|q| self.answer_ms.quantile(q).unwrap_or(0).saturating_add(w))
     }
 
@@ -491,6 +561,29 @@ mod tests {
         e.fill_snapshot(&mut snap, &busy, NuisanceCounts::default());
         assert!(!snap.agents_freeing.exact);
         assert!(snap.agents_freeing.mean.abs() < 1e-6);
+    }
+
+    #[test]
+    fn impatient_customers_shorten_the_wait_tolerance() {
+        let mut e = estimator();
+        let window = e.config().connect_window;
+        assert_eq!(e.wait_tolerance(), window, "no samples: the window");
+        // Patient customers: connected quickly or timed out at the window, nobody left.
+        for i in 0..100u64 {
+            e.record_wait(Duration::from_millis(10 * i), false);
+        }
+        assert_eq!(e.wait_tolerance(), window);
+        // Now some hang up after 300 ms: more than 1 % of those still waiting by then.
+        for _ in 0..5 {
+            e.record_wait(Duration::from_millis(300), true);
+        }
+        assert_eq!(e.wait_tolerance(), Duration::from_millis(300));
+        // Never beyond the window, whatever the samples.
+        let mut late = estimator();
+        for _ in 0..50 {
+            late.record_wait(window * 3, true);
+        }
+        assert_eq!(late.wait_tolerance(), window);
     }
 
     #[test]

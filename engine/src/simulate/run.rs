@@ -71,6 +71,8 @@ struct Call {
     wrap: Duration,
     patience: Duration,
     stage: Stage,
+    /// When it was answered live (virtual ms).
+    answered_at: u64,
 }
 
 #[derive(Debug)]
@@ -461,6 +463,8 @@ impl Sim<'_> {
                 continue;
             }
             self.waiting.pop_front();
+            self.estimator
+                .record_wait(Duration::from_millis(self.t - c.answered_at), false);
             let a = &mut self.agents[i as usize];
             a.busy_since = Some(self.t);
             let talk = self.w.talk.sample(&mut a.lengths);
@@ -509,6 +513,7 @@ impl Sim<'_> {
             wrap: Duration::ZERO,
             patience: w.patience.sample(&mut rng),
             stage: Stage::Ringing,
+            answered_at: 0,
         };
         self.calls.insert(call, c);
         self.ringing += 1;
@@ -535,6 +540,7 @@ impl Sim<'_> {
             return;
         }
         c.stage = Stage::Waiting;
+        c.answered_at = self.t;
         let patience = c.patience;
         let give_up = self.w.campaign.connect_window().min(patience);
         self.live += 1;
@@ -553,6 +559,12 @@ impl Sim<'_> {
             return;
         }
         self.waiting.retain(|&x| x != call);
+        if let Some(c) = self.calls.get(&call) {
+            // The customer left before the window closed, or the window closed on them.
+            let left = c.patience < self.w.campaign.connect_window();
+            self.estimator
+                .record_wait(Duration::from_millis(self.t - c.answered_at), left);
+        }
         let unix = self.unix();
         self.checker.nuisance(call);
         self.meter.record(unix, true, true);
