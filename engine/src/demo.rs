@@ -110,6 +110,8 @@ pub struct DemoReport {
     pub cps: f64,
     /// Nuisance calls as a share of live-answered calls, in percent.
     pub nuisance_rate: f64,
+    /// The campaign's cap, in percent (agents only; DESIGN.md §6 invariant 5).
+    pub nuisance_cap_pct: Option<f64>,
     pub invite_dialogs_seen_by_peer: u64,
     pub seconds: f64,
     pub data_dir: String,
@@ -305,6 +307,11 @@ pub async fn run(
     } else {
         CampaignSpec::from_toml(DEMO_CAMPAIGN)?
     };
+    let cap_pct = spec
+        .nuisance
+        .as_ref()
+        .and_then(|n| n.cap_pct)
+        .unwrap_or(3.0);
     let (_, job) = node.create_campaign(spec).await?;
     let file = std::fs::File::open(&csv)?;
     let imported = node.import_csv(job, file, progress).await?;
@@ -399,6 +406,7 @@ pub async fn run(
         agents_report.answer_to_agent_ms_p99 = q(0.99);
         agents_report.answer_to_agent_ms_max = waits.last().copied().unwrap_or(0);
         report.agents = Some(agents_report);
+        report.nuisance_cap_pct = Some(cap_pct);
     }
     Ok(report)
 }
@@ -534,6 +542,7 @@ fn build_report(
         seconds,
         data_dir: dir.display().to_string(),
         agents: None,
+        nuisance_cap_pct: None,
     })
 }
 
@@ -543,6 +552,14 @@ impl DemoReport {
             "contacts {}  final {}  pending retry {}  lost {}  double-dialed {}\nattempts {}  ({:.1} per second over {:.1} s)  nuisance rate {:.2} %  INVITE dialogs seen by the peer {}\n",
             self.contacts, self.r#final, self.pending_retry, self.lost, self.double_dialed, self.attempts, self.cps, self.seconds, self.nuisance_rate, self.invite_dialogs_seen_by_peer
         );
+        if let Some(cap) = self.nuisance_cap_pct {
+            let verdict = if self.nuisance_rate <= cap {
+                "held"
+            } else {
+                "EXCEEDED"
+            };
+            s.push_str(&format!("nuisance cap {cap:.2} % of live answers: {verdict}\n"));
+        }
         for (code, n) in &self.by_code {
             s.push_str(&format!("  {code:<26} {n}\n"));
         }
