@@ -558,7 +558,9 @@ impl DemoReport {
             } else {
                 "EXCEEDED"
             };
-            s.push_str(&format!("nuisance cap {cap:.2} % of live answers: {verdict}\n"));
+            s.push_str(&format!(
+                "nuisance cap {cap:.2} % of live answers: {verdict}\n"
+            ));
         }
         for (code, n) in &self.by_code {
             s.push_str(&format!("  {code:<26} {n}\n"));
