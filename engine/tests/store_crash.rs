@@ -216,35 +216,50 @@ fn killed_writer_loses_nothing_it_acknowledged() {
             .spawn()
             .expect("spawn child");
         let stdout = child.stdout.take().expect("piped stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let mut seen = 0;
-        let mut last = acknowledged;
-        for line in lines.by_ref() {
-            let line = line.expect("child stdout");
-            if let Some(n) = line.strip_prefix("committed ") {
-                last = n.parse().expect("sequence number");
-                seen += 1;
-                if seen == kill_after {
+        // The child's lines arrive on a channel, so the kill can wait on the next one with a
+        // bounded timeout instead of sleeping.
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
                     break;
                 }
+            }
+        });
+        let mut seen = 0;
+        let mut last = acknowledged;
+        let note = |line: &str, last: &mut u64| -> bool {
+            match line.strip_prefix("committed ") {
+                Some(n) => {
+                    *last = n.parse().expect("sequence number");
+                    true
+                }
+                None => false,
+            }
+        };
+        while seen < kill_after {
+            let Ok(line) = rx.recv() else { break };
+            if note(&line, &mut last) {
+                seen += 1;
             }
         }
         assert_eq!(
             seen, kill_after,
             "round {round}: the child stopped by itself"
         );
-        // A commit takes about a millisecond: a varying pause moves the kill across its
-        // phases (encoding, apply_batch, flush, printing).
+        // A commit takes about a millisecond: killing after a varying wait for the next
+        // acknowledgement (bounded by up to 3 ms) moves the kill across a commit's phases
+        // (encoding, apply_batch, flush, printing).
         let pause = splitmix(seed ^ round ^ 0xABCD) % 3_000;
-        std::thread::sleep(std::time::Duration::from_micros(pause));
+        if let Ok(line) = rx.recv_timeout(std::time::Duration::from_micros(pause)) {
+            note(&line, &mut last);
+        }
         child.kill().expect("SIGKILL");
         // Lines already written before the kill are acknowledged commits too.
-        for line in lines {
-            let Ok(line) = line else { break };
-            if let Some(n) = line.strip_prefix("committed ") {
-                last = n.parse().expect("sequence number");
-            }
+        for line in rx.iter() {
+            note(&line, &mut last);
         }
+        let _ = reader.join();
         let status = child.wait().expect("wait child");
         assert!(
             !status.success(),
