@@ -69,7 +69,7 @@ impl CallState {
 }
 
 /// The agent's phone leg.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum NailState {
     /// The nailing call is being placed.
@@ -104,7 +104,7 @@ impl JobAttachment {
 }
 
 /// Why a session ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LogoutReason {
     /// The agent asked.
@@ -132,7 +132,7 @@ pub struct CallInfo {
 }
 
 /// Who ended a call, as the desktop is told.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EndedBy {
     Customer,

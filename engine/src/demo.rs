@@ -421,7 +421,7 @@ async fn wait_for_agents(
         let views = node.agents().await;
         let ready = views
             .iter()
-            .filter(|v| v.ready && v.nail == crate::desktop::NailStateWire::Nailed)
+            .filter(|v| v.ready && v.nail == crate::agent::NailState::Nailed)
             .count();
         if progress {
             eprint!("\ragents nailed and ready: {ready}/{n}   ");

@@ -84,21 +84,33 @@ pub enum ClientMessage {
     },
 }
 
+/// Every message's `id` field, by reference: one list of variants for reading and setting it.
+macro_rules! with_id {
+    ($msg:expr, $id:ident => $body:expr) => {
+        match $msg {
+            ClientMessage::Login { id: $id, .. }
+            | ClientMessage::Ready { id: $id }
+            | ClientMessage::NotReady { id: $id, .. }
+            | ClientMessage::AcceptPreview { id: $id, .. }
+            | ClientMessage::SkipPreview { id: $id, .. }
+            | ClientMessage::Hold { id: $id }
+            | ClientMessage::Unhold { id: $id }
+            | ClientMessage::HangUp { id: $id, .. }
+            | ClientMessage::Dispose { id: $id, .. }
+            | ClientMessage::Logout { id: $id }
+            | ClientMessage::Heartbeat { id: $id } => $body,
+        }
+    };
+}
+
 impl ClientMessage {
     pub fn id(&self) -> Option<u64> {
-        match self {
-            ClientMessage::Login { id, .. }
-            | ClientMessage::Ready { id }
-            | ClientMessage::NotReady { id, .. }
-            | ClientMessage::AcceptPreview { id, .. }
-            | ClientMessage::SkipPreview { id, .. }
-            | ClientMessage::Hold { id }
-            | ClientMessage::Unhold { id }
-            | ClientMessage::HangUp { id, .. }
-            | ClientMessage::Dispose { id, .. }
-            | ClientMessage::Logout { id }
-            | ClientMessage::Heartbeat { id } => *id,
-        }
+        with_id!(self, id => *id)
+    }
+
+    /// Stamps the message with `id` (a desktop numbering its requests).
+    pub fn set_id(&mut self, want: u64) {
+        with_id!(self, id => *id = Some(want))
     }
 
     /// The attempt a command names, if it names one: it must be the agent's own call.
@@ -185,7 +197,7 @@ pub enum ServerMessage {
         ready: bool,
         #[serde(skip_serializing_if = "Option::is_none", default)]
         not_ready_reason: Option<String>,
-        nail: NailStateWire,
+        nail: NailState,
         job: JobWire,
         #[serde(skip_serializing_if = "Option::is_none", default)]
         attempt: Option<AttemptId>,
@@ -196,7 +208,7 @@ pub enum ServerMessage {
     Preview(ContactCard),
     CallEnded {
         attempt: AttemptId,
-        by: EndedByWire,
+        by: EndedBy,
         #[serde(skip_serializing_if = "Option::is_none", default)]
         code: Option<CompletionCode>,
     },
@@ -205,7 +217,7 @@ pub enum ServerMessage {
         available: bool,
     },
     LoggedOut {
-        reason: LogoutWire,
+        reason: LogoutReason,
     },
     Error {
         #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -217,25 +229,6 @@ pub enum ServerMessage {
         message: String,
     },
     Heartbeat,
-}
-
-/// Wire names of [`NailState`], owned here so the protocol does not change with the type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum NailStateWire {
-    Nailing,
-    Nailed,
-    UnNailed,
-}
-
-impl From<NailState> for NailStateWire {
-    fn from(n: NailState) -> Self {
-        match n {
-            NailState::Nailing => Self::Nailing,
-            NailState::Nailed => Self::Nailed,
-            NailState::UnNailed => Self::UnNailed,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -258,50 +251,6 @@ impl From<JobAttachment> for JobWire {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum EndedByWire {
-    Customer,
-    Agent,
-    PhoneLost,
-    NotAnswered,
-}
-
-impl From<EndedBy> for EndedByWire {
-    fn from(e: EndedBy) -> Self {
-        match e {
-            EndedBy::Customer => Self::Customer,
-            EndedBy::Agent => Self::Agent,
-            EndedBy::PhoneLost => Self::PhoneLost,
-            EndedBy::NotAnswered => Self::NotAnswered,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum LogoutWire {
-    Requested,
-    NailFailed,
-    DesktopLost,
-    DesktopError,
-    Supervisor,
-    ZoneReleased,
-}
-
-impl From<LogoutReason> for LogoutWire {
-    fn from(r: LogoutReason) -> Self {
-        match r {
-            LogoutReason::Requested => Self::Requested,
-            LogoutReason::NailFailed => Self::NailFailed,
-            LogoutReason::DesktopLost => Self::DesktopLost,
-            LogoutReason::DesktopError => Self::DesktopError,
-            LogoutReason::Supervisor => Self::Supervisor,
-            LogoutReason::ZoneReleased => Self::ZoneReleased,
-        }
-    }
-}
-
 impl ServerMessage {
     /// The wire form of a session event; `State` needs the session to fill it.
     pub fn from_event(ev: &AgentEvent, session: &crate::agent::AgentSession) -> Self {
@@ -310,7 +259,7 @@ impl ServerMessage {
                 call_state: session.call_state(),
                 ready: session.is_ready(),
                 not_ready_reason: session.not_ready_reason().map(str::to_owned),
-                nail: session.nail().into(),
+                nail: session.nail(),
                 job: session.job().into(),
                 attempt: session.call().map(|c| c.attempt),
             },
@@ -318,12 +267,10 @@ impl ServerMessage {
             AgentEvent::Preview(info) => ServerMessage::Preview(info.into()),
             AgentEvent::CallEnded { attempt, by, code } => ServerMessage::CallEnded {
                 attempt: *attempt,
-                by: (*by).into(),
+                by: *by,
                 code: *code,
             },
-            AgentEvent::LoggedOut(r) => ServerMessage::LoggedOut {
-                reason: (*r).into(),
-            },
+            AgentEvent::LoggedOut(r) => ServerMessage::LoggedOut { reason: *r },
         }
     }
 

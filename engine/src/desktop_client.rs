@@ -19,7 +19,8 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::agent::CallState;
-use crate::desktop::{ClientMessage, EndedByWire, LogoutWire, NailStateWire, ServerMessage};
+use crate::agent::{EndedBy, LogoutReason, NailState};
+use crate::desktop::{ClientMessage, ServerMessage};
 use crate::domain::{AttemptId, CompletionCode};
 
 /// The desktop endpoint of a node whose HTTP API listens on `http` (`host:port`).
@@ -201,7 +202,7 @@ impl DesktopClient {
         timeout: Duration,
     ) -> Result<(), ClientError> {
         let want = self.next_id();
-        set_id(&mut msg, want);
+        msg.set_id(want);
         self.send(&msg).await?;
         let reply = self
             .wait_for(timeout, |m| match m {
@@ -329,22 +330,6 @@ fn into_result(msg: ServerMessage) -> Result<ServerMessage, ClientError> {
     }
 }
 
-fn set_id(msg: &mut ClientMessage, want: u64) {
-    match msg {
-        ClientMessage::Login { id, .. }
-        | ClientMessage::Ready { id }
-        | ClientMessage::NotReady { id, .. }
-        | ClientMessage::AcceptPreview { id, .. }
-        | ClientMessage::SkipPreview { id, .. }
-        | ClientMessage::Hold { id }
-        | ClientMessage::Unhold { id }
-        | ClientMessage::HangUp { id, .. }
-        | ClientMessage::Dispose { id, .. }
-        | ClientMessage::Logout { id }
-        | ClientMessage::Heartbeat { id } => *id = Some(want),
-    }
-}
-
 // ---- the simulated agent -------------------------------------------------------------------
 
 /// How long a simulated agent talks before hanging up.
@@ -420,7 +405,7 @@ pub struct AgentRunReport {
     /// From `logged-in` to `logged-out` (or to the connection's end).
     pub logged_in: Duration,
     /// Why the node ended the session, if it said.
-    pub logged_out: Option<LogoutWire>,
+    pub logged_out: Option<LogoutReason>,
     /// What ended the run early: connect or login failure, a lost connection.
     pub failure: Option<ClientError>,
 }
@@ -644,7 +629,7 @@ impl SimulatedAgent {
                     (CallState::Idle, _) => run.plan = None,
                     _ => {}
                 }
-                if nail == NailStateWire::Nailed && !ready && !run.ready_sent {
+                if nail == NailState::Nailed && !ready && !run.ready_sent {
                     run.ready_sent = true;
                     return client.send(&ClientMessage::Ready { id: None }).await;
                 }
@@ -665,14 +650,14 @@ impl SimulatedAgent {
                     .await;
             }
             ServerMessage::CallEnded { attempt, by, .. } => match by {
-                EndedByWire::Customer | EndedByWire::PhoneLost => {
+                EndedBy::Customer | EndedBy::PhoneLost => {
                     if run.planned() == Some(Plan::HangUp(attempt)) {
                         report.customer_ended += 1;
                         run.plan = Some((now + self.cfg.wrap, Plan::Dispose(attempt)));
                     }
                 }
                 // Our own hang-up (the disposition is planned), or an unanswered preview.
-                EndedByWire::Agent | EndedByWire::NotAnswered => {}
+                EndedBy::Agent | EndedBy::NotAnswered => {}
             },
             ServerMessage::Error { code, .. } => {
                 count_error(report, &code);

@@ -102,7 +102,7 @@ fn state(call_state: CallState, ready: bool, attempt: Option<AttemptId>) -> Serv
         call_state,
         ready,
         not_ready_reason: (!ready).then(|| "login".to_owned()),
-        nail: NailStateWire::Nailed,
+        nail: NailState::Nailed,
         job: JobWire::Attached { job: JobId(3) },
         attempt,
     }
@@ -118,7 +118,7 @@ fn card(attempt: AttemptId) -> ContactCard {
     }
 }
 
-fn ended(by: EndedByWire) -> ServerMessage {
+fn ended(by: EndedBy) -> ServerMessage {
     ServerMessage::CallEnded {
         attempt: A1,
         by,
@@ -174,7 +174,7 @@ fn every_client_message_is_what_the_node_parses() {
         let text = serde_json::to_string(&m).expect("encode");
         assert_eq!(parse_client(&text), Ok(m.clone()), "{text}");
         let mut with_id = m.clone();
-        set_id(&mut with_id, 77);
+        with_id.set_id(77);
         assert_eq!(with_id.id(), Some(77));
     }
 }
@@ -187,10 +187,10 @@ fn wire_type_is_the_serialized_type() {
         state(CallState::Idle, true, None),
         ServerMessage::Call(card(A1)),
         ServerMessage::Preview(card(A1)),
-        ended(EndedByWire::Customer),
+        ended(EndedBy::Customer),
         ServerMessage::Service { available: true },
         ServerMessage::LoggedOut {
-            reason: LogoutWire::Requested,
+            reason: LogoutReason::Requested,
         },
         error("auth"),
         ServerMessage::Heartbeat,
@@ -458,7 +458,7 @@ async fn logged_in_agent(
         call_state: CallState::Idle,
         ready: false,
         not_ready_reason: Some("login".into()),
-        nail: NailStateWire::Nailing,
+        nail: NailState::Nailing,
         job: JobWire::Unattached,
         attempt: None,
     })
@@ -487,12 +487,12 @@ async fn stop_idle(
     stop.send(true).expect("the agent is running");
     assert_eq!(node.recv().await, ClientMessage::Logout { id: None });
     node.send(&ServerMessage::LoggedOut {
-        reason: LogoutWire::Requested,
+        reason: LogoutReason::Requested,
     })
     .await;
     node.closed().await;
     let report = agent.await.expect("the agent task");
-    assert_eq!(report.logged_out, Some(LogoutWire::Requested));
+    assert_eq!(report.logged_out, Some(LogoutReason::Requested));
     assert!(report.failure.is_none(), "{:?}", report.failure);
     report
 }
@@ -515,7 +515,7 @@ async fn simulated_agent_talks_hangs_up_wraps_up_and_disposes() {
         "talked too little"
     );
     let hung_up = Instant::now();
-    node.send(&ended(EndedByWire::Agent)).await;
+    node.send(&ended(EndedBy::Agent)).await;
     node.send(&state(CallState::Wrapup, true, Some(A1))).await;
     assert_eq!(
         node.recv().await,
@@ -551,7 +551,7 @@ async fn simulated_agent_disposes_when_the_customer_ends_first() {
     let (mut node, stop, agent) = logged_in_agent(cfg, 60_000).await;
     node.send(&ServerMessage::Call(card(A1))).await;
     node.send(&state(CallState::Talking, true, Some(A1))).await;
-    node.send(&ended(EndedByWire::Customer)).await;
+    node.send(&ended(EndedBy::Customer)).await;
     node.send(&state(CallState::Wrapup, true, Some(A1))).await;
     let m = node.recv().await;
     assert!(
@@ -581,7 +581,7 @@ async fn simulated_agent_leaves_a_timed_out_wrapup_alone() {
     };
     let (mut node, stop, agent) = logged_in_agent(cfg, 60_000).await;
     node.send(&ServerMessage::Call(card(A1))).await;
-    node.send(&ended(EndedByWire::Customer)).await;
+    node.send(&ended(EndedBy::Customer)).await;
     node.send(&state(CallState::Wrapup, true, Some(A1))).await;
     // The node's wrap-up timer disposes first.
     node.send(&state(CallState::Idle, true, None)).await;
@@ -618,7 +618,7 @@ async fn simulated_agent_accepts_previews_and_ends_the_call_when_stopped() {
             attempt: Some(A1)
         }
     );
-    node.send(&ended(EndedByWire::Agent)).await;
+    node.send(&ended(EndedBy::Agent)).await;
     node.send(&state(CallState::Wrapup, true, Some(A1))).await;
     let m = node.recv().await;
     assert!(
@@ -634,13 +634,13 @@ async fn simulated_agent_accepts_previews_and_ends_the_call_when_stopped() {
     node.send(&state(CallState::Idle, true, None)).await;
     assert_eq!(node.recv().await, ClientMessage::Logout { id: None });
     node.send(&ServerMessage::LoggedOut {
-        reason: LogoutWire::Requested,
+        reason: LogoutReason::Requested,
     })
     .await;
     let (r, ()) = tokio::join!(agent, node.closed());
     let r = r.expect("agent task");
     assert_eq!((r.previews_accepted, r.calls, r.dispositions), (1, 1, 1));
-    assert_eq!(r.logged_out, Some(LogoutWire::Requested));
+    assert_eq!(r.logged_out, Some(LogoutReason::Requested));
 }
 
 #[tokio::test]
@@ -662,7 +662,7 @@ async fn simulated_agent_counts_errors_and_ends_when_the_node_logs_it_out() {
         error("not-your-call"),
         error("not-in-state"),
         ServerMessage::LoggedOut {
-            reason: LogoutWire::DesktopLost,
+            reason: LogoutReason::DesktopLost,
         },
     ])
     .await;
@@ -671,7 +671,7 @@ async fn simulated_agent_counts_errors_and_ends_when_the_node_logs_it_out() {
     assert_eq!(r.errors, 3);
     assert_eq!(r.error_codes.get("not-in-state"), Some(&2));
     assert_eq!(r.error_codes.get("not-your-call"), Some(&1));
-    assert_eq!(r.logged_out, Some(LogoutWire::DesktopLost));
+    assert_eq!(r.logged_out, Some(LogoutReason::DesktopLost));
     assert!(r.failure.is_none(), "{:?}", r.failure);
 }
 

@@ -139,11 +139,9 @@ impl Desktop {
 
 /// `[[agent]]` sections for `n` agents `agent-0`.. with password `pw-<i>`, plus `[desktop]`.
 pub fn agents_toml(n: usize, desktop: &str) -> String {
-    use sha2::Digest;
     let mut s = format!("[desktop]\n{desktop}\n");
     for i in 0..n {
-        let hash = sha2::Sha256::digest(format!("pw-{i}").as_bytes());
-        let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = outdial::node::agents::sha256_hex(&format!("pw-{i}"));
         s.push_str(&format!(
             "\n[[agent]]\nid = \"agent-{i}\"\npassword_sha256 = \"{hex}\"\n"
         ));

@@ -105,7 +105,7 @@ pub struct AgentView {
     pub zone: String,
     pub call_state: crate::agent::CallState,
     pub ready: bool,
-    pub nail: crate::desktop::NailStateWire,
+    pub nail: crate::agent::NailState,
     pub job: crate::desktop::JobWire,
     pub times: crate::agent::AgentTimes,
     pub occupancy: f64,
@@ -212,6 +212,18 @@ impl AgentActor {
                 act.drain(ctx);
             }));
         }
+    }
+
+    /// One session input at the clock's `now`, then its outputs performed.
+    fn step<R>(
+        &mut self,
+        ctx: &mut Context<Self>,
+        input: impl FnOnce(&mut AgentSession, std::time::Instant) -> R,
+    ) -> R {
+        let now = self.shared.clock.now();
+        let r = input(&mut self.session, now);
+        self.drain(ctx);
+        r
     }
 
     fn perform(&mut self, e: AgentEffect, ctx: &mut Context<Self>) {
@@ -563,10 +575,8 @@ impl Handler<CustomerEnded> for AgentActor {
     type Result = ();
 
     fn handle(&mut self, msg: CustomerEnded, ctx: &mut Context<Self>) {
-        let now = self.shared.clock.now();
-        self.session.customer_ended(now, msg.0);
         self.unbridge(ctx);
-        self.drain(ctx);
+        self.step(ctx, |s, now| s.customer_ended(now, msg.0));
     }
 }
 
@@ -574,11 +584,11 @@ impl Handler<PreviewUnanswered> for AgentActor {
     type Result = ();
 
     fn handle(&mut self, msg: PreviewUnanswered, ctx: &mut Context<Self>) {
-        let now = self.shared.clock.now();
-        if self.session.call().map(|c| c.attempt) == Some(msg.0) {
-            self.session.preview_failed(now, msg.1);
-        }
-        self.drain(ctx);
+        self.step(ctx, |s, now| {
+            if s.call().map(|c| c.attempt) == Some(msg.0) {
+                s.preview_failed(now, msg.1);
+            }
+        });
     }
 }
 
@@ -586,10 +596,7 @@ impl Handler<OfferPreview> for AgentActor {
     type Result = bool;
 
     fn handle(&mut self, msg: OfferPreview, ctx: &mut Context<Self>) -> bool {
-        let now = self.shared.clock.now();
-        let taken = self.session.offer_preview(now, msg.0);
-        self.drain(ctx);
-        taken
+        self.step(ctx, |s, now| s.offer_preview(now, msg.0))
     }
 }
 
@@ -597,9 +604,7 @@ impl Handler<AttachTo> for AgentActor {
     type Result = ();
 
     fn handle(&mut self, msg: AttachTo, ctx: &mut Context<Self>) {
-        let now = self.shared.clock.now();
-        self.session.attach(now, msg.0);
-        self.drain(ctx);
+        self.step(ctx, |s, now| s.attach(now, msg.0));
     }
 }
 
@@ -607,13 +612,14 @@ impl Handler<JobEnded> for AgentActor {
     type Result = ();
 
     fn handle(&mut self, msg: JobEnded, ctx: &mut Context<Self>) {
-        let now = self.shared.clock.now();
-        self.session.job_ended(now, msg.0);
         // Another running job of the zone takes the agent, if there is one.
-        if let Some(next) = self.board.jobs().into_iter().find(|j| *j != msg.0) {
-            self.session.attach(now, next);
-        }
-        self.drain(ctx);
+        let next = self.board.jobs().into_iter().find(|j| *j != msg.0);
+        self.step(ctx, |s, now| {
+            s.job_ended(now, msg.0);
+            if let Some(next) = next {
+                s.attach(now, next);
+            }
+        });
     }
 }
 
@@ -621,9 +627,7 @@ impl Handler<ForceLogout> for AgentActor {
     type Result = ();
 
     fn handle(&mut self, msg: ForceLogout, ctx: &mut Context<Self>) {
-        let now = self.shared.clock.now();
-        self.session.force_logout(now, msg.0);
-        self.drain(ctx);
+        self.step(ctx, |s, now| s.force_logout(now, msg.0));
     }
 }
 
@@ -637,7 +641,7 @@ impl Handler<View> for AgentActor {
             zone: self.session.zone().to_owned(),
             call_state: self.session.call_state(),
             ready: self.session.is_ready(),
-            nail: self.session.nail().into(),
+            nail: self.session.nail(),
             job: self.session.job().into(),
             occupancy: times.occupancy(),
             times,
