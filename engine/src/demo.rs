@@ -312,6 +312,7 @@ pub async fn run(
         .as_ref()
         .and_then(|n| n.cap_pct)
         .unwrap_or(3.0);
+    let connect_window_ms = spec.connect_window_ms.unwrap_or(2000);
     let (_, job) = node.create_campaign(spec).await?;
     let file = std::fs::File::open(&csv)?;
     let imported = node.import_csv(job, file, progress).await?;
@@ -361,50 +362,31 @@ pub async fn run(
     let text = String::from_utf8(record.0.lock().map_err(|_| "poisoned")?.clone())?;
     let mut report = build_report(&node, job, &text, seconds, &dir)?;
     if with_agents {
-        let mut waits: Vec<u64> = node
-            .store()
-            .attempts(job)?
-            .iter()
-            .filter_map(|a| {
-                let at = |s: crate::domain::AttemptState| {
-                    a.history.iter().find(|(_, x)| *x == s).map(|(t, _)| *t)
-                };
-                Some(
-                    at(crate::domain::AttemptState::Connected)?
-                        .saturating_sub(at(crate::domain::AttemptState::Answered)?),
-                )
-            })
-            .collect();
-        waits.sort_unstable();
-        let window_ms = 2000;
+        // One pass over the attempts: answer-to-agent times, and why nuisance calls were.
+        use crate::domain::{AttemptState, CompletionCode};
+        let mut waits = crate::stats::Samples::default();
         for a in node.store().attempts(job)? {
-            if a.state
-                != crate::domain::AttemptState::Completed(crate::domain::CompletionCode::Nuisance)
-            {
+            let at = |s: AttemptState| a.history.iter().find(|(_, x)| *x == s).map(|(t, _)| *t);
+            let Some(answered) = at(AttemptState::Answered) else {
                 continue;
-            }
-            let at = |s: crate::domain::AttemptState| {
-                a.history.iter().find(|(_, x)| *x == s).map(|(t, _)| *t)
             };
-            let waited = at(a.state)
-                .zip(at(crate::domain::AttemptState::Answered))
-                .map(|(end, ans)| end.saturating_sub(ans))
-                .unwrap_or(0);
-            if waited < window_ms {
-                agents_report.nuisance_customer_left += 1;
-            } else {
-                agents_report.nuisance_window_closed += 1;
+            if let Some(connected) = at(AttemptState::Connected) {
+                waits.record(Duration::from_millis(connected.saturating_sub(answered)));
+            }
+            let nuisance = AttemptState::Completed(CompletionCode::Nuisance);
+            if a.state == nuisance {
+                let waited = at(nuisance).map_or(0, |end| end.saturating_sub(answered));
+                if waited < connect_window_ms {
+                    agents_report.nuisance_customer_left += 1;
+                } else {
+                    agents_report.nuisance_window_closed += 1;
+                }
             }
         }
-        let q = |p: f64| {
-            waits
-                .get(((waits.len() as f64 - 1.0) * p).round() as usize)
-                .copied()
-                .unwrap_or(0)
-        };
-        agents_report.answer_to_agent_ms_p50 = q(0.5);
-        agents_report.answer_to_agent_ms_p99 = q(0.99);
-        agents_report.answer_to_agent_ms_max = waits.last().copied().unwrap_or(0);
+        let p = waits.percentiles();
+        agents_report.answer_to_agent_ms_p50 = p.p50 as u64;
+        agents_report.answer_to_agent_ms_p99 = p.p99 as u64;
+        agents_report.answer_to_agent_ms_max = p.max as u64;
         report.agents = Some(agents_report);
         report.nuisance_cap_pct = Some(cap_pct);
     }
