@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{AttemptId, CompletionCode, ContactId, JobId, UnixMs};
+use crate::takeover::{after_takeover, Column, ConsultRole};
 
 /// An agent's login name, as the desktop gives it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -141,6 +142,8 @@ pub enum EndedBy {
     PhoneLost,
     /// A preview call that was never answered; `code` says why.
     NotAnswered,
+    /// The call dropped while the zone was being taken over (DESIGN.md §5 rule 4).
+    Failover,
 }
 
 /// What a desktop may ask. Already authenticated: the session only checks the state.
@@ -193,6 +196,8 @@ pub enum CommandError {
     CallbackInPast,
     #[error("the session has ended")]
     LoggedOut,
+    #[error("the zone's agent service is unavailable during a takeover; try again when it says available")]
+    Unavailable,
 }
 
 impl CommandError {
@@ -203,6 +208,7 @@ impl CommandError {
             CommandError::NotADisposition(_) => "bad-disposition",
             CommandError::CallbackInPast => "bad-callback",
             CommandError::LoggedOut => "logged-out",
+            CommandError::Unavailable => "unavailable",
         }
     }
 }
@@ -222,6 +228,12 @@ pub enum AgentEvent {
         code: Option<CompletionCode>,
     },
     LoggedOut(LogoutReason),
+    /// The zone's agent service went down (takeover under way) or came back.
+    Service {
+        available: bool,
+    },
+    /// After a takeover: the desktop must report the state it holds (DESIGN.md §5 rule 5).
+    StateCheck,
 }
 
 /// Asks the shell (the agent actor, or the simulator) to act.
@@ -264,6 +276,8 @@ pub enum AgentTimer {
     Wrapup,
     /// Time to place the nailing call again.
     Renail,
+    /// The desktop did not answer the state check after a takeover in time.
+    StateCheck,
 }
 
 /// Tunables of a session.
@@ -275,6 +289,8 @@ pub struct AgentConfig {
     pub renail_delay: Duration,
     /// Consecutive nailing failures before the agent is logged out.
     pub max_nail_failures: u32,
+    /// How long a desktop has to answer the state check after a takeover.
+    pub state_check_timeout: Duration,
 }
 
 impl Default for AgentConfig {
@@ -283,6 +299,7 @@ impl Default for AgentConfig {
             wrapup_timeout: Duration::from_secs(60),
             renail_delay: Duration::from_secs(2),
             max_nail_failures: 3,
+            state_check_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -298,6 +315,8 @@ pub struct AgentTimes {
     pub waiting: Duration,
     /// Everything else: not ready, unnailed, preview, dialing.
     pub other: Duration,
+    /// While the agent's zone was being taken over ("HA time" in the seed's reports).
+    pub ha: Duration,
 }
 
 impl AgentTimes {
@@ -319,6 +338,7 @@ enum Bucket {
     Wrap,
     Waiting,
     Other,
+    Ha,
 }
 
 /// Codes an agent may give in wrap-up. The others are the engine's to give.
@@ -333,6 +353,36 @@ pub fn is_disposition(code: CompletionCode) -> bool {
             | CompletionCode::Declined
             | CompletionCode::Blocked
     )
+}
+
+/// A zone outage as one agent lives it: what it was doing when the service went down, and
+/// what happened to its call meanwhile.
+#[derive(Debug, Clone, Copy)]
+struct Outage {
+    since: Instant,
+    customer_lost: bool,
+}
+
+/// What a takeover did to one agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TakenOver {
+    pub before: CallState,
+    pub after: CallState,
+    pub column: Column,
+    /// Attached to no job: the state was kept whatever the column says.
+    pub kept: bool,
+}
+
+/// A session as a takeover rebuilds it, or as a test sets it up: the state, the nail, the
+/// job and the call, with no outputs pending.
+#[derive(Debug, Clone)]
+pub struct Restored {
+    pub state: CallState,
+    pub ready: bool,
+    pub nail: NailState,
+    pub job: JobAttachment,
+    pub call: Option<CallInfo>,
+    pub consult_role: ConsultRole,
 }
 
 #[derive(Debug)]
@@ -355,6 +405,12 @@ pub struct AgentSession {
     logged_out: Option<LogoutReason>,
     /// Whether the board was last told the agent is available.
     told_available: bool,
+    /// Set while the zone is out of service.
+    outage: Option<Outage>,
+    /// The agent's part in a consult, which Table 9 needs.
+    consult_role: ConsultRole,
+    /// After a takeover, until the desktop confirms its state.
+    state_check_deadline: Option<Instant>,
     // Time accounting.
     since: Instant,
     bucket: Bucket,
@@ -381,6 +437,9 @@ impl AgentSession {
             renail_at: None,
             logged_out: None,
             told_available: false,
+            outage: None,
+            consult_role: ConsultRole::Owner,
+            state_check_deadline: None,
             since: now,
             bucket: Bucket::Other,
             times: AgentTimes::default(),
@@ -388,6 +447,32 @@ impl AgentSession {
         };
         s.effect(AgentEffect::Nail);
         s.desktop(AgentEvent::State);
+        s
+    }
+
+    /// A session in a given state, nothing pending: what a takeover rebuilds from the desktop
+    /// and storage, and how tests reach states no command leads to.
+    pub fn restored(
+        id: AgentId,
+        zone: String,
+        cfg: AgentConfig,
+        now: Instant,
+        r: Restored,
+    ) -> Self {
+        let mut s = Self::new(id, zone, cfg, now);
+        s.out.clear();
+        s.state = r.state;
+        s.ready = r.ready;
+        s.not_ready_reason = (!r.ready).then(|| "restored".to_owned());
+        s.nail = r.nail;
+        s.job = r.job;
+        s.call = r.call;
+        s.consult_role = r.consult_role;
+        if s.state == CallState::Wrapup {
+            s.wrapup_deadline = Some(now + cfg.wrapup_timeout);
+        }
+        s.told_available = s.is_available();
+        s.rebucket(now);
         s
     }
 
@@ -431,6 +516,7 @@ impl AgentSession {
     /// Nailed, ready, idle and attached to a job: can take a call now.
     pub fn is_available(&self) -> bool {
         self.logged_out.is_none()
+            && self.outage.is_none()
             && self.nail == NailState::Nailed
             && self.ready
             && self.state == CallState::Idle
@@ -459,10 +545,164 @@ impl AgentSession {
     pub fn poll_timeout(&self) -> Option<(Instant, AgentTimer)> {
         let w = self.wrapup_deadline.map(|t| (t, AgentTimer::Wrapup));
         let r = self.renail_at.map(|t| (t, AgentTimer::Renail));
-        match (w, r) {
-            (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
-            (a, b) => a.or(b),
+        let c = self
+            .state_check_deadline
+            .map(|t| (t, AgentTimer::StateCheck));
+        if self.outage.is_some() {
+            // The agent's time stands still for the engine while its zone is out of service.
+            return c;
         }
+        [w, r, c].into_iter().flatten().min_by_key(|(t, _)| *t)
+    }
+
+    /// Whether the zone is out of service for this agent (a takeover is under way).
+    pub fn in_outage(&self) -> bool {
+        self.outage.is_some()
+    }
+
+    /// Whether the desktop still owes the state check.
+    pub fn state_check_pending(&self) -> bool {
+        self.state_check_deadline.is_some()
+    }
+
+    /// The zone's agent service went down (DESIGN.md §5 rule 1): the desktop is told, its
+    /// commands are refused, no call is offered, and the time counts as HA time. Engine
+    /// events that arrive meanwhile are remembered for [`AgentSession::take_over`].
+    pub fn service_lost(&mut self, now: Instant) {
+        if self.logged_out.is_some() || self.outage.is_some() {
+            return;
+        }
+        self.outage = Some(Outage {
+            since: now,
+            customer_lost: false,
+        });
+        self.state_check_deadline = None;
+        self.desktop(AgentEvent::Service { available: false });
+        self.availability_changed(now);
+    }
+
+    /// The zone is back under a new agent manager (DESIGN.md §5 rules 4 and 5): the service
+    /// is available again, the agent's state follows Table 9 for what happened to its call
+    /// and phone during the outage, a dropped call is reported and goes to Wrapup, and the
+    /// desktop is asked to confirm its state. None if there was no outage.
+    pub fn take_over(&mut self, now: Instant) -> Option<TakenOver> {
+        let outage = self.outage.take()?;
+        if self.logged_out.is_some() {
+            return None;
+        }
+        let before = self.state;
+        let nailed = self.nail == NailState::Nailed;
+        let column = Column::of(!outage.customer_lost, nailed);
+        let kept = self.job == JobAttachment::Unattached;
+        let after = if kept {
+            before
+        } else {
+            after_takeover(before, column, self.consult_role)
+        };
+        self.desktop(AgentEvent::Service { available: true });
+        // Wrap-up time does not run out during an outage the agent could do nothing about.
+        if let Some(t) = self.wrapup_deadline.as_mut() {
+            *t += now.saturating_duration_since(outage.since);
+        }
+        if after != before {
+            self.move_after_takeover(now, before, after, &outage);
+        }
+        if self.nail == NailState::UnNailed {
+            self.renail_at = None;
+            self.nail = NailState::Nailing;
+            self.effect(AgentEffect::Nail);
+        }
+        self.rebucket(now);
+        self.desktop(AgentEvent::State);
+        self.availability_changed(now);
+        self.desktop(AgentEvent::StateCheck);
+        self.state_check_deadline = Some(now + self.cfg.state_check_timeout);
+        Some(TakenOver {
+            before,
+            after,
+            column,
+            kept,
+        })
+    }
+
+    fn move_after_takeover(
+        &mut self,
+        now: Instant,
+        before: CallState,
+        after: CallState,
+        outage: &Outage,
+    ) {
+        let attempt = self.call.as_ref().map(|c| c.attempt);
+        match after {
+            CallState::Talking => {
+                // Dialing under column A: the call the agent accepted is up (or still
+                // ringing: it is the agent's, and ends in Wrapup like any call).
+                if let Some(info) = self.call.clone() {
+                    self.ended_code = None;
+                    self.set_state(now, CallState::Talking);
+                    self.desktop(AgentEvent::Call(info));
+                }
+            }
+            CallState::Wrapup => {
+                if let Some(attempt) = attempt {
+                    if !outage.customer_lost {
+                        // The phone is gone, so the customer's call is too: end it.
+                        self.effect(AgentEffect::HangUpCustomer(attempt));
+                    }
+                    self.desktop(AgentEvent::CallEnded {
+                        attempt,
+                        by: EndedBy::Failover,
+                        code: None,
+                    });
+                }
+                self.ended_code = Some(if before == CallState::Dialing {
+                    CompletionCode::NetworkFailure
+                } else {
+                    CompletionCode::AnsweredHuman
+                });
+                self.enter_wrapup(now);
+            }
+            CallState::Idle => {
+                if let Some(info) = self.call.take() {
+                    if before == CallState::Preview {
+                        // The previewed contact goes back to its job, undialed.
+                        self.effect(AgentEffect::ReturnPreview(info));
+                    }
+                }
+                self.set_state(now, CallState::Idle);
+                self.apply_pending_move();
+            }
+            CallState::Preview => {
+                // A passive conference party with a nailed phone goes back to previewing;
+                // the call it joined is not its to show.
+                if before != CallState::Preview {
+                    self.call = None;
+                }
+                self.set_state(now, CallState::Preview);
+            }
+            other => self.set_state(now, other),
+        }
+    }
+
+    /// The desktop's answer to the state check: the call state and attempt it holds. A
+    /// mismatch means one side lost events: the call gets desktop-error and the agent is
+    /// logged out (DESIGN.md §5 rule 5). True if the states matched.
+    pub fn state_report(
+        &mut self,
+        now: Instant,
+        state: CallState,
+        attempt: Option<AttemptId>,
+    ) -> bool {
+        if self.logged_out.is_some() || self.state_check_deadline.is_none() {
+            return true;
+        }
+        self.state_check_deadline = None;
+        let ours = (self.state, self.call.as_ref().map(|c| c.attempt));
+        if ours == (state, attempt) {
+            return true;
+        }
+        self.force_logout(now, LogoutReason::DesktopError);
+        false
     }
 
     pub fn poll_output(&mut self) -> Option<Output> {
@@ -473,6 +713,9 @@ impl AgentSession {
     pub fn handle_command(&mut self, now: Instant, cmd: Command) -> Result<(), CommandError> {
         if self.logged_out.is_some() {
             return Err(CommandError::LoggedOut);
+        }
+        if self.outage.is_some() {
+            return Err(CommandError::Unavailable);
         }
         let refuse = |s: &Self| CommandError::NotInState {
             command: cmd.name(),
@@ -599,6 +842,11 @@ impl AgentSession {
         if self.logged_out.is_some() {
             return;
         }
+        if self.outage.is_some() {
+            // Table 9 decides what the call becomes; the phone is nailed again at takeover.
+            self.nail = NailState::UnNailed;
+            return;
+        }
         let was_nailed = self.nail == NailState::Nailed;
         self.nail = NailState::UnNailed;
         if !was_nailed {
@@ -689,6 +937,10 @@ impl AgentSession {
         if self.state != CallState::Dialing {
             return;
         }
+        if self.outage.is_some() {
+            // Table 9 makes the agent Talking at takeover (Dialing, column A).
+            return;
+        }
         let Some(info) = self.call.clone() else {
             return;
         };
@@ -700,6 +952,27 @@ impl AgentSession {
 
     /// The previewed call ended unanswered; the engine records its outcome.
     pub fn preview_failed(&mut self, now: Instant, code: CompletionCode) {
+        if let Some(o) = self.outage.as_mut() {
+            if self.state == CallState::Dialing {
+                o.customer_lost = true;
+            }
+            return;
+        }
+        if self.state == CallState::Talking && self.call.is_some() {
+            // Dialing became Talking at a takeover (Table 9, column A) and the call never
+            // answered after all: it ends like any call, in Wrapup.
+            if let Some(attempt) = self.call.as_ref().map(|c| c.attempt) {
+                self.ended_code = Some(code);
+                self.desktop(AgentEvent::CallEnded {
+                    attempt,
+                    by: EndedBy::NotAnswered,
+                    code: Some(code),
+                });
+                self.enter_wrapup(now);
+                self.desktop(AgentEvent::State);
+            }
+            return;
+        }
         if self.state != CallState::Dialing {
             return;
         }
@@ -719,6 +992,12 @@ impl AgentSession {
     /// The customer hung up (or the call failed) while with the agent.
     pub fn customer_ended(&mut self, now: Instant, attempt: AttemptId) {
         let ours = self.call.as_ref().is_some_and(|c| c.attempt == attempt);
+        if let Some(o) = self.outage.as_mut() {
+            if ours {
+                o.customer_lost = true;
+            }
+            return;
+        }
         if !ours || !self.state.on_call() {
             return;
         }
@@ -757,7 +1036,12 @@ impl AgentSession {
                     }
                 }
                 CallState::Wrapup => {
-                    let code = self.ended_code.unwrap_or(CompletionCode::AnsweredHuman);
+                    // A state mismatch puts desktop-error on the call even after it ended.
+                    let code = if reason == LogoutReason::DesktopError {
+                        CompletionCode::DesktopError
+                    } else {
+                        self.ended_code.unwrap_or(CompletionCode::AnsweredHuman)
+                    };
                     self.effect(AgentEffect::Dispose {
                         attempt: info.attempt,
                         code,
@@ -772,7 +1056,14 @@ impl AgentSession {
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.logged_out.is_some() {
+        if self.logged_out.is_some() || self.outage.is_some() {
+            return;
+        }
+        if self.state_check_deadline.is_some_and(|t| t <= now) {
+            // A desktop that cannot confirm its state after a takeover cannot be trusted
+            // with the call (DESIGN.md §5 rule 5).
+            self.state_check_deadline = None;
+            self.force_logout(now, LogoutReason::DesktopError);
             return;
         }
         if self.wrapup_deadline.is_some_and(|t| t <= now) {
@@ -837,7 +1128,9 @@ impl AgentSession {
         let elapsed = now.saturating_duration_since(self.since);
         add(&mut self.times, self.bucket, elapsed);
         self.since = self.since.max(now);
-        self.bucket = if self.state.on_call() {
+        self.bucket = if self.outage.is_some() {
+            Bucket::Ha
+        } else if self.state.on_call() {
             Bucket::Talk
         } else if self.state == CallState::Wrapup {
             Bucket::Wrap
@@ -874,6 +1167,7 @@ fn add(t: &mut AgentTimes, bucket: Bucket, d: Duration) {
         Bucket::Wrap => t.wrap += d,
         Bucket::Waiting => t.waiting += d,
         Bucket::Other => t.other += d,
+        Bucket::Ha => t.ha += d,
     }
 }
 

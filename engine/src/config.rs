@@ -29,6 +29,8 @@ pub struct NodeConfigFile {
     /// Agents who may log in from a desktop.
     #[serde(default, rename = "agent")]
     pub agents: Vec<AgentSection>,
+    #[serde(default)]
+    pub chaos: ChaosSection,
 }
 
 /// `[desktop]`: the agent desktop protocol (docs/desktop-protocol.md) and agent sessions.
@@ -51,6 +53,19 @@ pub struct DesktopSection {
     /// Consecutive nailing failures before the agent is logged out (1..=100). Default 3.
     #[serde(default = "default_nail_failures")]
     pub max_nail_failures: u32,
+    /// After a takeover, how long a desktop has to confirm its state before it is logged out
+    /// with desktop-error, ms (100..=60000). Default 5000.
+    #[serde(default = "default_state_check")]
+    pub state_check_timeout_ms: u64,
+}
+
+/// `[chaos]`: fault injection (DESIGN.md §5 under test). Off unless a config turns it on.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChaosSection {
+    /// Accept `POST /v1/admin/faults`. Default false: production nodes refuse faults.
+    #[serde(default)]
+    pub enabled: bool,
 }
 
 fn default_heartbeat() -> u64 {
@@ -68,6 +83,9 @@ fn default_renail() -> u64 {
 fn default_nail_failures() -> u32 {
     3
 }
+fn default_state_check() -> u64 {
+    5000
+}
 
 impl Default for DesktopSection {
     fn default() -> Self {
@@ -77,6 +95,7 @@ impl Default for DesktopSection {
             wrapup_timeout_ms: default_wrapup(),
             renail_delay_ms: default_renail(),
             max_nail_failures: default_nail_failures(),
+            state_check_timeout_ms: default_state_check(),
         }
     }
 }
@@ -280,6 +299,8 @@ pub struct NodeConfig {
     pub max_batch_writes: usize,
     pub desktop: DesktopSettings,
     pub agents: Vec<crate::desktop::AgentCredential>,
+    /// Fault injection accepted (`[chaos] enabled`).
+    pub chaos: bool,
 }
 
 /// Resolved `[desktop]`.
@@ -305,6 +326,7 @@ impl DesktopSection {
                 wrapup_timeout: Duration::from_millis(self.wrapup_timeout_ms),
                 renail_delay: Duration::from_millis(self.renail_delay_ms),
                 max_nail_failures: self.max_nail_failures,
+                state_check_timeout: Duration::from_millis(self.state_check_timeout_ms),
             },
         }
     }
@@ -423,6 +445,12 @@ impl NodeConfigFile {
                 1,
                 100,
             ),
+            (
+                "desktop.state_check_timeout_ms",
+                d.state_check_timeout_ms,
+                100,
+                60_000,
+            ),
         ] {
             if !(lo..=hi).contains(&v) {
                 problems.push(format!("{key}: {v} is outside {lo}..={hi}"));
@@ -475,6 +503,7 @@ impl NodeConfigFile {
         Ok(NodeConfig {
             desktop,
             agents,
+            chaos: self.chaos.enabled,
             name: self.node.name,
             data_dir: self.node.data_dir,
             zones: self.node.zones,

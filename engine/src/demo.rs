@@ -54,6 +54,9 @@ pub struct DemoOptions {
     /// Dialing mode of the campaign with agents (`predictive`, `progressive`, `preview`):
     /// the same run with another mode is the baseline to compare against.
     pub mode: &'static str,
+    /// Zone faults injected during the run (a panic in the zone's pacing loop, then in an
+    /// agent's actor, alternately), evenly spread; each is a takeover the report times.
+    pub faults: u32,
 }
 
 impl Default for DemoOptions {
@@ -64,6 +67,7 @@ impl Default for DemoOptions {
             talk_mean: Duration::from_millis(1500),
             wrap: Duration::from_millis(300),
             mode: "predictive",
+            faults: 0,
         }
     }
 }
@@ -264,6 +268,7 @@ pub async fn run(
                 zones: Vec::new(),
             })
             .collect(),
+        chaos: opts.faults > 0,
     };
     let node = Node::start(&cfg, Arc::clone(&clock))?;
     let (http, server) = crate::api::serve(node.clone(), cfg.http_bind)?;

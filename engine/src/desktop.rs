@@ -82,6 +82,15 @@ pub enum ClientMessage {
         #[serde(default)]
         id: Option<u64>,
     },
+    /// The answer to `state-check`: the call state and attempt of the last `state` event the
+    /// desktop processed.
+    StateReport {
+        #[serde(default)]
+        id: Option<u64>,
+        call_state: CallState,
+        #[serde(default)]
+        attempt: Option<AttemptId>,
+    },
 }
 
 /// Every message's `id` field, by reference: one list of variants for reading and setting it.
@@ -98,7 +107,8 @@ macro_rules! with_id {
             | ClientMessage::HangUp { id: $id, .. }
             | ClientMessage::Dispose { id: $id, .. }
             | ClientMessage::Logout { id: $id }
-            | ClientMessage::Heartbeat { id: $id } => $body,
+            | ClientMessage::Heartbeat { id: $id }
+            | ClientMessage::StateReport { id: $id, .. } => $body,
         }
     };
 }
@@ -145,7 +155,9 @@ impl ClientMessage {
                 callback_at: *callback_at_ms,
             },
             ClientMessage::Logout { .. } => Command::Logout,
-            ClientMessage::Login { .. } | ClientMessage::Heartbeat { .. } => return None,
+            ClientMessage::Login { .. }
+            | ClientMessage::Heartbeat { .. }
+            | ClientMessage::StateReport { .. } => return None,
         })
     }
 }
@@ -216,6 +228,9 @@ pub enum ServerMessage {
     Service {
         available: bool,
     },
+    /// After a takeover: answer with `state-report` (what the last `state` event said), or be
+    /// logged out with desktop-error.
+    StateCheck,
     LoggedOut {
         reason: LogoutReason,
     },
@@ -271,6 +286,10 @@ impl ServerMessage {
                 code: *code,
             },
             AgentEvent::LoggedOut(r) => ServerMessage::LoggedOut { reason: *r },
+            AgentEvent::Service { available } => ServerMessage::Service {
+                available: *available,
+            },
+            AgentEvent::StateCheck => ServerMessage::StateCheck,
         }
     }
 

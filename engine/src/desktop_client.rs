@@ -315,6 +315,7 @@ fn wire_type(m: &ServerMessage) -> &'static str {
         ServerMessage::Preview(_) => "preview",
         ServerMessage::CallEnded { .. } => "call-ended",
         ServerMessage::Service { .. } => "service",
+        ServerMessage::StateCheck => "state-check",
         ServerMessage::LoggedOut { .. } => "logged-out",
         ServerMessage::Error { .. } => "error",
         ServerMessage::Heartbeat => "heartbeat",
@@ -406,6 +407,10 @@ pub struct AgentRunReport {
     pub logged_in: Duration,
     /// Why the node ended the session, if it said.
     pub logged_out: Option<LogoutReason>,
+    /// `service` events saying the zone went out of service (takeovers lived through).
+    pub service_outages: u64,
+    /// `state-check` requests answered.
+    pub state_checks: u64,
     /// What ended the run early: connect or login failure, a lost connection.
     pub failure: Option<ClientError>,
 }
@@ -650,7 +655,7 @@ impl SimulatedAgent {
                     .await;
             }
             ServerMessage::CallEnded { attempt, by, .. } => match by {
-                EndedBy::Customer | EndedBy::PhoneLost => {
+                EndedBy::Customer | EndedBy::PhoneLost | EndedBy::Failover => {
                     if run.planned() == Some(Plan::HangUp(attempt)) {
                         report.customer_ended += 1;
                         run.plan = Some((now + self.cfg.wrap, Plan::Dispose(attempt)));
@@ -668,9 +673,25 @@ impl SimulatedAgent {
                 report.logged_out = Some(reason);
                 run.ended = true;
             }
+            ServerMessage::StateCheck => {
+                // Report what the last `state` event said, as the protocol asks.
+                report.state_checks += 1;
+                let (call_state, attempt) = run.seen.unwrap_or((CallState::Idle, None));
+                return client
+                    .send(&ClientMessage::StateReport {
+                        id: None,
+                        call_state,
+                        attempt,
+                    })
+                    .await;
+            }
+            ServerMessage::Service { available } => {
+                if !available {
+                    report.service_outages += 1;
+                }
+            }
             ServerMessage::LoggedIn { .. }
             | ServerMessage::Ok { .. }
-            | ServerMessage::Service { .. }
             | ServerMessage::Heartbeat => {}
         }
         Ok(())

@@ -37,3 +37,4 @@ pub mod simulate;
 pub mod stats;
 pub mod store;
 pub mod sync;
+pub mod takeover;

@@ -44,6 +44,10 @@ enum Cmd {
         /// Data directory (must not exist); default a fresh one under the temp dir.
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Inject this many zone faults during the run (panics in the zone's pacing loop and
+        /// in agents' actors, alternately); the report times each takeover.
+        #[arg(long, default_value_t = 0)]
+        faults: u32,
         /// Print one JSON object at the end instead of the text report.
         #[arg(long)]
         json: bool,
@@ -183,9 +187,11 @@ async fn run_node_command(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Erro
             talk_ms,
             wrap_ms,
             data_dir,
+            faults,
             json,
         } => {
             let opts = outdial::demo::DemoOptions {
+                faults,
                 contacts,
                 agents: if agentless { 0 } else { agents },
                 talk_mean: Duration::from_millis(talk_ms),

@@ -737,6 +737,7 @@ fn sum(a: AgentTimes, b: &AgentTimes) -> AgentTimes {
         wrap: a.wrap + b.wrap,
         waiting: a.waiting + b.waiting,
         other: a.other + b.other,
+        ha: a.ha + b.ha,
     }
 }
 
