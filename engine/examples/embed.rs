@@ -56,6 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             max_batch_writes: 1024,
             desktop: outdial::config::DesktopSettings::default(),
             agents: Vec::new(),
+            chaos: None,
         };
         let node = Node::start(&cfg, clock)?;
         let mut events = node.subscribe();

@@ -63,6 +63,7 @@ impl From<NodeError> for ApiError {
                 details: problems,
             },
             NodeError::Unavailable(why) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, why),
+            NodeError::Forbidden(why) => ApiError::new(StatusCode::FORBIDDEN, why),
             other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
         }
     }
@@ -379,6 +380,17 @@ async fn logout_agent(node: web::Data<NodeHandle>, path: web::Path<String>) -> A
     )
 }
 
+/// `POST /v1/admin/faults`: injects a fault (only when `[chaos] enabled`).
+async fn inject_fault(node: web::Data<NodeHandle>, body: web::Bytes) -> ApiResult {
+    let fault: crate::chaos::Fault = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("body must be a fault such as {{\"kind\": \"panic-zone\", \"zone\": \"default\"}}: {e}"),
+        )
+    })?;
+    Ok(HttpResponse::Ok().json(node.inject(fault)?))
+}
+
 async fn not_found(req: HttpRequest) -> ApiResult {
     Err(ApiError::new(
         StatusCode::NOT_FOUND,
@@ -410,6 +422,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/v1/jobs/{id}/attempts", web::get().to(job_attempts))
     .route("/v1/jobs/{id}/{action}", web::post().to(job_action))
     .route("/v1/node", web::get().to(node_status))
+    .route("/v1/admin/faults", web::post().to(inject_fault))
     .route("/v1/dnc", web::post().to(add_dnc))
     .route("/v1/agents", web::get().to(list_agents))
     .route("/v1/agents/{id}/move", web::post().to(move_agent))

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use crate::agent::AgentId;
 use crate::domain::JobId;
 use crate::pacer::{ZoneSnapshot, ZoneSnapshotCell};
+use crate::sync::{AtomicBool, AtomicU64, Ordering};
 
 /// Where a call without an agent stands, as the board counts it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +57,15 @@ pub struct ZoneBoard<A> {
     zone: String,
     cell: Arc<ZoneSnapshotCell>,
     inner: Mutex<Inner<A>>,
+    /// False while the zone is being taken over: no agent is handed a call.
+    in_service: AtomicBool,
+    /// Counts the zone's outages. A live answer that started waiting under an older outage
+    /// count waited across a takeover and is released, never assigned (DESIGN.md §5 rule 3).
+    outages: AtomicU64,
+    /// Live answers released as nuisance because a takeover began while they waited.
+    released_by_takeover: AtomicU64,
+    /// Agents logged out by a state mismatch (or a lost call) after a takeover.
+    desktop_errors: AtomicU64,
 }
 
 impl<A: Clone> ZoneBoard<A> {
@@ -70,7 +80,73 @@ impl<A: Clone> ZoneBoard<A> {
                 ringing: 0,
                 waiting: 0,
             }),
+            in_service: AtomicBool::new(true),
+            outages: AtomicU64::new(0),
+            released_by_takeover: AtomicU64::new(0),
+            desktop_errors: AtomicU64::new(0),
         }
+    }
+
+    /// Whether the zone's agent service is up (no takeover under way).
+    pub fn in_service(&self) -> bool {
+        self.in_service.load(Ordering::Acquire)
+    }
+
+    /// How many outages the zone has had; see `outages`.
+    pub fn outage_count(&self) -> u64 {
+        self.outages.load(Ordering::Acquire)
+    }
+
+    /// A takeover begins: from now on no agent is handed a call, and every call waiting for
+    /// one is released.
+    pub fn service_lost(&self) {
+        self.outages.fetch_add(1, Ordering::AcqRel);
+        self.in_service.store(false, Ordering::Release);
+        let mut b = self.lock();
+        for e in b.agents.values_mut() {
+            e.available_since = None;
+        }
+        self.publish(&b);
+    }
+
+    /// The takeover is done: agents may be handed calls again.
+    pub fn service_restored(&self) {
+        self.in_service.store(true, Ordering::Release);
+    }
+
+    pub fn count_released_by_takeover(&self) {
+        self.released_by_takeover.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn released_by_takeover(&self) -> u64 {
+        self.released_by_takeover.load(Ordering::Relaxed)
+    }
+
+    pub fn count_desktop_error(&self) {
+        self.desktop_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn desktop_errors(&self) -> u64 {
+        self.desktop_errors.load(Ordering::Relaxed)
+    }
+
+    /// Drops the entries whose session is gone (an agent actor that died without logging
+    /// out): a takeover rebuilds the board from the sessions that answer.
+    pub fn retain_live(&self, live: impl Fn(&A) -> bool) -> Vec<AgentId> {
+        let mut b = self.lock();
+        let dead: Vec<AgentId> = b
+            .agents
+            .iter()
+            .filter(|(_, e)| !live(&e.handle))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &dead {
+            b.agents.remove(id);
+        }
+        if !dead.is_empty() {
+            self.publish(&b);
+        }
+        dead
     }
 
     pub fn zone(&self) -> &str {
@@ -137,9 +213,11 @@ impl<A: Clone> ZoneBoard<A> {
         now: Instant,
     ) {
         let mut b = self.lock();
+        let in_service = self.in_service();
         let Some(e) = b.agents.get_mut(agent) else {
             return;
         };
+        let available = available && in_service;
         e.job = job;
         e.available_since = match (available, e.available_since) {
             (true, Some(t)) => Some(t),
@@ -158,6 +236,9 @@ impl<A: Clone> ZoneBoard<A> {
     /// available until its session says otherwise. The caller offers it the call; if the
     /// session refuses (it changed meanwhile), its next update restores the truth.
     pub fn take_available(&self, job: JobId) -> Option<(AgentId, A)> {
+        if !self.in_service() {
+            return None;
+        }
         let mut b = self.lock();
         let (id, e) = b
             .agents
@@ -365,5 +446,32 @@ mod tests {
         let moved = b.job_stopped(JobId(1));
         assert_eq!(moved.len(), 1);
         assert_eq!(b.job_for_agent(), Some(JobId(2)));
+    }
+
+    #[test]
+    fn no_agent_is_handed_a_call_while_out_of_service() {
+        let b = board();
+        let t0 = crate::clock::now();
+        b.register(AgentId("a".into()), 7).ok();
+        b.update(&AgentId("a".into()), true, Some(JobId(1)), false, t0);
+        b.service_lost();
+        assert_eq!(b.outage_count(), 1);
+        assert_eq!(b.cell().load().agents_ready, 0);
+        assert_eq!(b.take_available(JobId(1)), None);
+        // A session saying it is free during the outage is not believed yet.
+        b.update(&AgentId("a".into()), true, Some(JobId(1)), false, t0);
+        assert_eq!(b.take_available(JobId(1)), None);
+        b.service_restored();
+        b.update(&AgentId("a".into()), true, Some(JobId(1)), false, t0);
+        assert_eq!(b.take_available(JobId(1)).map(|x| x.1), Some(7));
+    }
+
+    #[test]
+    fn dead_sessions_leave_the_board() {
+        let b = board();
+        b.register(AgentId("a".into()), 1).ok();
+        b.register(AgentId("b".into()), 2).ok();
+        assert_eq!(b.retain_live(|h| *h != 2), vec![AgentId("b".into())]);
+        assert_eq!(b.handles().len(), 1);
     }
 }

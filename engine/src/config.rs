@@ -66,6 +66,16 @@ pub struct ChaosSection {
     /// Accept `POST /v1/admin/faults`. Default false: production nodes refuse faults.
     #[serde(default)]
     pub enabled: bool,
+    /// Hold every takeover this long before the new agent manager takes the zone, ms
+    /// (0..=60000), so a test can watch the outage's rules at work. Default 0.
+    #[serde(default)]
+    pub takeover_delay_ms: u64,
+}
+
+/// Fault injection, when the config turns it on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChaosSettings {
+    pub takeover_delay: Duration,
 }
 
 fn default_heartbeat() -> u64 {
@@ -299,8 +309,8 @@ pub struct NodeConfig {
     pub max_batch_writes: usize,
     pub desktop: DesktopSettings,
     pub agents: Vec<crate::desktop::AgentCredential>,
-    /// Fault injection accepted (`[chaos] enabled`).
-    pub chaos: bool,
+    /// Fault injection, if `[chaos] enabled`.
+    pub chaos: Option<ChaosSettings>,
 }
 
 /// Resolved `[desktop]`.
@@ -456,6 +466,12 @@ impl NodeConfigFile {
                 problems.push(format!("{key}: {v} is outside {lo}..={hi}"));
             }
         }
+        if self.chaos.takeover_delay_ms > 60_000 {
+            problems.push(format!(
+                "chaos.takeover_delay_ms: {} is outside 0..=60000",
+                self.chaos.takeover_delay_ms
+            ));
+        }
         let mut seen = std::collections::HashSet::new();
         for (i, a) in self.agents.iter().enumerate() {
             if a.id.is_empty()
@@ -503,7 +519,9 @@ impl NodeConfigFile {
         Ok(NodeConfig {
             desktop,
             agents,
-            chaos: self.chaos.enabled,
+            chaos: self.chaos.enabled.then_some(ChaosSettings {
+                takeover_delay: Duration::from_millis(self.chaos.takeover_delay_ms),
+            }),
             name: self.node.name,
             data_dir: self.node.data_dir,
             zones: self.node.zones,

@@ -268,7 +268,7 @@ pub async fn run(
                 zones: Vec::new(),
             })
             .collect(),
-        chaos: opts.faults > 0,
+        chaos: (opts.faults > 0).then_some(crate::config::ChaosSettings::default()),
     };
     let node = Node::start(&cfg, Arc::clone(&clock))?;
     let (http, server) = crate::api::serve(node.clone(), cfg.http_bind)?;

@@ -239,6 +239,24 @@ impl AttemptFlow {
         }
     }
 
+    /// The call's own actor failed (a panic, a kill): the code its attempt ends with, by
+    /// how far it got, or None if it had already ended. A call with an agent lost its
+    /// platform events, so it is desktop-error (DESIGN.md §5 rule 5).
+    pub fn lost(&mut self) -> Option<CompletionCode> {
+        let code = match self.stage {
+            Stage::Done => return None,
+            Stage::Dialing | Stage::Ringing => CompletionCode::NetworkFailure,
+            Stage::Waiting => CompletionCode::Nuisance,
+            Stage::Playing | Stage::HangingUp if self.nuisance => CompletionCode::Nuisance,
+            Stage::Playing | Stage::HangingUp => CompletionCode::AnsweredHuman,
+            Stage::Connected | Stage::AgentHangingUp | Stage::AwaitingDisposition => {
+                CompletionCode::DesktopError
+            }
+        };
+        self.stage = Stage::Done;
+        Some(code)
+    }
+
     /// No media resource could be had for the call before dialing.
     pub fn no_media(&mut self) -> Vec<Effect> {
         self.stage = Stage::Done;
@@ -285,6 +303,25 @@ mod tests {
             vec![],
             "ends once"
         );
+    }
+
+    #[test]
+    fn a_lost_call_is_coded_by_how_far_it_got() {
+        let mut f = AttemptFlow::new(CallMode::WithAgent);
+        assert_eq!(f.lost(), Some(CompletionCode::NetworkFailure));
+        assert_eq!(f.lost(), None, "ends once");
+        let mut f = AttemptFlow::new(CallMode::WithAgent);
+        f.on_signal(&CallSignal::Answered {
+            sdp: Some(b"v=0".to_vec()),
+        });
+        assert_eq!(f.stage(), Stage::Waiting);
+        assert_eq!(f.lost(), Some(CompletionCode::Nuisance));
+        let mut f = AttemptFlow::new(CallMode::WithAgent);
+        f.on_signal(&CallSignal::Answered {
+            sdp: Some(b"v=0".to_vec()),
+        });
+        f.on_agent_connected();
+        assert_eq!(f.lost(), Some(CompletionCode::DesktopError));
     }
 
     #[test]

@@ -58,6 +58,16 @@ enum Cmd {
         #[arg(long)]
         config: PathBuf,
     },
+    /// The component table of one or more nodes (MASTER / DORMANT / RUNNING / STOPPED), as
+    /// the seed's Tables 1-8 lay it out, with each zone's takeovers.
+    Status {
+        /// A node's HTTP API; repeat for each node of a cluster.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        api: Vec<String>,
+        /// Print the nodes' raw status as JSON instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// A SIP UAS that answers calls with a seeded mix of outcomes (the embedded customer network).
     Peer {
         /// Address to listen on, e.g. 127.0.0.1:5070.
@@ -353,6 +363,20 @@ async fn run(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 print!("{}", report.render());
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Status { api, json } => {
+            let cols = outdial::status::collect(&api);
+            if json {
+                println!("{}", serde_json::to_string(&cols)?);
+            } else {
+                print!("{}", outdial::status::render(&cols));
+            }
+            // Every node asked answered: 0; any silent: 2 (the table still printed).
+            Ok(if cols.iter().all(|c| c.status.is_some()) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
         }
         Cmd::Simulate {
             workload,

@@ -259,7 +259,7 @@ mod tests {
 
     #[test]
     fn a_record_keeps_the_first_time_of_each_step() {
-        let t0 = Instant::now();
+        let t0 = crate::clock::now();
         let mut r = TakeoverRecord::new("z".into(), Cause::Planned, t0);
         r.reached(Step::ServiceDown, t0 + Duration::from_millis(2));
         r.reached(Step::DialingResumed, t0 + Duration::from_millis(30));

@@ -108,6 +108,21 @@ impl UdpTransport {
         Ok(n)
     }
 
+    /// Reads and throws away every datagram already queued (up to `max`): a fault that
+    /// drops the network for a while. Returns how many were dropped.
+    pub fn discard(&mut self, max: usize) -> io::Result<usize> {
+        let mut n = 0;
+        while n < max {
+            match self.socket.try_recv_from(&mut self.buf) {
+                Ok(_) => n += 1,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(n)
+    }
+
     /// Sends every datagram the endpoint has queued.
     pub async fn flush(&mut self, ep: &mut Endpoint) {
         while let Some(t) = ep.poll_transmit() {

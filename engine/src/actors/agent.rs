@@ -12,15 +12,18 @@ use actix::prelude::*;
 use media::{BridgeHandle, Codec, RtpLeg};
 use tokio::sync::mpsc;
 
+use crate::actors::supervisor::ZoneDown;
 use crate::agent::{
     AgentEffect, AgentEvent, AgentId, AgentSession, CallInfo, Command, CommandError, LogoutReason,
-    Output,
+    Output, TakenOver,
 };
 use crate::board::ZoneBoard;
+use crate::chaos::{contain, Inject};
 use crate::desktop::{ClientMessage, ServerMessage};
 use crate::domain::{AttemptId, CompletionCode, JobId, UnixMs};
 use crate::node::shared::NodeShared;
 use crate::node::sip::{CallSignal, SipCommand};
+use crate::takeover::Cause;
 
 /// The zone's board as the node keeps it: agents by their actor's address.
 pub type AgentBoard = ZoneBoard<Addr<AgentActor>>;
@@ -85,6 +88,22 @@ pub struct ForceLogout(pub LogoutReason);
 #[rtype(result = "ServerMessage")]
 pub struct Desktop(pub ClientMessage);
 
+/// The zone's agent service went down: a takeover is under way.
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "()")]
+pub struct ServiceLost;
+
+/// The zone is back under a new agent manager: apply Table 9 and check with the desktop.
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "Option<TakenOver>")]
+pub struct TakeOver;
+
+/// The customer call's actor failed: its disconnect event will never come, so the session
+/// cannot be trusted with it (DESIGN.md §5 rule 5).
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "()")]
+pub struct CallLost(pub AttemptId);
+
 /// Re-publish the agent's availability on its board (a hand-over that was never offered).
 #[derive(Debug, Clone, Copy, Message)]
 #[rtype(result = "()")]
@@ -147,6 +166,8 @@ pub struct AgentActor {
     calls: u64,
     /// The last `state` the desktop was sent.
     last_state: Option<ServerMessage>,
+    /// Until the actor stops the ordinary way, its drop is a failure of its zone.
+    armed: bool,
 }
 
 impl AgentActor {
@@ -170,6 +191,20 @@ impl AgentActor {
             timer: None,
             calls: 0,
             last_state: None,
+            armed: true,
+        }
+    }
+
+    /// This actor failed: its zone is taken over (DESIGN.md §4: a restart of a zone's actors
+    /// is a takeover).
+    fn report_down(&mut self, cause: Cause) {
+        if std::mem::take(&mut self.armed) {
+            if let Some(sup) = self.shared.supervisor(self.session.zone()) {
+                sup.do_send(ZoneDown {
+                    generation: None,
+                    cause,
+                });
+            }
         }
     }
 
@@ -271,7 +306,13 @@ impl AgentActor {
                 }
             }
             AgentEffect::Availability(_) => {}
-            AgentEffect::Ended(_) => {
+            AgentEffect::Ended(reason) => {
+                if reason == LogoutReason::DesktopError {
+                    self.board.count_desktop_error();
+                    if let Some(z) = self.shared.zone_status.get(self.session.zone()) {
+                        z.note_desktop_error();
+                    }
+                }
                 self.board.unregister(self.session.id());
                 ctx.stop();
             }
@@ -441,6 +482,7 @@ impl Actor for AgentActor {
     }
 
     fn stopped(&mut self, _ctx: &mut Context<Self>) {
+        self.armed = false;
         self.drop_nail();
         if let Some(c) = self.customer.take() {
             if let Some(leg) = c.leg {
@@ -451,11 +493,89 @@ impl Actor for AgentActor {
     }
 }
 
+impl Drop for AgentActor {
+    fn drop(&mut self) {
+        // Dropped without `stopped`: a panic outside a contained handler unwound the actor,
+        // and its session with it.
+        self.report_down(Cause::Panic(format!(
+            "agent {}'s actor was dropped while running",
+            self.session.id()
+        )));
+    }
+}
+
+impl Handler<ServiceLost> for AgentActor {
+    type Result = ();
+
+    fn handle(&mut self, _: ServiceLost, ctx: &mut Context<Self>) {
+        self.step(ctx, |s, now| s.service_lost(now));
+    }
+}
+
+impl Handler<TakeOver> for AgentActor {
+    type Result = Option<TakenOver>;
+
+    fn handle(&mut self, _: TakeOver, ctx: &mut Context<Self>) -> Self::Result {
+        let r = self.step(ctx, |s, now| s.take_over(now));
+        self.sync_board();
+        r
+    }
+}
+
+impl Handler<CallLost> for AgentActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: CallLost, ctx: &mut Context<Self>) {
+        if self.session.call().map(|c| c.attempt) == Some(msg.0) {
+            tracing::warn!(agent = %self.session.id(), attempt = %msg.0, "the call's events were lost; logging the agent out");
+            self.step(ctx, |s, now| {
+                s.force_logout(now, LogoutReason::DesktopError)
+            });
+        }
+    }
+}
+
+impl Handler<Inject> for AgentActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Inject, ctx: &mut Context<Self>) {
+        match msg {
+            Inject::Panic => {
+                if let Err(why) = contain(|| panic!("{}", crate::chaos::INJECTED)) {
+                    // The session survives (the panic touched nothing); the takeover's
+                    // state check with the desktop decides whether it can be trusted.
+                    tracing::error!(agent = %self.session.id(), panic = %why, "agent actor panicked");
+                    let cause = Cause::Panic(why);
+                    self.report_down(cause);
+                    self.armed = true;
+                }
+            }
+            Inject::Kill => {
+                let cause =
+                    Cause::Stopped(format!("agent {}'s actor was killed", self.session.id()));
+                self.report_down(cause);
+                self.step(ctx, |s, now| {
+                    s.force_logout(now, LogoutReason::DesktopError)
+                });
+            }
+        }
+    }
+}
+
 impl Handler<Desktop> for AgentActor {
     type Result = MessageResult<Desktop>;
 
     fn handle(&mut self, msg: Desktop, ctx: &mut Context<Self>) -> Self::Result {
         let id = msg.0.id();
+        if let ClientMessage::StateReport {
+            call_state,
+            attempt,
+            ..
+        } = msg.0
+        {
+            self.step(ctx, |s, now| s.state_report(now, call_state, attempt));
+            return MessageResult(ServerMessage::Ok { id });
+        }
         // An agent acts only on its own call.
         if let Some(named) = msg.0.attempt() {
             if self.session.call().map(|c| c.attempt) != Some(named) {

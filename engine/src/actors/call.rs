@@ -10,10 +10,11 @@ use actix::prelude::*;
 use media::{Codec, RtpLeg};
 
 use crate::actors::agent::{
-    AgentActor, AgentBoard, Connect, CustomerEnded, PreviewUnanswered, Resync, ToCall,
+    AgentActor, AgentBoard, CallLost, Connect, CustomerEnded, PreviewUnanswered, Resync, ToCall,
 };
 use crate::agent::CallInfo;
 use crate::board::CallStage;
+use crate::chaos::{contain, Inject};
 use crate::domain::{Attempt, AttemptState, CompletionCode, Contact, ContactState, UnixMs};
 use crate::flow::{AttemptFlow, CallMode, Effect, Stage};
 use crate::node::job::JobRuntime;
@@ -49,6 +50,9 @@ pub struct CallActor {
     answered_at: Option<std::time::Instant>,
     connected_at: Option<std::time::Instant>,
     measured: bool,
+    /// The zone's outage count when the call started waiting for an agent: if it moves, a
+    /// takeover began meanwhile and the call is released (DESIGN.md §5 rules 2–3).
+    waiting_since_outage: u64,
 }
 
 impl CallActor {
@@ -85,6 +89,7 @@ impl CallActor {
             answered_at: None,
             connected_at: None,
             measured: false,
+            waiting_since_outage: 0,
         }
     }
 
@@ -141,6 +146,16 @@ impl CallActor {
             return;
         }
         let now = self.shared.clock.now();
+        if let Some(b) = self.board.as_ref().filter(|_| self.preview_agent.is_none()) {
+            if !b.in_service() || b.outage_count() != self.waiting_since_outage {
+                // Its zone is being taken over: no agent is handed this call, now or after.
+                b.count_released_by_takeover();
+                self.measure_wait(false);
+                let effects = self.flow.on_connect_window_closed();
+                self.perform(effects, ctx);
+                return;
+            }
+        }
         let open = self.window_closes.is_some_and(|t| now < t);
         let candidate = match (&self.preview_agent, &self.board) {
             (Some(a), _) => Some(a.clone()),
@@ -181,6 +196,7 @@ impl CallActor {
                     match res {
                         Ok(Ok(())) => {
                             act.agent = Some(agent);
+                            act.watch_agent(ctx);
                             act.connected_at = Some(act.shared.clock.now());
                             act.job
                                 .stats
@@ -246,6 +262,7 @@ impl CallActor {
                 }
                 Effect::Complete(code) => self.complete(code, ctx),
                 Effect::SeekAgent => {
+                    self.waiting_since_outage = self.board.as_ref().map_or(0, |b| b.outage_count());
                     self.window_closes =
                         Some(self.shared.clock.now() + self.job.campaign.connect_window());
                     self.seek_agent(ctx);
@@ -266,10 +283,82 @@ impl CallActor {
     }
 
     fn complete(&mut self, code: CompletionCode, ctx: &mut Context<Self>) {
+        let Some(ticket) = self.record_outcome(code) else {
+            return;
+        };
+        let job = Arc::clone(&self.job);
+        let contact = self.contact.id;
+        let attempt = self.attempt.id;
+        ctx.wait(ticket.into_actor(self).map(move |res, act, ctx| {
+            match res {
+                Ok(()) => {
+                    job.stats.completed(code, act.shared.clock.unix_ms());
+                    job.release(contact);
+                    act.shared.publish(&act.attempt);
+                }
+                // The contact stays InFlight on disk; recovery resolves it at the next
+                // start. Keep it claimed so this node does not dial it again meanwhile.
+                Err(e) => tracing::error!(%attempt, error = %e, "could not record the outcome"),
+            }
+            ctx.stop();
+        }));
+    }
+
+    /// The actor itself failed (a contained panic, a kill, or a drop while running): the
+    /// call is hung up, an agent on it is told its platform events were lost, and the
+    /// attempt ends with the code its stage calls for — never left in flight.
+    fn abandon(&mut self, why: &str) {
         if self.completed {
             return;
         }
+        let Some(code) = self.flow.lost() else {
+            return;
+        };
+        tracing::warn!(attempt = %self.attempt.id, why, ?code, "call actor failed; the attempt ends here");
+        self.shared.sip.send(SipCommand::HangUp {
+            attempt: self.attempt.id,
+        });
+        if let Some(a) = &self.agent {
+            a.do_send(CallLost(self.attempt.id));
+        }
+        if let Some(a) = self.preview_agent.as_ref().filter(|_| self.agent.is_none()) {
+            a.do_send(PreviewUnanswered(self.attempt.id, code));
+        }
+        let Some(ticket) = self.record_outcome(code) else {
+            return;
+        };
+        let (job, contact, shared) = (
+            Arc::clone(&self.job),
+            self.contact.id,
+            Arc::clone(&self.shared),
+        );
+        let attempt = self.attempt.clone();
+        actix::spawn(async move {
+            match ticket.await {
+                Ok(()) => {
+                    job.stats.completed(code, shared.clock.unix_ms());
+                    job.release(contact);
+                    shared.publish(&attempt);
+                }
+                Err(e) => {
+                    tracing::error!(attempt = %attempt.id, error = %e, "could not record the outcome")
+                }
+            }
+        });
+    }
+
+    /// Releases the call's resources and submits its outcome; None if it was recorded
+    /// already.
+    fn record_outcome(&mut self, code: CompletionCode) -> Option<crate::store::group::Ticket> {
+        if self.completed {
+            return None;
+        }
         self.completed = true;
+        if let Some(c) = &self.shared.chaos {
+            if let Ok(mut calls) = c.calls.lock() {
+                calls.remove(&self.attempt.id);
+            }
+        }
         self.sync_board();
         if self.agent.is_some() {
             let _ = self.job.stats.with_agent.fetch_update(
@@ -301,23 +390,49 @@ impl CallActor {
                 was: Some(was),
             },
         ];
-        let ticket = self.shared.commit.submit(writes);
-        let job = Arc::clone(&self.job);
-        let contact = self.contact.id;
-        let attempt = self.attempt.id;
-        ctx.wait(ticket.into_actor(self).map(move |res, act, ctx| {
-            match res {
-                Ok(()) => {
-                    job.stats.completed(code, act.shared.clock.unix_ms());
-                    job.release(contact);
-                    act.shared.publish(&act.attempt);
-                }
-                // The contact stays InFlight on disk; recovery resolves it at the next
-                // start. Keep it claimed so this node does not dial it again meanwhile.
-                Err(e) => tracing::error!(%attempt, error = %e, "could not record the outcome"),
+        Some(self.shared.commit.submit(writes))
+    }
+}
+
+impl Drop for CallActor {
+    fn drop(&mut self) {
+        // Stopped (killed) or unwound by a panic before its outcome was recorded.
+        self.abandon("the call's actor ended before its outcome");
+    }
+}
+
+impl Handler<Inject> for CallActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Inject, ctx: &mut Context<Self>) {
+        if msg == Inject::Panic {
+            if let Err(why) = contain(|| panic!("{}", crate::chaos::INJECTED)) {
+                self.abandon(&why);
             }
-            ctx.stop();
-        }));
+        }
+        ctx.stop();
+    }
+}
+
+/// How often a call with an agent checks that the agent's actor still lives: the agent
+/// holds the audio and gives the disposition, so a call whose agent vanished would wait
+/// for ever.
+const AGENT_WATCH: Duration = Duration::from_millis(500);
+
+impl CallActor {
+    fn watch_agent(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_interval(AGENT_WATCH, |act, ctx| {
+            if act.completed {
+                return;
+            }
+            let gone = act.agent.as_ref().is_some_and(|a| !a.connected());
+            if gone {
+                tracing::warn!(attempt = %act.attempt.id, "the agent's actor is gone; the call ends desktop-error");
+                act.callback_at = None;
+                let effects = act.flow.on_disposition(CompletionCode::DesktopError);
+                act.perform(effects, ctx);
+            }
+        });
     }
 }
 
@@ -325,6 +440,11 @@ impl Actor for CallActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        if let Some(c) = &self.shared.chaos {
+            if let Ok(mut calls) = c.calls.lock() {
+                calls.insert(self.attempt.id, ctx.address());
+            }
+        }
         self.sync_board();
         let Some(port) = self.bind_leg() else {
             let effects = self.flow.no_media();

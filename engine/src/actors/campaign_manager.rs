@@ -9,7 +9,9 @@ use std::time::Duration;
 use actix::prelude::*;
 
 use crate::actors::rule_engine::RuleSet;
-use crate::actors::zone::{AttachJob, DetachJob, ZoneActor};
+use crate::actors::supervisor::Role;
+use crate::actors::zone::{AttachJob, DetachJob};
+use crate::chaos::{contain, Inject};
 use crate::domain::{CompletionCode, ContactState, JobId};
 use crate::node::job::{JobRuntime, RunState};
 use crate::node::shared::NodeShared;
@@ -38,21 +40,15 @@ pub struct RunningJobs;
 
 pub struct CampaignManager {
     shared: Arc<NodeShared>,
-    zones: HashMap<String, Addr<ZoneActor>>,
     rules: Arc<arc_swap::ArcSwap<RuleSet>>,
     jobs: HashMap<JobId, Arc<JobRuntime>>,
     prefetching: HashSet<JobId>,
 }
 
 impl CampaignManager {
-    pub fn new(
-        shared: Arc<NodeShared>,
-        zones: HashMap<String, Addr<ZoneActor>>,
-        rules: Arc<arc_swap::ArcSwap<RuleSet>>,
-    ) -> Self {
+    pub fn new(shared: Arc<NodeShared>, rules: Arc<arc_swap::ArcSwap<RuleSet>>) -> Self {
         Self {
             shared,
-            zones,
             rules,
             jobs: HashMap::new(),
             prefetching: HashSet::new(),
@@ -113,7 +109,7 @@ impl CampaignManager {
             if let Some(job) = self.jobs.get(&id) {
                 let stopped = job.run_state() == RunState::Stopped;
                 job.set_run_state(RunState::Finished);
-                if let Some(z) = self.zones.get(job.campaign.zone()) {
+                if let Some(z) = self.shared.zone(job.campaign.zone()) {
                     z.do_send(DetachJob(id));
                 }
                 let final_state = if stopped {
@@ -213,8 +209,34 @@ impl Actor for CampaignManager {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        self.shared.roles.campaign_manager.set(Role::Running);
         ctx.run_interval(PREFETCH_EVERY, |act, ctx| act.prefetch(ctx));
         ctx.run_interval(FINISH_EVERY, |act, ctx| act.check_finished(ctx));
+    }
+}
+
+/// Restarted by its supervisor, it resumes its jobs where they were: their queues and
+/// claims live in the jobs' runtimes, and the contacts' states in storage (DESIGN.md §5,
+/// campaign manager failure: nothing redialed, nothing left behind).
+impl actix::Supervised for CampaignManager {
+    fn restarting(&mut self, _ctx: &mut Context<Self>) {
+        // Prefetches under way were cancelled with the old context.
+        self.prefetching.clear();
+        tracing::warn!(jobs = self.jobs.len(), "campaign manager restarting");
+    }
+}
+
+impl Handler<Inject> for CampaignManager {
+    type Result = ();
+
+    fn handle(&mut self, msg: Inject, ctx: &mut Context<Self>) {
+        if msg == Inject::Panic {
+            if let Err(why) = contain(|| panic!("{}", crate::chaos::INJECTED)) {
+                tracing::error!(panic = %why, "campaign manager panicked");
+            }
+        }
+        self.shared.roles.campaign_manager.set(Role::Stopped);
+        ctx.stop();
     }
 }
 
@@ -223,7 +245,7 @@ impl Handler<RunJob> for CampaignManager {
 
     fn handle(&mut self, msg: RunJob, ctx: &mut Context<Self>) {
         let job = msg.0;
-        match self.zones.get(job.campaign.zone()) {
+        match self.shared.zone(job.campaign.zone()) {
             Some(z) => z.do_send(AttachJob(Arc::clone(&job))),
             None => {
                 tracing::error!(job = %job.job, zone = %job.campaign.zone(), "no such zone on this node; job not dialed");

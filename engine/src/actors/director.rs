@@ -8,7 +8,9 @@ use std::sync::Arc;
 use actix::prelude::*;
 
 use crate::actors::campaign_manager::{CampaignManager, RunJob, SetRunState};
+use crate::actors::supervisor::Role;
 use crate::campaign::{AbandonMessage, Campaign, CampaignSpec};
+use crate::chaos::{contain, Inject};
 use crate::domain::{CampaignId, JobId};
 use crate::node::error::NodeError;
 use crate::node::job::{JobRuntime, RunState};
@@ -102,6 +104,33 @@ impl Director {
 
 impl Actor for Director {
     type Context = Context<Self>;
+
+    fn started(&mut self, _ctx: &mut Context<Self>) {
+        self.shared.roles.director.set(Role::Master);
+    }
+}
+
+/// Restarted by its supervisor: requests sent meanwhile wait in its mailbox and apply once
+/// it is master again (DESIGN.md §5, director failure). Job state lives in storage and the
+/// runtimes with the campaign manager, so nothing is rebuilt from memory.
+impl actix::Supervised for Director {
+    fn restarting(&mut self, _ctx: &mut Context<Self>) {
+        tracing::warn!("director restarting");
+    }
+}
+
+impl Handler<Inject> for Director {
+    type Result = ();
+
+    fn handle(&mut self, msg: Inject, ctx: &mut Context<Self>) {
+        if msg == Inject::Panic {
+            if let Err(why) = contain(|| panic!("{}", crate::chaos::INJECTED)) {
+                tracing::error!(panic = %why, "director panicked");
+            }
+        }
+        self.shared.roles.director.set(Role::Dormant);
+        ctx.stop();
+    }
 }
 
 impl Handler<CreateCampaign> for Director {
@@ -159,6 +188,13 @@ impl Handler<ControlJob> for Director {
             .store
             .job(id)?
             .ok_or_else(|| NodeError::NotFound(format!("job {id}")))?;
+        if !self.shared.zone_in_service(&job.zone) {
+            // A change made now could be lost with the zone's state: refuse it out loud.
+            return Err(NodeError::Unavailable(format!(
+                "zone {} is being taken over; job {id} was not changed, try again when it is back",
+                job.zone
+            )));
+        }
         use JobAction::*;
         use JobState::*;
         let next = match (job.state, action) {

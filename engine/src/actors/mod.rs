@@ -12,4 +12,5 @@ pub mod director;
 pub mod load_monitor;
 pub mod mpp;
 pub mod rule_engine;
+pub mod supervisor;
 pub mod zone;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
+use crate::chaos::{contain, Inject};
 use crate::mpp::{HealthAction, MppHealth};
 use crate::node::shared::NodeShared;
 use crate::node::sip::{ProbeResult, SipCommand};
@@ -77,6 +78,35 @@ impl Actor for MppActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.tick(ctx);
+    }
+}
+
+impl actix::Supervised for MppActor {
+    fn restarting(&mut self, _ctx: &mut Context<Self>) {
+        // Health is re-learned from fresh probes; the slot keeps its last verdict meanwhile.
+        let cfg = self.shared.mpps.slot(self.index).map(|s| s.config.clone());
+        if let Some(cfg) = cfg {
+            self.health = MppHealth::new(
+                self.shared.clock.now(),
+                cfg.options_interval,
+                cfg.down_after_missed,
+            );
+        }
+        tracing::warn!(mpp = self.index, "media server health actor restarted");
+    }
+}
+
+impl Handler<Inject> for MppActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Inject, ctx: &mut Context<Self>) {
+        if msg == Inject::Panic {
+            if let Err(why) = contain(|| panic!("{}", crate::chaos::INJECTED)) {
+                tracing::error!(mpp = self.index, panic = %why, "media server health actor panicked");
+            }
+        }
+        // Its supervisor starts it again.
+        ctx.stop();
     }
 }
 

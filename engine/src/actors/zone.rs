@@ -15,7 +15,9 @@ use crate::actors::agent::{
     AgentActor, AgentBoard, AttachTo, JobEnded, OfferPreview, PreviewUnanswered, Resync,
 };
 use crate::actors::call::CallActor;
+use crate::actors::supervisor::{Resumed, ZoneDown, ZoneSupervisor};
 use crate::agent::CallInfo;
+use crate::chaos::{contain, Inject};
 use crate::domain::{
     Attempt, AttemptId, AttemptState, CompletionCode, Contact, ContactState, JobId,
 };
@@ -25,9 +27,15 @@ use crate::node::shared::NodeShared;
 use crate::pacer::{Pacer, PacingPolicy};
 use crate::store::Write;
 use crate::sync::Ordering;
+use crate::takeover::Cause;
 
 /// Longest the loop sleeps when no pacer names an earlier decision.
 const MAX_TICK: Duration = Duration::from_millis(20);
+
+/// Leave now, without reporting a failure: a takeover replaced this actor.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Retire;
 
 /// Attaches a running job to the zone's pacing loop.
 #[derive(Message)]
@@ -71,10 +79,23 @@ pub struct ZoneActor {
     address: Option<Addr<ZoneActor>>,
     /// Contacts shown to agents as previews, by the attempt id they will dial under.
     previews: HashMap<AttemptId, (Arc<JobRuntime>, Contact)>,
+    /// Which incarnation of the zone's pacing actor this is (a takeover makes a new one).
+    generation: u64,
+    supervisor: Addr<ZoneSupervisor>,
+    /// Until this actor reports its end (or retires), its drop is a failure to report.
+    armed: bool,
+    /// Whether the supervisor was told this actor decided in service.
+    resumed: bool,
 }
 
 impl ZoneActor {
-    pub fn new(shared: Arc<NodeShared>, name: String, board: Arc<AgentBoard>) -> Self {
+    pub fn new(
+        shared: Arc<NodeShared>,
+        name: String,
+        board: Arc<AgentBoard>,
+        generation: u64,
+        supervisor: Addr<ZoneSupervisor>,
+    ) -> Self {
         Self {
             shared,
             name,
@@ -83,7 +104,43 @@ impl ZoneActor {
             ids: IdBlock::default(),
             address: None,
             previews: HashMap::new(),
+            generation,
+            supervisor,
+            armed: true,
+            resumed: false,
         }
+    }
+
+    /// Reports this actor's failure to its supervisor, once.
+    fn report_down(&mut self, cause: Cause) {
+        if std::mem::take(&mut self.armed) {
+            self.supervisor.do_send(ZoneDown {
+                generation: Some(self.generation),
+                cause,
+            });
+        }
+    }
+
+    /// Runs a handler's body; a panic in it is this actor's failure: reported, and the
+    /// actor stops (its state is not to be trusted).
+    fn guarded(
+        &mut self,
+        ctx: &mut Context<Self>,
+        body: impl FnOnce(&mut Self, &mut Context<Self>),
+    ) {
+        if let Err(msg) = contain(|| body(self, ctx)) {
+            tracing::error!(zone = %self.name, generation = self.generation, panic = %msg, "zone actor panicked");
+            self.report_down(Cause::Panic(msg));
+            ctx.stop();
+        }
+    }
+
+    /// A preview the actor does not hold (a takeover replaced the one that offered it): the
+    /// contact is read back from storage, if its job runs here and it is still undialed.
+    fn preview_from_storage(&self, info: &CallInfo) -> Option<(Arc<JobRuntime>, Contact)> {
+        let job = self.jobs.iter().find(|(j, _)| j.job == info.job)?.0.clone();
+        let contact = self.shared.store.contact(info.job, info.contact).ok()??;
+        matches!(contact.state, ContactState::Ready { .. }).then_some((job, contact))
     }
 
     /// Shows a contact to each free agent of a preview job.
@@ -162,6 +219,24 @@ impl ZoneActor {
     }
 
     fn tick(&mut self, ctx: &mut Context<Self>) {
+        self.guarded(ctx, |act, ctx| {
+            if act.board.in_service() {
+                if !act.resumed {
+                    act.resumed = true;
+                    act.supervisor.do_send(Resumed {
+                        generation: act.generation,
+                    });
+                }
+                act.decide(ctx);
+            } else {
+                ctx.run_later(Duration::from_millis(1), |act, ctx| act.tick(ctx));
+            }
+        });
+    }
+
+    /// One pass of the pacing loop: decide, record `Dialing`, launch; then sleep until the
+    /// next decision is due.
+    fn decide(&mut self, ctx: &mut Context<Self>) {
         let now = self.shared.clock.now();
         let now_ms = self.shared.clock.unix_ms();
         let mut wake = now + MAX_TICK;
@@ -299,12 +374,54 @@ impl Actor for ZoneActor {
         self.address = Some(ctx.address());
         ctx.run_later(Duration::from_millis(1), |act, ctx| act.tick(ctx));
     }
+
+    fn stopped(&mut self, _ctx: &mut Context<Self>) {
+        self.report_down(Cause::Stopped("the zone's pacing actor stopped".into()));
+        // Previews still held go back to their jobs' queues (the contacts were never
+        // written as taken): the agents holding them keep them, and a new actor reads
+        // them back from storage when they are accepted.
+    }
+}
+
+impl Drop for ZoneActor {
+    fn drop(&mut self) {
+        // Dropped without `stopped`: a panic outside a contained handler unwound the actor.
+        self.report_down(Cause::Panic(
+            "the zone actor was dropped while running".into(),
+        ));
+    }
+}
+
+impl Handler<Retire> for ZoneActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Retire, ctx: &mut Context<Self>) {
+        self.armed = false;
+        ctx.stop();
+    }
+}
+
+impl Handler<Inject> for ZoneActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Inject, ctx: &mut Context<Self>) {
+        match msg {
+            Inject::Panic => self.guarded(ctx, |_, _| panic!("{}", crate::chaos::INJECTED)),
+            Inject::Kill => ctx.stop(),
+        }
+    }
 }
 
 impl Handler<AttachJob> for ZoneActor {
     type Result = ();
 
-    fn handle(&mut self, msg: AttachJob, _ctx: &mut Context<Self>) {
+    fn handle(&mut self, msg: AttachJob, ctx: &mut Context<Self>) {
+        self.guarded(ctx, |act, _| act.attach(msg));
+    }
+}
+
+impl ZoneActor {
+    fn attach(&mut self, msg: AttachJob) {
         if self.jobs.iter().any(|(j, _)| j.job == msg.0.job) {
             return;
         }
@@ -348,7 +465,17 @@ impl Handler<LaunchPreview> for ZoneActor {
     type Result = ();
 
     fn handle(&mut self, msg: LaunchPreview, ctx: &mut Context<Self>) {
-        let Some((job, mut contact)) = self.previews.remove(&msg.info.attempt) else {
+        self.guarded(ctx, |act, ctx| act.launch_preview(msg, ctx));
+    }
+}
+
+impl ZoneActor {
+    fn launch_preview(&mut self, msg: LaunchPreview, ctx: &mut Context<Self>) {
+        let held = self
+            .previews
+            .remove(&msg.info.attempt)
+            .or_else(|| self.preview_from_storage(&msg.info));
+        let Some((job, mut contact)) = held else {
             msg.agent.do_send(PreviewUnanswered(
                 msg.info.attempt,
                 CompletionCode::NetworkFailure,
@@ -424,7 +551,17 @@ impl Handler<ReturnPreview> for ZoneActor {
     type Result = ();
 
     fn handle(&mut self, msg: ReturnPreview, ctx: &mut Context<Self>) {
-        let Some((job, mut contact)) = self.previews.remove(&msg.0.attempt) else {
+        self.guarded(ctx, |act, ctx| act.return_preview(msg, ctx));
+    }
+}
+
+impl ZoneActor {
+    fn return_preview(&mut self, msg: ReturnPreview, ctx: &mut Context<Self>) {
+        let held = self
+            .previews
+            .remove(&msg.0.attempt)
+            .or_else(|| self.preview_from_storage(&msg.0));
+        let Some((job, mut contact)) = held else {
             return;
         };
         let was = contact.state;

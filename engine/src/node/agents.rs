@@ -104,6 +104,12 @@ impl NodeHandle {
                 format!("zone {zone:?} is not mastered here"),
             )
         })?;
+        if !board.in_service() {
+            return Err(refuse(
+                "unavailable",
+                format!("zone {zone:?} is being taken over; log in when it is back"),
+            ));
+        }
         if !cred.zones.is_empty() && !cred.zones.iter().any(|z| z == zone) {
             return Err(refuse(
                 "unknown-zone",
@@ -143,6 +149,18 @@ impl NodeHandle {
         v
     }
 
+    /// Supervisor changes made while a zone is being taken over are refused, not lost
+    /// (DESIGN.md §5 rule 3): the caller hears so and may try again.
+    pub(crate) fn refuse_during_takeover(&self, zone: &str) -> Result<(), NodeError> {
+        if self.shared.zone_in_service(zone) {
+            Ok(())
+        } else {
+            Err(NodeError::Unavailable(format!(
+                "zone {zone} is being taken over; the change was not made, try again when it is back"
+            )))
+        }
+    }
+
     fn agent_addr(&self, agent: &str) -> Option<Addr<AgentActor>> {
         let id = AgentId(agent.to_owned());
         self.shared.boards.values().find_map(|b| b.handle(&id))
@@ -171,6 +189,7 @@ impl NodeHandle {
             .send(View)
             .await
             .map_err(|e| NodeError::Unavailable(e.to_string()))?;
+        self.refuse_during_takeover(&view.zone)?;
         let running = self
             .shared
             .board(&view.zone)
@@ -192,6 +211,11 @@ impl NodeHandle {
         let addr = self
             .agent_addr(agent)
             .ok_or_else(|| NodeError::NotFound(format!("agent {agent} is not logged in")))?;
+        let view = addr
+            .send(View)
+            .await
+            .map_err(|e| NodeError::Unavailable(e.to_string()))?;
+        self.refuse_during_takeover(&view.zone)?;
         addr.send(ForceLogout(LogoutReason::Supervisor))
             .await
             .map_err(|e| NodeError::Unavailable(e.to_string()))

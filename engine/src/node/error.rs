@@ -18,7 +18,10 @@ pub enum NodeError {
     /// Storage failed (500).
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The node is shutting down or an actor is gone (503).
+    /// The node is shutting down, an actor is gone, or the zone is being taken over (503).
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// The node's configuration does not allow this (403).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
 }

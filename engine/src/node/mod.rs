@@ -9,6 +9,7 @@
 
 pub mod agents;
 pub mod error;
+pub mod faults;
 pub mod job;
 pub mod recovery;
 pub mod shared;
@@ -29,7 +30,7 @@ use crate::actors::director::{
 use crate::actors::load_monitor::{Load, LoadMonitor, LoadView};
 use crate::actors::mpp::MppActor;
 use crate::actors::rule_engine::{RuleEngine, RuleSet};
-use crate::actors::zone::ZoneActor;
+use crate::actors::supervisor::{Role, ZoneStatus, ZoneSupervisor};
 use crate::campaign::CampaignSpec;
 use crate::clock::Clock;
 use crate::config::NodeConfig;
@@ -41,11 +42,29 @@ pub use error::NodeError;
 use job::{JobRuntime, StatsView};
 use shared::NodeShared;
 
-/// Component roles, in the shape of the seed's status tables.
-#[derive(Debug, Clone, serde::Serialize)]
+/// One component's role, as a row of the seed's status tables (Tables 1-8).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ComponentStatus {
     pub component: String,
-    pub role: &'static str,
+    pub role: String,
+    /// The zone an agent manager holds (or is taking over).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+}
+
+/// A zone's takeovers on this node.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ZoneTakeovers {
+    pub zone: String,
+    pub in_service: bool,
+    pub takeovers: u64,
+    /// Fault to dialing resumed, over the kept records: median and worst, ms.
+    pub took_p50_ms: Option<f64>,
+    pub took_max_ms: Option<f64>,
+    pub nuisance_released: u64,
+    pub desktop_errors: u64,
+    /// The most recent takeover, step by step.
+    pub last: Option<crate::takeover::TakeoverRecord>,
 }
 
 /// What `GET /v1/node` reports.
@@ -56,6 +75,7 @@ pub struct NodeStatus {
     pub epoch: u64,
     pub sip: SocketAddr,
     pub components: Vec<ComponentStatus>,
+    pub zones: Vec<ZoneTakeovers>,
     pub mpps: Vec<MppStatus>,
     pub load: LoadView,
     pub recovered_attempts: u64,
@@ -89,6 +109,7 @@ pub struct NodeHandle {
     rules: Addr<RuleEngine>,
     load: Arc<Load>,
     recovered: u64,
+    mpp_actors: Arc<Vec<Addr<MppActor>>>,
 }
 
 impl NodeHandle {
@@ -182,32 +203,46 @@ impl NodeHandle {
     }
 
     pub fn status(&self) -> NodeStatus {
+        let roles = &self.shared.roles;
+        let row = |component: &str, role: Role| ComponentStatus {
+            component: component.into(),
+            role: role.as_str().into(),
+            zone: None,
+        };
         let mut components = vec![
-            ComponentStatus {
-                component: "director".into(),
-                role: "MASTER",
-            },
-            ComponentStatus {
-                component: "rule-engine".into(),
-                role: "MASTER",
-            },
-            ComponentStatus {
-                component: "load-monitor".into(),
-                role: "MASTER",
-            },
-            ComponentStatus {
-                component: "campaign-manager".into(),
-                role: "RUNNING",
-            },
-            ComponentStatus {
-                component: "api".into(),
-                role: "RUNNING",
-            },
+            row("director", roles.director.get()),
+            row("campaign-manager", roles.campaign_manager.get()),
+            row("rule-engine", roles.rule_engine.get()),
+            row("load-monitor", roles.load_monitor.get()),
+            row("api", Role::Running),
+            row("desktop-service", Role::Running),
         ];
+        let mut zones = Vec::new();
         for z in &self.shared.config_zones {
+            let Some(st) = self.shared.zone_status.get(z) else {
+                continue;
+            };
             components.push(ComponentStatus {
-                component: format!("agent-manager/{z}"),
-                role: "MASTER",
+                component: "agent-manager".into(),
+                role: st.role.get().as_str().into(),
+                zone: Some(z.clone()),
+            });
+            let history = st.history();
+            let mut took: Vec<f64> = history
+                .iter()
+                .filter_map(|t| t.took())
+                .map(|d| d.as_secs_f64() * 1000.0)
+                .collect();
+            took.sort_by(f64::total_cmp);
+            zones.push(ZoneTakeovers {
+                zone: z.clone(),
+                in_service: self.shared.zone_in_service(z),
+                takeovers: st.takeovers.load(crate::sync::Ordering::Relaxed),
+                took_p50_ms: took.get(took.len() / 2).copied(),
+                took_max_ms: took.last().copied(),
+                nuisance_released: self.shared.board(z).map_or(0, |b| b.released_by_takeover()),
+                desktop_errors: self.shared.board(z).map_or(0, |b| b.desktop_errors()),
+                last: history.last().cloned(),
             });
         }
         let c = &self.shared.sip.counters;
@@ -216,6 +251,7 @@ impl NodeHandle {
             epoch: self.shared.epoch,
             sip: self.shared.sip.local,
             components,
+            zones,
             mpps: self
                 .shared
                 .mpps
@@ -282,10 +318,18 @@ impl Node {
         let recovered =
             recovery::resolve_in_flight(store.as_ref(), &commit, &cfg.name, clock.unix_ms())?;
 
-        let sip =
-            sip::start(cfg.sip_bind, &cfg.name, cfg.t1, cfg.socket_buffer_bytes).map_err(|e| {
-                NodeError::Unavailable(format!("cannot bind SIP on {}: {e}", cfg.sip_bind))
-            })?;
+        let chaos = cfg.chaos.map(|c| shared::Chaos {
+            takeover_delay: c.takeover_delay,
+            ..shared::Chaos::default()
+        });
+        let sip = sip::start(
+            cfg.sip_bind,
+            &cfg.name,
+            cfg.t1,
+            cfg.socket_buffer_bytes,
+            chaos.as_ref().map(|c| Arc::clone(&c.sip)),
+        )
+        .map_err(|e| NodeError::Unavailable(format!("cannot bind SIP on {}: {e}", cfg.sip_bind)))?;
         let ports = PortPool::new(cfg.rtp_ports.0, cfg.rtp_ports.1)
             .map_err(|e| NodeError::Invalid(vec![format!("rtp: {e}")]))?;
         let shared = Arc::new(NodeShared {
@@ -314,7 +358,16 @@ impl Node {
                     )
                 })
                 .collect(),
-            zone_actors: std::sync::OnceLock::new(),
+            zones: std::sync::RwLock::new(HashMap::new()),
+            supervisors: std::sync::OnceLock::new(),
+            zone_status: cfg
+                .zones
+                .iter()
+                .map(|z| (z.clone(), Arc::new(ZoneStatus::default())))
+                .collect(),
+            manager: std::sync::RwLock::new(None),
+            roles: Default::default(),
+            chaos,
             home: Arbiter::current(),
             desktop: cfg.desktop,
             credentials: cfg
@@ -325,20 +378,22 @@ impl Node {
             nail_ids: crate::sync::AtomicU64::new(0),
         });
 
+        let mut mpp_actors = Vec::new();
         for i in 0..cfg.mpps.len() {
             if let Some(a) = MppActor::new(Arc::clone(&shared), i) {
-                a.start();
+                // Restarted by its supervisor when it stops (a contained panic stops it).
+                mpp_actors.push(actix::Supervisor::start(move |_| a));
             }
         }
-        let mut zones: HashMap<String, Addr<ZoneActor>> = HashMap::new();
+        let mut supervisors = HashMap::new();
         for (z, board) in &shared.boards {
-            zones.insert(
+            supervisors.insert(
                 z.clone(),
-                ZoneActor::new(Arc::clone(&shared), z.clone(), Arc::clone(board)).start(),
+                ZoneSupervisor::start(Arc::clone(&shared), z.clone(), Arc::clone(board)),
             );
         }
         // INVARIANT: set once, here, before anything reads it.
-        let _ = shared.zone_actors.set(zones.clone());
+        let _ = shared.supervisors.set(supervisors);
 
         let control = Arbiter::new();
         let rules_snapshot = Arc::new(ArcSwap::from_pointee(RuleSet::default()));
@@ -348,15 +403,14 @@ impl Node {
             RuleEngine::start_in_arbiter(&control.handle(), move |_| RuleEngine::new(r, dnc))
         };
         let manager = {
-            let (s, z, r) = (
-                Arc::clone(&shared),
-                zones.clone(),
-                Arc::clone(&rules_snapshot),
-            );
-            CampaignManager::start_in_arbiter(&control.handle(), move |_| {
-                CampaignManager::new(s, z, r)
+            let (s, r) = (Arc::clone(&shared), Arc::clone(&rules_snapshot));
+            actix::Supervisor::start_in_arbiter(&control.handle(), move |_| {
+                CampaignManager::new(s, r)
             })
         };
+        if let Ok(mut m) = shared.manager.write() {
+            *m = Some(manager.clone());
+        }
         let load = Arc::new(Load::default());
         {
             let (l, m, c) = (
@@ -368,7 +422,7 @@ impl Node {
         }
         let director = {
             let (s, m) = (Arc::clone(&shared), manager.clone());
-            Director::start_in_arbiter(&control.handle(), move |_| Director::new(s, m))
+            actix::Supervisor::start_in_arbiter(&control.handle(), move |_| Director::new(s, m))
         };
         director.do_send(ResumeRunning);
         // The control arbiter lives as long as the system.
@@ -379,6 +433,7 @@ impl Node {
             rules,
             load,
             recovered,
+            mpp_actors: Arc::new(mpp_actors),
         })
     }
 }

@@ -3,15 +3,19 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use actix::prelude::*;
 
 use media::{PortPool, Prompt};
 
 use crate::actors::agent::AgentBoard;
+use crate::actors::call::CallActor;
+use crate::actors::campaign_manager::CampaignManager;
+use crate::actors::supervisor::{ControlRoles, ZoneStatus, ZoneSupervisor};
 use crate::actors::zone::ZoneActor;
 use crate::agent::AgentId;
+use crate::chaos::SipFaults;
 use crate::clock::Clock;
 use crate::config::DesktopSettings;
 use crate::desktop::AgentCredential;
@@ -40,8 +44,18 @@ pub struct NodeShared {
     pub events: tokio::sync::broadcast::Sender<AttemptEvent>,
     /// Per zone: its agents and the counts its pacing loop reads.
     pub boards: HashMap<String, Arc<AgentBoard>>,
-    /// The zones' actors, set once the tree is built.
-    pub zone_actors: OnceLock<HashMap<String, Addr<ZoneActor>>>,
+    /// Each zone's current pacing actor: a takeover replaces it.
+    pub zones: RwLock<HashMap<String, Addr<ZoneActor>>>,
+    /// Each zone's supervisor, set once the tree is built.
+    pub supervisors: std::sync::OnceLock<HashMap<String, Addr<ZoneSupervisor>>>,
+    /// Each zone's agent-manager role and takeover history.
+    pub zone_status: HashMap<String, Arc<ZoneStatus>>,
+    /// The campaign manager, once started (a takeover asks it for the zone's jobs).
+    pub manager: RwLock<Option<Addr<CampaignManager>>>,
+    /// Director, campaign manager, rule engine and load monitor roles.
+    pub roles: ControlRoles,
+    /// Present when the config enables fault injection.
+    pub chaos: Option<Chaos>,
     /// The arbiter of the SIP plant, where call and agent actors live.
     pub home: ArbiterHandle,
     pub desktop: DesktopSettings,
@@ -63,9 +77,39 @@ pub struct AttemptEvent {
 /// Where nailing-call ids start: far above any attempt id a store hands out.
 pub const NAIL_ID_BASE: u64 = 1 << 62;
 
+/// What fault injection needs to reach: the SIP plant's fault windows and the calls in
+/// flight (kept only when chaos is on, so production pays nothing for it).
+#[derive(Default)]
+pub struct Chaos {
+    pub sip: Arc<SipFaults>,
+    /// How long a takeover waits before the new agent manager takes the zone.
+    pub takeover_delay: std::time::Duration,
+    pub calls: Mutex<HashMap<AttemptId, Addr<CallActor>>>,
+}
+
 impl NodeShared {
-    pub fn zone(&self, name: &str) -> Option<&Addr<ZoneActor>> {
-        self.zone_actors.get().and_then(|z| z.get(name))
+    pub fn zone(&self, name: &str) -> Option<Addr<ZoneActor>> {
+        self.zones.read().ok()?.get(name).cloned()
+    }
+
+    pub fn set_zone(&self, name: &str, addr: Addr<ZoneActor>) {
+        if let Ok(mut z) = self.zones.write() {
+            z.insert(name.to_owned(), addr);
+        }
+    }
+
+    /// Whether the zone's agent service is up; false during a takeover (and for a zone this
+    /// node does not have).
+    pub fn zone_in_service(&self, zone: &str) -> bool {
+        self.board(zone).is_some_and(|b| b.in_service())
+    }
+
+    pub fn supervisor(&self, zone: &str) -> Option<&Addr<ZoneSupervisor>> {
+        self.supervisors.get()?.get(zone)
+    }
+
+    pub fn manager(&self) -> Option<Addr<CampaignManager>> {
+        self.manager.read().ok()?.clone()
     }
 
     pub fn board(&self, zone: &str) -> Option<&Arc<AgentBoard>> {

@@ -13,6 +13,7 @@ use sip::transport::{SocketConfig, UdpTransport};
 use sip::{CallEvent, CallKey, Dial, Endpoint, EndpointConfig, Event, TimerConfig};
 use tokio::sync::mpsc;
 
+use crate::chaos::SipFaults;
 use crate::clock;
 use crate::domain::AttemptId;
 use crate::sync::{AtomicU64, Ordering};
@@ -101,11 +102,13 @@ impl SipHandle {
 }
 
 /// Binds the socket and spawns the plant on the current arbiter.
+/// `faults` is set only when the node accepts fault injection.
 pub fn start(
     bind: SocketAddr,
     namespace: &str,
     t1: Duration,
     buffers: usize,
+    faults: Option<Arc<SipFaults>>,
 ) -> std::io::Result<SipHandle> {
     let transport = UdpTransport::bind(
         bind,
@@ -128,6 +131,7 @@ pub fn start(
         Endpoint::new(cfg),
         rx,
         Arc::clone(&counters),
+        faults,
     ));
     Ok(SipHandle {
         tx,
@@ -141,6 +145,7 @@ async fn run(
     mut ep: Endpoint,
     mut rx: mpsc::Receiver<SipCommand>,
     counters: Arc<SipCounters>,
+    faults: Option<Arc<SipFaults>>,
 ) {
     let mut calls: HashMap<CallKey, (AttemptId, Recipient<CallSignal>)> = HashMap::new();
     let mut by_attempt: HashMap<AttemptId, CallKey> = HashMap::new();
@@ -193,7 +198,21 @@ async fn run(
                 _ => {}
             }
         }
-        transport.flush(&mut ep).await;
+        let now_faults = clock::now();
+        let stalled = faults.as_ref().and_then(|f| f.stalled_until(now_faults));
+        let dropping = faults.as_ref().filter(|f| f.dropping(now_faults));
+        match (stalled, dropping) {
+            // Held: the endpoint keeps its datagrams until the stall ends.
+            (Some(_), _) => {}
+            (None, Some(f)) => {
+                let mut n = 0;
+                while ep.poll_transmit().is_some() {
+                    n += 1;
+                }
+                f.count_dropped(n);
+            }
+            (None, None) => transport.flush(&mut ep).await,
+        }
         let s = ep.stats();
         counters.retransmissions.store(
             s.txn.client_retransmissions + s.txn.server_retransmissions,
@@ -206,12 +225,15 @@ async fn run(
             .dropped_junk
             .store(s.dropped_junk, Ordering::Relaxed);
 
-        let wake = ep
+        let mut wake = ep
             .poll_timeout()
             .unwrap_or(now + Duration::from_millis(100))
             .min(now + Duration::from_millis(100));
+        if let Some(t) = stalled {
+            wake = wake.min(t);
+        }
         tokio::select! {
-            r = transport.readable() => {
+            r = transport.readable(), if stalled.is_none() => {
                 if let Err(e) = r {
                     tracing::error!(error = %e, "SIP socket failed; the plant stops");
                     return;
@@ -225,6 +247,16 @@ async fn run(
                     let now = clock::now();
                     match cmd {
                         SipCommand::Dial { attempt, target, request_uri, from_uri, sdp_offer, ring_timeout, call } => {
+                            if faults.as_ref().is_some_and(|f| f.rejecting(target, now)) {
+                                // An injected fault: the media server answers 503 at once.
+                                call.do_send(CallSignal::Sent);
+                                call.do_send(CallSignal::Ended(sip::EndReason::Rejected {
+                                    status: 503,
+                                    retry_after: Some(Duration::from_secs(1)),
+                                }));
+                                next = rx.try_recv().ok();
+                                continue;
+                            }
                             let dial = Dial {
                                 id: attempt.0,
                                 target,
@@ -267,7 +299,24 @@ async fn run(
             }
             _ = tokio::time::sleep_until(wake.into()) => {}
         }
-        if let Err(e) = transport.pump(&mut ep, clock::now(), 512).await {
+        let now = clock::now();
+        if faults
+            .as_ref()
+            .is_some_and(|f| f.stalled_until(now).is_some())
+        {
+            continue;
+        }
+        if let Some(f) = faults.as_ref().filter(|f| f.dropping(now)) {
+            match transport.discard(512) {
+                Ok(n) => f.count_dropped(n as u64),
+                Err(e) => {
+                    tracing::error!(error = %e, "SIP receive failed; the plant stops");
+                    return;
+                }
+            }
+            continue;
+        }
+        if let Err(e) = transport.pump(&mut ep, now, 512).await {
             tracing::error!(error = %e, "SIP receive failed; the plant stops");
             return;
         }
