@@ -411,6 +411,9 @@ pub struct AgentSession {
     consult_role: ConsultRole,
     /// After a takeover, until the desktop confirms its state.
     state_check_deadline: Option<Instant>,
+    /// The state the desktop was last told before the check: what its report must say,
+    /// even if the session moved on before the report arrived.
+    state_check_expect: Option<(CallState, Option<AttemptId>)>,
     // Time accounting.
     since: Instant,
     bucket: Bucket,
@@ -440,6 +443,7 @@ impl AgentSession {
             outage: None,
             consult_role: ConsultRole::Owner,
             state_check_deadline: None,
+            state_check_expect: None,
             since: now,
             bucket: Bucket::Other,
             times: AgentTimes::default(),
@@ -617,6 +621,7 @@ impl AgentSession {
         self.availability_changed(now);
         self.desktop(AgentEvent::StateCheck);
         self.state_check_deadline = Some(now + self.cfg.state_check_timeout);
+        self.state_check_expect = Some((self.state, self.call.as_ref().map(|c| c.attempt)));
         Some(TakenOver {
             before,
             after,
@@ -697,7 +702,10 @@ impl AgentSession {
             return true;
         }
         self.state_check_deadline = None;
-        let ours = (self.state, self.call.as_ref().map(|c| c.attempt));
+        let ours = self
+            .state_check_expect
+            .take()
+            .unwrap_or((self.state, self.call.as_ref().map(|c| c.attempt)));
         if ours == (state, attempt) {
             return true;
         }

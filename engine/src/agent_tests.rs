@@ -1663,6 +1663,20 @@ fn no_state_report_in_time_logs_out_with_desktop_error() {
 }
 
 #[test]
+fn the_report_is_checked_against_the_state_the_check_was_sent_in() {
+    let base = t0();
+    let mut s = in_outage(base, CallState::Talking, ConsultRole::Owner);
+    s.take_over(at(base, 1));
+    drain(&mut s);
+    // The customer hangs up after the check left and before the report came back.
+    s.customer_ended(at(base, 2), A1);
+    drain(&mut s);
+    assert!(s.state_report(at(base, 3), CallState::Talking, Some(A1)));
+    assert_eq!(s.logged_out(), None);
+    assert_eq!(s.call_state(), CallState::Wrapup);
+}
+
+#[test]
 fn an_unsolicited_state_report_changes_nothing() {
     let base = t0();
     let mut s = talking(base, base);

@@ -109,6 +109,25 @@ pub fn contain<R>(f: impl FnOnce() -> R) -> Result<R, String> {
 /// The panic an injected fault raises.
 pub const INJECTED: &str = "injected fault";
 
+/// Makes injected panics one log line instead of a message and a backtrace on stderr;
+/// every other panic still goes to the previous hook. Idempotent.
+pub fn quiet_injected_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let injected = info.payload().downcast_ref::<String>().map(String::as_str)
+                == Some(INJECTED)
+                || info.payload().downcast_ref::<&str>() == Some(&INJECTED);
+            if injected {
+                tracing::debug!(at = ?info.location(), "injected panic");
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}
+
 /// Faults the SIP plant applies: windows in which datagrams are dropped or held, and media
 /// servers that answer 503. Times are the plant's monotonic clock.
 #[derive(Debug, Default)]

@@ -121,6 +121,44 @@ pub struct DemoReport {
     pub data_dir: String,
     /// Present when agents took part.
     pub agents: Option<AgentsReport>,
+    /// Present when faults were injected (`--faults`).
+    pub takeovers: Option<TakeoverReport>,
+}
+
+/// What the injected faults did (`--faults`): each zone fault is a takeover, timed from the
+/// fault to dialing resumed, and each agent's passage through it checked against Table 9
+/// from its desktop's side.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TakeoverReport {
+    pub faults_injected: u32,
+    pub takeovers: u64,
+    pub took_ms_min: f64,
+    pub took_ms_p50: f64,
+    pub took_ms_max: f64,
+    /// The last takeover's steps, ms from the fault.
+    pub last_steps_ms: Vec<(crate::takeover::Step, f64)>,
+    pub nuisance_released: u64,
+    pub desktop_errors: u64,
+    /// Agents' passages through a takeover, seen from their desktops.
+    pub agent_takeovers: u64,
+    /// Passages whose state after the takeover is not what Table 9 gives: must be 0.
+    pub table9_violations: u64,
+    /// HA time accounted to the agents, all together, seconds.
+    pub ha_seconds: f64,
+}
+
+/// Whether a desktop's passage through a takeover followed Table 9.
+fn follows_table9(t: &crate::desktop_client::TakeoverSeen) -> bool {
+    use crate::takeover::{after_takeover, Column, ConsultRole};
+    let Some((after, _)) = t.after else {
+        return false;
+    };
+    let before = t.before.0;
+    if !t.attached {
+        return after == before;
+    }
+    let nailed = t.nail == Some(crate::agent::NailState::Nailed);
+    after == after_takeover(before, Column::of(!t.call_lost, nailed), ConsultRole::Owner)
 }
 
 /// A `Write` the peer's record goes into, read back at the end.
@@ -329,11 +367,49 @@ pub async fn run(
     }
     let started = clock.now();
     node.control(job, JobAction::Start).await?;
+    let injector = (opts.faults > 0).then(|| {
+        let (node, n, names) = (
+            node.clone(),
+            opts.faults,
+            credentials
+                .iter()
+                .map(|(id, _)| id.clone())
+                .collect::<Vec<_>>(),
+        );
+        tokio::task::spawn_local(async move {
+            let mut injected = 0;
+            for i in 0..n {
+                tokio::time::sleep(FAULT_EVERY).await;
+                let fault = match names.get(i as usize % names.len().max(1)) {
+                    Some(agent) if i % 2 == 1 => crate::chaos::Fault::PanicAgent {
+                        agent: agent.clone(),
+                    },
+                    _ => crate::chaos::Fault::PanicZone {
+                        zone: "default".into(),
+                    },
+                };
+                match node.inject(fault) {
+                    Ok(_) => injected += 1,
+                    // The agent may be between sessions; the next fault goes on.
+                    Err(e) => tracing::warn!(error = %e, "fault not injected"),
+                }
+            }
+            injected
+        })
+    });
     wait_for_end(&node, job, progress).await?;
     let seconds = clock.now().duration_since(started).as_secs_f64();
 
+    let faults_injected = match injector {
+        Some(t) => {
+            t.abort();
+            t.await.unwrap_or(opts.faults)
+        }
+        None => 0,
+    };
     // Occupancy from the node's own sessions, before the agents leave.
     let views = node.agents().await;
+    let ha_seconds: f64 = views.iter().map(|v| v.times.ha.as_secs_f64()).sum();
     let _ = agents_stop_tx.send(true);
     let mut agents_report = AgentsReport {
         agents: opts.agents,
@@ -346,13 +422,39 @@ pub async fn run(
         )
     });
     agents_report.occupancy = if logged > 0.0 { busy / logged } else { 0.0 };
+    let mut seen_takeovers = Vec::new();
     for t in agent_tasks {
         if let Ok(r) = t.await {
             agents_report.calls += r.calls;
             agents_report.dispositions += r.dispositions;
             agents_report.desktop_errors += r.errors;
+            seen_takeovers.extend(r.takeovers);
         }
     }
+    let takeovers = (opts.faults > 0).then(|| {
+        let history = node.takeover_history("default");
+        let mut took: Vec<f64> = history
+            .iter()
+            .filter_map(|t| t.took())
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .collect();
+        took.sort_by(f64::total_cmp);
+        let status = node.status();
+        let zone = status.zones.first();
+        TakeoverReport {
+            faults_injected,
+            takeovers: zone.map_or(0, |z| z.takeovers),
+            took_ms_min: took.first().copied().unwrap_or(0.0),
+            took_ms_p50: took.get(took.len() / 2).copied().unwrap_or(0.0),
+            took_ms_max: took.last().copied().unwrap_or(0.0),
+            last_steps_ms: history.last().map(|t| t.steps.clone()).unwrap_or_default(),
+            nuisance_released: zone.map_or(0, |z| z.nuisance_released),
+            desktop_errors: zone.map_or(0, |z| z.desktop_errors),
+            agent_takeovers: seen_takeovers.len() as u64,
+            table9_violations: seen_takeovers.iter().filter(|t| !follows_table9(t)).count() as u64,
+            ha_seconds,
+        }
+    });
     let _ = phones_stop_tx.send(());
     if let Some(t) = phones_task {
         if let Ok(Ok(r)) = t.await {
@@ -395,8 +497,12 @@ pub async fn run(
         report.agents = Some(agents_report);
         report.nuisance_cap_pct = Some(cap_pct);
     }
+    report.takeovers = takeovers;
     Ok(report)
 }
+
+/// How often `--faults` injects one.
+const FAULT_EVERY: Duration = Duration::from_secs(2);
 
 /// Waits (bounded) until `n` agents are nailed and ready.
 async fn wait_for_agents(
@@ -529,6 +635,7 @@ fn build_report(
         seconds,
         data_dir: dir.display().to_string(),
         agents: None,
+        takeovers: None,
         nuisance_cap_pct: None,
     })
 }
@@ -558,6 +665,24 @@ impl DemoReport {
                 a.agents, a.occupancy * 100.0, a.calls, a.dispositions, a.desktop_errors, a.rtp_packets_to_agents,
                 a.answer_to_agent_ms_p50, a.answer_to_agent_ms_p99, a.answer_to_agent_ms_max
             ));
+        }
+        if let Some(t) = &self.takeovers {
+            s.push_str(&format!(
+                "faults injected {}  takeovers {}  fault to dialing resumed: min {:.1} ms  p50 {:.1} ms  max {:.1} ms\nlive answers released as nuisance by takeovers {}  desktop errors {}  HA time {:.2} s\nagents through a takeover {}  Table 9 violations seen by the desktops {}\n",
+                t.faults_injected, t.takeovers, t.took_ms_min, t.took_ms_p50, t.took_ms_max,
+                t.nuisance_released, t.desktop_errors, t.ha_seconds, t.agent_takeovers, t.table9_violations
+            ));
+            if !t.last_steps_ms.is_empty() {
+                let steps: Vec<String> = t
+                    .last_steps_ms
+                    .iter()
+                    .map(|(step, ms)| format!("{step:?} {ms:.1}"))
+                    .collect();
+                s.push_str(&format!(
+                    "last takeover (ms from the fault): {}\n",
+                    steps.join(", ")
+                ));
+            }
         }
         s.push_str(&format!("data: {}\n", self.data_dir));
         s

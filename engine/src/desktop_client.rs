@@ -411,8 +411,25 @@ pub struct AgentRunReport {
     pub service_outages: u64,
     /// `state-check` requests answered.
     pub state_checks: u64,
+    /// Each takeover as this desktop saw it: its state before and after, and what it was told.
+    pub takeovers: Vec<TakeoverSeen>,
     /// What ended the run early: connect or login failure, a lost connection.
     pub failure: Option<ClientError>,
+}
+
+/// One takeover from the desktop's side (DESIGN.md §5, Table 9): what its last `state`
+/// said when the service went down, whether it was told its call dropped meanwhile, and
+/// the `state` it was in when asked to confirm.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TakeoverSeen {
+    pub before: (CallState, Option<AttemptId>),
+    /// Attached to a job when the service went down (Table 9 applies only then).
+    pub attached: bool,
+    /// A `call-ended` with `by: failover` came.
+    pub call_lost: bool,
+    /// The nail in the `state` that preceded the check.
+    pub nail: Option<NailState>,
+    pub after: Option<(CallState, Option<AttemptId>)>,
 }
 
 /// An automated agent: logs in, gets ready once nailed, talks, hangs up, wraps up, disposes,
@@ -435,6 +452,11 @@ enum Plan {
 struct Run {
     /// The call state and attempt of the node's last `state`.
     seen: Option<(CallState, Option<AttemptId>)>,
+    /// The nail and job of the node's last `state`.
+    nail: Option<NailState>,
+    attached: bool,
+    /// A takeover under way, as this desktop lives it.
+    outage: Option<TakeoverSeen>,
     plan: Option<(Instant, Plan)>,
     /// The last call command sent, so none is sent twice for one attempt.
     last_sent: Option<Sent>,
@@ -616,9 +638,16 @@ impl SimulatedAgent {
                 ready,
                 nail,
                 attempt,
+                job,
                 ..
             } => {
                 run.seen = Some((call_state, attempt));
+                run.nail = Some(nail);
+                run.attached = matches!(
+                    job,
+                    crate::desktop::JobWire::Attached { .. }
+                        | crate::desktop::JobWire::PendingMove { .. }
+                );
                 if ready {
                     run.ready_sent = false;
                 }
@@ -655,7 +684,16 @@ impl SimulatedAgent {
                     .await;
             }
             ServerMessage::CallEnded { attempt, by, .. } => match by {
-                EndedBy::Customer | EndedBy::PhoneLost | EndedBy::Failover => {
+                EndedBy::Failover => {
+                    if let Some(o) = run.outage.as_mut() {
+                        o.call_lost = true;
+                    }
+                    if run.planned() == Some(Plan::HangUp(attempt)) {
+                        report.customer_ended += 1;
+                        run.plan = Some((now + self.cfg.wrap, Plan::Dispose(attempt)));
+                    }
+                }
+                EndedBy::Customer | EndedBy::PhoneLost => {
                     if run.planned() == Some(Plan::HangUp(attempt)) {
                         report.customer_ended += 1;
                         run.plan = Some((now + self.cfg.wrap, Plan::Dispose(attempt)));
@@ -664,6 +702,19 @@ impl SimulatedAgent {
                 // Our own hang-up (the disposition is planned), or an unanswered preview.
                 EndedBy::Agent | EndedBy::NotAnswered => {}
             },
+            ServerMessage::Error { code, .. } if code == "unavailable" => {
+                // A takeover is under way: do it again a little later.
+                *report.error_codes.entry(code).or_default() += 1;
+                match run.last_sent.take() {
+                    Some(Sent::Dispose(a)) => {
+                        run.plan = Some((now + self.cfg.wrap, Plan::Dispose(a)))
+                    }
+                    Some(Sent::HangUp(a)) => {
+                        run.plan = Some((now + self.cfg.wrap, Plan::HangUp(a)))
+                    }
+                    _ => run.ready_sent = false,
+                }
+            }
             ServerMessage::Error { code, .. } => {
                 count_error(report, &code);
                 // A refused `ready` is sent again on the next nailed state.
@@ -677,6 +728,11 @@ impl SimulatedAgent {
                 // Report what the last `state` event said, as the protocol asks.
                 report.state_checks += 1;
                 let (call_state, attempt) = run.seen.unwrap_or((CallState::Idle, None));
+                if let Some(mut o) = run.outage.take() {
+                    o.nail = run.nail;
+                    o.after = run.seen;
+                    report.takeovers.push(o);
+                }
                 return client
                     .send(&ClientMessage::StateReport {
                         id: None,
@@ -688,6 +744,13 @@ impl SimulatedAgent {
             ServerMessage::Service { available } => {
                 if !available {
                     report.service_outages += 1;
+                    run.outage = Some(TakeoverSeen {
+                        before: run.seen.unwrap_or((CallState::Idle, None)),
+                        attached: run.attached,
+                        call_lost: false,
+                        nail: None,
+                        after: None,
+                    });
                 }
             }
             ServerMessage::LoggedIn { .. }

@@ -218,7 +218,12 @@ async fn run_node_command(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Erro
             } else {
                 print!("{}", report.render());
             }
-            let ok = report.lost == 0 && report.double_dialed == 0;
+            let ok = report.lost == 0
+                && report.double_dialed == 0
+                && report
+                    .takeovers
+                    .as_ref()
+                    .is_none_or(|t| t.table9_violations == 0);
             Ok(if ok {
                 ExitCode::SUCCESS
             } else {

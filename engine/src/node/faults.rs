@@ -152,6 +152,15 @@ impl NodeHandle {
         Ok(Injected { fault, target })
     }
 
+    /// A zone's takeovers, oldest first.
+    pub fn takeover_history(&self, zone: &str) -> Vec<crate::takeover::TakeoverRecord> {
+        self.shared
+            .zone_status
+            .get(zone)
+            .map(|z| z.history())
+            .unwrap_or_default()
+    }
+
     fn mpp_index(&self, name: &str) -> Result<usize, NodeError> {
         self.shared
             .mpps

@@ -318,6 +318,9 @@ impl Node {
         let recovered =
             recovery::resolve_in_flight(store.as_ref(), &commit, &cfg.name, clock.unix_ms())?;
 
+        if cfg.chaos.is_some() {
+            crate::chaos::quiet_injected_panics();
+        }
         let chaos = cfg.chaos.map(|c| shared::Chaos {
             takeover_delay: c.takeover_delay,
             ..shared::Chaos::default()
