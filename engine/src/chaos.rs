@@ -47,6 +47,7 @@ pub enum Fault {
     /// no-media-resource.
     MppDown { mpp: String, ms: u64 },
     /// Every INVITE to the media server is answered 503 (Retry-After 1 s) for `ms`.
+    #[serde(rename = "mpp-503")]
     Mpp503 { mpp: String, ms: u64 },
     /// Every SIP datagram in or out is dropped for `ms` (retransmissions must cover it).
     SipDrop { ms: u64 },
@@ -207,6 +208,9 @@ mod tests {
         let f: Fault =
             serde_json::from_str(r#"{"kind":"kill-call"}"#).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(f, Fault::KillCall { attempt: None });
+        let f: Fault = serde_json::from_str(r#"{"kind":"mpp-503","mpp":"m","ms":5}"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(f.name(), "mpp-503");
         assert!(serde_json::from_str::<Fault>(r#"{"kind":"panic-zone"}"#).is_err());
         assert!(serde_json::from_str::<Fault>(r#"{"kind":"melt"}"#).is_err());
     }

@@ -147,20 +147,6 @@ pub struct TakeoverReport {
     pub ha_seconds: f64,
 }
 
-/// Whether a desktop's passage through a takeover followed Table 9.
-fn follows_table9(t: &crate::desktop_client::TakeoverSeen) -> bool {
-    use crate::takeover::{after_takeover, Column, ConsultRole};
-    let Some((after, _)) = t.after else {
-        return false;
-    };
-    let before = t.before.0;
-    if !t.attached {
-        return after == before;
-    }
-    let nailed = t.nail == Some(crate::agent::NailState::Nailed);
-    after == after_takeover(before, Column::of(!t.call_lost, nailed), ConsultRole::Owner)
-}
-
 /// A `Write` the peer's record goes into, read back at the end.
 #[derive(Clone, Default)]
 struct SharedBuf(Arc<Mutex<Vec<u8>>>);
@@ -451,7 +437,10 @@ pub async fn run(
             nuisance_released: zone.map_or(0, |z| z.nuisance_released),
             desktop_errors: zone.map_or(0, |z| z.desktop_errors),
             agent_takeovers: seen_takeovers.len() as u64,
-            table9_violations: seen_takeovers.iter().filter(|t| !follows_table9(t)).count() as u64,
+            table9_violations: seen_takeovers
+                .iter()
+                .filter(|t| !t.follows_table9())
+                .count() as u64,
             ha_seconds,
         }
     });

@@ -432,6 +432,28 @@ pub struct TakeoverSeen {
     pub after: Option<(CallState, Option<AttemptId>)>,
 }
 
+impl TakeoverSeen {
+    /// Whether the state after the takeover is Table 9's for the state before and the
+    /// column this desktop's view gives (an agent with no job keeps its state).
+    pub fn follows_table9(&self) -> bool {
+        use crate::takeover::{after_takeover, Column, ConsultRole};
+        let Some((after, _)) = self.after else {
+            return false;
+        };
+        let before = self.before.0;
+        if !self.attached {
+            return after == before;
+        }
+        let nailed = self.nail == Some(NailState::Nailed);
+        after
+            == after_takeover(
+                before,
+                Column::of(!self.call_lost, nailed),
+                ConsultRole::Owner,
+            )
+    }
+}
+
 /// An automated agent: logs in, gets ready once nailed, talks, hangs up, wraps up, disposes,
 /// accepts every preview, heartbeats, and logs out when told to stop.
 #[derive(Debug)]

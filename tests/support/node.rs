@@ -502,12 +502,14 @@ impl AttemptView {
         }
     }
 
-    /// [first Dialing, Completed] in unix ms.
+    /// [first Dialing, Completed] in unix ms; an attempt that never dialed (no media server)
+    /// is the instant of its outcome.
     pub fn interval(&self) -> (u64, u64) {
         let start = self
             .history
             .iter()
             .find(|(_, s)| s == "dialing")
+            .or(self.history.first())
             .map(|(t, _)| *t)
             .unwrap_or_else(|| panic!("attempt {} never dialing: {}", self.id, self.raw));
         let end = self

@@ -332,33 +332,49 @@ impl ZoneActor {
             // `Dialing` is durable before any INVITE of the batch leaves.
             let ticket = self.shared.commit.submit(writes);
             let shared = Arc::clone(&self.shared);
-            ctx.spawn(ticket.into_actor(self).map(move |res, _act, _ctx| match res {
-                Ok(()) => {
-                    for (job, attempt, contact, mpp) in launches {
-                        shared.publish(&attempt);
-                        let mode = match job.campaign.mode() {
-                            PacingPolicy::Agentless { .. } => CallMode::Agentless,
-                            _ => CallMode::WithAgent,
-                        };
-                        CallActor::new(Arc::clone(&shared), job, attempt, contact, mpp, mode, None)
+            // Detached from this actor: a takeover may retire it before the batch commits, and
+            // the calls (or outcomes) it recorded must go ahead all the same.
+            actix::spawn(async move {
+                match ticket.await {
+                    Ok(()) => {
+                        for (job, attempt, contact, mpp) in launches {
+                            shared.publish(&attempt);
+                            let mode = match job.campaign.mode() {
+                                PacingPolicy::Agentless { .. } => CallMode::Agentless,
+                                _ => CallMode::WithAgent,
+                            };
+                            CallActor::new(
+                                Arc::clone(&shared),
+                                job,
+                                attempt,
+                                contact,
+                                mpp,
+                                mode,
+                                None,
+                            )
                             .start();
+                        }
+                        let now_ms = shared.clock.unix_ms();
+                        for (job, contact) in resolved {
+                            job.stats.completed(CompletionCode::NoMediaResource, now_ms);
+                            job.release(contact);
+                        }
                     }
-                    let now_ms = shared.clock.unix_ms();
-                    for (job, contact) in resolved {
-                        job.stats.completed(CompletionCode::NoMediaResource, now_ms);
-                        job.release(contact);
+                    Err(e) => {
+                        // Nothing was dialed; the contacts stay as they were on disk, and stay
+                        // claimed so they are not queued again before a restart re-reads them.
+                        tracing::error!(error = %e, "could not record Dialing; these calls are not placed");
+                        for (job, _, _, mpp) in launches {
+                            shared.mpps.release(mpp);
+                            let _ = job.stats.in_flight.fetch_update(
+                                Ordering::AcqRel,
+                                Ordering::Acquire,
+                                |v| v.checked_sub(1),
+                            );
+                        }
                     }
                 }
-                Err(e) => {
-                    // Nothing was dialed; the contacts stay as they were on disk, and stay
-                    // claimed so they are not queued again before a restart re-reads them.
-                    tracing::error!(error = %e, "could not record Dialing; these calls are not placed");
-                    for (job, _, _, mpp) in launches {
-                        shared.mpps.release(mpp);
-                        let _ = job.stats.in_flight.fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| v.checked_sub(1));
-                    }
-                }
-            }));
+            });
         }
         let wait = wake
             .saturating_duration_since(self.shared.clock.now())
@@ -465,12 +481,12 @@ impl Handler<LaunchPreview> for ZoneActor {
     type Result = ();
 
     fn handle(&mut self, msg: LaunchPreview, ctx: &mut Context<Self>) {
-        self.guarded(ctx, |act, ctx| act.launch_preview(msg, ctx));
+        self.guarded(ctx, |act, _| act.launch_preview(msg));
     }
 }
 
 impl ZoneActor {
-    fn launch_preview(&mut self, msg: LaunchPreview, ctx: &mut Context<Self>) {
+    fn launch_preview(&mut self, msg: LaunchPreview) {
         let held = self
             .previews
             .remove(&msg.info.attempt)
@@ -503,13 +519,14 @@ impl ZoneActor {
                 },
             ]);
             let shared = Arc::clone(&self.shared);
-            ctx.spawn(ticket.into_actor(self).map(move |res, _, _| {
+            actix::spawn(async move {
+                let res = ticket.await;
                 if res.is_ok() {
                     job.stats.completed(code, shared.clock.unix_ms());
                     job.release(contact.id);
                 }
                 msg.agent.do_send(PreviewUnanswered(id, code));
-            }));
+            });
             return;
         };
         contact.state = ContactState::InFlight { attempt: id };
@@ -523,27 +540,34 @@ impl ZoneActor {
             },
         ]);
         let shared = Arc::clone(&self.shared);
-        ctx.spawn(ticket.into_actor(self).map(move |res, _, _| match res {
-            Ok(()) => {
-                shared.publish(&attempt);
-                CallActor::new(
-                    Arc::clone(&shared),
-                    job,
-                    attempt,
-                    contact,
-                    mpp,
-                    CallMode::Preview,
-                    Some(msg.agent),
-                )
-                .start();
+        actix::spawn(async move {
+            match ticket.await {
+                Ok(()) => {
+                    shared.publish(&attempt);
+                    CallActor::new(
+                        Arc::clone(&shared),
+                        job,
+                        attempt,
+                        contact,
+                        mpp,
+                        CallMode::Preview,
+                        Some(msg.agent),
+                    )
+                    .start();
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "could not record Dialing; the preview call is not placed");
+                    shared.mpps.release(mpp);
+                    let _ = job.stats.in_flight.fetch_update(
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                        |v| v.checked_sub(1),
+                    );
+                    msg.agent
+                        .do_send(PreviewUnanswered(id, CompletionCode::NetworkFailure));
+                }
             }
-            Err(e) => {
-                tracing::error!(error = %e, "could not record Dialing; the preview call is not placed");
-                shared.mpps.release(mpp);
-                let _ = job.stats.in_flight.fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| v.checked_sub(1));
-                msg.agent.do_send(PreviewUnanswered(id, CompletionCode::NetworkFailure));
-            }
-        }));
+        });
     }
 }
 
@@ -551,12 +575,12 @@ impl Handler<ReturnPreview> for ZoneActor {
     type Result = ();
 
     fn handle(&mut self, msg: ReturnPreview, ctx: &mut Context<Self>) {
-        self.guarded(ctx, |act, ctx| act.return_preview(msg, ctx));
+        self.guarded(ctx, |act, _| act.return_preview(msg));
     }
 }
 
 impl ZoneActor {
-    fn return_preview(&mut self, msg: ReturnPreview, ctx: &mut Context<Self>) {
+    fn return_preview(&mut self, msg: ReturnPreview) {
         let held = self
             .previews
             .remove(&msg.0.attempt)
@@ -573,10 +597,9 @@ impl ZoneActor {
             contact: contact.clone(),
             was: Some(was),
         }]);
-        ctx.spawn(
-            ticket
-                .into_actor(self)
-                .map(move |_, _, _| job.release(contact.id)),
-        );
+        actix::spawn(async move {
+            let _ = ticket.await;
+            job.release(contact.id);
+        });
     }
 }

@@ -77,6 +77,24 @@ pub struct AttemptEvent {
 /// Where nailing-call ids start: far above any attempt id a store hands out.
 pub const NAIL_ID_BASE: u64 = 1 << 62;
 
+/// Nail `n` of a run under `epoch`: the epoch's low 30 bits above the count's low 32.
+pub fn nail_id(epoch: u64, n: u64) -> AttemptId {
+    AttemptId(NAIL_ID_BASE | ((epoch & ((1 << 30) - 1)) << 32) | (n & 0xFFFF_FFFF))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nail_ids_differ_across_restarts_and_stay_above_attempts() {
+        assert_ne!(nail_id(1, 0), nail_id(2, 0));
+        assert_ne!(nail_id(1, 0), nail_id(1, 1));
+        assert!(nail_id(1, 0).0 >= NAIL_ID_BASE);
+        assert!(nail_id(u64::MAX, u64::MAX).0 >= NAIL_ID_BASE);
+    }
+}
+
 /// What fault injection needs to reach: the SIP plant's fault windows and the calls in
 /// flight (kept only when chaos is on, so production pays nothing for it).
 #[derive(Default)]
@@ -116,8 +134,13 @@ impl NodeShared {
         self.boards.get(zone)
     }
 
+    /// A fresh id for a nailing call. The epoch is part of it: a restarted node's nails must
+    /// not reuse the Call-IDs of the last run's, which a phone may still hold open.
     pub fn next_nail_id(&self) -> AttemptId {
-        AttemptId(NAIL_ID_BASE + self.nail_ids.fetch_add(1, crate::sync::Ordering::Relaxed))
+        nail_id(
+            self.epoch,
+            self.nail_ids.fetch_add(1, crate::sync::Ordering::Relaxed),
+        )
     }
 
     /// Tells subscribers, if any.
