@@ -142,6 +142,21 @@ fn faults_and_a_sigkill_lose_nothing_and_dial_nothing_twice() {
         takeovers >= 3,
         "too few faults reached their actors: {takeovers}"
     );
+
+    // A planned switchover hands the zone over at once, calls up or not (DESIGN.md §5, 000).
+    let (s, body) = node.post("/v1/admin/zones/default/switchover", None, b"");
+    assert_eq!(s, 202, "{body}");
+    takeovers += 1;
+    wait_takeovers(&node, takeovers);
+    let last = &node.get_json("/v1/node")["zones"][0]["last"];
+    assert_eq!(last["cause"]["kind"], "planned", "{last}");
+
+    // Requests made while the director restarts wait in its mailbox and are carried out
+    // (DESIGN.md §5, director failure): none is lost.
+    let (s, body) = inject(&node, &json!({"kind": "panic-director"}));
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(node.job_action(job, "pause")["state"], "paused");
+    assert_eq!(node.job_action(job, "resume")["state"], "running");
     let status = node.get_json("/v1/node");
     assert_roles_restored(&status);
 

@@ -97,10 +97,12 @@ impl<A: Clone> ZoneBoard<A> {
         self.outages.load(Ordering::Acquire)
     }
 
-    /// A takeover begins: from now on no agent is handed a call, and every call waiting for
-    /// one is released.
-    pub fn service_lost(&self) {
-        self.outages.fetch_add(1, Ordering::AcqRel);
+    /// A takeover begins: from now on no agent is handed a call, and (after a failure, not
+    /// in a planned switchover) every call waiting for one is released.
+    pub fn service_lost(&self, release_waiting: bool) {
+        if release_waiting {
+            self.outages.fetch_add(1, Ordering::AcqRel);
+        }
         self.in_service.store(false, Ordering::Release);
         let mut b = self.lock();
         for e in b.agents.values_mut() {
@@ -454,7 +456,7 @@ mod tests {
         let t0 = crate::clock::now();
         b.register(AgentId("a".into()), 7).ok();
         b.update(&AgentId("a".into()), true, Some(JobId(1)), false, t0);
-        b.service_lost();
+        b.service_lost(true);
         assert_eq!(b.outage_count(), 1);
         assert_eq!(b.cell().load().agents_ready, 0);
         assert_eq!(b.take_available(JobId(1)), None);

@@ -289,11 +289,13 @@ impl Handler<ZoneDown> for ZoneSupervisor {
             return;
         }
         tracing::warn!(zone = %self.zone, cause = ?msg.cause, "zone failed; taking it over");
+        let planned = msg.cause == Cause::Planned;
         let mut record = TakeoverRecord::new(self.zone.clone(), msg.cause, now);
         self.status.role.set(Role::Dormant);
         self.released_before = self.board.released_by_takeover();
-        // Rule 1.
-        self.board.service_lost();
+        // Rule 1. A planned switchover loses nothing: calls waiting for an agent keep
+        // waiting and are handed one once the new agent manager is in service.
+        self.board.service_lost(!planned);
         for (_, a) in self.board.handles() {
             a.do_send(ServiceLost);
         }

@@ -152,6 +152,26 @@ impl NodeHandle {
         Ok(Injected { fault, target })
     }
 
+    /// A planned switchover of `zone`'s agent manager (DESIGN.md §5, 000): a fresh one takes
+    /// the zone at once, without waiting for calls to end; waiting calls are not released,
+    /// and agents go through Table 9 and the state check as in any takeover.
+    pub fn switchover(&self, zone: &str) -> Result<(), NodeError> {
+        let sup = self
+            .shared
+            .supervisor(zone)
+            .ok_or_else(|| NodeError::NotFound(format!("zone {zone}")))?;
+        if !self.shared.zone_in_service(zone) {
+            return Err(NodeError::Conflict(format!(
+                "zone {zone} is being taken over already"
+            )));
+        }
+        sup.do_send(crate::actors::supervisor::ZoneDown {
+            generation: None,
+            cause: crate::takeover::Cause::Planned,
+        });
+        Ok(())
+    }
+
     /// A zone's takeovers, oldest first.
     pub fn takeover_history(&self, zone: &str) -> Vec<crate::takeover::TakeoverRecord> {
         self.shared
