@@ -139,6 +139,9 @@ pub struct TakeoverReport {
     pub last_steps_ms: Vec<(crate::takeover::Step, f64)>,
     pub nuisance_released: u64,
     pub desktop_errors: u64,
+    /// Each director and campaign-manager restart, fault to back in role, ms.
+    pub director_restart_ms: Vec<f64>,
+    pub campaign_manager_restart_ms: Vec<f64>,
     /// Agents' passages through a takeover, seen from their desktops.
     pub agent_takeovers: u64,
     /// Passages whose state after the takeover is not what Table 9 gives: must be 0.
@@ -364,34 +367,68 @@ pub async fn run(
         );
         tokio::task::spawn_local(async move {
             let mut injected = 0;
+            let (mut director_ms, mut manager_ms) = (Vec::new(), Vec::new());
             for i in 0..n {
                 tokio::time::sleep(FAULT_EVERY).await;
-                let fault = match names.get(i as usize % names.len().max(1)) {
-                    Some(agent) if i % 2 == 1 => crate::chaos::Fault::PanicAgent {
-                        agent: agent.clone(),
-                    },
-                    _ => crate::chaos::Fault::PanicZone {
+                let over = node.job_report(job).await.map(|r| {
+                    matches!(r.job.state, JobState::Finished | JobState::Stopped)
+                });
+                if over.unwrap_or(true) {
+                    break;
+                }
+                use crate::chaos::Fault;
+                // Zone faults every other time; agents, the director and the campaign
+                // manager take turns in between.
+                let fault = match (i % 2, (i / 2) % 3) {
+                    (0, _) => Fault::PanicZone {
                         zone: "default".into(),
                     },
+                    (_, 0) => match names.get(i as usize % names.len().max(1)) {
+                        Some(agent) => Fault::PanicAgent {
+                            agent: agent.clone(),
+                        },
+                        None => Fault::PanicDirector,
+                    },
+                    (_, 1) => Fault::PanicDirector,
+                    _ => Fault::PanicCampaignManager,
+                };
+                let control = match fault {
+                    Fault::PanicDirector => Some("director"),
+                    Fault::PanicCampaignManager => Some("campaign-manager"),
+                    _ => None,
                 };
                 match node.inject(fault) {
                     Ok(_) => injected += 1,
                     // The agent may be between sessions; the next fault goes on.
                     Err(e) => tracing::warn!(error = %e, "fault not injected"),
                 }
+                if let Some(c) = control {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    let ms = node
+                        .status()
+                        .components
+                        .iter()
+                        .find(|x| x.component == c)
+                        .and_then(|x| x.last_restart_ms);
+                    if let Some(ms) = ms {
+                        if c == "director" {
+                            director_ms.push(ms);
+                        } else {
+                            manager_ms.push(ms);
+                        }
+                    }
+                }
             }
-            injected
+            (injected, director_ms, manager_ms)
         })
     });
     wait_for_end(&node, job, progress).await?;
     let seconds = clock.now().duration_since(started).as_secs_f64();
 
-    let faults_injected = match injector {
-        Some(t) => {
-            t.abort();
-            t.await.unwrap_or(opts.faults)
-        }
-        None => 0,
+    let (faults_injected, director_ms, manager_ms) = match injector {
+        // The run may end before every fault is injected: the ones made are counted.
+        Some(t) => t.await.unwrap_or((0, Vec::new(), Vec::new())),
+        None => (0, Vec::new(), Vec::new()),
     };
     // Occupancy from the node's own sessions, before the agents leave.
     let views = node.agents().await;
@@ -436,6 +473,8 @@ pub async fn run(
             last_steps_ms: history.last().map(|t| t.steps.clone()).unwrap_or_default(),
             nuisance_released: zone.map_or(0, |z| z.nuisance_released),
             desktop_errors: zone.map_or(0, |z| z.desktop_errors),
+            director_restart_ms: director_ms,
+            campaign_manager_restart_ms: manager_ms,
             agent_takeovers: seen_takeovers.len() as u64,
             table9_violations: seen_takeovers
                 .iter()
@@ -661,6 +700,16 @@ impl DemoReport {
                 t.faults_injected, t.takeovers, t.took_ms_min, t.took_ms_p50, t.took_ms_max,
                 t.nuisance_released, t.desktop_errors, t.ha_seconds, t.agent_takeovers, t.table9_violations
             ));
+            let worst = |v: &[f64]| v.iter().copied().fold(0.0f64, f64::max);
+            if !t.director_restart_ms.is_empty() || !t.campaign_manager_restart_ms.is_empty() {
+                s.push_str(&format!(
+                    "director restarts {} (worst {:.3} ms)  campaign manager restarts {} (worst {:.3} ms)\n",
+                    t.director_restart_ms.len(),
+                    worst(&t.director_restart_ms),
+                    t.campaign_manager_restart_ms.len(),
+                    worst(&t.campaign_manager_restart_ms)
+                ));
+            }
             if !t.last_steps_ms.is_empty() {
                 let steps: Vec<String> = t
                     .last_steps_ms

@@ -209,7 +209,10 @@ impl Actor for CampaignManager {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        self.shared.roles.campaign_manager.set(Role::Running);
+        self.shared
+            .roles
+            .campaign_manager
+            .up(Role::Running, self.shared.clock.now());
         ctx.run_interval(PREFETCH_EVERY, |act, ctx| act.prefetch(ctx));
         ctx.run_interval(FINISH_EVERY, |act, ctx| act.check_finished(ctx));
     }
@@ -235,7 +238,10 @@ impl Handler<Inject> for CampaignManager {
                 tracing::error!(panic = %why, "campaign manager panicked");
             }
         }
-        self.shared.roles.campaign_manager.set(Role::Stopped);
+        self.shared
+            .roles
+            .campaign_manager
+            .failed(Role::Stopped, self.shared.clock.now());
         ctx.stop();
     }
 }

@@ -106,7 +106,10 @@ impl Actor for Director {
     type Context = Context<Self>;
 
     fn started(&mut self, _ctx: &mut Context<Self>) {
-        self.shared.roles.director.set(Role::Master);
+        self.shared
+            .roles
+            .director
+            .up(Role::Master, self.shared.clock.now());
     }
 }
 
@@ -128,7 +131,10 @@ impl Handler<Inject> for Director {
                 tracing::error!(panic = %why, "director panicked");
             }
         }
-        self.shared.roles.director.set(Role::Dormant);
+        self.shared
+            .roles
+            .director
+            .failed(Role::Dormant, self.shared.clock.now());
         ctx.stop();
     }
 }

@@ -59,21 +59,59 @@ impl Role {
     }
 }
 
-/// A role readable from any thread.
+/// A role readable from any thread, with how long the component's last restart took.
 #[derive(Debug)]
-pub struct RoleCell(AtomicU8);
+pub struct RoleCell {
+    role: AtomicU8,
+    down_since: Mutex<Option<std::time::Instant>>,
+    /// Microseconds from the last failure to the component being back; 0 before any.
+    last_restart_us: AtomicU64,
+    restarts: AtomicU64,
+}
 
 impl RoleCell {
     pub fn new(r: Role) -> Self {
-        Self(AtomicU8::new(r as u8))
+        Self {
+            role: AtomicU8::new(r as u8),
+            down_since: Mutex::new(None),
+            last_restart_us: AtomicU64::new(0),
+            restarts: AtomicU64::new(0),
+        }
     }
 
     pub fn set(&self, r: Role) {
-        self.0.store(r as u8, Ordering::Release);
+        self.role.store(r as u8, Ordering::Release);
     }
 
     pub fn get(&self) -> Role {
-        Role::from_u8(self.0.load(Ordering::Acquire))
+        Role::from_u8(self.role.load(Ordering::Acquire))
+    }
+
+    /// The component failed at `now` and is no longer in its role.
+    pub fn failed(&self, r: Role, now: std::time::Instant) {
+        self.set(r);
+        if let Ok(mut d) = self.down_since.lock() {
+            d.get_or_insert(now);
+        }
+    }
+
+    /// The component is back in role `r` at `now`.
+    pub fn up(&self, r: Role, now: std::time::Instant) {
+        self.set(r);
+        if let Some(t) = self.down_since.lock().ok().and_then(|mut d| d.take()) {
+            let us = now.saturating_duration_since(t).as_micros();
+            self.last_restart_us
+                .store(u64::try_from(us).unwrap_or(u64::MAX), Ordering::Relaxed);
+            self.restarts.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Restarts so far, and the last one's length in milliseconds.
+    pub fn restarts(&self) -> (u64, f64) {
+        (
+            self.restarts.load(Ordering::Relaxed),
+            self.last_restart_us.load(Ordering::Relaxed) as f64 / 1000.0,
+        )
     }
 }
 

@@ -50,6 +50,12 @@ pub struct ComponentStatus {
     /// The zone an agent manager holds (or is taking over).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zone: Option<String>,
+    /// Restarts after a failure (director and campaign manager), and the last one's length
+    /// from the fault to the component being back in its role.
+    #[serde(default)]
+    pub restarts: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_restart_ms: Option<f64>,
 }
 
 /// A zone's takeovers on this node.
@@ -208,10 +214,20 @@ impl NodeHandle {
             component: component.into(),
             role: role.as_str().into(),
             zone: None,
+            restarts: 0,
+            last_restart_ms: None,
+        };
+        let restarted = |component: &str, cell: &crate::actors::supervisor::RoleCell| {
+            let (n, ms) = cell.restarts();
+            ComponentStatus {
+                restarts: n,
+                last_restart_ms: (n > 0).then_some(ms),
+                ..row(component, cell.get())
+            }
         };
         let mut components = vec![
-            row("director", roles.director.get()),
-            row("campaign-manager", roles.campaign_manager.get()),
+            restarted("director", &roles.director),
+            restarted("campaign-manager", &roles.campaign_manager),
             row("rule-engine", roles.rule_engine.get()),
             row("load-monitor", roles.load_monitor.get()),
             row("api", Role::Running),
@@ -223,9 +239,9 @@ impl NodeHandle {
                 continue;
             };
             components.push(ComponentStatus {
-                component: "agent-manager".into(),
-                role: st.role.get().as_str().into(),
                 zone: Some(z.clone()),
+                restarts: st.takeovers.load(crate::sync::Ordering::Relaxed),
+                ..row("agent-manager", st.role.get())
             });
             let history = st.history();
             let mut took: Vec<f64> = history
