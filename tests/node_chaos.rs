@@ -203,6 +203,7 @@ fn faults_and_a_sigkill_lose_nothing_and_dial_nothing_twice() {
         );
     }
     assert_roles_restored(&node.get_json("/v1/node"));
+    check_status_command(&node);
 
     let _ = stop_tx.send(true);
     let seen = agents.join().expect("the agents' thread panicked");
@@ -281,6 +282,46 @@ fn faults_and_a_sigkill_lose_nothing_and_dial_nothing_twice() {
         passages.len(),
         started.elapsed()
     );
+}
+
+/// `outdial status` against the live node and a silent address: the seed's table shape, a
+/// column per node, STOPPED for the one that does not answer.
+fn check_status_command(node: &Node) {
+    let dead = format!("127.0.0.1:{}", free_udp_port());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_outdial"))
+        .args([
+            "status",
+            "--api",
+            &format!("http://{}", node.api),
+            "--api",
+            &dead,
+        ])
+        .output()
+        .expect("run outdial status");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "one node is silent: {text}");
+    let row = |label: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("| {label}")))
+            .unwrap_or_else(|| panic!("no {label} row in:\n{text}"))
+            .to_owned()
+    };
+    assert!(row("Component").contains("node-chaos"), "{text}");
+    let am = row("Agent Manager");
+    assert!(
+        am.contains("MASTER (default)") && am.contains("STOPPED"),
+        "{am}"
+    );
+    assert!(row("Campaign Director").contains("MASTER"), "{text}");
+    assert!(row("Campaign Manager").contains("RUNNING"), "{text}");
+    assert!(text.contains("takeover(s)"), "{text}");
+    let json = std::process::Command::new(env!("CARGO_BIN_EXE_outdial"))
+        .args(["status", "--json", "--api", &node.api.to_string()])
+        .output()
+        .expect("run outdial status --json");
+    assert!(json.status.success());
+    let v: Value = serde_json::from_slice(&json.stdout).expect("status --json is JSON");
+    assert_eq!(v[0]["status"]["name"], "node-chaos", "{v}");
 }
 
 fn inject(node: &Node, fault: &Value) -> (u16, String) {
