@@ -556,6 +556,8 @@ impl AgentSession {
             // The agent's time stands still for the engine while its zone is out of service.
             return c;
         }
+        // Wrap-up waits for the state check: a mismatch must still find the call to code.
+        let w = w.filter(|_| c.is_none());
         [w, r, c].into_iter().flatten().min_by_key(|(t, _)| *t)
     }
 
@@ -1074,7 +1076,7 @@ impl AgentSession {
             self.force_logout(now, LogoutReason::DesktopError);
             return;
         }
-        if self.wrapup_deadline.is_some_and(|t| t <= now) {
+        if self.state_check_deadline.is_none() && self.wrapup_deadline.is_some_and(|t| t <= now) {
             self.wrapup_deadline = None;
             if self.state == CallState::Wrapup {
                 let code = self.ended_code.unwrap_or(CompletionCode::AnsweredHuman);

@@ -1677,6 +1677,43 @@ fn the_report_is_checked_against_the_state_the_check_was_sent_in() {
 }
 
 #[test]
+fn wrapup_waits_for_the_state_check_so_a_mismatch_still_codes_the_call() {
+    let base = t0();
+    // Wrap-up of 30 s from 0; the outage (28 s to 29 s) moves its end to 31 s; the check
+    // sent at 29 s is open until 34 s.
+    let mut s = wrapping(base, base);
+    s.service_lost(at(base, 28));
+    s.take_over(at(base, 29));
+    drain(&mut s);
+    assert_eq!(
+        s.poll_timeout(),
+        Some((at(base, 34), AgentTimer::StateCheck))
+    );
+    s.handle_timeout(at(base, 32));
+    assert_eq!(
+        s.call_state(),
+        CallState::Wrapup,
+        "wrap-up ran out during the check"
+    );
+    assert!(!s.state_report(at(base, 33), CallState::Idle, None));
+    let out = drain(&mut s);
+    assert!(effects(&out).contains(&disposed(A1, CompletionCode::DesktopError)));
+}
+
+#[test]
+fn wrapup_resumes_after_a_matching_state_report() {
+    let base = t0();
+    let mut s = wrapping(base, base);
+    s.service_lost(at(base, 28));
+    s.take_over(at(base, 29));
+    drain(&mut s);
+    assert!(s.state_report(at(base, 32), CallState::Wrapup, Some(A1)));
+    assert_eq!(s.poll_timeout(), Some((at(base, 31), AgentTimer::Wrapup)));
+    s.handle_timeout(at(base, 32));
+    assert_eq!(s.call_state(), CallState::Idle);
+}
+
+#[test]
 fn an_unsolicited_state_report_changes_nothing() {
     let base = t0();
     let mut s = talking(base, base);

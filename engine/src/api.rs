@@ -394,7 +394,10 @@ async fn inject_fault(node: web::Data<NodeHandle>, body: web::Bytes) -> ApiResul
 /// `POST /v1/admin/zones/{zone}/switchover`: a planned switchover of the zone's agent manager.
 async fn switchover(node: web::Data<NodeHandle>, path: web::Path<String>) -> ApiResult {
     node.switchover(&path)?;
-    Ok(HttpResponse::Accepted().json(json!({ "zone": path.into_inner(), "switchover": "started" })))
+    Ok(
+        HttpResponse::Accepted()
+            .json(json!({ "zone": path.into_inner(), "switchover": "started" })),
+    )
 }
 
 async fn not_found(req: HttpRequest) -> ApiResult {
@@ -429,7 +432,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/v1/jobs/{id}/{action}", web::post().to(job_action))
     .route("/v1/node", web::get().to(node_status))
     .route("/v1/admin/faults", web::post().to(inject_fault))
-    .route("/v1/admin/zones/{zone}/switchover", web::post().to(switchover))
+    .route(
+        "/v1/admin/zones/{zone}/switchover",
+        web::post().to(switchover),
+    )
     .route("/v1/dnc", web::post().to(add_dnc))
     .route("/v1/agents", web::get().to(list_agents))
     .route("/v1/agents/{id}/move", web::post().to(move_agent))

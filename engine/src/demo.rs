@@ -370,9 +370,10 @@ pub async fn run(
             let (mut director_ms, mut manager_ms) = (Vec::new(), Vec::new());
             for i in 0..n {
                 tokio::time::sleep(FAULT_EVERY).await;
-                let over = node.job_report(job).await.map(|r| {
-                    matches!(r.job.state, JobState::Finished | JobState::Stopped)
-                });
+                let over = node
+                    .job_report(job)
+                    .await
+                    .map(|r| matches!(r.job.state, JobState::Finished | JobState::Stopped));
                 if over.unwrap_or(true) {
                     break;
                 }

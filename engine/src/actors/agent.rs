@@ -219,6 +219,11 @@ impl AgentActor {
         while let Some(out) = self.session.poll_output() {
             match out {
                 Output::Desktop(ev) => {
+                    if matches!(ev, AgentEvent::Service { .. }) {
+                        // After a service change the desktop gets the state in full, changed
+                        // or not: a takeover's state check refers to it.
+                        self.last_state = None;
+                    }
                     let msg = ServerMessage::from_event(&ev, &self.session);
                     // One drain can queue several state events that read the same by now.
                     if matches!(msg, ServerMessage::State { .. }) {

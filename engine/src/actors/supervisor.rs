@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use actix::prelude::*;
 use serde::Serialize;
 
-use crate::actors::agent::{AgentBoard, ServiceLost, TakeOver};
+use crate::actors::agent::{AgentBoard, Resync, ServiceLost, TakeOver};
 use crate::actors::campaign_manager::RunningJobs;
 use crate::actors::zone::{AttachJob, ZoneActor};
 use crate::node::job::RunState;
@@ -289,11 +289,16 @@ impl ZoneSupervisor {
                 }
             }
             me.do_send(Rebuilt { generation });
-            board.service_restored();
             let agents = board.handles();
             let mut outcomes = Vec::with_capacity(agents.len());
-            for (_, a) in agents {
+            for (_, a) in &agents {
                 outcomes.push(a.send(TakeOver).await.ok().flatten());
+            }
+            // Only now may the new pacing loop dial and agents be handed calls: every
+            // session has been through Table 9 and sent its state check.
+            board.service_restored();
+            for (_, a) in &agents {
+                a.do_send(Resync);
             }
             me.do_send(AgentsTakenOver {
                 generation,
