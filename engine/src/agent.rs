@@ -1120,6 +1120,8 @@ impl AgentSession {
     fn end(&mut self, now: Instant, reason: LogoutReason) {
         self.wrapup_deadline = None;
         self.renail_at = None;
+        // An ended session owes no state check: `handle_timeout` ignores it from now on.
+        self.state_check_deadline = None;
         self.set_state(now, CallState::Idle);
         self.logged_out = Some(reason);
         self.effect(AgentEffect::DropNail);

@@ -1729,3 +1729,18 @@ fn a_takeover_without_an_outage_does_nothing() {
     assert_eq!(s.take_over(at(base, 1)), None);
     assert_eq!(drain(&mut s), vec![]);
 }
+
+#[test]
+fn a_logout_while_the_state_check_is_pending_leaves_no_timer() {
+    // Found by `outdial simulate --chaos` (small-team, an agent's shift ending within the
+    // check's 5 s): the ended session kept reporting the check's deadline, which
+    // `handle_timeout` ignores once logged out, so its driver re-armed it forever.
+    let base = t0();
+    let mut s = in_outage(base, CallState::Idle, ConsultRole::Owner);
+    s.take_over(at(base, 1));
+    drain(&mut s);
+    assert!(s.state_check_pending());
+    s.handle_command(at(base, 2), Command::Logout).unwrap();
+    assert_eq!(s.logged_out(), Some(LogoutReason::Requested));
+    assert_eq!(s.poll_timeout(), None);
+}

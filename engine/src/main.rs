@@ -144,6 +144,10 @@ enum Cmd {
         /// RNG seed (default: the workload's).
         #[arg(long)]
         seed: Option<u64>,
+        /// Meet faults drawn from the seed (zone takeovers, killed agent and call actors, MPP
+        /// outages, process kills; the workload's `[chaos]`), and judge invariant 6 too.
+        #[arg(long)]
+        chaos: bool,
         /// Print one JSON object instead of the text report (and no progress).
         #[arg(long)]
         json: bool,
@@ -386,9 +390,10 @@ async fn run(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Error>> {
         Cmd::Simulate {
             workload,
             seed,
+            chaos,
             json,
         } => {
-            let report = outdial::simulate::run_file(&workload, seed, !json)?;
+            let report = outdial::simulate::run_file(&workload, seed, chaos, !json)?;
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {

@@ -89,6 +89,12 @@ impl Contacts {
         }
     }
 
+    /// Puts `contact` back in the list, due at `at`, whatever its state: only the chaos
+    /// tests' deliberate redial bug does this.
+    pub(super) fn due_again(&mut self, contact: u64, at: UnixMs) {
+        self.retries.push(Reverse((at, contact)));
+    }
+
     pub(super) fn tally(&self) -> ContactTally {
         let mut t = ContactTally {
             final_: 0,

@@ -4,9 +4,12 @@
 //!
 //! Layers: [`workload`] reads and checks the TOML; [`run`] is the discrete-event zone, built
 //! from the node's own parts (pacer, estimator, nuisance meter, agent sessions, retry
-//! rules); [`vicidial`] is the ADAPT_HARD_LIMIT baseline; [`report`] holds the figures and
-//! the invariant checker. Nothing here reads a clock except [`run_file`]'s progress line.
+//! rules); [`chaos`] is the seeded fault schedule a `--chaos` run meets (takeovers, killed
+//! actors, MPP outages, process kills); [`vicidial`] is the ADAPT_HARD_LIMIT baseline;
+//! [`report`] holds the figures and the invariant checker. Nothing here reads a clock except
+//! [`run_file`]'s progress line.
 
+pub mod chaos;
 mod contacts;
 pub mod report;
 pub mod run;
@@ -17,6 +20,7 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
+pub use chaos::{ChaosConfig, ChaosReport, FaultKind};
 pub use report::{Invariant, ModeReport, SimReport};
 pub use workload::{Workload, WorkloadError, WorkloadSpec};
 
@@ -26,6 +30,25 @@ pub use workload::{Workload, WorkloadError, WorkloadSpec};
 pub fn simulate(
     w: &Workload,
     seed: u64,
+    progress: &(dyn Fn(usize, Duration, Duration) + Sync),
+) -> SimReport {
+    simulate_with(w, seed, None, progress)
+}
+
+/// [`simulate`] with the faults of the workload's `[chaos]` (`w.chaos`): every mode meets
+/// the same schedule, drawn from `seed`, and invariant 6 is judged too.
+pub fn simulate_chaos(
+    w: &Workload,
+    seed: u64,
+    progress: &(dyn Fn(usize, Duration, Duration) + Sync),
+) -> SimReport {
+    simulate_with(w, seed, Some(&w.chaos), progress)
+}
+
+fn simulate_with(
+    w: &Workload,
+    seed: u64,
+    chaos: Option<&ChaosConfig>,
     progress: &(dyn Fn(usize, Duration, Duration) + Sync),
 ) -> SimReport {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -41,7 +64,7 @@ pub fn simulate(
                     let mode = w.modes[i];
                     scope.spawn(move || {
                         let mut report = |sim, total| progress(i, sim, total);
-                        (i, run::run_mode(w, mode, seed, &mut report))
+                        (i, run::run_mode_with(w, mode, seed, chaos, &mut report))
                     })
                 })
                 .collect();
@@ -63,11 +86,13 @@ pub fn simulate(
     }
 }
 
-/// The CLI's command: loads the workload, runs it, and returns the report; progress goes to
-/// stderr when `show_progress` and the run lasts over a second.
+/// The CLI's command: loads the workload, runs it (with its faults when `chaos`), and
+/// returns the report; progress goes to stderr when `show_progress` and the run lasts over
+/// a second.
 pub fn run_file(
     path: &Path,
     seed: Option<u64>,
+    chaos: bool,
     show_progress: bool,
 ) -> Result<SimReport, WorkloadError> {
     let w = WorkloadSpec::load(path)?.resolve()?;
@@ -97,6 +122,6 @@ pub fn run_file(
             .collect();
         eprintln!("simulating {}: {}", w.name, line.join("  "));
     };
-    let report = simulate(&w, seed, &progress);
+    let report = simulate_with(&w, seed, chaos.then_some(&w.chaos), &progress);
     Ok(report)
 }

@@ -10,7 +10,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::domain::UnixMs;
+use super::chaos::ChaosReport;
+use crate::agent::{CallState, LogoutReason, TakenOver};
+use crate::domain::{AttemptId, CompletionCode, UnixMs};
+use crate::takeover::{Column, ConsultRole};
 
 const DAY_MS: u64 = 86_400_000;
 
@@ -39,6 +42,9 @@ pub struct ModeReport {
     pub contacts_final: u64,
     pub contacts_retry: u64,
     pub invariants: Vec<Invariant>,
+    /// What the faults did, in a chaos run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chaos: Option<ChaosReport>,
 }
 
 impl ModeReport {
@@ -111,6 +117,9 @@ impl SimReport {
                 if r.passed() { "pass" } else { "FAIL" },
             );
         }
+        if self.runs.iter().any(|r| r.chaos.is_some()) {
+            render_chaos(&mut out, &self.runs);
+        }
         for r in &self.runs {
             for i in &r.invariants {
                 let _ = writeln!(
@@ -128,9 +137,75 @@ impl SimReport {
     }
 }
 
-/// Judges a run's events against DESIGN.md §6. Invariants 3 (one master per zone) and 6
-/// (agent states after a takeover) need several nodes or a takeover, which a one-zone
-/// simulation does not have; they are not reported.
+fn render_chaos(out: &mut String, runs: &[ModeReport]) {
+    let _ = writeln!(
+        out,
+        "faults: by kind; takeovers completed; agents per Table 9 column (kept: no job); \
+         desktop-error logouts; nuisance released by takeovers; attempts recovered after a \
+         restart; HA time\n{:<15} {:>9} {:>6} {:>6} {:>6} {:>7} {:>10} {:>5} {:>5} {:>5} {:>5} {:>8} {:>8} {:>9} {:>9}",
+        "mode",
+        "takeover",
+        "agent",
+        "call",
+        "mpp",
+        "process",
+        "takeovers",
+        "A",
+        "B",
+        "C",
+        "kept",
+        "desk-err",
+        "released",
+        "recovered",
+        "HA s"
+    );
+    for r in runs {
+        let Some(c) = &r.chaos else { continue };
+        let f = &c.faults;
+        let _ = writeln!(
+            out,
+            "{:<15} {:>9} {:>6} {:>6} {:>6} {:>7} {:>10} {:>5} {:>5} {:>5} {:>5} {:>8} {:>8} {:>9} {:>9.1}",
+            r.mode,
+            f.zone_takeover,
+            f.agent_kill,
+            f.call_kill,
+            f.mpp_down,
+            f.process_kill,
+            c.takeovers,
+            c.columns.a,
+            c.columns.b,
+            c.columns.c,
+            c.kept,
+            c.desktop_error_logouts,
+            c.nuisance_released,
+            c.recovered_after_failover,
+            c.ha_s,
+        );
+        let _ = writeln!(
+            out,
+            "  {:<15} state checks: {} matched, {} mismatched, {} unanswered; call kills: {} ringing, {} waiting, {} with an agent, {} finding no call; {} no-media-resource; {} nuisance lost in crashes; {} relogins",
+            r.mode,
+            c.checks_matched,
+            c.checks_mismatched,
+            c.checks_unanswered,
+            c.call_kills.ringing,
+            c.call_kills.waiting,
+            c.call_kills.with_agent,
+            c.call_kills.none,
+            c.no_media_resource,
+            c.nuisance_crashed,
+            c.relogins,
+        );
+    }
+}
+
+/// A desktop's or the engine's view of an agent: its call state and the attempt it is on.
+pub type Held = (CallState, Option<AttemptId>);
+
+/// Judges a run's events against DESIGN.md §6. Invariant 3 (one master per zone) needs
+/// several nodes, which a one-zone simulation does not have; it is not reported. Invariant
+/// 6 (agents after a takeover) is reported when the run has takeovers to judge
+/// ([`Checker::check_takeovers`]).
 #[derive(Debug, Default)]
 pub struct Checker {
     connect_window: Duration,
@@ -142,6 +217,35 @@ pub struct Checker {
     unknown_calls: u64,
     /// Per calendar day: (live answers, nuisance calls).
     days: BTreeMap<u64, (u64, u64)>,
+    /// In a chaos run: takeovers and restarts, judged too.
+    chaos: Option<ChaosChecks>,
+}
+
+/// What a chaos run's faults are held to: Table 9 and the state check (invariant 6), no
+/// call assigned during an outage (4), nothing transient after a restart (1).
+#[derive(Debug)]
+struct ChaosChecks {
+    /// Table 9 as the checker knows it (a test can give it a wrong one).
+    table: fn(CallState, Column, ConsultRole) -> CallState,
+    zone_down: bool,
+    assigned_in_outage: u64,
+    transient_after_recovery: u64,
+    agents: u64,
+    off_table: u64,
+    first_off_table: Option<String>,
+    mismatched: u64,
+    /// Mismatched, but not logged out with desktop-error.
+    mismatched_kept: u64,
+    /// Mismatched, and the call the engine held not coded desktop-error.
+    mismatched_uncoded: u64,
+    matched: u64,
+    matched_logged_out: u64,
+    /// Agents taken over whose desktops were never asked to check their state.
+    unasked: u64,
+    unanswered: u64,
+    /// Unanswered, and not logged out with desktop-error at the check's deadline (or its
+    /// call not coded desktop-error).
+    unanswered_wrong: u64,
 }
 
 impl Checker {
@@ -171,6 +275,9 @@ impl Checker {
 
     /// A live-answered call reached an agent at `at`.
     pub fn connected(&mut self, call: u64, at: UnixMs) {
+        if let Some(c) = self.chaos.as_mut().filter(|c| c.zone_down) {
+            c.assigned_in_outage += 1;
+        }
         let Some(answered) = self.live.remove(&call) else {
             self.unknown_calls += 1;
             return;
@@ -191,6 +298,123 @@ impl Checker {
         let day = self.days.entry(answered / DAY_MS).or_default();
         day.0 += 1;
         day.1 += 1;
+    }
+
+    /// Judges takeovers and restarts too (a chaos run), against `table` for Table 9.
+    pub fn check_takeovers(&mut self, table: fn(CallState, Column, ConsultRole) -> CallState) {
+        self.chaos = Some(ChaosChecks {
+            table,
+            zone_down: false,
+            assigned_in_outage: 0,
+            transient_after_recovery: 0,
+            agents: 0,
+            off_table: 0,
+            first_off_table: None,
+            mismatched: 0,
+            mismatched_kept: 0,
+            mismatched_uncoded: 0,
+            matched: 0,
+            matched_logged_out: 0,
+            unasked: 0,
+            unanswered: 0,
+            unanswered_wrong: 0,
+        });
+    }
+
+    /// The zone's agent service went down (`false`) or came back.
+    pub fn service(&mut self, up: bool) {
+        if let Some(c) = self.chaos.as_mut() {
+            c.zone_down = !up;
+        }
+    }
+
+    /// A restart resolved the attempts it found in flight; `stuck` contacts are still held
+    /// as in flight by the list.
+    pub fn recovered(&mut self, stuck: u64) {
+        let left = self.in_flight.len() as u64 + stuck;
+        if let Some(c) = self.chaos.as_mut() {
+            c.transient_after_recovery += left;
+        }
+    }
+
+    /// `agent` went through a takeover; `role` is its part in a consult.
+    pub fn taken_over(&mut self, agent: u32, r: &TakenOver, role: ConsultRole) {
+        let Some(c) = self.chaos.as_mut() else {
+            return;
+        };
+        c.agents += 1;
+        let want = if r.kept {
+            r.before
+        } else {
+            (c.table)(r.before, r.column, role)
+        };
+        if r.after != want {
+            c.off_table += 1;
+            c.first_off_table.get_or_insert_with(|| {
+                format!(
+                    "agent {agent}: {:?} under {} became {:?}, Table 9 says {want:?}",
+                    r.before,
+                    r.column.letter(),
+                    r.after
+                )
+            });
+        }
+    }
+
+    /// A desktop answered the state check with `reported` while the engine held `held`;
+    /// `logout` is how the session stands after the answer and `code` what the call it held
+    /// (if any) was coded by then.
+    pub fn state_checked(
+        &mut self,
+        held: Held,
+        reported: Held,
+        logout: Option<LogoutReason>,
+        code: Option<CompletionCode>,
+    ) {
+        let Some(c) = self.chaos.as_mut() else {
+            return;
+        };
+        if held == reported {
+            c.matched += 1;
+            if logout.is_some() {
+                c.matched_logged_out += 1;
+            }
+            return;
+        }
+        c.mismatched += 1;
+        if logout != Some(LogoutReason::DesktopError) {
+            c.mismatched_kept += 1;
+        }
+        if held.1.is_some() && code != Some(CompletionCode::DesktopError) {
+            c.mismatched_uncoded += 1;
+        }
+    }
+
+    /// An agent was taken over and its desktop not asked to check its state (rule 5).
+    pub fn state_check_missing(&mut self) {
+        if let Some(c) = self.chaos.as_mut() {
+            c.unasked += 1;
+        }
+    }
+
+    /// A desktop never answered the state check: `at_deadline` when its session ended at
+    /// the check's deadline, `logout` why, `held_call` the attempt it was on and `code`
+    /// what that attempt was coded. `logout: None` for a session the run left pending.
+    pub fn state_check_unanswered(
+        &mut self,
+        at_deadline: bool,
+        logout: Option<LogoutReason>,
+        held_call: Option<AttemptId>,
+        code: Option<CompletionCode>,
+    ) {
+        let Some(c) = self.chaos.as_mut() else {
+            return;
+        };
+        c.unanswered += 1;
+        let coded = held_call.is_none() || code == Some(CompletionCode::DesktopError);
+        if !(at_deadline && logout == Some(LogoutReason::DesktopError) && coded) {
+            c.unanswered_wrong += 1;
+        }
     }
 
     /// Rates per calendar day and over the last 30 days, percent.
@@ -214,15 +438,34 @@ impl Checker {
     /// The verdicts, once every call has ended. `stuck` counts contacts the simulation still
     /// holds as in flight; `cap_pct` is `Some` when the mode promises the cap.
     pub fn finish(&self, stuck: u64, cap_pct: Option<f64>) -> Vec<Invariant> {
+        let transient = self
+            .chaos
+            .as_ref()
+            .map_or(0, |c| c.transient_after_recovery);
+        let assigned_in_outage = self.chaos.as_ref().map_or(0, |c| c.assigned_in_outage);
+        let mut lost_detail = format!(
+            "{} attempts never ended, {stuck} contacts left in flight",
+            self.in_flight.len()
+        );
+        let mut live_detail = format!(
+            "{} connected late, {} never resolved, {} resolved without an answer",
+            self.late,
+            self.live.len(),
+            self.unknown_calls
+        );
+        if self.chaos.is_some() {
+            let _ = write!(lost_detail, ", {transient} left transient by a restart");
+            let _ = write!(
+                live_detail,
+                ", {assigned_in_outage} assigned during an outage"
+            );
+        }
         let mut v = vec![
             Invariant {
                 id: 1,
                 name: "no contact lost or left in flight",
-                pass: self.in_flight.is_empty() && stuck == 0,
-                detail: format!(
-                    "{} attempts never ended, {stuck} contacts left in flight",
-                    self.in_flight.len()
-                ),
+                pass: self.in_flight.is_empty() && stuck == 0 && transient == 0,
+                detail: lost_detail,
             },
             Invariant {
                 id: 2,
@@ -236,13 +479,11 @@ impl Checker {
             Invariant {
                 id: 4,
                 name: "live answers connected within the connect window or counted nuisance",
-                pass: self.late == 0 && self.live.is_empty() && self.unknown_calls == 0,
-                detail: format!(
-                    "{} connected late, {} never resolved, {} resolved without an answer",
-                    self.late,
-                    self.live.len(),
-                    self.unknown_calls
-                ),
+                pass: self.late == 0
+                    && self.live.is_empty()
+                    && self.unknown_calls == 0
+                    && assigned_in_outage == 0,
+                detail: live_detail,
             },
         ];
         if let Some(cap) = cap_pct {
@@ -254,7 +495,44 @@ impl Checker {
                 detail: format!("worst day {day:.2} %, 30 days {month:.2} %, cap {cap:.2} %"),
             });
         }
+        if let Some(c) = &self.chaos {
+            v.push(c.verdict());
+        }
         v
+    }
+}
+
+impl ChaosChecks {
+    fn verdict(&self) -> Invariant {
+        let mut detail = format!(
+            "{} agents taken over, {} off Table 9, {} not asked to check their state",
+            self.agents, self.off_table, self.unasked
+        );
+        if let Some(first) = &self.first_off_table {
+            let _ = write!(detail, " (first: {first})");
+        }
+        let _ = write!(
+            detail,
+            "; state checks: {} mismatched ({} not logged out desktop-error, {} calls not coded desktop-error), {} matched ({} logged out), {} unanswered ({} not logged out desktop-error at the deadline)",
+            self.mismatched,
+            self.mismatched_kept,
+            self.mismatched_uncoded,
+            self.matched,
+            self.matched_logged_out,
+            self.unanswered,
+            self.unanswered_wrong
+        );
+        Invariant {
+            id: 6,
+            name: "agents after a takeover follow Table 9; mismatched desktops logged out desktop-error",
+            pass: self.off_table == 0
+                && self.unasked == 0
+                && self.mismatched_kept == 0
+                && self.mismatched_uncoded == 0
+                && self.matched_logged_out == 0
+                && self.unanswered_wrong == 0,
+            detail,
+        }
     }
 }
 
@@ -311,6 +589,172 @@ mod tests {
         let mut c = Checker::new(Duration::from_secs(2));
         c.answered(10, 5 * S);
         assert_eq!(failed(&c.finish(0, None)), vec![4]);
+    }
+
+    fn chaos_checker() -> Checker {
+        let mut c = Checker::new(Duration::from_secs(2));
+        c.check_takeovers(crate::takeover::after_takeover);
+        c
+    }
+
+    fn taken(before: CallState, column: Column, after: CallState) -> TakenOver {
+        TakenOver {
+            before,
+            after,
+            column,
+            kept: false,
+        }
+    }
+
+    #[test]
+    fn invariant_6_is_reported_only_when_takeovers_are_judged() {
+        let c = Checker::new(Duration::from_secs(2));
+        assert!(c.finish(0, None).iter().all(|i| i.id != 6));
+        let v = chaos_checker().finish(0, None);
+        assert_eq!(v.iter().map(|i| i.id).collect::<Vec<_>>(), vec![1, 2, 4, 6]);
+        assert!(v.iter().all(|i| i.pass), "{v:?}");
+    }
+
+    #[test]
+    fn an_agent_off_table_9_is_caught() {
+        let mut c = chaos_checker();
+        let owner = ConsultRole::Owner;
+        c.taken_over(
+            1,
+            &taken(
+                CallState::Talking,
+                Column::CallSurvivedNailed,
+                CallState::Talking,
+            ),
+            owner,
+        );
+        c.taken_over(
+            2,
+            &taken(
+                CallState::Talking,
+                Column::CallLostNailed,
+                CallState::Wrapup,
+            ),
+            owner,
+        );
+        assert!(failed(&c.finish(0, None)).is_empty());
+        c.taken_over(
+            3,
+            &taken(
+                CallState::Talking,
+                Column::CallLostUnnailed,
+                CallState::Talking,
+            ),
+            owner,
+        );
+        let v = c.finish(0, None);
+        assert_eq!(failed(&v), vec![6]);
+        let detail = &v[3].detail;
+        assert!(
+            detail.contains("agent 3: Talking under B became Talking, Table 9 says Wrapup"),
+            "{detail}"
+        );
+        // An agent with no job keeps its state whatever the column.
+        let mut c = chaos_checker();
+        let kept = TakenOver {
+            kept: true,
+            ..taken(
+                CallState::Talking,
+                Column::CallLostUnnailed,
+                CallState::Talking,
+            )
+        };
+        c.taken_over(1, &kept, owner);
+        assert!(failed(&c.finish(0, None)).is_empty());
+    }
+
+    #[test]
+    fn a_mismatched_desktop_must_be_logged_out_and_its_call_coded_desktop_error() {
+        let a1 = Some(AttemptId(1));
+        let engine = (CallState::Wrapup, a1);
+        let lagging = (CallState::Talking, a1);
+        let de = Some(LogoutReason::DesktopError);
+        let code = Some(CompletionCode::DesktopError);
+        let mut c = chaos_checker();
+        c.state_checked(engine, lagging, de, code);
+        c.state_checked(engine, engine, None, None);
+        assert!(failed(&c.finish(0, None)).is_empty());
+        for (logout, coded) in [
+            (None, None),
+            (Some(LogoutReason::Requested), code),
+            (de, Some(CompletionCode::AnsweredHuman)),
+        ] {
+            let mut c = chaos_checker();
+            c.state_checked(engine, lagging, logout, coded);
+            assert_eq!(failed(&c.finish(0, None)), vec![6], "{logout:?} {coded:?}");
+        }
+        // A matching desktop must stay.
+        let mut c = chaos_checker();
+        c.state_checked(engine, engine, de, code);
+        assert_eq!(failed(&c.finish(0, None)), vec![6]);
+    }
+
+    #[test]
+    fn a_takeover_without_a_state_check_is_caught() {
+        let mut c = chaos_checker();
+        c.state_check_missing();
+        assert_eq!(failed(&c.finish(0, None)), vec![6]);
+    }
+
+    #[test]
+    fn an_unanswered_check_must_log_out_at_its_deadline() {
+        let de = Some(LogoutReason::DesktopError);
+        let a1 = Some(AttemptId(1));
+        let mut c = chaos_checker();
+        c.state_check_unanswered(true, de, a1, Some(CompletionCode::DesktopError));
+        c.state_check_unanswered(true, de, None, None);
+        assert!(failed(&c.finish(0, None)).is_empty());
+        for (at_deadline, logout, code) in [
+            (false, de, Some(CompletionCode::DesktopError)),
+            (true, de, Some(CompletionCode::AnsweredHuman)),
+            (false, None, None),
+        ] {
+            let mut c = chaos_checker();
+            c.state_check_unanswered(at_deadline, logout, a1, code);
+            assert_eq!(failed(&c.finish(0, None)), vec![6]);
+        }
+    }
+
+    #[test]
+    fn a_call_assigned_during_an_outage_is_caught() {
+        let mut c = chaos_checker();
+        c.answered(10, 5 * S);
+        c.service(false);
+        c.answered(11, 5 * S);
+        c.nuisance(11);
+        c.service(true);
+        c.connected(10, 6 * S);
+        assert!(failed(&c.finish(0, None)).is_empty());
+        let mut c = chaos_checker();
+        c.answered(10, 5 * S);
+        c.service(false);
+        c.connected(10, 5 * S);
+        assert_eq!(failed(&c.finish(0, None)), vec![4]);
+    }
+
+    #[test]
+    fn an_attempt_left_transient_by_a_restart_is_caught() {
+        let mut c = chaos_checker();
+        c.launched(1);
+        c.recovered(0);
+        c.ended(1);
+        assert_eq!(
+            failed(&c.finish(0, None)),
+            vec![1],
+            "in flight at the restart"
+        );
+        let mut c = chaos_checker();
+        c.recovered(1);
+        assert_eq!(
+            failed(&c.finish(0, None)),
+            vec![1],
+            "held in flight by the list"
+        );
     }
 
     #[test]

@@ -11,6 +11,11 @@
 //! seed, the contact and the attempt number, and every agent's k-th call its talk and wrap-up
 //! times from the agent's own stream: every mode meets the same customers and the same call
 //! lengths, so differences between modes are the modes', not the dice's.
+//!
+//! A chaos run adds the faults of [`super::chaos`]; [`faults`] is how the zone lives them.
+//! Without faults the run is exactly what it was before they existed.
+
+mod faults;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
@@ -19,13 +24,14 @@ use std::time::{Duration, Instant};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
+use super::chaos::ChaosConfig;
 use super::contacts::Contacts;
 use super::report::{Checker, ModeReport};
 use super::vicidial::{DropCounts, VicidialAdapt};
 use super::workload::{Mode, Workload};
 use crate::agent::{
-    AgentConfig, AgentEffect, AgentId, AgentSession, AgentTimes, CallInfo, CallState, Command,
-    Output,
+    AgentConfig, AgentEffect, AgentEvent, AgentId, AgentSession, AgentTimes, CallInfo, CallState,
+    Command, Output,
 };
 use crate::clock::{Clock, VirtualClock};
 use crate::domain::{AttemptId, CompletionCode, ContactId, JobId, UnixMs};
@@ -52,6 +58,8 @@ enum Ev {
     /// The one-second tick of the VICIdial baseline.
     Tick,
     StopDialing,
+    /// A fault strikes or ends (chaos runs only).
+    Chaos(faults::ChaosEv),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +67,8 @@ enum Stage {
     Ringing,
     Waiting,
     WithAgent,
+    /// The customer is gone; the agent wraps up.
+    Ended,
 }
 
 /// One attempt and the customer it reaches (talk and wrap-up are drawn when it connects).
@@ -125,6 +135,7 @@ struct Sim<'w> {
     launches_by_day: BTreeMap<u64, u64>,
     last_minute: VecDeque<(u64, bool)>,
     ended_times: Vec<AgentTimes>,
+    chaos: Option<faults::Chaos>,
 }
 
 fn ms(d: Duration) -> u64 {
@@ -138,17 +149,34 @@ pub fn run_mode(
     seed: u64,
     progress: &mut dyn FnMut(Duration, Duration),
 ) -> ModeReport {
-    // Any instant will do as the origin: only differences from it matter.
-    let origin = VirtualClock::new().now();
+    run_mode_with(w, mode, seed, None, progress)
+}
+
+/// The mode's dialing loop as it starts (or restarts, with nothing in memory).
+fn dialer(w: &Workload, mode: Mode) -> Dialer {
     let campaign = &w.campaign;
     let cap = campaign.nuisance().cap;
-    let dialer = match mode {
+    match mode {
         Mode::Predictive { .. } => Dialer::Pacer(Pacer::new(campaign.mode())),
         Mode::Progressive { lines_per_agent } | Mode::FixedRatio { lines_per_agent } => {
             Dialer::Pacer(Pacer::new(PacingPolicy::Progressive { lines_per_agent }))
         }
         Mode::VicidialAdapt(params) => Dialer::Vicidial(VicidialAdapt::new(params, cap * 100.0)),
-    };
+    }
+}
+
+/// [`run_mode`], meeting the faults `chaos` schedules when given.
+pub fn run_mode_with(
+    w: &Workload,
+    mode: Mode,
+    seed: u64,
+    chaos: Option<&ChaosConfig>,
+    progress: &mut dyn FnMut(Duration, Duration),
+) -> ModeReport {
+    // Any instant will do as the origin: only differences from it matter.
+    let origin = VirtualClock::new().now();
+    let campaign = &w.campaign;
+    let dialer = dialer(w, mode);
     let mut sim = Sim {
         w,
         mode,
@@ -183,6 +211,7 @@ pub fn run_mode(
         launches_by_day: BTreeMap::new(),
         last_minute: VecDeque::new(),
         ended_times: Vec::new(),
+        chaos: chaos.map(|cfg| faults::Chaos::new(cfg, seed, w.duration)),
     };
     sim.setup();
     let total = w.duration;
@@ -220,6 +249,7 @@ pub fn run_mode(
         }
     }
     progress(total, total);
+    sim.close_chaos();
     sim.report()
 }
 
@@ -262,9 +292,13 @@ impl Sim<'_> {
         if matches!(self.dialer, Dialer::Vicidial(_)) {
             self.at(1000, Ev::Tick);
         }
+        self.arm_faults();
     }
 
     fn handle(&mut self, ev: Ev) {
+        if self.deferred(ev) {
+            return;
+        }
         match ev {
             Ev::Login(i) => self.login(i),
             Ev::Logout(i) => {
@@ -281,14 +315,21 @@ impl Sim<'_> {
             Ev::WaitEnd(call) => self.wait_end(call),
             Ev::TalkEnd(i, call) => {
                 let now = self.now();
-                let wrap = self.calls.get(&call).map(|c| c.wrap);
+                // The customer may have gone already, hung up by a fault.
+                let Some(c) = self
+                    .calls
+                    .get_mut(&call)
+                    .filter(|c| c.stage == Stage::WithAgent)
+                else {
+                    return;
+                };
+                c.stage = Stage::Ended;
+                let wrap = c.wrap;
                 if let Some(s) = self.agents[i as usize].session.as_mut() {
                     s.customer_ended(now, AttemptId(call));
                 }
                 self.drain(i);
-                if let Some(wrap) = wrap {
-                    self.at(self.t + ms(wrap), Ev::WrapEnd(i, call));
-                }
+                self.at(self.t + ms(wrap), Ev::WrapEnd(i, call));
             }
             Ev::WrapEnd(i, call) => {
                 let ours = self.agents[i as usize].session.as_ref().is_some_and(|s| {
@@ -309,6 +350,7 @@ impl Sim<'_> {
             Ev::AgentTimer(i) => {
                 let now = self.now();
                 self.agents[i as usize].timer_at = None;
+                self.before_timeout(i);
                 if let Some(s) = self.agents[i as usize].session.as_mut() {
                     s.handle_timeout(now);
                 }
@@ -322,6 +364,7 @@ impl Sim<'_> {
             }
             Ev::Tick => self.tick(),
             Ev::StopDialing => self.dialing = false,
+            Ev::Chaos(ev) => self.chaos_event(ev),
         }
     }
 
@@ -374,8 +417,13 @@ impl Sim<'_> {
             .as_mut()
             .and_then(AgentSession::poll_output)
         {
-            let Output::Effect(effect) = out else {
-                continue;
+            let effect = match out {
+                Output::Effect(effect) => effect,
+                Output::Desktop(AgentEvent::StateCheck) => {
+                    self.state_check_asked(i);
+                    continue;
+                }
+                Output::Desktop(_) => continue,
             };
             match effect {
                 // The phone answers at once in the simulation.
@@ -401,6 +449,7 @@ impl Sim<'_> {
                     }
                 }
                 AgentEffect::Dispose { attempt, code, .. } => {
+                    self.note_disposal(i, attempt, code);
                     let since = self.agents[i as usize].busy_since.take();
                     if let Some(since) = since {
                         let now = self.now();
@@ -409,13 +458,16 @@ impl Sim<'_> {
                     }
                     self.complete(attempt.0, code);
                 }
-                AgentEffect::Ended(_) => {
+                AgentEffect::Ended(reason) => {
                     self.logged_in -= 1;
                     let now = self.now();
                     if let Some(s) = self.agents[i as usize].session.as_ref() {
                         self.ended_times.push(s.times(now));
                     }
+                    self.session_ended(i, reason);
                 }
+                // Only faults hang up a customer in the simulation (takeovers, logouts).
+                AgentEffect::HangUpCustomer(attempt) => self.customer_hung_up(i, attempt.0),
                 _ => {}
             }
         }
@@ -488,6 +540,9 @@ impl Sim<'_> {
         self.next_call += 1;
         let attempt_no = self.contacts.launched(contact, AttemptId(call));
         self.checker.launched(contact);
+        if self.media_refused(contact) {
+            return;
+        }
         let mut rng = SmallRng::seed_from_u64(
             self.seed
                 ^ contact.wrapping_mul(0x9E37_79B9_7F4A_7C15)
@@ -545,6 +600,9 @@ impl Sim<'_> {
         let give_up = self.w.campaign.connect_window().min(patience);
         self.live += 1;
         self.checker.answered(call, self.unix());
+        if self.released_in_outage(call) {
+            return;
+        }
         self.waiting.push_back(call);
         self.at(self.t + ms(give_up), Ev::WaitEnd(call));
         self.assign();
@@ -565,6 +623,11 @@ impl Sim<'_> {
             self.estimator
                 .record_wait(Duration::from_millis(self.t - c.answered_at), left);
         }
+        self.abandoned(call);
+    }
+
+    /// A live answer got the message, no agent: a nuisance call, counted where the cap is.
+    fn abandoned(&mut self, call: u64) {
         let unix = self.unix();
         self.checker.nuisance(call);
         self.meter.record(unix, true, true);
@@ -611,7 +674,7 @@ impl Sim<'_> {
     }
 
     fn decide(&mut self) {
-        if !self.dialing {
+        if !self.dialing || self.dialing_held() {
             return;
         }
         let snap = self.snapshot();
@@ -726,6 +789,7 @@ impl Sim<'_> {
                 contacts.in_flight,
                 self.mode.promises_cap().then_some(cap_pct),
             ),
+            chaos: self.chaos_report(&total),
         }
     }
 }

@@ -8,6 +8,7 @@ use chrono::DateTime;
 use rand::Rng;
 use serde::Deserialize;
 
+use super::chaos::{ChaosConfig, ChaosSpec};
 use crate::campaign::{Campaign, CampaignSpec, NuisanceSpec};
 use crate::domain::UnixMs;
 
@@ -54,6 +55,9 @@ pub struct WorkloadSpec {
     pub fixed_ratio: Option<LinesSpec>,
     #[serde(default)]
     pub vicidial: Option<VicidialSpec>,
+    /// The faults of a `--chaos` run; ignored without it. Keys in [`ChaosSpec`].
+    #[serde(default)]
+    pub chaos: Option<ChaosSpec>,
 }
 
 /// `[agents]`: either `count` agents for the whole run, or `[[agents.shifts]]`.
@@ -261,6 +265,8 @@ pub struct Workload {
     pub patience: Dist,
     /// The campaign the modes run (predictive's; the baselines use its windows and rules).
     pub campaign: Campaign,
+    /// The faults a `--chaos` run meets.
+    pub chaos: ChaosConfig,
 }
 
 impl Workload {
@@ -399,6 +405,14 @@ impl WorkloadSpec {
         let progressive_lines = lines(&mut p, "progressive", &self.progressive, 1.0);
         let fixed_lines = lines(&mut p, "fixed_ratio", &self.fixed_ratio, 2.0);
         let vicidial = resolve_vicidial(&mut p, self.vicidial.as_ref());
+        let chaos = match self.chaos.as_ref().map(ChaosSpec::resolve) {
+            None => ChaosConfig::default(),
+            Some(Ok(c)) => c,
+            Some(Err(problems)) => {
+                p.0.extend(problems);
+                ChaosConfig::default()
+            }
+        };
         let names = self
             .modes
             .clone()
@@ -482,6 +496,7 @@ impl WorkloadSpec {
                 wrap,
                 patience,
                 campaign,
+                chaos,
             }),
             _ => Err(WorkloadError::Invalid(p.0)),
         }
