@@ -328,7 +328,13 @@ impl Handler<ZoneDown> for ZoneSupervisor {
         }
         let now = self.shared.clock.now();
         if let Some(t) = &self.takeover {
-            tracing::warn!(zone = %self.zone, cause = ?msg.cause, under_way = ?t.cause, "another fault during a takeover; it is covered by the one under way");
+            if msg.generation == Some(self.generation) {
+                // The new pacing actor itself failed before dialing resumed: build another.
+                tracing::warn!(zone = %self.zone, cause = ?msg.cause, "the zone's new actor failed during the takeover; building another");
+                self.rebuild(ctx);
+            } else {
+                tracing::warn!(zone = %self.zone, cause = ?msg.cause, under_way = ?t.cause, "another fault during a takeover; it is covered by the one under way");
+            }
             return;
         }
         tracing::warn!(zone = %self.zone, cause = ?msg.cause, "zone failed; taking it over");
