@@ -494,6 +494,7 @@ pub async fn run(
     let _ = stop_tx.send(());
     let _ = peer_task.await;
     server_handle.stop(true).await;
+    node.begin_shutdown();
     node.flush()?;
     let text = String::from_utf8(record.0.lock().map_err(|_| "poisoned")?.clone())?;
     let mut report = build_report(&node, job, &text, seconds, &dir)?;

@@ -254,6 +254,7 @@ async fn run_node_command(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Erro
                 _ = term.recv() => {}
             }
             eprintln!("outdial: stopping");
+            node.begin_shutdown();
             handle.stop(true).await;
             node.flush()?;
             Ok(ExitCode::SUCCESS)

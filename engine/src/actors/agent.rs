@@ -198,6 +198,9 @@ impl AgentActor {
     /// This actor failed: its zone is taken over (DESIGN.md §4: a restart of a zone's actors
     /// is a takeover).
     fn report_down(&mut self, cause: Cause) {
+        if self.shared.stopping.load(crate::sync::Ordering::Acquire) {
+            return;
+        }
         if std::mem::take(&mut self.armed) {
             if let Some(sup) = self.shared.supervisor(self.session.zone()) {
                 sup.do_send(ZoneDown {

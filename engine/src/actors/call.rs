@@ -324,27 +324,19 @@ impl CallActor {
         if let Some(a) = self.preview_agent.as_ref().filter(|_| self.agent.is_none()) {
             a.do_send(PreviewUnanswered(self.attempt.id, code));
         }
+        // Dropped, not stopped: its task ends when its handle goes, and nothing is spawned.
+        drop(self.leg.take());
         let Some(ticket) = self.record_outcome(code) else {
             return;
         };
-        let (job, contact, shared) = (
-            Arc::clone(&self.job),
-            self.contact.id,
-            Arc::clone(&self.shared),
-        );
-        let attempt = self.attempt.clone();
-        actix::spawn(async move {
-            match ticket.await {
-                Ok(()) => {
-                    job.stats.completed(code, shared.clock.unix_ms());
-                    job.release(contact);
-                    shared.publish(&attempt);
-                }
-                Err(e) => {
-                    tracing::error!(attempt = %attempt.id, error = %e, "could not record the outcome")
-                }
-            }
-        });
+        // Not awaited: this may run in a drop, even as the system shuts down, where nothing
+        // can be spawned. The outcome is queued for the group commit either way; until it
+        // lands the contact is still in flight on disk, so no prefetch can take it, and if
+        // the process dies first, recovery resolves it at the next start.
+        drop(ticket);
+        self.job.stats.completed(code, self.shared.clock.unix_ms());
+        self.job.release(self.contact.id);
+        self.shared.publish(&self.attempt);
     }
 
     /// Releases the call's resources and submits its outcome; None if it was recorded
@@ -396,6 +388,9 @@ impl CallActor {
 
 impl Drop for CallActor {
     fn drop(&mut self) {
+        if self.shared.stopping.load(crate::sync::Ordering::Acquire) {
+            return;
+        }
         // Stopped (killed) or unwound by a panic before its outcome was recorded.
         self.abandon("the call's actor ended before its outcome");
     }

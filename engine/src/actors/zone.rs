@@ -113,6 +113,9 @@ impl ZoneActor {
 
     /// Reports this actor's failure to its supervisor, once.
     fn report_down(&mut self, cause: Cause) {
+        if self.shared.stopping.load(Ordering::Acquire) {
+            return;
+        }
         if std::mem::take(&mut self.armed) {
             self.supervisor.do_send(ZoneDown {
                 generation: Some(self.generation),

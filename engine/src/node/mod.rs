@@ -288,6 +288,15 @@ impl NodeHandle {
         }
     }
 
+    /// The node is about to stop: from now on the actors' teardown is not a failure, and calls
+    /// still in flight are left to the next start's recovery (`recovered-after-failover`)
+    /// rather than given an outcome they did not have.
+    pub fn begin_shutdown(&self) {
+        self.shared
+            .stopping
+            .store(true, crate::sync::Ordering::Release);
+    }
+
     /// Commits everything submitted so far (for a clean stop).
     pub fn flush(&self) -> Result<(), NodeError> {
         self.shared.commit.commit_blocking(Vec::new())?;
@@ -387,6 +396,7 @@ impl Node {
             manager: std::sync::RwLock::new(None),
             roles: Default::default(),
             chaos,
+            stopping: crate::sync::AtomicBool::new(false),
             home: Arbiter::current(),
             desktop: cfg.desktop,
             credentials: cfg

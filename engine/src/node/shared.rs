@@ -56,6 +56,9 @@ pub struct NodeShared {
     pub roles: ControlRoles,
     /// Present when the config enables fault injection.
     pub chaos: Option<Chaos>,
+    /// Set when the node is being stopped: actors dropped from then on are not failures, and
+    /// calls still up are left for the next start's recovery.
+    pub stopping: crate::sync::AtomicBool,
     /// The arbiter of the SIP plant, where call and agent actors live.
     pub home: ArbiterHandle,
     pub desktop: DesktopSettings,
