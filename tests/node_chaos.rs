@@ -450,11 +450,9 @@ fn run_agents(
                     c.reply_timeout = Duration::from_secs(3);
                     let r = SimulatedAgent::new(c).run(stop.clone()).await;
                     seen.extend(r.takeovers);
-                    // A person logs in again a moment later (the node may be restarting).
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_millis(200)) => {}
-                        _ = stop.changed() => {}
-                    }
+                    // A person logs in again a moment later (the node may be restarting),
+                    // unless told to stop meanwhile.
+                    let _ = tokio::time::timeout(Duration::from_millis(200), stop.changed()).await;
                 }
                 (name, seen)
             }));
