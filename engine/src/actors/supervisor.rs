@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use actix::prelude::*;
 use serde::Serialize;
 
-use crate::actors::agent::{AgentBoard, Resync, ServiceLost, TakeOver};
+use crate::actors::agent::{AgentBoard, JobEnded, Resync, ServiceLost, TakeOver};
 use crate::actors::campaign_manager::RunningJobs;
 use crate::actors::zone::{AttachJob, ZoneActor};
 use crate::node::job::RunState;
@@ -281,10 +281,21 @@ impl ZoneSupervisor {
         actix::spawn(async move {
             // The zone's jobs, from the campaign manager that runs them (it read them from
             // storage; a job it has not started yet arrives by itself).
+            let mut running = Vec::new();
             if let Some(m) = manager {
                 for job in m.send(RunningJobs).await.unwrap_or_default() {
                     if job.campaign.zone() == name && job.run_state() != RunState::Finished {
+                        running.push(job.job);
                         zone.do_send(AttachJob(job));
+                    }
+                }
+            }
+            // A job that ended while the old actor was going may have missed its detach:
+            // its agents are released here.
+            for job in board.jobs() {
+                if !running.contains(&job) {
+                    for (_, a) in board.job_stopped(job) {
+                        a.do_send(JobEnded(job));
                     }
                 }
             }
