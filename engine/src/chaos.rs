@@ -110,6 +110,14 @@ pub fn contain<R>(f: impl FnOnce() -> R) -> Result<R, String> {
 /// The panic an injected fault raises.
 pub const INJECTED: &str = "injected fault";
 
+/// Raises the injected panic inside [`contain`], as a handler that failed would, and returns
+/// its message: what an actor's `Inject::Panic` handler then treats as its failure.
+pub fn raise_contained() -> String {
+    contain(|| -> () { panic!("{}", INJECTED) })
+        .err()
+        .unwrap_or_default()
+}
+
 /// Makes injected panics one log line instead of a message and a backtrace on stderr;
 /// every other panic still goes to the previous hook. Idempotent.
 pub fn quiet_injected_panics() {

@@ -456,22 +456,21 @@ pub async fn run(
         }
     }
     let takeovers = (opts.faults > 0).then(|| {
-        let history = node.takeover_history("default");
-        let mut took: Vec<f64> = history
-            .iter()
-            .filter_map(|t| t.took())
-            .map(|d| d.as_secs_f64() * 1000.0)
-            .collect();
-        took.sort_by(f64::total_cmp);
+        // The node's own figures for the zone, over the takeovers it keeps.
         let status = node.status();
         let zone = status.zones.first();
+        let took =
+            |f: fn(&crate::node::ZoneTakeovers) -> Option<f64>| zone.and_then(f).unwrap_or(0.0);
         TakeoverReport {
             faults_injected,
             takeovers: zone.map_or(0, |z| z.takeovers),
-            took_ms_min: took.first().copied().unwrap_or(0.0),
-            took_ms_p50: took.get(took.len() / 2).copied().unwrap_or(0.0),
-            took_ms_max: took.last().copied().unwrap_or(0.0),
-            last_steps_ms: history.last().map(|t| t.steps.clone()).unwrap_or_default(),
+            took_ms_min: took(|z| z.took_min_ms),
+            took_ms_p50: took(|z| z.took_p50_ms),
+            took_ms_max: took(|z| z.took_max_ms),
+            last_steps_ms: zone
+                .and_then(|z| z.last.as_ref())
+                .map(|t| t.steps.clone())
+                .unwrap_or_default(),
             nuisance_released: zone.map_or(0, |z| z.nuisance_released),
             desktop_errors: zone.map_or(0, |z| z.desktop_errors),
             director_restart_ms: director_ms,

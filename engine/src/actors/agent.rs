@@ -18,7 +18,7 @@ use crate::agent::{
     Output, TakenOver,
 };
 use crate::board::ZoneBoard;
-use crate::chaos::{contain, Inject};
+use crate::chaos::{raise_contained, Inject};
 use crate::desktop::{ClientMessage, ServerMessage};
 use crate::domain::{AttemptId, CompletionCode, JobId, UnixMs};
 use crate::node::shared::NodeShared;
@@ -549,14 +549,12 @@ impl Handler<Inject> for AgentActor {
     fn handle(&mut self, msg: Inject, ctx: &mut Context<Self>) {
         match msg {
             Inject::Panic => {
-                if let Err(why) = contain(|| panic!("{}", crate::chaos::INJECTED)) {
-                    // The session survives (the panic touched nothing); the takeover's
-                    // state check with the desktop decides whether it can be trusted.
-                    tracing::error!(agent = %self.session.id(), panic = %why, "agent actor panicked");
-                    let cause = Cause::Panic(why);
-                    self.report_down(cause);
-                    self.armed = true;
-                }
+                // The session survives (the panic touched nothing); the takeover's state
+                // check with the desktop decides whether it can be trusted.
+                let why = raise_contained();
+                tracing::error!(agent = %self.session.id(), panic = %why, "agent actor panicked");
+                self.report_down(Cause::Panic(why));
+                self.armed = true;
             }
             Inject::Kill => {
                 let cause =

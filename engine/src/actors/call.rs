@@ -14,7 +14,7 @@ use crate::actors::agent::{
 };
 use crate::agent::CallInfo;
 use crate::board::CallStage;
-use crate::chaos::{contain, Inject};
+use crate::chaos::{raise_contained, Inject};
 use crate::domain::{Attempt, AttemptState, CompletionCode, Contact, ContactState, UnixMs};
 use crate::flow::{AttemptFlow, CallMode, Effect, Stage};
 use crate::node::job::JobRuntime;
@@ -401,9 +401,7 @@ impl Handler<Inject> for CallActor {
 
     fn handle(&mut self, msg: Inject, ctx: &mut Context<Self>) {
         if msg == Inject::Panic {
-            if let Err(why) = contain(|| panic!("{}", crate::chaos::INJECTED)) {
-                self.abandon(&why);
-            }
+            self.abandon(&raise_contained());
         }
         ctx.stop();
     }

@@ -11,7 +11,7 @@ use actix::prelude::*;
 use crate::actors::rule_engine::RuleSet;
 use crate::actors::supervisor::Role;
 use crate::actors::zone::{AttachJob, DetachJob};
-use crate::chaos::{contain, Inject};
+use crate::chaos::{raise_contained, Inject};
 use crate::domain::{CompletionCode, ContactState, JobId};
 use crate::node::job::{JobRuntime, RunState};
 use crate::node::shared::NodeShared;
@@ -234,9 +234,7 @@ impl Handler<Inject> for CampaignManager {
 
     fn handle(&mut self, msg: Inject, ctx: &mut Context<Self>) {
         if msg == Inject::Panic {
-            if let Err(why) = contain(|| panic!("{}", crate::chaos::INJECTED)) {
-                tracing::error!(panic = %why, "campaign manager panicked");
-            }
+            tracing::error!(panic = %raise_contained(), "campaign manager panicked");
         }
         self.shared
             .roles

@@ -10,7 +10,7 @@ use actix::prelude::*;
 use crate::actors::campaign_manager::{CampaignManager, RunJob, SetRunState};
 use crate::actors::supervisor::Role;
 use crate::campaign::{AbandonMessage, Campaign, CampaignSpec};
-use crate::chaos::{contain, Inject};
+use crate::chaos::{raise_contained, Inject};
 use crate::domain::{CampaignId, JobId};
 use crate::node::error::NodeError;
 use crate::node::job::{JobRuntime, RunState};
@@ -127,9 +127,7 @@ impl Handler<Inject> for Director {
 
     fn handle(&mut self, msg: Inject, ctx: &mut Context<Self>) {
         if msg == Inject::Panic {
-            if let Err(why) = contain(|| panic!("{}", crate::chaos::INJECTED)) {
-                tracing::error!(panic = %why, "director panicked");
-            }
+            tracing::error!(panic = %raise_contained(), "director panicked");
         }
         self.shared
             .roles

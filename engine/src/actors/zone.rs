@@ -369,11 +369,7 @@ impl ZoneActor {
                         tracing::error!(error = %e, "could not record Dialing; these calls are not placed");
                         for (job, _, _, mpp) in launches {
                             shared.mpps.release(mpp);
-                            let _ = job.stats.in_flight.fetch_update(
-                                Ordering::AcqRel,
-                                Ordering::Acquire,
-                                |v| v.checked_sub(1),
-                            );
+                            job.stats.not_launched();
                         }
                     }
                 }
@@ -561,11 +557,7 @@ impl ZoneActor {
                 Err(e) => {
                     tracing::error!(error = %e, "could not record Dialing; the preview call is not placed");
                     shared.mpps.release(mpp);
-                    let _ = job.stats.in_flight.fetch_update(
-                        Ordering::AcqRel,
-                        Ordering::Acquire,
-                        |v| v.checked_sub(1),
-                    );
+                    job.stats.not_launched();
                     msg.agent
                         .do_send(PreviewUnanswered(id, CompletionCode::NetworkFailure));
                 }

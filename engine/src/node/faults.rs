@@ -40,17 +40,20 @@ impl NodeHandle {
             Ok(Duration::from_millis(ms))
         };
         let now = crate::clock::now();
+        // What an actor fault does to its actor: panic inside a handler, or stop.
+        let how = match fault {
+            Fault::PanicZone { .. } | Fault::PanicAgent { .. } | Fault::PanicCall { .. } => {
+                Inject::Panic
+            }
+            _ => Inject::Kill,
+        };
         let target = match &fault {
             Fault::PanicZone { zone } | Fault::KillZone { zone } => {
                 let addr = self
                     .shared
                     .zone(zone)
                     .ok_or_else(|| NodeError::NotFound(format!("zone {zone}")))?;
-                addr.do_send(if matches!(fault, Fault::PanicZone { .. }) {
-                    Inject::Panic
-                } else {
-                    Inject::Kill
-                });
+                addr.do_send(how);
                 format!("zone {zone}'s pacing actor")
             }
             Fault::PanicAgent { agent } | Fault::KillAgent { agent } => {
@@ -63,11 +66,7 @@ impl NodeHandle {
                     .ok_or_else(|| {
                         NodeError::NotFound(format!("agent {agent} is not logged in"))
                     })?;
-                addr.do_send(if matches!(fault, Fault::PanicAgent { .. }) {
-                    Inject::Panic
-                } else {
-                    Inject::Kill
-                });
+                addr.do_send(how);
                 format!("agent {agent}'s actor")
             }
             Fault::PanicCall { attempt } | Fault::KillCall { attempt } => {
@@ -86,11 +85,7 @@ impl NodeHandle {
                         .map(|(a, c)| (*a, c.clone()))
                         .ok_or_else(|| NodeError::NotFound("no call is in flight".into()))?,
                 };
-                addr.do_send(if matches!(fault, Fault::PanicCall { .. }) {
-                    Inject::Panic
-                } else {
-                    Inject::Kill
-                });
+                addr.do_send(how);
                 format!("attempt {id}'s call actor")
             }
             Fault::PanicMpp { mpp } => {
@@ -170,15 +165,6 @@ impl NodeHandle {
             cause: crate::takeover::Cause::Planned,
         });
         Ok(())
-    }
-
-    /// A zone's takeovers, oldest first.
-    pub fn takeover_history(&self, zone: &str) -> Vec<crate::takeover::TakeoverRecord> {
-        self.shared
-            .zone_status
-            .get(zone)
-            .map(|z| z.history())
-            .unwrap_or_default()
     }
 
     fn mpp_index(&self, name: &str) -> Result<usize, NodeError> {

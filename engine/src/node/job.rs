@@ -145,6 +145,14 @@ impl JobStats {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A launch counted by [`JobStats::launched`] did not happen after all (its `Dialing`
+    /// could not be recorded): it holds no line.
+    pub fn not_launched(&self) {
+        let _ = self
+            .in_flight
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| v.checked_sub(1));
+    }
+
     pub fn completed(&self, code: CompletionCode, now: UnixMs) {
         let _ = self
             .in_flight

@@ -64,7 +64,8 @@ pub struct ZoneTakeovers {
     pub zone: String,
     pub in_service: bool,
     pub takeovers: u64,
-    /// Fault to dialing resumed, over the kept records: median and worst, ms.
+    /// Fault to dialing resumed, over the kept records: best, median and worst, ms.
+    pub took_min_ms: Option<f64>,
     pub took_p50_ms: Option<f64>,
     pub took_max_ms: Option<f64>,
     pub nuisance_released: u64,
@@ -254,6 +255,7 @@ impl NodeHandle {
                 zone: z.clone(),
                 in_service: self.shared.zone_in_service(z),
                 takeovers: st.takeovers.load(crate::sync::Ordering::Relaxed),
+                took_min_ms: took.first().copied(),
                 took_p50_ms: took.get(took.len() / 2).copied(),
                 took_max_ms: took.last().copied(),
                 nuisance_released: self.shared.board(z).map_or(0, |b| b.released_by_takeover()),

@@ -198,9 +198,14 @@ async fn run(
                 _ => {}
             }
         }
-        let now_faults = clock::now();
-        let stalled = faults.as_ref().and_then(|f| f.stalled_until(now_faults));
-        let dropping = faults.as_ref().filter(|f| f.dropping(now_faults));
+        // Only a node with fault injection on pays for looking at the fault windows.
+        let (stalled, dropping) = match &faults {
+            Some(f) => {
+                let t = clock::now();
+                (f.stalled_until(t), f.dropping(t).then_some(f))
+            }
+            None => (None, None),
+        };
         match (stalled, dropping) {
             // Held: the endpoint keeps its datagrams until the stall ends.
             (Some(_), _) => {}

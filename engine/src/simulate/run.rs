@@ -316,15 +316,9 @@ impl Sim<'_> {
             Ev::TalkEnd(i, call) => {
                 let now = self.now();
                 // The customer may have gone already, hung up by a fault.
-                let Some(c) = self
-                    .calls
-                    .get_mut(&call)
-                    .filter(|c| c.stage == Stage::WithAgent)
-                else {
+                let Some(wrap) = self.end_with_agent(call) else {
                     return;
                 };
-                c.stage = Stage::Ended;
-                let wrap = c.wrap;
                 if let Some(s) = self.agents[i as usize].session.as_mut() {
                     s.customer_ended(now, AttemptId(call));
                 }
@@ -397,6 +391,17 @@ impl Sim<'_> {
             let _ = s.handle_command(now, cmd);
         }
         self.drain(i);
+    }
+
+    /// Ends a call that is with its agent, giving the agent's wrap-up time; None if it is
+    /// not with an agent (any more).
+    fn end_with_agent(&mut self, call: u64) -> Option<Duration> {
+        let c = self
+            .calls
+            .get_mut(&call)
+            .filter(|c| c.stage == Stage::WithAgent)?;
+        c.stage = Stage::Ended;
+        Some(c.wrap)
     }
 
     fn leave_if_idle(&mut self, i: u32) {

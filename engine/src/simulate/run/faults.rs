@@ -640,15 +640,9 @@ impl Sim<'_> {
     /// The engine hung up agent `i`'s customer (a takeover that lost the phone, or a
     /// logout): the agent wraps the call up, if its session goes on.
     pub(super) fn customer_hung_up(&mut self, i: u32, call: u64) {
-        let Some(c) = self
-            .calls
-            .get_mut(&call)
-            .filter(|c| c.stage == Stage::WithAgent)
-        else {
+        let Some(wrap) = self.end_with_agent(call) else {
             return;
         };
-        c.stage = Stage::Ended;
-        let wrap = c.wrap;
         let wrapping = self.agents[i as usize].session.as_ref().is_some_and(|s| {
             s.logged_out().is_none()
                 && s.call_state() == CallState::Wrapup
