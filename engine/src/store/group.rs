@@ -183,18 +183,41 @@ impl Pending {
 fn writer(store: Arc<dyn Store>, rx: Receiver<Pending>, max: usize, stats: &Counters) {
     let mut merged: Vec<Write> = Vec::new();
     let mut waiters: Vec<Completer> = Vec::new();
+    // Where each waiter's batch ends in `merged`.
+    let mut ends: Vec<usize> = Vec::new();
     // `recv` fails only once every sender is gone and the queue is empty: that is shutdown.
     while let Ok(first) = rx.recv() {
         merged.clear();
+        ends.clear();
         let mut next = Some(first);
         while let Some(p) = next.take() {
             merged.extend(p.batch);
+            ends.push(merged.len());
             waiters.push(p.done);
             if merged.len() < max {
                 next = rx.try_recv().ok();
             }
         }
         let result = store.commit(&merged);
+        if matches!(result, Err(StoreError::Fenced { .. })) && waiters.len() > 1 {
+            // One stale batch must not sink the others merged with it (another zone's, still
+            // mastered here): commit each on its own, so only the stale ones fail.
+            let mut start = 0;
+            for (w, end) in waiters.drain(..).zip(ends.iter().copied()) {
+                w.settle(store.commit(&merged[start..end]));
+                start = end;
+            }
+            stats
+                .commits
+                .fetch_add(ends.len() as u64, Ordering::Relaxed);
+            stats
+                .batches
+                .fetch_add(ends.len() as u64, Ordering::Relaxed);
+            stats
+                .writes
+                .fetch_add(merged.len() as u64, Ordering::Relaxed);
+            continue;
+        }
         let n = merged.len() as u64;
         stats.commits.fetch_add(1, Ordering::Relaxed);
         stats

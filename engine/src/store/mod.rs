@@ -10,9 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{Attempt, CampaignId, Contact, ContactId, ContactState, JobId, UnixMs};
 
+pub mod coordination;
 pub mod group;
 pub mod sled_store;
 
+pub use coordination::{Assignment, Coordination, Fence, LeaseRow, NodeBeat, NodeRow};
 pub use group::GroupCommit;
 pub use sled_store::SledStore;
 
@@ -74,6 +76,12 @@ pub enum Write {
     },
     Attempt(Attempt),
     ZoneOwner(ZoneOwner),
+    /// The batch applies only while `fence.node` still holds lease `fence.lease` under
+    /// `fence.epoch`; otherwise the whole batch is rejected with [`StoreError::Fenced`]. A
+    /// cluster store checks it inside the batch's transaction, holding the lease row against a
+    /// concurrent takeover until the batch commits. The embedded store has one writer and no
+    /// leases, so it accepts every fence.
+    Fence(Fence),
 }
 
 /// Counts of a job's contacts.
@@ -98,6 +106,14 @@ pub enum StoreError {
     /// The group committer is gone (its thread stopped).
     #[error("storage writer stopped")]
     Closed,
+    /// A write stamped with a lease this node no longer holds: another node took the lease
+    /// under a newer epoch, so this node is a stale master and its writes must not land.
+    #[error("stale master: lease {lease} is no longer held by {node} under epoch {epoch}")]
+    Fenced {
+        lease: String,
+        node: String,
+        epoch: u64,
+    },
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

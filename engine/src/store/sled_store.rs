@@ -168,6 +168,8 @@ impl Store for SledStore {
                 Write::Campaign(c) => b.insert(campaign_key(c.id).into_bytes(), encode(c)?),
                 Write::Job(j) => b.insert(job_key(j.id).into_bytes(), encode(j)?),
                 Write::ZoneOwner(z) => b.insert(zone_key(&z.zone).into_bytes(), encode(z)?),
+                // One process writes an embedded store: there is no other master to fence off.
+                Write::Fence(_) => {}
                 Write::Contact { contact, was } => {
                     let d = deltas.entry(contact.job).or_default();
                     match was {
