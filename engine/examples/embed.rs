@@ -35,6 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let dir = std::env::temp_dir().join(format!("outdial-embed-{}", clock.unix_ms()));
         let cfg = NodeConfig {
+            cluster: None,
             name: "embedded".into(),
             data_dir: dir.clone(),
             zones: vec!["default".into()],

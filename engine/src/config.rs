@@ -31,6 +31,62 @@ pub struct NodeConfigFile {
     pub agents: Vec<AgentSection>,
     #[serde(default)]
     pub chaos: ChaosSection,
+    /// Present for a node of a cluster sharing PostgreSQL (configs/ha-*.toml).
+    #[serde(default)]
+    pub cluster: Option<ClusterSection>,
+}
+
+/// `[cluster]`: the nodes of one deployment and how they agree on masters. One file describes
+/// the whole cluster; each process is one of its `[[cluster.node]]`s (`outdial run --node`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSection {
+    /// libpq connection string of the shared PostgreSQL database; `OUTDIAL_DATABASE` in the
+    /// environment replaces it.
+    pub database: String,
+    /// How long a lease lasts without renewal: the longest a node cut from the database can
+    /// stay master.
+    #[serde(default = "default_lease_ttl_ms")]
+    pub lease_ttl_ms: u64,
+    #[serde(default = "default_renew_every_ms")]
+    pub renew_every_ms: u64,
+    /// Direct UDP heartbeats between nodes.
+    #[serde(default = "default_heartbeat_every_ms")]
+    pub heartbeat_every_ms: u64,
+    /// Silence (on UDP and in the database) after which a peer counts as dead and its leases
+    /// may be taken before they run out.
+    #[serde(default = "default_peer_dead_after_ms")]
+    pub peer_dead_after_ms: u64,
+    #[serde(rename = "node")]
+    pub nodes: Vec<ClusterNodeSection>,
+}
+
+fn default_lease_ttl_ms() -> u64 {
+    2000
+}
+fn default_renew_every_ms() -> u64 {
+    400
+}
+fn default_heartbeat_every_ms() -> u64 {
+    100
+}
+fn default_peer_dead_after_ms() -> u64 {
+    600
+}
+
+/// `[[cluster.node]]`: one node's addresses, and the zones it masters on the cluster's first
+/// start (afterwards the director allocates them, and the zone-assignment API moves them).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterNodeSection {
+    pub name: String,
+    pub sip: SocketAddr,
+    pub http: SocketAddr,
+    pub heartbeat: SocketAddr,
+    pub rtp_port_first: u16,
+    pub rtp_port_last: u16,
+    #[serde(default)]
+    pub zones: Vec<String>,
 }
 
 /// `[desktop]`: the agent desktop protocol (docs/desktop-protocol.md) and agent sessions.
@@ -294,6 +350,8 @@ pub struct Mpp {
 /// The resolved node configuration.
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
+    /// Present for a node of a cluster: storage is then the shared PostgreSQL database.
+    pub cluster: Option<crate::cluster::ClusterSettings>,
     pub name: String,
     pub data_dir: PathBuf,
     pub zones: Vec<String>,
@@ -361,12 +419,71 @@ pub enum ConfigError {
 
 impl NodeConfigFile {
     pub fn load(path: &std::path::Path) -> Result<NodeConfig, ConfigError> {
+        Self::load_node(path, None)
+    }
+
+    /// Loads the config; for a cluster file, as the node named `node` (required there).
+    pub fn load_node(
+        path: &std::path::Path,
+        node: Option<&str>,
+    ) -> Result<NodeConfig, ConfigError> {
         let p = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: p.clone(),
             source,
         })?;
-        Self::parse(&text, &p)?.resolve(&p)
+        Self::parse(&text, &p)?.as_node(node, &p)?.resolve(&p)
+    }
+
+    /// A cluster file seen by one of its nodes: that node's name and addresses replace
+    /// `[node]`, `[sip]`, `[http]` and `[rtp]`'s ports, and `[node] zones` is every zone of the
+    /// cluster (a node can be given any of them). Without `[cluster]`, `node` must be absent
+    /// or the file's own node name.
+    pub fn as_node(mut self, node: Option<&str>, path: &str) -> Result<Self, ConfigError> {
+        let invalid = |why: String| ConfigError::Invalid {
+            path: path.into(),
+            problems: vec![why],
+        };
+        let Some(cluster) = self.cluster.as_mut() else {
+            return match node {
+                Some(n) if n != self.node.name => Err(invalid(format!(
+                    "--node {n}: this file has no [cluster]; its node is {}",
+                    self.node.name
+                ))),
+                _ => Ok(self),
+            };
+        };
+        if let Ok(url) = std::env::var("OUTDIAL_DATABASE") {
+            cluster.database = url;
+        }
+        let names: Vec<&str> = cluster.nodes.iter().map(|n| n.name.as_str()).collect();
+        let Some(name) = node else {
+            return Err(invalid(format!(
+                "this is a cluster file: pick a node with --node ({})",
+                names.join(", ")
+            )));
+        };
+        let Some(me) = cluster.nodes.iter().find(|n| n.name == name).cloned() else {
+            return Err(invalid(format!(
+                "--node {name}: not a [[cluster.node]] of this file ({})",
+                names.join(", ")
+            )));
+        };
+        self.node.name = me.name;
+        self.sip.bind = me.sip;
+        self.http.bind = me.http;
+        self.rtp.port_first = me.rtp_port_first;
+        self.rtp.port_last = me.rtp_port_last;
+        let mut zones = self.node.zones.clone();
+        for n in &cluster.nodes {
+            for z in &n.zones {
+                if !zones.contains(z) {
+                    zones.push(z.clone());
+                }
+            }
+        }
+        self.node.zones = zones;
+        Ok(self)
     }
 
     pub fn parse(text: &str, path: &str) -> Result<Self, ConfigError> {
@@ -500,6 +617,10 @@ impl NodeConfigFile {
                 }
             }
         }
+        let cluster = match &self.cluster {
+            Some(c) => c.resolve(&self.node.name, &self.node.zones, &mut problems),
+            None => None,
+        };
         if !problems.is_empty() {
             return Err(ConfigError::Invalid {
                 path: path.into(),
@@ -517,6 +638,7 @@ impl NodeConfigFile {
             })
             .collect();
         Ok(NodeConfig {
+            cluster,
             desktop,
             agents,
             chaos: self.chaos.enabled.then_some(ChaosSettings {
@@ -545,6 +667,85 @@ impl NodeConfigFile {
                 })
                 .collect(),
             max_batch_writes: self.storage.max_batch_writes,
+        })
+    }
+}
+
+impl ClusterSection {
+    fn resolve(
+        &self,
+        me: &str,
+        zones: &[String],
+        problems: &mut Vec<String>,
+    ) -> Option<crate::cluster::ClusterSettings> {
+        let n0 = problems.len();
+        for (key, v, lo, hi) in [
+            ("cluster.lease_ttl_ms", self.lease_ttl_ms, 200, 600_000),
+            ("cluster.renew_every_ms", self.renew_every_ms, 20, 300_000),
+            (
+                "cluster.heartbeat_every_ms",
+                self.heartbeat_every_ms,
+                10,
+                60_000,
+            ),
+            (
+                "cluster.peer_dead_after_ms",
+                self.peer_dead_after_ms,
+                30,
+                600_000,
+            ),
+        ] {
+            if !(lo..=hi).contains(&v) {
+                problems.push(format!("{key}: {v} is outside {lo}..={hi}"));
+            }
+        }
+        if self.renew_every_ms * 2 > self.lease_ttl_ms {
+            problems.push(
+                "cluster.renew_every_ms: at most half of lease_ttl_ms, so one late renewal does not lose the lease"
+                    .to_owned(),
+            );
+        }
+        if self.peer_dead_after_ms < self.heartbeat_every_ms * 3 {
+            problems
+                .push("cluster.peer_dead_after_ms: at least three heartbeat intervals".to_owned());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            if !seen.insert(n.name.as_str()) {
+                problems.push(format!(
+                    "cluster.node[{i}].name: {} is listed twice",
+                    n.name
+                ));
+            }
+        }
+        for z in zones {
+            let owners = self.nodes.iter().filter(|n| n.zones.contains(z)).count();
+            if owners > 1 {
+                problems.push(format!(
+                    "cluster.node.zones: zone {z} is given to {owners} nodes; one master per zone"
+                ));
+            }
+        }
+        if problems.len() > n0 {
+            return None;
+        }
+        Some(crate::cluster::ClusterSettings {
+            database: self.database.clone(),
+            me: me.to_owned(),
+            nodes: self
+                .nodes
+                .iter()
+                .map(|n| crate::cluster::PeerSettings {
+                    name: n.name.clone(),
+                    http: n.http,
+                    heartbeat: n.heartbeat,
+                    zones: n.zones.clone(),
+                })
+                .collect(),
+            lease_ttl: Duration::from_millis(self.lease_ttl_ms),
+            renew_every: Duration::from_millis(self.renew_every_ms),
+            heartbeat_every: Duration::from_millis(self.heartbeat_every_ms),
+            peer_dead_after: Duration::from_millis(self.peer_dead_after_ms),
         })
     }
 }

@@ -267,6 +267,7 @@ pub async fn run(
         .collect();
 
     let cfg = NodeConfig {
+        cluster: None,
         name: "demo".into(),
         data_dir: dir.join("db"),
         zones: vec!["default".into()],

@@ -15,6 +15,7 @@ pub mod board;
 pub mod campaign;
 pub mod chaos;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod cpu;
 pub mod demo;
