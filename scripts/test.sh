@@ -5,9 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v sipp >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+# SIPp (sip-tester) drives the SIP tests; PostgreSQL (postgresql) backs the cluster tests,
+# which start their own throwaway server from its binaries.
+missing=()
+command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
+if [ "${#missing[@]}" -gt 0 ] && [ "$(id -u)" = 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq sip-tester >/dev/null || { apt-get update -qq && apt-get install -y -qq sip-tester >/dev/null; }
+  apt-get install -y -qq "${missing[@]}" >/dev/null || { apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null; }
 fi
 
 cargo fmt --all -- --check

@@ -400,6 +400,49 @@ async fn switchover(node: web::Data<NodeHandle>, path: web::Path<String>) -> Api
     )
 }
 
+/// `GET /v1/cluster`: leases, nodes and zone assignments as this node sees them.
+async fn cluster_view(node: web::Data<NodeHandle>) -> ApiResult {
+    match node.cluster() {
+        Some(v) => Ok(HttpResponse::Ok().json(v)),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "this node is not part of a cluster (no [cluster] in its config)".to_owned(),
+        )),
+    }
+}
+
+/// The body of `PUT /v1/cluster/zones/{zone}`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ZoneAssignment {
+    node: String,
+    /// false: "save" (record the choice); true: "save and apply" (move the zone now).
+    #[serde(default)]
+    apply: bool,
+}
+
+/// `PUT /v1/cluster/zones/{zone}`: the zone-assignment API.
+async fn assign_zone(
+    node: web::Data<NodeHandle>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> ApiResult {
+    let a: ZoneAssignment = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("body must be {{\"node\": \"pom2\", \"apply\": true|false}}: {e}"),
+        )
+    })?;
+    node.assign_zone(&path, &a.node, a.apply)?;
+    let zone = path.into_inner();
+    Ok(HttpResponse::Accepted().json(json!({
+        "zone": zone,
+        "node": a.node,
+        "saved": true,
+        "applied": a.apply,
+    })))
+}
+
 async fn not_found(req: HttpRequest) -> ApiResult {
     Err(ApiError::new(
         StatusCode::NOT_FOUND,
@@ -431,6 +474,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/v1/jobs/{id}/attempts", web::get().to(job_attempts))
     .route("/v1/jobs/{id}/{action}", web::post().to(job_action))
     .route("/v1/node", web::get().to(node_status))
+    .route("/v1/cluster", web::get().to(cluster_view))
+    .route("/v1/cluster/zones/{zone}", web::put().to(assign_zone))
     .route("/v1/admin/faults", web::post().to(inject_fault))
     .route(
         "/v1/admin/zones/{zone}/switchover",

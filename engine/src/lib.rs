@@ -21,6 +21,7 @@ pub mod cpu;
 pub mod demo;
 pub mod desktop;
 pub mod desktop_client;
+pub mod desktop_failover;
 pub mod desktop_ws;
 pub mod domain;
 pub mod flow;

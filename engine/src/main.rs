@@ -54,16 +54,23 @@ enum Cmd {
     },
     /// Run a node: SIP, RTP, storage and the HTTP API, until SIGINT/SIGTERM.
     Run {
-        /// Node configuration (TOML), e.g. configs/single-node.toml.
+        /// Node configuration (TOML), e.g. configs/single-node.toml, or a cluster file
+        /// (configs/ha-*.toml) with --node.
         #[arg(long)]
         config: PathBuf,
+        /// Which `[[cluster.node]]` of a cluster file this process is.
+        #[arg(long)]
+        node: Option<String>,
     },
     /// The component table of one or more nodes (MASTER / DORMANT / RUNNING / STOPPED), as
     /// the seed's Tables 1-8 lay it out, with each zone's takeovers.
     Status {
         /// A node's HTTP API; repeat for each node of a cluster.
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        #[arg(long)]
         api: Vec<String>,
+        /// A cluster file (configs/ha-*.toml): ask every node it lists, in its order.
+        #[arg(long, conflicts_with = "api")]
+        config: Option<PathBuf>,
         /// Print the nodes' raw status as JSON instead of the table.
         #[arg(long)]
         json: bool,
@@ -234,8 +241,8 @@ async fn run_node_command(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Erro
                 ExitCode::from(3)
             })
         }
-        Cmd::Run { config } => {
-            let cfg = outdial::config::NodeConfigFile::load(&config)?;
+        Cmd::Run { config, node } => {
+            let cfg = outdial::config::NodeConfigFile::load_node(&config, node.as_deref())?;
             let clock: std::sync::Arc<dyn outdial::clock::Clock> =
                 std::sync::Arc::new(outdial::clock::SystemClock);
             let node = outdial::node::Node::start(&cfg, clock)?;
@@ -254,6 +261,11 @@ async fn run_node_command(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Erro
                 _ = term.recv() => {}
             }
             eprintln!("outdial: stopping");
+            // A cluster node hands its zones over first (its agents are logged out and the
+            // leases released, so peers take them at once). It waits on this node's own
+            // actors, so it runs off the actors' thread.
+            let leaving = node.clone();
+            let _ = tokio::task::spawn_blocking(move || leaving.leave_cluster()).await;
             node.begin_shutdown();
             handle.stop(true).await;
             node.flush()?;
@@ -374,7 +386,12 @@ async fn run(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Error>> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Status { api, json } => {
+        Cmd::Status { api, config, json } => {
+            let api = match config {
+                Some(path) => outdial::status::cluster_apis(&path)?,
+                None if api.is_empty() => vec!["http://127.0.0.1:8080".to_owned()],
+                None => api,
+            };
             let cols = outdial::status::collect(&api);
             if json {
                 println!("{}", serde_json::to_string(&cols)?);

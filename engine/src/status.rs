@@ -33,6 +33,21 @@ pub struct NodeColumn {
     pub error: Option<String>,
 }
 
+/// Every node's API of a cluster file, in the file's order (the seed's column order).
+pub fn cluster_apis(path: &std::path::Path) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file = crate::config::NodeConfigFile::parse(&text, &path.display().to_string())
+        .map_err(|e| e.to_string())?;
+    let cluster = file
+        .cluster
+        .ok_or_else(|| format!("{}: no [cluster] section", path.display()))?;
+    Ok(cluster
+        .nodes
+        .iter()
+        .map(|n| format!("http://{}", n.http))
+        .collect())
+}
+
 /// How long one node may take to answer.
 const TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -119,7 +134,7 @@ fn cell(col: &NodeColumn, component: &str) -> String {
     if rows.is_empty() {
         return "-".to_owned();
     }
-    if component != "agent-manager" {
+    if component != "agent-manager" || rows.iter().all(|r| r["zone"].is_null()) {
         return rows[0]["role"].as_str().unwrap_or("?").to_owned();
     }
     // Zones grouped by role: "MASTER (north, south)", "DORMANT (east)".

@@ -2,8 +2,10 @@
 //! find free loopback ports, and stop exactly the processes a test started.
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod desktop;
 pub mod node;
+pub mod pg;
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};

@@ -382,7 +382,13 @@ impl CallActor {
                 was: Some(was),
             },
         ];
-        Some(self.shared.commit.submit(writes))
+        Some(
+            self.shared.commit.submit(self.shared.fenced_at(
+                self.job.campaign.zone(),
+                self.attempt.epoch,
+                writes,
+            )),
+        )
     }
 }
 
@@ -439,6 +445,14 @@ impl Actor for CallActor {
             }
         }
         self.sync_board();
+        if !self.shared.may_dial(self.job.campaign.zone()) {
+            // The zone's lease ran out (or moved) between recording Dialing and now: no INVITE
+            // leaves a node that may no longer be master.
+            tracing::warn!(attempt = %self.attempt.id, "not dialed: this node no longer masters the zone");
+            let effects = self.flow.on_signal(&CallSignal::NotSent { backoff: false });
+            self.perform(effects, ctx);
+            return;
+        }
         let Some(port) = self.bind_leg() else {
             let effects = self.flow.no_media();
             self.perform(effects, ctx);

@@ -33,6 +33,12 @@ pub struct RunJob(pub Arc<JobRuntime>);
 #[rtype(result = "()")]
 pub struct SetRunState(pub JobId, pub RunState);
 
+/// The zone left this node (cluster): its jobs are no longer run here. Nothing is written;
+/// the next master reads them from storage.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct DropZone(pub String);
+
 /// The runtimes of the jobs this manager runs.
 #[derive(Message)]
 #[rtype(result = "Vec<Arc<JobRuntime>>")]
@@ -120,7 +126,11 @@ impl CampaignManager {
                 if let Ok(Some(mut rec)) = self.shared.store.job(id) {
                     rec.state = final_state;
                     rec.updated_at = now_ms;
-                    drop(self.shared.commit.submit(vec![Write::Job(rec)]));
+                    drop(
+                        self.shared
+                            .commit
+                            .submit(self.shared.fenced(&rec.zone.clone(), vec![Write::Job(rec)])),
+                    );
                 }
                 tracing::info!(job = %id, state = ?final_state, "job over");
             }
@@ -200,7 +210,9 @@ fn refill(
         claimed.prune(read_epoch);
     }
     if !writes.is_empty() {
-        shared.commit.commit_blocking(writes)?;
+        shared
+            .commit
+            .commit_blocking(shared.fenced(job.campaign.zone(), writes))?;
     }
     Ok(())
 }
@@ -270,6 +282,20 @@ impl Handler<SetRunState> for CampaignManager {
                 job.set_run_state(msg.1);
             }
         }
+    }
+}
+
+impl Handler<DropZone> for CampaignManager {
+    type Result = ();
+
+    fn handle(&mut self, msg: DropZone, _ctx: &mut Context<Self>) {
+        self.jobs.retain(|id, job| {
+            let keep = job.campaign.zone() != msg.0;
+            if !keep {
+                tracing::info!(job = %id, zone = %msg.0, "job leaves this node with its zone");
+            }
+            keep
+        });
     }
 }
 

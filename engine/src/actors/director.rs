@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use crate::actors::campaign_manager::{CampaignManager, RunJob, SetRunState};
+use crate::actors::campaign_manager::{CampaignManager, DropZone, RunJob, SetRunState};
 use crate::actors::supervisor::Role;
 use crate::campaign::{AbandonMessage, Campaign, CampaignSpec};
 use crate::chaos::{raise_contained, Inject};
@@ -47,6 +47,20 @@ pub struct JobRuntimeOf(pub JobId);
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct ResumeRunning;
+
+/// This node now masters `zone` (cluster): run its jobs from where storage has them.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ResumeZone(pub String);
+
+/// `zone` left this node (cluster): forget its jobs' runtimes.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ForgetZone(pub String);
+
+/// How often a cluster node applies job changes made through other nodes' APIs to the jobs
+/// of the zones it masters.
+const RECONCILE_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
 
 pub struct Director {
     shared: Arc<NodeShared>,
@@ -105,11 +119,75 @@ impl Director {
 impl Actor for Director {
     type Context = Context<Self>;
 
-    fn started(&mut self, _ctx: &mut Context<Self>) {
-        self.shared
-            .roles
-            .director
-            .up(Role::Master, self.shared.clock.now());
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        if self.shared.clustered {
+            // Mastership of the director role is the cluster's lease; this actor runs the
+            // jobs of the zones this node masters.
+            ctx.run_interval(RECONCILE_EVERY, |act, _| act.reconcile());
+        } else {
+            self.shared
+                .roles
+                .director
+                .up(Role::Master, self.shared.clock.now());
+        }
+    }
+}
+
+impl Director {
+    /// Brings this node's job runtimes in line with storage for the zones it masters: a
+    /// change made through another node's API is recorded there and applied here.
+    fn reconcile(&mut self) {
+        let jobs = match self.shared.store.jobs() {
+            Ok(j) => j,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read jobs to reconcile");
+                return;
+            }
+        };
+        for job in jobs {
+            if !self.shared.may_dial(&job.zone) || !self.shared.zone_in_service(&job.zone) {
+                continue;
+            }
+            let rt = self.runtimes.get(&job.id).map(|r| r.run_state());
+            let result = match (job.state, rt) {
+                (JobState::Running, None | Some(RunState::Paused)) => self.run(&job),
+                (JobState::Paused, Some(RunState::Running)) => {
+                    self.manager.do_send(SetRunState(job.id, RunState::Paused));
+                    Ok(())
+                }
+                (JobState::Stopped, Some(RunState::Running | RunState::Paused)) => {
+                    self.manager.do_send(SetRunState(job.id, RunState::Stopped));
+                    Ok(())
+                }
+                _ => Ok(()),
+            };
+            if let Err(e) = result {
+                tracing::error!(job = %job.id, error = %e, "cannot apply the job's state");
+            }
+        }
+    }
+
+    /// A job change for a zone another node masters: recorded in storage, where that node
+    /// picks it up. Refused when no node masters the zone now (it would wait unseen).
+    fn control_elsewhere(&self, mut job: Job, next: JobState) -> Result<JobState, NodeError> {
+        let lease = crate::store::coordination::zone_lease(&job.zone);
+        let held = match &self.shared.coord {
+            Some(c) => c
+                .leases()?
+                .iter()
+                .any(|l| l.name == lease && l.live_holder().is_some()),
+            None => false,
+        };
+        if !held {
+            return Err(NodeError::Unavailable(format!(
+                "zone {} has no master right now (a failover is under way); job {} was not changed, try again",
+                job.zone, job.id
+            )));
+        }
+        job.state = next;
+        job.updated_at = self.shared.clock.unix_ms();
+        self.shared.commit.commit_blocking(vec![Write::Job(job)])?;
+        Ok(next)
     }
 }
 
@@ -192,7 +270,8 @@ impl Handler<ControlJob> for Director {
             .store
             .job(id)?
             .ok_or_else(|| NodeError::NotFound(format!("job {id}")))?;
-        if !self.shared.zone_in_service(&job.zone) {
+        let elsewhere = self.shared.clustered && !self.shared.may_dial(&job.zone);
+        if !elsewhere && !self.shared.zone_in_service(&job.zone) {
             // A change made now could be lost with the zone's state: refuse it out loud.
             return Err(NodeError::Unavailable(format!(
                 "zone {} is being taken over; job {id} was not changed, try again when it is back",
@@ -211,12 +290,15 @@ impl Handler<ControlJob> for Director {
                 ))
             }
         };
+        if elsewhere {
+            return self.control_elsewhere(job, next);
+        }
         job.state = next;
         job.updated_at = self.shared.clock.unix_ms();
         // The new state is durable before it takes effect.
         self.shared
             .commit
-            .commit_blocking(vec![Write::Job(job.clone())])?;
+            .commit_blocking(self.shared.fenced(&job.zone, vec![Write::Job(job.clone())]))?;
         match next {
             Running => self.run(&job)?,
             Paused => self.manager.do_send(SetRunState(id, RunState::Paused)),
@@ -246,12 +328,51 @@ impl Handler<ResumeRunning> for Director {
                 return;
             }
         };
-        for job in jobs.into_iter().filter(|j| j.state == JobState::Running) {
+        // A cluster node runs only the jobs of zones it masters (none at start).
+        let shared = Arc::clone(&self.shared);
+        for job in jobs
+            .into_iter()
+            .filter(|j| j.state == JobState::Running && shared.may_dial(&j.zone))
+        {
             if let Err(e) = self.run(&job) {
                 tracing::error!(job = %job.id, error = %e, "cannot resume job");
             } else {
                 tracing::info!(job = %job.id, "job resumed after restart");
             }
         }
+    }
+}
+
+impl Handler<ResumeZone> for Director {
+    type Result = ();
+
+    fn handle(&mut self, msg: ResumeZone, _ctx: &mut Context<Self>) {
+        // Runtimes from an earlier mastership of the zone hold stale queues: start afresh.
+        self.runtimes.retain(|_, rt| rt.campaign.zone() != msg.0);
+        let jobs = match self.shared.store.jobs() {
+            Ok(j) => j,
+            Err(e) => {
+                tracing::error!(zone = %msg.0, error = %e, "cannot list the zone's jobs");
+                return;
+            }
+        };
+        for job in jobs
+            .into_iter()
+            .filter(|j| j.zone == msg.0 && j.state == JobState::Running)
+        {
+            match self.run(&job) {
+                Ok(()) => tracing::info!(job = %job.id, zone = %msg.0, "job resumed on this node"),
+                Err(e) => tracing::error!(job = %job.id, error = %e, "cannot resume job"),
+            }
+        }
+    }
+}
+
+impl Handler<ForgetZone> for Director {
+    type Result = ();
+
+    fn handle(&mut self, msg: ForgetZone, _ctx: &mut Context<Self>) {
+        self.runtimes.retain(|_, rt| rt.campaign.zone() != msg.0);
+        self.manager.do_send(DropZone(msg.0));
     }
 }

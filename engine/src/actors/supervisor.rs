@@ -135,6 +135,18 @@ impl Default for ControlRoles {
     }
 }
 
+impl ControlRoles {
+    /// A cluster node's roles at start: the cluster's leases make it master of anything.
+    pub fn dormant() -> Self {
+        Self {
+            director: RoleCell::new(Role::Dormant),
+            campaign_manager: RoleCell::new(Role::Stopped),
+            rule_engine: RoleCell::new(Role::Dormant),
+            load_monitor: RoleCell::new(Role::Dormant),
+        }
+    }
+}
+
 /// How many takeover records a zone keeps.
 const HISTORY: usize = 64;
 
@@ -146,20 +158,42 @@ pub struct ZoneStatus {
     history: Mutex<Vec<TakeoverRecord>>,
     /// Desktop errors seen before the takeover under way was recorded.
     pending_desktop_errors: AtomicU64,
+    /// In a cluster: when this node last took the zone's lease, and when dialing resumed.
+    acquired: Mutex<Option<Acquisition>>,
+}
+
+/// This node taking a zone's lease, for status and failover timing.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Acquisition {
+    pub epoch: u64,
+    /// Unix ms.
+    pub taken_at_ms: u64,
+    /// Unix ms of the new pacing loop's first decision in service.
+    pub dialing_resumed_at_ms: Option<u64>,
 }
 
 impl Default for ZoneStatus {
     fn default() -> Self {
-        Self {
-            role: RoleCell::new(Role::Master),
-            takeovers: AtomicU64::new(0),
-            history: Mutex::new(Vec::new()),
-            pending_desktop_errors: AtomicU64::new(0),
-        }
+        Self::new(Role::Master)
     }
 }
 
 impl ZoneStatus {
+    pub fn new(role: Role) -> Self {
+        Self {
+            role: RoleCell::new(role),
+            takeovers: AtomicU64::new(0),
+            history: Mutex::new(Vec::new()),
+            pending_desktop_errors: AtomicU64::new(0),
+            acquired: Mutex::new(None),
+        }
+    }
+
+    /// The last time this node took the zone (cluster only).
+    pub fn acquisition(&self) -> Option<Acquisition> {
+        self.acquired.lock().ok().and_then(|a| *a)
+    }
+
     /// The zone's takeovers, oldest first (the last [`HISTORY`]).
     pub fn history(&self) -> Vec<TakeoverRecord> {
         self.history.lock().map(|h| h.clone()).unwrap_or_default()
@@ -215,13 +249,30 @@ struct AgentsTakenOver {
     outcomes: Vec<Option<crate::agent::TakenOver>>,
 }
 
+/// The cluster gave this node the zone's lease under `epoch`: start mastering it.
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "()")]
+pub struct Acquire {
+    pub epoch: u64,
+}
+
+/// The zone is no longer this node's: stop dialing, log its agents out (they move to the new
+/// master), go DORMANT. `done` hears when the agents are out.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Release {
+    pub why: crate::cluster::shell::Loss,
+    pub done: std::sync::mpsc::Sender<()>,
+}
+
 pub struct ZoneSupervisor {
     shared: Arc<NodeShared>,
     zone: String,
     board: Arc<AgentBoard>,
     status: Arc<ZoneStatus>,
     generation: u64,
-    current: Addr<ZoneActor>,
+    /// The pacing actor; None while the zone is DORMANT on this node (cluster).
+    current: Option<Addr<ZoneActor>>,
     /// The takeover under way, if any.
     takeover: Option<TakeoverRecord>,
     /// The board's count at the fault, to report what this takeover released.
@@ -230,50 +281,68 @@ pub struct ZoneSupervisor {
 
 impl ZoneSupervisor {
     /// Starts the zone: its supervisor and its first pacing actor (generation 1), with the
-    /// actor's address registered before this returns.
-    pub fn start(shared: Arc<NodeShared>, zone: String, board: Arc<AgentBoard>) -> Addr<Self> {
+    /// actor's address registered before this returns. A `dormant` zone (a cluster node's
+    /// zone until its lease is taken) starts without one, out of service.
+    pub fn start(
+        shared: Arc<NodeShared>,
+        zone: String,
+        board: Arc<AgentBoard>,
+        dormant: bool,
+    ) -> Addr<Self> {
         let ctx = Context::<ZoneSupervisor>::new();
         let me = ctx.address();
-        let first = ZoneActor::new(
-            Arc::clone(&shared),
-            zone.clone(),
-            Arc::clone(&board),
-            1,
-            me.clone(),
-        )
-        .start();
-        shared.set_zone(&zone, first.clone());
         let status = shared.zone_status.get(&zone).cloned().unwrap_or_default();
+        let current = if dormant {
+            board.service_lost(false);
+            status.role.set(Role::Dormant);
+            None
+        } else {
+            let first = ZoneActor::new(
+                Arc::clone(&shared),
+                zone.clone(),
+                Arc::clone(&board),
+                1,
+                me.clone(),
+            )
+            .start();
+            shared.set_zone(&zone, first.clone());
+            Some(first)
+        };
         ctx.run(ZoneSupervisor {
             shared,
             zone,
             board,
             status,
             generation: 1,
-            current: first,
+            current,
             takeover: None,
             released_before: 0,
         })
     }
 
-    fn rebuild(&mut self, ctx: &mut Context<Self>) {
+    fn new_pacing_actor(&mut self, ctx: &mut Context<Self>) -> Addr<ZoneActor> {
         self.generation += 1;
-        let generation = self.generation;
+        let zone = ZoneActor::new(
+            Arc::clone(&self.shared),
+            self.zone.clone(),
+            Arc::clone(&self.board),
+            self.generation,
+            ctx.address(),
+        )
+        .start();
+        self.shared.set_zone(&self.zone, zone.clone());
+        self.current = Some(zone.clone());
+        zone
+    }
+
+    fn rebuild(&mut self, ctx: &mut Context<Self>) {
         // A session whose actor is gone cannot be asked anything: it leaves the board.
         let dead = self.board.retain_live(|a| a.connected());
         if !dead.is_empty() {
             tracing::warn!(zone = %self.zone, agents = ?dead, "sessions lost with their actors");
         }
-        let zone = ZoneActor::new(
-            Arc::clone(&self.shared),
-            self.zone.clone(),
-            Arc::clone(&self.board),
-            generation,
-            ctx.address(),
-        )
-        .start();
-        self.shared.set_zone(&self.zone, zone.clone());
-        self.current = zone.clone();
+        let zone = self.new_pacing_actor(ctx);
+        let generation = self.generation;
         let manager = self.shared.manager();
         let name = self.zone.clone();
         let board = Arc::clone(&self.board);
@@ -337,6 +406,10 @@ impl Handler<ZoneDown> for ZoneSupervisor {
             // An actor a takeover already replaced.
             return;
         }
+        let Some(current) = self.current.clone() else {
+            // DORMANT here: there is nothing to take over.
+            return;
+        };
         let now = self.shared.clock.now();
         if let Some(t) = &self.takeover {
             if msg.generation == Some(self.generation) {
@@ -362,7 +435,7 @@ impl Handler<ZoneDown> for ZoneSupervisor {
         record.reached(Step::ServiceDown, now);
         // Rules 2–3: the outage count moved, so waiting calls release themselves and no
         // queued call is assigned; the API refuses changes while the board is out of service.
-        self.current.do_send(crate::actors::zone::Retire);
+        current.do_send(crate::actors::zone::Retire);
         record.reached(Step::CallsReleased, self.shared.clock.now());
         self.takeover = Some(record);
         match self.shared.chaos.as_ref().map(|c| c.takeover_delay) {
@@ -417,6 +490,13 @@ impl Handler<Resumed> for ZoneSupervisor {
         if msg.generation != self.generation {
             return;
         }
+        if let Ok(mut a) = self.status.acquired.lock() {
+            if let Some(a) = a.as_mut().filter(|a| a.dialing_resumed_at_ms.is_none()) {
+                a.dialing_resumed_at_ms = Some(self.shared.clock.unix_ms());
+                self.status.role.set(Role::Master);
+                tracing::info!(zone = %self.zone, epoch = a.epoch, took_ms = a.dialing_resumed_at_ms.unwrap_or(0).saturating_sub(a.taken_at_ms), "zone mastered here; dialing resumed");
+            }
+        }
         let Some(mut t) = self.takeover.take() else {
             return;
         };
@@ -434,5 +514,48 @@ impl Handler<Resumed> for ZoneSupervisor {
             "zone taken over; dialing resumed"
         );
         self.status.push(t);
+    }
+}
+
+impl Handler<Acquire> for ZoneSupervisor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Acquire, ctx: &mut Context<Self>) {
+        if let Ok(mut a) = self.status.acquired.lock() {
+            *a = Some(Acquisition {
+                epoch: msg.epoch,
+                taken_at_ms: self.shared.clock.unix_ms(),
+                dialing_resumed_at_ms: None,
+            });
+        }
+        if self.current.is_some() {
+            // Renewed under a new epoch while mastering (a restart fenced its earlier run).
+            return;
+        }
+        // Agents log in here once they see the zone in service; jobs arrive from the
+        // director, which starts the zone's running jobs.
+        self.new_pacing_actor(ctx);
+        self.board.service_restored();
+    }
+}
+
+impl Handler<Release> for ZoneSupervisor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Release, _ctx: &mut Context<Self>) {
+        self.status.role.set(Role::Dormant);
+        self.takeover = None;
+        if let Some(current) = self.current.take() {
+            tracing::warn!(zone = %self.zone, why = ?msg.why, "zone leaves this node; its agents are logged out");
+            self.board.service_lost(true);
+            current.do_send(crate::actors::zone::Retire);
+            self.shared.remove_zone(&self.zone);
+            for (_, a) in self.board.handles() {
+                a.do_send(crate::actors::agent::ForceLogout(
+                    crate::agent::LogoutReason::ZoneReleased,
+                ));
+            }
+        }
+        let _ = msg.done.send(());
     }
 }

@@ -217,13 +217,14 @@ impl ZoneActor {
             history: vec![(now_ms, state)],
             sip_status: None,
             node: self.shared.name.clone(),
-            epoch: self.shared.epoch,
+            epoch: self.shared.zone_epoch(&self.name),
         }
     }
 
     fn tick(&mut self, ctx: &mut Context<Self>) {
         self.guarded(ctx, |act, ctx| {
-            if act.board.in_service() {
+            // A cluster node past its own deadline for the zone's lease dials nothing more.
+            if act.board.in_service() && act.shared.may_dial(&act.name) {
                 if !act.resumed {
                     act.resumed = true;
                     act.supervisor.do_send(Resumed {
@@ -333,7 +334,10 @@ impl ZoneActor {
         }
         if !writes.is_empty() {
             // `Dialing` is durable before any INVITE of the batch leaves.
-            let ticket = self.shared.commit.submit(writes);
+            let ticket = self
+                .shared
+                .commit
+                .submit(self.shared.fenced(&self.name, writes));
             let shared = Arc::clone(&self.shared);
             // Detached from this actor: a takeover may retire it before the batch commits, and
             // the calls (or outcomes) it recorded must go ahead all the same.
@@ -510,13 +514,16 @@ impl ZoneActor {
             let attempt =
                 self.new_attempt(id, &job, &contact, AttemptState::Completed(code), now_ms);
             job.stats.launched();
-            let ticket = self.shared.commit.submit(vec![
-                Write::Attempt(attempt),
-                Write::Contact {
-                    contact: contact.clone(),
-                    was: Some(was),
-                },
-            ]);
+            let ticket = self.shared.commit.submit(self.shared.fenced(
+                &self.name,
+                vec![
+                    Write::Attempt(attempt),
+                    Write::Contact {
+                        contact: contact.clone(),
+                        was: Some(was),
+                    },
+                ],
+            ));
             let shared = Arc::clone(&self.shared);
             actix::spawn(async move {
                 let res = ticket.await;
@@ -531,13 +538,16 @@ impl ZoneActor {
         contact.state = ContactState::InFlight { attempt: id };
         let attempt = self.new_attempt(id, &job, &contact, AttemptState::Dialing, now_ms);
         job.stats.launched();
-        let ticket = self.shared.commit.submit(vec![
-            Write::Attempt(attempt.clone()),
-            Write::Contact {
-                contact: contact.clone(),
-                was: Some(was),
-            },
-        ]);
+        let ticket = self.shared.commit.submit(self.shared.fenced(
+            &self.name,
+            vec![
+                Write::Attempt(attempt.clone()),
+                Write::Contact {
+                    contact: contact.clone(),
+                    was: Some(was),
+                },
+            ],
+        ));
         let shared = Arc::clone(&self.shared);
         actix::spawn(async move {
             match ticket.await {
@@ -588,10 +598,13 @@ impl ZoneActor {
         contact.state = ContactState::Ready {
             not_before: now_ms + SKIPPED_PREVIEW_DELAY_MS,
         };
-        let ticket = self.shared.commit.submit(vec![Write::Contact {
-            contact: contact.clone(),
-            was: Some(was),
-        }]);
+        let ticket = self.shared.commit.submit(self.shared.fenced(
+            &self.name,
+            vec![Write::Contact {
+                contact: contact.clone(),
+                was: Some(was),
+            }],
+        ));
         actix::spawn(async move {
             let _ = ticket.await;
             job.release(contact.id);

@@ -32,7 +32,10 @@ pub const CONTROL_LEASES: [&str; 3] = [DIRECTOR, RULE_ENGINE, LOAD_MONITOR];
 pub struct PeerSettings {
     pub name: String,
     pub http: SocketAddr,
+    /// Where peers send its heartbeats.
     pub heartbeat: SocketAddr,
+    /// Where it listens for them (the same unless a relay sits in between).
+    pub heartbeat_bind: SocketAddr,
     /// Zones it masters on the cluster's first start.
     pub zones: Vec<String>,
 }

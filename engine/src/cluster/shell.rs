@@ -81,6 +81,7 @@ pub struct ClusterHandle {
     done: Mutex<Option<mpsc::Receiver<()>>>,
     wake: std::net::SocketAddr,
     coord: Arc<dyn Coordination>,
+    nudge: mpsc::Sender<()>,
 }
 
 impl ClusterHandle {
@@ -103,6 +104,12 @@ impl ClusterHandle {
                 tracing::warn!("cluster: leases not all released in time; they will run out");
             }
         }
+    }
+
+    /// Tells every peer to look at the database now (an assignment changed here).
+    pub fn nudge_peers(&self) {
+        let _ = self.nudge.send(());
+        self.wake_up();
     }
 
     /// Decide now rather than at the next tick (after an assignment was changed here).
@@ -136,6 +143,8 @@ struct Shell {
     view: Arc<Mutex<ClusterView>>,
     leaving: Arc<AtomicBool>,
     done: Option<mpsc::Sender<()>>,
+    /// Asks for a nudge to the peers at the next decision.
+    nudges: mpsc::Receiver<()>,
     api: String,
     last_renew: Option<Instant>,
     last_db_beat: Option<Instant>,
@@ -158,7 +167,7 @@ pub fn start(
         .me()
         .cloned()
         .ok_or_else(|| std::io::Error::other(format!("{} is not a node of the cluster", s.me)))?;
-    let socket = UdpSocket::bind(me.heartbeat)?;
+    let socket = UdpSocket::bind(me.heartbeat_bind)?;
     let wake = socket.local_addr()?;
     let now = clock.now();
     let peers = PeerTable::new(
@@ -173,7 +182,9 @@ pub fn start(
     }));
     let leaving = Arc::new(AtomicBool::new(false));
     let (done_tx, done_rx) = mpsc::channel();
+    let (nudge_tx, nudge_rx) = mpsc::channel();
     let shell = Shell {
+        nudges: nudge_rx,
         api: me.http.to_string(),
         s,
         coord: Arc::clone(&coord),
@@ -202,6 +213,7 @@ pub fn start(
         done: Mutex::new(Some(done_rx)),
         wake,
         coord,
+        nudge: nudge_tx,
     })
 }
 
@@ -448,7 +460,7 @@ impl Shell {
             leaving,
             may_allocate: self.peers.past_grace(now),
         });
-        let mut changed = false;
+        let mut changed = self.nudges.try_iter().count() > 0;
         for a in actions {
             changed |= self.act(a, &dead);
         }

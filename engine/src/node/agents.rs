@@ -104,6 +104,13 @@ impl NodeHandle {
                 format!("zone {zone:?} is not mastered here"),
             )
         })?;
+        if self.shared.clustered && !self.shared.zone_leases.get(zone).is_some_and(|l| l.held()) {
+            // Smart failover: the desktop looks for the node that reports the zone in service.
+            return Err(refuse(
+                "not-master",
+                format!("zone {zone:?} is mastered by another node of the cluster; log in there"),
+            ));
+        }
         if !board.in_service() {
             return Err(refuse(
                 "unavailable",

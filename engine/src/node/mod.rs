@@ -8,6 +8,7 @@
 //! control arbiter of their own; storage writes go through the group-commit thread.
 
 pub mod agents;
+pub mod cluster;
 pub mod error;
 pub mod faults;
 pub mod job;
@@ -72,6 +73,11 @@ pub struct ZoneTakeovers {
     pub desktop_errors: u64,
     /// The most recent takeover, step by step.
     pub last: Option<crate::takeover::TakeoverRecord>,
+    /// The fencing epoch this node masters the zone under.
+    pub epoch: u64,
+    /// In a cluster: when this node took the zone, and when its dialing resumed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acquired: Option<crate::actors::supervisor::Acquisition>,
 }
 
 /// What `GET /v1/node` reports.
@@ -117,6 +123,7 @@ pub struct NodeHandle {
     load: Arc<Load>,
     recovered: u64,
     mpp_actors: Arc<Vec<Addr<MppActor>>>,
+    cluster: Option<Arc<crate::cluster::shell::ClusterHandle>>,
 }
 
 impl NodeHandle {
@@ -235,10 +242,15 @@ impl NodeHandle {
             row("desktop-service", Role::Running),
         ];
         let mut zones = Vec::new();
+        let clustered = self.shared.clustered;
         for z in &self.shared.config_zones {
             let Some(st) = self.shared.zone_status.get(z) else {
                 continue;
             };
+            // A cluster node lists the zones it masters; the others are another node's.
+            if clustered && !self.shared.zone_leases.get(z).is_some_and(|l| l.held()) {
+                continue;
+            }
             components.push(ComponentStatus {
                 zone: Some(z.clone()),
                 restarts: st.takeovers.load(crate::sync::Ordering::Relaxed),
@@ -261,7 +273,13 @@ impl NodeHandle {
                 nuisance_released: self.shared.board(z).map_or(0, |b| b.released_by_takeover()),
                 desktop_errors: self.shared.board(z).map_or(0, |b| b.desktop_errors()),
                 last: history.last().cloned(),
+                epoch: self.shared.zone_epoch(z),
+                acquired: st.acquisition(),
             });
+        }
+        if clustered && zones.is_empty() {
+            // The seed's tables show a dormant agent manager without a zone.
+            components.push(row("agent-manager", Role::Dormant));
         }
         let c = &self.shared.sip.counters;
         NodeStatus {
@@ -290,6 +308,50 @@ impl NodeHandle {
         }
     }
 
+    /// The cluster as this node sees it (None for a single node).
+    pub fn cluster(&self) -> Option<crate::cluster::shell::ClusterView> {
+        self.cluster.as_ref().map(|c| c.view())
+    }
+
+    /// Zone assignment (any node of a cluster): "save" records `node` as the zone's choice;
+    /// "save and apply" also moves the zone there, its current master logging its agents
+    /// out first (DESIGN.md §5, rejoin).
+    pub fn assign_zone(&self, zone: &str, node: &str, apply: bool) -> Result<(), NodeError> {
+        let Some(c) = &self.cluster else {
+            return Err(NodeError::Conflict(
+                "this node is not part of a cluster; its zones cannot move".into(),
+            ));
+        };
+        if !self.shared.config_zones.iter().any(|z| z == zone) {
+            return Err(NodeError::NotFound(format!("zone {zone}")));
+        }
+        let view = c.view();
+        if !view.live.iter().any(|n| n == node) {
+            return Err(NodeError::Invalid(vec![format!(
+                "node: {node} is not a live node of the cluster ({})",
+                view.live.join(", ")
+            )]));
+        }
+        let coord = c.coordination();
+        coord.prefer(zone, node)?;
+        if apply {
+            coord.assign(zone, node)?;
+            c.wake_up();
+            c.nudge_peers();
+        }
+        Ok(())
+    }
+
+    /// Graceful stop of a cluster node: tells the peers, logs its zones' agents out and
+    /// releases every lease, so the peers take them at once rather than when they run out.
+    /// Blocks (bounded) on the node's own actors: call it off their thread. A single node
+    /// has nothing to hand over.
+    pub fn leave_cluster(&self) {
+        if let Some(c) = &self.cluster {
+            c.leave(std::time::Duration::from_secs(3));
+        }
+    }
+
     /// The node is about to stop: from now on the actors' teardown is not a failure, and calls
     /// still in flight are left to the next start's recovery (`recovered-after-failover`)
     /// rather than given an outcome they did not have.
@@ -313,38 +375,19 @@ impl Node {
     /// Starts a node inside the running actix system (call from `System::block_on` or an
     /// actix-web main). The clock drives pacing and every stored timestamp.
     pub fn start(cfg: &NodeConfig, clock: Arc<dyn Clock>) -> Result<NodeHandle, NodeError> {
-        std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {
-            NodeError::Unavailable(format!("cannot create {}: {e}", cfg.data_dir.display()))
-        })?;
-        let store: Arc<dyn Store> = Arc::new(SledStore::open(&cfg.data_dir)?);
-        let commit = Arc::new(GroupCommit::new(Arc::clone(&store), cfg.max_batch_writes));
-
-        // Take the zones under a new fencing epoch: one past the highest any earlier master of
-        // them held, so every write of this run is recognisably newer than the last run's.
-        let mut epoch = 1;
-        for z in &cfg.zones {
-            if let Some(owner) = store.zone_owner(z)? {
-                epoch = epoch.max(owner.epoch + 1);
-            }
-        }
-        let owners = cfg
-            .zones
-            .iter()
-            .map(|z| {
-                crate::store::Write::ZoneOwner(crate::store::ZoneOwner {
-                    zone: z.clone(),
-                    node: cfg.name.clone(),
-                    epoch,
-                    since: clock.unix_ms(),
-                })
-            })
-            .collect();
-        commit.commit_blocking(owners)?;
-
-        // Whatever the last run left in flight is resolved before anything dials.
-        let recovered =
-            recovery::resolve_in_flight(store.as_ref(), &commit, &cfg.name, clock.unix_ms())?;
-
+        let base = clock.now();
+        let opened = match &cfg.cluster {
+            None => Self::open_single(cfg, clock.as_ref())?,
+            Some(c) => Self::open_cluster(cfg, c)?,
+        };
+        let Opened {
+            store,
+            commit,
+            coord,
+            epoch,
+            recovered,
+            zone_leases,
+        } = opened;
         if cfg.chaos.is_some() {
             crate::chaos::quiet_injected_panics();
         }
@@ -393,10 +436,21 @@ impl Node {
             zone_status: cfg
                 .zones
                 .iter()
-                .map(|z| (z.clone(), Arc::new(ZoneStatus::default())))
+                .map(|z| {
+                    let role = if coord.is_some() {
+                        Role::Dormant
+                    } else {
+                        Role::Master
+                    };
+                    (z.clone(), Arc::new(ZoneStatus::new(role)))
+                })
                 .collect(),
             manager: std::sync::RwLock::new(None),
-            roles: Default::default(),
+            roles: if coord.is_some() {
+                crate::actors::supervisor::ControlRoles::dormant()
+            } else {
+                Default::default()
+            },
             chaos,
             stopping: crate::sync::AtomicBool::new(false),
             home: Arbiter::current(),
@@ -407,6 +461,10 @@ impl Node {
                 .map(|a| (a.agent.clone(), a.clone()))
                 .collect(),
             nail_ids: crate::sync::AtomicU64::new(0),
+            zone_leases,
+            base,
+            clustered: coord.is_some(),
+            coord: coord.clone(),
         });
 
         let mut mpp_actors = Vec::new();
@@ -420,7 +478,12 @@ impl Node {
         for (z, board) in &shared.boards {
             supervisors.insert(
                 z.clone(),
-                ZoneSupervisor::start(Arc::clone(&shared), z.clone(), Arc::clone(board)),
+                ZoneSupervisor::start(
+                    Arc::clone(&shared),
+                    z.clone(),
+                    Arc::clone(board),
+                    shared.clustered,
+                ),
             );
         }
         // INVARIANT: set once, here, before anything reads it.
@@ -458,6 +521,28 @@ impl Node {
         director.do_send(ResumeRunning);
         // The control arbiter lives as long as the system.
         std::mem::forget(control);
+        let cluster = match (&cfg.cluster, coord) {
+            (Some(c), Some(coord)) => {
+                let hooks = cluster::NodeHooks {
+                    shared: Arc::clone(&shared),
+                    director: director.clone(),
+                };
+                let handle = crate::cluster::shell::start(
+                    c.clone(),
+                    coord,
+                    Arc::clone(&shared.clock),
+                    cfg.zones.clone(),
+                    shared.zone_leases.clone(),
+                    base,
+                    Box::new(hooks),
+                )
+                .map_err(|e| {
+                    NodeError::Unavailable(format!("cannot start the cluster heartbeat: {e}"))
+                })?;
+                Some(Arc::new(handle))
+            }
+            _ => None,
+        };
         Ok(NodeHandle {
             shared,
             director,
@@ -465,6 +550,104 @@ impl Node {
             load,
             recovered,
             mpp_actors: Arc::new(mpp_actors),
+            cluster,
         })
     }
+
+    /// A single node: the embedded store, every configured zone held for the node's lifetime
+    /// under one new epoch, and whatever the last run left in flight resolved before anything
+    /// dials.
+    fn open_single(cfg: &NodeConfig, clock: &dyn Clock) -> Result<Opened, NodeError> {
+        std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {
+            NodeError::Unavailable(format!("cannot create {}: {e}", cfg.data_dir.display()))
+        })?;
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(&cfg.data_dir)?);
+        let commit = Arc::new(GroupCommit::new(Arc::clone(&store), cfg.max_batch_writes));
+
+        // Take the zones under a new fencing epoch: one past the highest any earlier master of
+        // them held, so every write of this run is recognisably newer than the last run's.
+        let mut epoch = 1;
+        for z in &cfg.zones {
+            if let Some(owner) = store.zone_owner(z)? {
+                epoch = epoch.max(owner.epoch + 1);
+            }
+        }
+        let owners = cfg
+            .zones
+            .iter()
+            .map(|z| {
+                crate::store::Write::ZoneOwner(crate::store::ZoneOwner {
+                    zone: z.clone(),
+                    node: cfg.name.clone(),
+                    epoch,
+                    since: clock.unix_ms(),
+                })
+            })
+            .collect();
+        commit.commit_blocking(owners)?;
+        let recovered =
+            recovery::resolve_in_flight(store.as_ref(), &commit, &cfg.name, clock.unix_ms())?;
+        let zone_leases = cfg
+            .zones
+            .iter()
+            .map(|z| {
+                (
+                    z.clone(),
+                    Arc::new(crate::cluster::ZoneLease::forever(epoch)),
+                )
+            })
+            .collect();
+        Ok(Opened {
+            store,
+            commit,
+            coord: None,
+            epoch,
+            recovered,
+            zone_leases,
+        })
+    }
+
+    /// A cluster node: the shared PostgreSQL database (migrated at start-up), every zone
+    /// DORMANT until the cluster thread takes its lease. Recovery happens per zone, when it
+    /// is taken.
+    fn open_cluster(
+        cfg: &NodeConfig,
+        c: &crate::cluster::ClusterSettings,
+    ) -> Result<Opened, NodeError> {
+        let pg = Arc::new(crate::store::PgStore::connect(&c.database, &cfg.name)?);
+        let store: Arc<dyn Store> = pg.clone();
+        let coord: Arc<dyn crate::store::Coordination> = pg;
+        for n in &c.nodes {
+            for z in &n.zones {
+                coord.seed_assignment(z, &n.name)?;
+            }
+        }
+        let commit = Arc::new(GroupCommit::new(Arc::clone(&store), cfg.max_batch_writes));
+        // This run's own number, for what must differ between runs (nailing Call-IDs); the
+        // zones' epochs come with their leases.
+        let epoch = store.allocate_ids("node-run", 1)?;
+        let zone_leases = cfg
+            .zones
+            .iter()
+            .map(|z| (z.clone(), Arc::new(crate::cluster::ZoneLease::not_held())))
+            .collect();
+        Ok(Opened {
+            store,
+            commit,
+            coord: Some(coord),
+            epoch,
+            recovered: 0,
+            zone_leases,
+        })
+    }
+}
+
+/// Storage and mastership as a node starts with them.
+struct Opened {
+    store: Arc<dyn Store>,
+    commit: Arc<GroupCommit>,
+    coord: Option<Arc<dyn crate::store::Coordination>>,
+    epoch: u64,
+    recovered: u64,
+    zone_leases: HashMap<String, Arc<crate::cluster::ZoneLease>>,
 }

@@ -18,6 +18,50 @@ pub fn resolve_in_flight(
     now: UnixMs,
 ) -> Result<u64, NodeError> {
     let transient = store.transient_attempts()?;
+    let n = resolve(store, commit, transient, now, Vec::new())?;
+    if n > 0 {
+        tracing::warn!(
+            node,
+            attempts = n,
+            "attempts left in flight by the last run ended recovered-after-failover"
+        );
+    }
+    Ok(n)
+}
+
+/// A cluster node just took `zone` under `epoch`: every attempt of the zone's jobs still in
+/// flight was dialed by an earlier master (this node dials nothing for the zone before this
+/// returns) and is resolved the same way, fenced by the new epoch so that a node which took
+/// the zone meanwhile makes this a no-op.
+pub fn resolve_zone(
+    shared: &crate::node::shared::NodeShared,
+    zone: &str,
+    epoch: u64,
+    now: UnixMs,
+) -> Result<u64, NodeError> {
+    let store = shared.store.as_ref();
+    let jobs: std::collections::HashSet<JobId> = store
+        .jobs()?
+        .into_iter()
+        .filter(|j| j.zone == zone)
+        .map(|j| j.id)
+        .collect();
+    let transient: Vec<_> = store
+        .transient_attempts()?
+        .into_iter()
+        .filter(|a| jobs.contains(&a.job))
+        .collect();
+    let fence = shared.fenced_at(zone, epoch, Vec::new());
+    resolve(store, &shared.commit, transient, now, fence)
+}
+
+fn resolve(
+    store: &dyn Store,
+    commit: &GroupCommit,
+    transient: Vec<crate::domain::Attempt>,
+    now: UnixMs,
+    fence: Vec<Write>,
+) -> Result<u64, NodeError> {
     if transient.is_empty() {
         return Ok(0);
     }
@@ -55,12 +99,8 @@ pub fn resolve_in_flight(
             was: Some(was),
         });
     }
+    writes.extend(fence);
     commit.commit_blocking(writes)?;
-    tracing::warn!(
-        node,
-        attempts = transient.len(),
-        "attempts left in flight by the last run ended recovered-after-failover"
-    );
     Ok(transient.len() as u64)
 }
 

@@ -65,6 +65,16 @@ pub struct NodeShared {
     pub credentials: HashMap<AgentId, AgentCredential>,
     /// Nailing calls take ids from their own range so they never meet an attempt's.
     pub nail_ids: crate::sync::AtomicU64,
+    /// Per zone: the epoch this node masters it under and the local deadline of that lease.
+    /// A single node holds every zone for its lifetime; a cluster node only what its leases
+    /// give it.
+    pub zone_leases: HashMap<String, Arc<crate::cluster::ZoneLease>>,
+    /// The instant the lease cells' nanoseconds count from.
+    pub base: std::time::Instant,
+    /// Set for a node of a cluster: its writes for a zone carry a fence.
+    pub clustered: bool,
+    /// The cluster's shared leases and assignments (None for a single node).
+    pub coord: Option<Arc<dyn crate::store::Coordination>>,
 }
 
 /// One attempt changed state.
@@ -119,6 +129,13 @@ impl NodeShared {
         }
     }
 
+    /// The zone is no longer paced here (DORMANT on a cluster node).
+    pub fn remove_zone(&self, name: &str) {
+        if let Ok(mut z) = self.zones.write() {
+            z.remove(name);
+        }
+    }
+
     /// Whether the zone's agent service is up; false during a takeover (and for a zone this
     /// node does not have).
     pub fn zone_in_service(&self, zone: &str) -> bool {
@@ -144,6 +161,44 @@ impl NodeShared {
             self.epoch,
             self.nail_ids.fetch_add(1, crate::sync::Ordering::Relaxed),
         )
+    }
+
+    /// The fencing epoch this node holds `zone` under (0 if it does not).
+    pub fn zone_epoch(&self, zone: &str) -> u64 {
+        self.zone_leases.get(zone).map_or(0, |l| l.epoch())
+    }
+
+    /// Whether this node may dial for `zone` now: it holds the zone's lease and its own
+    /// deadline for it has not passed. No INVITE leaves without it.
+    pub fn may_dial(&self, zone: &str) -> bool {
+        let now = self.clock.now();
+        let ns =
+            u64::try_from(now.saturating_duration_since(self.base).as_nanos()).unwrap_or(u64::MAX);
+        self.zone_leases.get(zone).is_some_and(|l| l.valid(ns))
+    }
+
+    /// `writes` for `zone`, made conditional on this node still holding the zone's lease
+    /// under the epoch it dials with: a cluster store rejects them from a stale master.
+    pub fn fenced(&self, zone: &str, writes: Vec<crate::store::Write>) -> Vec<crate::store::Write> {
+        self.fenced_at(zone, self.zone_epoch(zone), writes)
+    }
+
+    /// As [`NodeShared::fenced`], under the epoch an attempt was dialed with: a call that
+    /// outlives its node's mastership must not write over what the next master decided.
+    pub fn fenced_at(
+        &self,
+        zone: &str,
+        epoch: u64,
+        mut writes: Vec<crate::store::Write>,
+    ) -> Vec<crate::store::Write> {
+        if self.clustered {
+            writes.push(crate::store::Write::Fence(crate::store::Fence {
+                lease: crate::store::coordination::zone_lease(zone),
+                node: self.name.clone(),
+                epoch,
+            }));
+        }
+        writes
     }
 
     /// Tells subscribers, if any.

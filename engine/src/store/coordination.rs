@@ -101,6 +101,11 @@ pub trait Coordination: Send + Sync + 'static {
     /// Gives `lease` up at once (a graceful stop, or a zone moved away), if still held.
     fn release(&self, lease: &str, node: &str, epoch: u64) -> StoreResult<()>;
 
+    /// Clears every other node's claims on `job`'s contacts: this node just took the job's
+    /// zone, and what the last master had queued is dialed now rather than when the claims
+    /// run out. A stale master that still holds them can no longer record a dial (fenced).
+    fn take_claims(&self, job: crate::domain::JobId) -> StoreResult<u64>;
+
     /// Every lease row.
     fn leases(&self) -> StoreResult<Vec<LeaseRow>>;
 

@@ -12,10 +12,12 @@ use crate::domain::{Attempt, CampaignId, Contact, ContactId, ContactState, JobId
 
 pub mod coordination;
 pub mod group;
+pub mod pg_store;
 pub mod sled_store;
 
 pub use coordination::{Assignment, Coordination, Fence, LeaseRow, NodeBeat, NodeRow};
 pub use group::GroupCommit;
+pub use pg_store::PgStore;
 pub use sled_store::SledStore;
 
 /// A stored campaign: its id, name and the definition as the user gave it (JSON).

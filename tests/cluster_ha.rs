@@ -1,0 +1,978 @@
+//! The seed's HA deployments as real processes (003, Tables 1-6): nodes of a cluster on one
+//! PostgreSQL (started by the test, throwaway data dir, loopback port), SIPp as the customer
+//! network and as the agents' phones, simulated desktops that know every node's address. The
+//! test kills (SIGKILL) the node(s) the seed's scenario fails and asserts:
+//! - the status table after the failover is the seed's "after" table for that deployment;
+//! - dialing resumed in the failed zones (and never stopped in the others), within the
+//!   target (under 3 s with default settings);
+//! - the agents logged in again on the new master, only once it reported itself in service;
+//! - DESIGN.md §6: every contact final, none left in flight; every INVITE SIPp saw belongs to
+//!   a recorded attempt, sent once; no contact dialed twice at once; one master per zone per
+//!   epoch, the newer epoch's node dialing only after the older one stopped;
+//! - rejoin: a recovered node stays DORMANT for its zone until "save and apply" (which logs
+//!   the zone's agents out and moves it), and its director takes the role back;
+//! - a graceful stop hands a zone over at once (target under 200 ms).
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use outdial::desktop_client::{SimulatedAgentConfig, TalkTime};
+use outdial::desktop_failover::{run_with_failover, Session};
+use serde_json::{json, Value};
+use support::cluster::*;
+use support::node::{
+    check_histories, check_no_concurrent_dials, code_counts, contacts_csv, pause, unix_ms_now,
+    AttemptView,
+};
+use support::pg::PgServer;
+use support::*;
+
+/// The shipped configs' settings (configs/ha-*.toml): the failover times are for these.
+const DEFAULT_CLUSTER: &str = "lease_ttl_ms = 2000\nrenew_every_ms = 400\nheartbeat_every_ms = 100\npeer_dead_after_ms = 600\n";
+
+/// Codes an attempt may end with although SIPp never saw its INVITE.
+const NEVER_SENT_CODES: [&str; 3] = [
+    "recovered-after-failover",
+    "no-media-resource",
+    "network-failure",
+];
+
+const AGENTS_PER_ZONE: usize = 3;
+const CONTACTS: usize = 60;
+
+/// What one test runs against: the database, the customer network and the phones.
+struct Plant {
+    pg: PgServer,
+    customers: Option<Proc>,
+    customers_log: std::path::PathBuf,
+    customers_addr: SocketAddr,
+    phones_port: u16,
+    _phones: Proc,
+    dir: tempfile::TempDir,
+}
+
+impl Plant {
+    fn start() -> Plant {
+        let pg = PgServer::start().unwrap_or_else(|e| panic!("PostgreSQL: {e}"));
+        let dir = tempfile::tempdir().expect("temp dir");
+        let customers_port = free_udp_port();
+        let customers_log = dir.path().join("customers-messages.log");
+        let log_arg = customers_log.to_str().expect("utf-8 path").to_owned();
+        let customers = sipp_uas(
+            None,
+            customers_port,
+            &["-aa", "-trace_msg", "-message_file", &log_arg],
+        );
+        let phones_port = free_udp_port();
+        let phones = sipp_uas(None, phones_port, &[]);
+        Plant {
+            pg,
+            customers: Some(customers),
+            customers_log,
+            customers_addr: format!("127.0.0.1:{customers_port}").parse().expect("addr"),
+            phones_port,
+            _phones: phones,
+            dir,
+        }
+    }
+
+    /// The cluster file's `[[mpp]]`, `[desktop]` and `[[agent]]`s (agent `zN-aK`, password
+    /// `pw`) for `zones`.
+    fn extra(&self, zones: &[&str]) -> String {
+        let hex = outdial::node::agents::sha256_hex("pw");
+        let mut s = format!(
+            "[[mpp]]\nname = \"customers\"\naddress = \"{}\"\ncapacity = 1000\noptions_interval_ms = 1000\n\n\
+             [desktop]\nheartbeat_ms = 500\nmissed_heartbeats = 4\nwrapup_timeout_ms = 5000\n",
+            self.customers_addr
+        );
+        for z in zones {
+            for k in 0..AGENTS_PER_ZONE {
+                s.push_str(&format!(
+                    "\n[[agent]]\nid = \"{z}-a{k}\"\npassword_sha256 = \"{hex}\"\nzones = [\"{z}\"]\n"
+                ));
+            }
+        }
+        s
+    }
+}
+
+/// The simulated desktops of `zones`, each given every node's address, on their own thread.
+struct Desktops {
+    stop: tokio::sync::watch::Sender<bool>,
+    thread: std::thread::JoinHandle<Vec<(String, Vec<Session>)>>,
+}
+
+impl Desktops {
+    fn start(apis: Vec<String>, zones: &[&str], phones_port: u16) -> Desktops {
+        let (stop, rx) = tokio::sync::watch::channel(false);
+        let zones: Vec<String> = zones.iter().map(|z| (*z).to_owned()).collect();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the desktops");
+            let local = tokio::task::LocalSet::new();
+            local.block_on(&rt, async move {
+                let mut tasks = Vec::new();
+                for z in &zones {
+                    for k in 0..AGENTS_PER_ZONE {
+                        let agent = format!("{z}-a{k}");
+                        let mut c = SimulatedAgentConfig::new(
+                            "",
+                            &agent,
+                            "pw",
+                            z,
+                            &format!("sip:{agent}@127.0.0.1:{phones_port}"),
+                        );
+                        c.talk = TalkTime::Fixed(Duration::from_millis(300));
+                        c.wrap = Duration::from_millis(100);
+                        c.reply_timeout = Duration::from_secs(3);
+                        let (apis, stop) = (apis.clone(), rx.clone());
+                        tasks.push(tokio::task::spawn_local(async move {
+                            (agent, run_with_failover(c, apis, stop).await)
+                        }));
+                    }
+                }
+                let mut out = Vec::new();
+                for t in tasks {
+                    out.push(t.await.expect("a desktop task panicked"));
+                }
+                out
+            })
+        });
+        Desktops { stop, thread }
+    }
+
+    fn finish(self) -> Vec<(String, Vec<Session>)> {
+        let _ = self.stop.send(true);
+        self.thread.join().expect("the desktops' thread panicked")
+    }
+}
+
+/// Waits until `n` agents of `zone` are logged in, ready and nailed on `node`.
+fn wait_agents_on(c: &Cluster, node: &str, zone: &str, n: usize, limit: Duration) {
+    let deadline = wall_now() + limit;
+    loop {
+        let (status, body) = c.node(node).get("/v1/agents");
+        let ready = if status == 200 {
+            let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+            v.as_array().map_or(0, |a| {
+                a.iter()
+                    .filter(|x| x["zone"] == zone && x["nail"] == "nailed")
+                    .count()
+            })
+        } else {
+            0
+        };
+        if ready >= n {
+            return;
+        }
+        assert!(
+            wall_now() < deadline,
+            "{node}: only {ready} of {n} agents of {zone} logged in within {limit:?}: {body}\n{}",
+            c.node(node).stderr_tail()
+        );
+        pause(Duration::from_millis(50));
+    }
+}
+
+fn create_job(node: &ClusterNode, zone: &str) -> u64 {
+    let (status, v) = node.post_json(
+        "/v1/campaigns",
+        &json!({
+            "name": format!("ha-{zone}"),
+            "zone": zone,
+            "mode": "progressive",
+            "lines_per_agent": 1.5,
+            "ring_timeout_ms": 15000,
+            "connect_window_ms": 2000,
+            "calling_hours": { "start": "00:00", "end": "00:00", "default_tz": "UTC" },
+            "retry": {
+                "nuisance": { "delay_s": 1, "max_attempts": 4 },
+                "desktop-error": { "delay_s": 1, "max_attempts": 4 },
+                "network-failure": { "delay_s": 1, "max_attempts": 4 },
+                "no-media-resource": { "delay_s": 1, "max_attempts": 4 },
+                "recovered-after-failover": { "delay_s": 1, "max_attempts": 4 },
+                "timeout": { "delay_s": 1, "max_attempts": 4 },
+            },
+        }),
+    );
+    assert_eq!(status, 201, "create campaign in {zone}: {v}");
+    let job = v["job"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no job id in {v}"));
+    let (status, body) = support::node::http(
+        node.api,
+        "POST",
+        &format!("/v1/jobs/{job}/contacts"),
+        Some("text/csv"),
+        contacts_csv(CONTACTS).as_bytes(),
+    );
+    assert!(status == 200 || status == 201, "import: {status} {body}");
+    let (status, body) = support::node::http(
+        node.api,
+        "POST",
+        &format!("/v1/jobs/{job}/start"),
+        None,
+        b"",
+    );
+    assert_eq!(status, 200, "start job {job}: {body}");
+    job
+}
+
+fn attempts_of(node: &ClusterNode, job: u64) -> Vec<AttemptView> {
+    let v = node.get_json(&format!("/v1/jobs/{job}/attempts"));
+    v.as_array()
+        .unwrap_or_else(|| panic!("attempts are not a list: {v}"))
+        .iter()
+        .map(AttemptView::from_json)
+        .collect()
+}
+
+fn attempt_count(node: &ClusterNode, job: u64) -> usize {
+    attempts_of(node, job).len()
+}
+
+/// Waits until `job` has at least `n` attempts (read through `node`).
+fn wait_attempts(c: &Cluster, node: &str, job: u64, n: usize, limit: Duration) {
+    let deadline = wall_now() + limit;
+    loop {
+        let have = attempt_count(c.node(node), job);
+        if have >= n {
+            return;
+        }
+        assert!(
+            wall_now() < deadline,
+            "job {job}: {have} of {n} attempts within {limit:?}\n{}",
+            c.nodes
+                .iter()
+                .map(|n| format!("--- {} ---\n{}", n.name, n.stderr_tail()))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        pause(Duration::from_millis(50));
+    }
+}
+
+fn wait_job_over(c: &Cluster, node: &str, job: u64, limit: Duration) {
+    let deadline = wall_now() + limit;
+    loop {
+        let v = c.node(node).get_json(&format!("/v1/jobs/{job}"));
+        let state = v["job"]["state"].as_str().unwrap_or_default().to_owned();
+        if state == "finished" {
+            return;
+        }
+        assert!(
+            wall_now() < deadline,
+            "job {job} not over within {limit:?}: {v}\n{}",
+            c.nodes
+                .iter()
+                .map(|n| format!("--- {} ---\n{}", n.name, n.stderr_tail()))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        pause(Duration::from_millis(100));
+    }
+}
+
+/// DESIGN.md §6 over `jobs`, against SIPp's record of INVITEs; returns the attempts.
+fn check_invariants(c: &Cluster, via: &str, jobs: &[u64], log: &Path) -> Vec<AttemptView> {
+    let mut all = Vec::new();
+    for job in jobs {
+        let v = c.node(via).get_json(&format!("/v1/jobs/{job}"));
+        let counts = &v["contacts"];
+        assert_eq!(
+            counts["in_flight"], 0,
+            "job {job}: contacts left in flight: {v}"
+        );
+        assert_eq!(
+            counts["ready"], 0,
+            "job {job}: contacts never finished: {v}"
+        );
+        assert_eq!(
+            counts["final_"], CONTACTS as u64,
+            "job {job}: contacts lost: {v}"
+        );
+        let attempts = attempts_of(c.node(via), *job);
+        let dialed: Vec<AttemptView> = attempts
+            .iter()
+            .filter(|a| !(a.code.as_deref() == Some("no-media-resource") && a.history.len() == 1))
+            .cloned()
+            .collect();
+        check_histories(&dialed);
+        check_no_concurrent_dials(&attempts);
+        all.extend(attempts);
+    }
+
+    // One master per zone per epoch; a newer epoch dials only after the older one's last dial.
+    let mut by_epoch: BTreeMap<(String, u64), BTreeSet<String>> = BTreeMap::new();
+    let mut spans: BTreeMap<(String, u64), (u64, u64)> = BTreeMap::new();
+    let zone_of_job: HashMap<u64, String> = jobs
+        .iter()
+        .map(|j| {
+            let v = c.node(via).get_json(&format!("/v1/jobs/{j}"));
+            (*j, v["job"]["zone"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect();
+    for a in &all {
+        let node = a.raw["node"].as_str().unwrap_or_default().to_owned();
+        let epoch = a.raw["epoch"].as_u64().unwrap_or(0);
+        let job = a.raw["job"].as_u64().unwrap_or(0);
+        let zone = zone_of_job.get(&job).cloned().unwrap_or_default();
+        by_epoch
+            .entry((zone.clone(), epoch))
+            .or_default()
+            .insert(node);
+        if let Some((t, _)) = a.history.iter().find(|(_, s)| s == "dialing") {
+            let e = spans.entry((zone, epoch)).or_insert((*t, *t));
+            e.0 = e.0.min(*t);
+            e.1 = e.1.max(*t);
+        }
+    }
+    for ((zone, epoch), nodes) in &by_epoch {
+        assert_eq!(
+            nodes.len(),
+            1,
+            "zone {zone} epoch {epoch} had masters {nodes:?}"
+        );
+    }
+    let mut last: HashMap<String, (u64, u64)> = HashMap::new();
+    for ((zone, epoch), (first, lastt)) in &spans {
+        if let Some((e0, end)) = last.get(zone) {
+            assert!(
+                first >= end,
+                "zone {zone}: epoch {epoch} dialed at {first} before epoch {e0} stopped at {end}"
+            );
+        }
+        last.insert(zone.clone(), (*epoch, *lastt));
+    }
+
+    // SIPp's side: every INVITE dialog is one recorded attempt of the node that sent it.
+    let invites = sipp_invites(log);
+    assert!(
+        !invites.is_empty(),
+        "SIPp recorded no INVITE in {}",
+        log.display()
+    );
+    let by_id: HashMap<u64, &AttemptView> = all.iter().map(|a| (a.id, a)).collect();
+    let mut reached = BTreeSet::new();
+    for (call_id, branches) in &invites {
+        let (id, hash) = call_id_parts(call_id);
+        assert_eq!(
+            branches.len(),
+            1,
+            "attempt {id} ({call_id}) was sent as {} INVITE transactions",
+            branches.len()
+        );
+        let a = by_id
+            .get(&id)
+            .unwrap_or_else(|| panic!("SIPp saw {call_id} but no node recorded attempt {id}"));
+        let node = a.raw["node"].as_str().unwrap_or_default();
+        assert_eq!(
+            node_hash(node),
+            hash,
+            "attempt {id} was recorded by {node} but {call_id} came from another node"
+        );
+        reached.insert(id);
+    }
+    for a in &all {
+        if !reached.contains(&a.id) {
+            let code = a.code.as_deref().unwrap_or_default();
+            assert!(
+                NEVER_SENT_CODES.contains(&code),
+                "attempt {} never reached SIPp yet ended {code}: {}",
+                a.id,
+                a.raw
+            );
+        }
+    }
+    all
+}
+
+/// A desktop moved only to a node that served its zone, and ends on `node`.
+fn check_desktops(
+    sessions: &[(String, Vec<Session>)],
+    moved_to: &str,
+    api_of: &HashMap<String, String>,
+) {
+    let api = &api_of[moved_to];
+    for (agent, list) in sessions {
+        assert!(
+            list.iter()
+                .any(|s| &s.node == api && s.report.logged_in > Duration::ZERO),
+            "{agent} never logged in on {moved_to} ({api}): {:?}",
+            list.iter()
+                .map(|s| (&s.node, s.report.logged_in, &s.report.failure))
+                .collect::<Vec<_>>()
+        );
+        for s in list {
+            if let Some(code) = s.report.error_codes.keys().find(|c| *c == "not-master") {
+                panic!(
+                    "{agent}: a node that did not serve the zone was tried ({code}) at {}",
+                    s.node
+                );
+            }
+        }
+    }
+}
+
+fn api_names(c: &Cluster) -> HashMap<String, String> {
+    c.nodes
+        .iter()
+        .map(|n| (n.name.clone(), n.api.to_string()))
+        .collect()
+}
+
+#[test]
+fn two_nodes_one_zone_master_killed_tables_1_and_2_then_rejoin_and_save_and_apply() {
+    let started = wall_now();
+    let mut plant = Plant::start();
+    let url = plant.pg.url();
+    let extra = plant.extra(&["zone1"]);
+    let mut c = Cluster::write(
+        plant.dir.path(),
+        &Deployment {
+            nodes: &[("pom1", &["zone1"]), ("pom2", &[])],
+            extra: &extra,
+            cluster_keys: DEFAULT_CLUSTER,
+        },
+        |_| url.clone(),
+    );
+    c.start("pom1");
+    c.start("pom2");
+    // Table 1.
+    c.wait_table(
+        &[
+            ("Agent Manager", &["MASTER (zone1)", "DORMANT"]),
+            ("Campaign Director", &["MASTER", "DORMANT"]),
+            ("Campaign Manager", &["RUNNING", "RUNNING"]),
+            ("Rule Engine", &["MASTER", "DORMANT"]),
+            ("Load Monitor", &["MASTER", "DORMANT"]),
+            ("API", &["RUNNING", "RUNNING"]),
+            ("Desktop Service", &["RUNNING", "RUNNING"]),
+        ],
+        Duration::from_secs(20),
+    );
+    let desktops = Desktops::start(c.apis(), &["zone1"], plant.phones_port);
+    wait_agents_on(
+        &c,
+        "pom1",
+        "zone1",
+        AGENTS_PER_ZONE,
+        Duration::from_secs(20),
+    );
+    // The job is started through the dormant node: the master picks it up from storage.
+    let job = create_job(c.node("pom2"), "zone1");
+    wait_attempts(&c, "pom2", job, 25, Duration::from_secs(30));
+
+    let killed_at = unix_ms_now();
+    c.kill9("pom1");
+    // Table 2.
+    c.wait_table(
+        &[
+            ("Agent Manager", &["STOPPED", "MASTER (zone1)"]),
+            ("Campaign Director", &["STOPPED", "MASTER"]),
+            ("Campaign Manager", &["STOPPED", "RUNNING"]),
+            ("Rule Engine", &["STOPPED", "MASTER"]),
+            ("Load Monitor", &["STOPPED", "MASTER"]),
+            ("API", &["STOPPED", "RUNNING"]),
+            ("Desktop Service", &["STOPPED", "RUNNING"]),
+        ],
+        Duration::from_secs(10),
+    );
+    let st = c.wait_node("pom2", "dialing zone1", Duration::from_secs(10), |v| {
+        dialing_resumed_at(v, "zone1").is_some()
+    });
+    let resumed = dialing_resumed_at(&st, "zone1").unwrap_or(0);
+    let failover_ms = resumed.saturating_sub(killed_at);
+    assert!(
+        failover_ms < 3000,
+        "ungraceful failover took {failover_ms} ms (target under 3 s)"
+    );
+    wait_agents_on(
+        &c,
+        "pom2",
+        "zone1",
+        AGENTS_PER_ZONE,
+        Duration::from_secs(20),
+    );
+    wait_job_over(&c, "pom2", job, Duration::from_secs(120));
+
+    // Rejoin: pom1's director takes its role back; zone 1 stays with pom2.
+    c.start("pom1");
+    c.wait_table(
+        &[
+            ("Agent Manager", &["DORMANT", "MASTER (zone1)"]),
+            ("Campaign Director", &["MASTER", "DORMANT"]),
+        ],
+        Duration::from_secs(10),
+    );
+    // "save" records the choice and moves nothing.
+    let (status, v) = c.node("pom2").put_json(
+        "/v1/cluster/zones/zone1",
+        &json!({"node": "pom1", "apply": false}),
+    );
+    assert_eq!(status, 202, "save: {v}");
+    let view = c.node("pom1").get_json("/v1/cluster");
+    let a = view["assignments"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["zone"] == "zone1").cloned())
+        .unwrap_or_default();
+    c.wait_node(
+        "pom1",
+        "seeing the saved choice",
+        Duration::from_secs(5),
+        |v| v["name"] == "pom1",
+    );
+    let table = c.status_table();
+    let am = table
+        .iter()
+        .find(|r| r[0] == "Agent Manager")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        am[1..],
+        ["DORMANT", "MASTER (zone1)"],
+        "save alone moved the zone: {a}"
+    );
+    // "save and apply": pom2 logs zone 1's agents out and hands the zone to pom1.
+    let (status, v) = c.node("pom1").put_json(
+        "/v1/cluster/zones/zone1",
+        &json!({"node": "pom1", "apply": true}),
+    );
+    assert_eq!(status, 202, "save and apply: {v}");
+    c.wait_table(
+        &[("Agent Manager", &["MASTER (zone1)", "DORMANT"])],
+        Duration::from_secs(10),
+    );
+    wait_agents_on(
+        &c,
+        "pom1",
+        "zone1",
+        AGENTS_PER_ZONE,
+        Duration::from_secs(20),
+    );
+
+    // A graceful stop hands the zone over at once.
+    let stopped_at = unix_ms_now();
+    let exit = c.stop("pom1");
+    assert!(
+        exit.is_some_and(|e| e.success()),
+        "pom1 did not stop cleanly: {exit:?}"
+    );
+    let st = c.wait_node(
+        "pom2",
+        "dialing zone1 again",
+        Duration::from_secs(10),
+        |v| dialing_resumed_at(v, "zone1").is_some_and(|t| t >= stopped_at),
+    );
+    let handover_ms = dialing_resumed_at(&st, "zone1")
+        .unwrap_or(0)
+        .saturating_sub(stopped_at);
+    assert!(
+        handover_ms < 1000,
+        "graceful handover took {handover_ms} ms"
+    );
+
+    let sessions = desktops.finish();
+    let apis = api_names(&c);
+    check_desktops(&sessions, "pom2", &apis);
+    if let Some(p) = plant.customers.take() {
+        let _ = p.terminate();
+    }
+    let attempts = check_invariants(&c, "pom2", &[job], &plant.customers_log);
+    eprintln!(
+        "cluster_ha 2 nodes: ungraceful failover {failover_ms} ms, graceful handover {handover_ms} ms; {} attempts, codes {:?}; {:?}",
+        attempts.len(),
+        code_counts(&attempts),
+        started.elapsed()
+    );
+}
+
+#[test]
+fn three_nodes_two_zones_zone2_master_killed_tables_3_and_4() {
+    let started = wall_now();
+    let mut plant = Plant::start();
+    let url = plant.pg.url();
+    let extra = plant.extra(&["zone1", "zone2"]);
+    let mut c = Cluster::write(
+        plant.dir.path(),
+        &Deployment {
+            nodes: &[("pom1", &["zone1"]), ("pom2", &["zone2"]), ("pom3", &[])],
+            extra: &extra,
+            cluster_keys: DEFAULT_CLUSTER,
+        },
+        |_| url.clone(),
+    );
+    for n in ["pom1", "pom2", "pom3"] {
+        c.start(n);
+    }
+    // Table 3.
+    c.wait_table(
+        &[
+            (
+                "Agent Manager",
+                &["MASTER (zone1)", "MASTER (zone2)", "DORMANT"],
+            ),
+            ("Campaign Director", &["MASTER", "DORMANT", "DORMANT"]),
+            ("Campaign Manager", &["RUNNING", "RUNNING", "RUNNING"]),
+            ("Rule Engine", &["MASTER", "DORMANT", "DORMANT"]),
+            ("Load Monitor", &["MASTER", "DORMANT", "DORMANT"]),
+        ],
+        Duration::from_secs(20),
+    );
+    let desktops = Desktops::start(c.apis(), &["zone1", "zone2"], plant.phones_port);
+    wait_agents_on(
+        &c,
+        "pom1",
+        "zone1",
+        AGENTS_PER_ZONE,
+        Duration::from_secs(20),
+    );
+    wait_agents_on(
+        &c,
+        "pom2",
+        "zone2",
+        AGENTS_PER_ZONE,
+        Duration::from_secs(20),
+    );
+    let job1 = create_job(c.node("pom1"), "zone1");
+    let job2 = create_job(c.node("pom3"), "zone2");
+    wait_attempts(&c, "pom1", job2, 20, Duration::from_secs(30));
+
+    let zone1_epoch = zone_status(&c.node("pom1").get_json("/v1/node"), "zone1")
+        .and_then(|z| z["epoch"].as_u64());
+    let before = attempt_count(c.node("pom1"), job1);
+    let killed_at = unix_ms_now();
+    c.kill9("pom2");
+    // Table 4.
+    c.wait_table(
+        &[
+            (
+                "Agent Manager",
+                &["MASTER (zone1)", "STOPPED", "MASTER (zone2)"],
+            ),
+            ("Campaign Director", &["MASTER", "STOPPED", "DORMANT"]),
+            ("Campaign Manager", &["RUNNING", "STOPPED", "RUNNING"]),
+            ("Rule Engine", &["MASTER", "STOPPED", "DORMANT"]),
+            ("Load Monitor", &["MASTER", "STOPPED", "DORMANT"]),
+            ("API", &["RUNNING", "STOPPED", "RUNNING"]),
+        ],
+        Duration::from_secs(10),
+    );
+    let st = c.wait_node("pom3", "dialing zone2", Duration::from_secs(10), |v| {
+        dialing_resumed_at(v, "zone2").is_some()
+    });
+    let failover_ms = dialing_resumed_at(&st, "zone2")
+        .unwrap_or(0)
+        .saturating_sub(killed_at);
+    assert!(failover_ms < 3000, "zone 2 failover took {failover_ms} ms");
+    // Zone 1 was never touched: same master, same epoch, still dialing.
+    let st1 = c.node("pom1").get_json("/v1/node");
+    assert_eq!(
+        zone_status(&st1, "zone1").and_then(|z| z["epoch"].as_u64()),
+        zone1_epoch,
+        "zone 1 changed hands: {st1}"
+    );
+    wait_attempts(&c, "pom1", job1, before + 5, Duration::from_secs(30));
+    wait_agents_on(
+        &c,
+        "pom3",
+        "zone2",
+        AGENTS_PER_ZONE,
+        Duration::from_secs(20),
+    );
+    wait_job_over(&c, "pom1", job1, Duration::from_secs(120));
+    wait_job_over(&c, "pom3", job2, Duration::from_secs(120));
+
+    // pom2 comes back DORMANT: zone 2 stays with pom3.
+    c.start("pom2");
+    c.wait_table(
+        &[
+            (
+                "Agent Manager",
+                &["MASTER (zone1)", "DORMANT", "MASTER (zone2)"],
+            ),
+            ("Campaign Director", &["MASTER", "DORMANT", "DORMANT"]),
+        ],
+        Duration::from_secs(10),
+    );
+
+    let sessions = desktops.finish();
+    let apis = api_names(&c);
+    let (z1, z2): (Vec<_>, Vec<_>) = sessions
+        .into_iter()
+        .partition(|(a, _)| a.starts_with("zone1"));
+    check_desktops(&z1, "pom1", &apis);
+    check_desktops(&z2, "pom3", &apis);
+    if let Some(p) = plant.customers.take() {
+        let _ = p.terminate();
+    }
+    let attempts = check_invariants(&c, "pom3", &[job1, job2], &plant.customers_log);
+    eprintln!(
+        "cluster_ha 3 nodes: zone 2 failover {failover_ms} ms; {} attempts, codes {:?}; {:?}",
+        attempts.len(),
+        code_counts(&attempts),
+        started.elapsed()
+    );
+}
+
+#[test]
+fn four_nodes_two_zones_both_masters_killed_tables_5_and_6() {
+    let started = wall_now();
+    let mut plant = Plant::start();
+    let url = plant.pg.url();
+    let extra = plant.extra(&["zone1", "zone2"]);
+    let mut c = Cluster::write(
+        plant.dir.path(),
+        &Deployment {
+            nodes: &[
+                ("pom1", &["zone1"]),
+                ("pom2", &["zone2"]),
+                ("pom3", &[]),
+                ("pom4", &[]),
+            ],
+            extra: &extra,
+            cluster_keys: DEFAULT_CLUSTER,
+        },
+        |_| url.clone(),
+    );
+    for n in ["pom1", "pom2", "pom3", "pom4"] {
+        c.start(n);
+    }
+    // Table 5.
+    c.wait_table(
+        &[
+            (
+                "Agent Manager",
+                &["MASTER (zone1)", "MASTER (zone2)", "DORMANT", "DORMANT"],
+            ),
+            (
+                "Campaign Director",
+                &["MASTER", "DORMANT", "DORMANT", "DORMANT"],
+            ),
+            (
+                "Campaign Manager",
+                &["RUNNING", "RUNNING", "RUNNING", "RUNNING"],
+            ),
+            ("Rule Engine", &["MASTER", "DORMANT", "DORMANT", "DORMANT"]),
+            ("Load Monitor", &["MASTER", "DORMANT", "DORMANT", "DORMANT"]),
+        ],
+        Duration::from_secs(20),
+    );
+    let desktops = Desktops::start(c.apis(), &["zone1", "zone2"], plant.phones_port);
+    wait_agents_on(
+        &c,
+        "pom1",
+        "zone1",
+        AGENTS_PER_ZONE,
+        Duration::from_secs(20),
+    );
+    wait_agents_on(
+        &c,
+        "pom2",
+        "zone2",
+        AGENTS_PER_ZONE,
+        Duration::from_secs(20),
+    );
+    let job1 = create_job(c.node("pom4"), "zone1");
+    let job2 = create_job(c.node("pom4"), "zone2");
+    wait_attempts(&c, "pom4", job1, 20, Duration::from_secs(30));
+    wait_attempts(&c, "pom4", job2, 20, Duration::from_secs(30));
+
+    let killed_at = unix_ms_now();
+    c.kill9("pom1");
+    c.kill9("pom2");
+    // Table 6: the new director (pom3, the first live node) gives the zones to the least
+    // busy nodes, zone 1 to itself and zone 2 to pom4.
+    c.wait_table(
+        &[
+            (
+                "Agent Manager",
+                &["STOPPED", "STOPPED", "MASTER (zone1)", "MASTER (zone2)"],
+            ),
+            (
+                "Campaign Director",
+                &["STOPPED", "STOPPED", "MASTER", "DORMANT"],
+            ),
+            (
+                "Campaign Manager",
+                &["STOPPED", "STOPPED", "RUNNING", "RUNNING"],
+            ),
+            ("Rule Engine", &["STOPPED", "STOPPED", "MASTER", "DORMANT"]),
+            ("Load Monitor", &["STOPPED", "STOPPED", "MASTER", "DORMANT"]),
+            ("API", &["STOPPED", "STOPPED", "RUNNING", "RUNNING"]),
+        ],
+        Duration::from_secs(10),
+    );
+    let mut took = Vec::new();
+    for (node, zone) in [("pom3", "zone1"), ("pom4", "zone2")] {
+        let st = c.wait_node(node, "dialing", Duration::from_secs(10), |v| {
+            dialing_resumed_at(v, zone).is_some()
+        });
+        let ms = dialing_resumed_at(&st, zone)
+            .unwrap_or(0)
+            .saturating_sub(killed_at);
+        assert!(ms < 3000, "{zone} failover took {ms} ms");
+        took.push(ms);
+    }
+    wait_agents_on(
+        &c,
+        "pom3",
+        "zone1",
+        AGENTS_PER_ZONE,
+        Duration::from_secs(20),
+    );
+    wait_agents_on(
+        &c,
+        "pom4",
+        "zone2",
+        AGENTS_PER_ZONE,
+        Duration::from_secs(20),
+    );
+    wait_job_over(&c, "pom3", job1, Duration::from_secs(120));
+    wait_job_over(&c, "pom4", job2, Duration::from_secs(120));
+
+    let sessions = desktops.finish();
+    let apis = api_names(&c);
+    let (z1, z2): (Vec<_>, Vec<_>) = sessions
+        .into_iter()
+        .partition(|(a, _)| a.starts_with("zone1"));
+    check_desktops(&z1, "pom3", &apis);
+    check_desktops(&z2, "pom4", &apis);
+    if let Some(p) = plant.customers.take() {
+        let _ = p.terminate();
+    }
+    let attempts = check_invariants(&c, "pom3", &[job1, job2], &plant.customers_log);
+    eprintln!(
+        "cluster_ha 4 nodes: failovers {took:?} ms; {} attempts, codes {:?}; {:?}",
+        attempts.len(),
+        code_counts(&attempts),
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_node_cut_from_the_database_and_its_peers_stops_dialing_and_rejoins_dormant() {
+    let started = wall_now();
+    let mut plant = Plant::start();
+    let url = plant.pg.url();
+    let pg_addr: SocketAddr = format!("127.0.0.1:{}", plant.pg.port())
+        .parse()
+        .expect("addr");
+    let proxy = TcpProxy::start(pg_addr);
+    let proxied = url.replace(
+        &format!("port={}", plant.pg.port()),
+        &format!("port={}", proxy.addr.port()),
+    );
+    assert_ne!(proxied, url, "the URL names its port: {url}");
+    let extra = plant.extra(&["zone1"]);
+    let mut c = Cluster::write(
+        plant.dir.path(),
+        &Deployment {
+            nodes: &[("pom1", &["zone1"]), ("pom2", &[])],
+            extra: &extra,
+            cluster_keys: DEFAULT_CLUSTER,
+        },
+        |n| {
+            if n == "pom1" {
+                proxied.clone()
+            } else {
+                url.clone()
+            }
+        },
+    );
+    // Both directions between the nodes go through relays the test can cut.
+    let into_pom1 = c.relay_heartbeats("pom1");
+    let into_pom2 = c.relay_heartbeats("pom2");
+    c.start("pom1");
+    c.start("pom2");
+    c.wait_table(
+        &[
+            ("Agent Manager", &["MASTER (zone1)", "DORMANT"]),
+            ("Campaign Director", &["MASTER", "DORMANT"]),
+        ],
+        Duration::from_secs(20),
+    );
+    let desktops = Desktops::start(c.apis(), &["zone1"], plant.phones_port);
+    wait_agents_on(
+        &c,
+        "pom1",
+        "zone1",
+        AGENTS_PER_ZONE,
+        Duration::from_secs(20),
+    );
+    let job = create_job(c.node("pom1"), "zone1");
+    wait_attempts(&c, "pom2", job, 20, Duration::from_secs(30));
+
+    // The partition: pom1 reaches neither the database nor pom2 (its API still answers).
+    let cut_at = unix_ms_now();
+    proxy.cut();
+    into_pom1.cut();
+    into_pom2.cut();
+    // pom1 gives the zone up by itself when its own deadline passes; pom2 takes it.
+    c.wait_node("pom1", "giving zone 1 up", Duration::from_secs(10), |v| {
+        zone_status(v, "zone1").is_none()
+    });
+    let st = c.wait_node("pom2", "dialing zone 1", Duration::from_secs(10), |v| {
+        dialing_resumed_at(v, "zone1").is_some()
+    });
+    let resumed = dialing_resumed_at(&st, "zone1").unwrap_or(0);
+    wait_agents_on(
+        &c,
+        "pom2",
+        "zone1",
+        AGENTS_PER_ZONE,
+        Duration::from_secs(20),
+    );
+    let during = attempt_count(c.node("pom2"), job);
+    wait_attempts(&c, "pom2", job, during + 5, Duration::from_secs(30));
+
+    // Healed: pom1 rejoins DORMANT for the zone; its director takes the role back.
+    let healed_at = unix_ms_now();
+    proxy.heal();
+    into_pom1.heal();
+    into_pom2.heal();
+    c.wait_table(
+        &[
+            ("Agent Manager", &["DORMANT", "MASTER (zone1)"]),
+            ("Campaign Director", &["MASTER", "DORMANT"]),
+        ],
+        Duration::from_secs(15),
+    );
+    wait_job_over(&c, "pom2", job, Duration::from_secs(120));
+    let sessions = desktops.finish();
+    check_desktops(&sessions, "pom2", &api_names(&c));
+    if let Some(p) = plant.customers.take() {
+        let _ = p.terminate();
+    }
+    let attempts = check_invariants(&c, "pom2", &[job], &plant.customers_log);
+    // pom1 dialed nothing after it was cut off (beyond what it recorded before the cut), and
+    // nothing at all after the heal.
+    let lease_ttl = 2000;
+    for a in &attempts {
+        if a.raw["node"] == "pom1" {
+            let t = a
+                .history
+                .iter()
+                .find(|(_, s)| s == "dialing")
+                .map_or(0, |(t, _)| *t);
+            assert!(
+                t <= cut_at + lease_ttl && t < healed_at,
+                "pom1 dialed attempt {} at {t}, after the cut at {cut_at}",
+                a.id
+            );
+        }
+    }
+    eprintln!(
+        "cluster_ha partition: zone 1 dialing again on pom2 {} ms after the cut; {} attempts, codes {:?}; {:?}",
+        resumed.saturating_sub(cut_at),
+        attempts.len(),
+        code_counts(&attempts),
+        started.elapsed()
+    );
+}
