@@ -20,6 +20,18 @@ use super::{free_udp_port, wall_now, Proc};
 
 const STDERR_TAIL: usize = 300;
 
+/// RTP ports per node: room for ~100 calls at once.
+const RTP_BLOCK: u16 = 200;
+
+/// The first port of a fresh RTP block: apart from the single-node tests' defaults
+/// (20000-29998), from the other nodes of this test process (the tests of one binary run in
+/// parallel) and, by the pid, mostly from other test processes.
+fn rtp_block() -> u16 {
+    static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let slot = NEXT.fetch_add(1, Ordering::Relaxed) % 15;
+    30_000 + (std::process::id() % 10) as u16 * 3_000 + slot * RTP_BLOCK
+}
+
 /// A free TCP port on 127.0.0.1.
 pub fn free_tcp_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
@@ -127,7 +139,7 @@ impl Cluster {
             d.cluster_keys,
         );
         let mut nodes = Vec::new();
-        for (i, (name, zs)) in d.nodes.iter().enumerate() {
+        for (name, zs) in d.nodes {
             let sip: SocketAddr = format!("127.0.0.1:{}", free_udp_port())
                 .parse()
                 .expect("addr");
@@ -137,11 +149,10 @@ impl Cluster {
             let heartbeat: SocketAddr = format!("127.0.0.1:{}", free_udp_port())
                 .parse()
                 .expect("addr");
-            // RTP ranges apart from the single-node tests' defaults and from each other.
-            let rtp = 40_000 + (std::process::id() % 50) as u16 * 100 + i as u16 * 20;
+            let rtp = rtp_block();
             text.push_str(&format!(
                 "\n[[cluster.node]]\nname = \"{name}\"\nsip = \"{sip}\"\nhttp = \"{api}\"\nheartbeat = \"{heartbeat}\"\nrtp_port_first = {rtp}\nrtp_port_last = {}\nzones = [{}]\n",
-                rtp + 18,
+                rtp + RTP_BLOCK - 2,
                 zs.iter().map(|z| format!("\"{z}\"")).collect::<Vec<_>>().join(", ")
             ));
             nodes.push(ClusterNode {
