@@ -387,12 +387,13 @@ async fn run(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Error>> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Status { api, config, json } => {
-            let api = match config {
-                Some(path) => outdial::status::cluster_apis(&path)?,
-                None if api.is_empty() => vec!["http://127.0.0.1:8080".to_owned()],
-                None => api,
+            let cols = match config {
+                Some(path) => outdial::status::collect_cluster(&path)?,
+                None if api.is_empty() => {
+                    outdial::status::collect(&["http://127.0.0.1:8080".to_owned()])
+                }
+                None => outdial::status::collect(&api),
             };
-            let cols = outdial::status::collect(&api);
             if json {
                 println!("{}", serde_json::to_string(&cols)?);
             } else {

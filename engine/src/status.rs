@@ -33,19 +33,27 @@ pub struct NodeColumn {
     pub error: Option<String>,
 }
 
-/// Every node's API of a cluster file, in the file's order (the seed's column order).
-pub fn cluster_apis(path: &std::path::Path) -> Result<Vec<String>, String> {
+/// Every node of a cluster file, in the file's order (the seed's column order), asked for its
+/// status; a silent node's column keeps its configured name (the seed's "failed server").
+pub fn collect_cluster(path: &std::path::Path) -> Result<Vec<NodeColumn>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let file = crate::config::NodeConfigFile::parse(&text, &path.display().to_string())
         .map_err(|e| e.to_string())?;
     let cluster = file
         .cluster
         .ok_or_else(|| format!("{}: no [cluster] section", path.display()))?;
-    Ok(cluster
+    let apis: Vec<String> = cluster
         .nodes
         .iter()
         .map(|n| format!("http://{}", n.http))
-        .collect())
+        .collect();
+    let mut cols = collect(&apis);
+    for (c, n) in cols.iter_mut().zip(&cluster.nodes) {
+        if c.status.is_none() {
+            c.name = n.name.clone();
+        }
+    }
+    Ok(cols)
 }
 
 /// How long one node may take to answer.
