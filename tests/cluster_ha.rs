@@ -86,6 +86,35 @@ impl Plant {
         }
     }
 
+    /// The cluster file of a deployment (`nodes`: each node and the zones it masters at the
+    /// first start), every node on this plant's database, with the shipped lease settings.
+    fn cluster(&self, nodes: &[(&str, &[&str])]) -> Cluster {
+        self.cluster_with(nodes, |_| self.pg.url())
+    }
+
+    fn cluster_with(
+        &self,
+        nodes: &[(&str, &[&str])],
+        database_of: impl Fn(&str) -> String,
+    ) -> Cluster {
+        let mut zones: Vec<&str> = Vec::new();
+        for z in nodes.iter().flat_map(|(_, zs)| zs.iter()) {
+            if !zones.contains(z) {
+                zones.push(z);
+            }
+        }
+        let extra = self.extra(&zones);
+        Cluster::write(
+            self.dir.path(),
+            &Deployment {
+                nodes,
+                extra: &extra,
+                cluster_keys: DEFAULT_CLUSTER,
+            },
+            database_of,
+        )
+    }
+
     /// The cluster file's `[[mpp]]`, `[desktop]` and `[[agent]]`s (agent `zN-aK`, password
     /// `pw`) for `zones`.
     fn extra(&self, zones: &[&str]) -> String {
@@ -401,7 +430,7 @@ fn check_invariants(c: &Cluster, via: &str, jobs: &[u64], log: &Path) -> Vec<Att
 
 /// A desktop moved only to a node that served its zone, and ends on `node`.
 fn check_desktops(
-    sessions: &[(String, Vec<Session>)],
+    sessions: &[&(String, Vec<Session>)],
     moved_to: &str,
     api_of: &HashMap<String, String>,
 ) {
@@ -446,6 +475,33 @@ fn wait_assignment(c: &Cluster, node: &str, zone: &str, pred: impl Fn(&Value) ->
     }
 }
 
+/// The end of a test: the desktops stop (each must have ended on the master of its zone in
+/// `homes`, `(zone, node)`), SIPp is stopped so its log is complete, and DESIGN.md §6 is
+/// checked over `jobs` through `via`. Returns the attempts.
+fn finish(
+    plant: &mut Plant,
+    c: &Cluster,
+    desktops: Desktops,
+    homes: &[(&str, &str)],
+    via: &str,
+    jobs: &[u64],
+) -> Vec<AttemptView> {
+    let sessions = desktops.finish();
+    let apis = api_names(c);
+    for (zone, node) in homes {
+        let of_zone: Vec<&(String, Vec<Session>)> = sessions
+            .iter()
+            .filter(|(a, _)| a.starts_with(&format!("{zone}-")))
+            .collect();
+        assert!(!of_zone.is_empty(), "no desktop of {zone}");
+        check_desktops(&of_zone, node, &apis);
+    }
+    if let Some(p) = plant.customers.take() {
+        let _ = p.terminate();
+    }
+    check_invariants(c, via, jobs, &plant.customers_log)
+}
+
 fn api_names(c: &Cluster) -> HashMap<String, String> {
     c.nodes
         .iter()
@@ -457,17 +513,7 @@ fn api_names(c: &Cluster) -> HashMap<String, String> {
 fn two_nodes_one_zone_master_killed_tables_1_and_2_then_rejoin_and_save_and_apply() {
     let started = wall_now();
     let mut plant = Plant::start();
-    let url = plant.pg.url();
-    let extra = plant.extra(&["zone1"]);
-    let mut c = Cluster::write(
-        plant.dir.path(),
-        &Deployment {
-            nodes: &[("pom1", &["zone1"]), ("pom2", &[])],
-            extra: &extra,
-            cluster_keys: DEFAULT_CLUSTER,
-        },
-        |_| url.clone(),
-    );
+    let mut c = plant.cluster(&[("pom1", &["zone1"]), ("pom2", &[])]);
     c.start("pom1");
     c.start("pom2");
     // Table 1.
@@ -597,13 +643,14 @@ fn two_nodes_one_zone_master_killed_tables_1_and_2_then_rejoin_and_save_and_appl
         "graceful handover took {handover_ms} ms, as long as waiting for the lease to run out"
     );
 
-    let sessions = desktops.finish();
-    let apis = api_names(&c);
-    check_desktops(&sessions, "pom2", &apis);
-    if let Some(p) = plant.customers.take() {
-        let _ = p.terminate();
-    }
-    let attempts = check_invariants(&c, "pom2", &[job], &plant.customers_log);
+    let attempts = finish(
+        &mut plant,
+        &c,
+        desktops,
+        &[("zone1", "pom2")],
+        "pom2",
+        &[job],
+    );
     eprintln!(
         "cluster_ha 2 nodes: ungraceful failover {failover_ms} ms, graceful handover {handover_ms} ms; {} attempts, codes {:?}; {:?}",
         attempts.len(),
@@ -616,17 +663,7 @@ fn two_nodes_one_zone_master_killed_tables_1_and_2_then_rejoin_and_save_and_appl
 fn three_nodes_two_zones_zone2_master_killed_tables_3_and_4() {
     let started = wall_now();
     let mut plant = Plant::start();
-    let url = plant.pg.url();
-    let extra = plant.extra(&["zone1", "zone2"]);
-    let mut c = Cluster::write(
-        plant.dir.path(),
-        &Deployment {
-            nodes: &[("pom1", &["zone1"]), ("pom2", &["zone2"]), ("pom3", &[])],
-            extra: &extra,
-            cluster_keys: DEFAULT_CLUSTER,
-        },
-        |_| url.clone(),
-    );
+    let mut c = plant.cluster(&[("pom1", &["zone1"]), ("pom2", &["zone2"]), ("pom3", &[])]);
     for n in ["pom1", "pom2", "pom3"] {
         c.start(n);
     }
@@ -724,17 +761,14 @@ fn three_nodes_two_zones_zone2_master_killed_tables_3_and_4() {
         Duration::from_secs(10),
     );
 
-    let sessions = desktops.finish();
-    let apis = api_names(&c);
-    let (z1, z2): (Vec<_>, Vec<_>) = sessions
-        .into_iter()
-        .partition(|(a, _)| a.starts_with("zone1"));
-    check_desktops(&z1, "pom1", &apis);
-    check_desktops(&z2, "pom3", &apis);
-    if let Some(p) = plant.customers.take() {
-        let _ = p.terminate();
-    }
-    let attempts = check_invariants(&c, "pom3", &[job1, job2], &plant.customers_log);
+    let attempts = finish(
+        &mut plant,
+        &c,
+        desktops,
+        &[("zone1", "pom1"), ("zone2", "pom3")],
+        "pom3",
+        &[job1, job2],
+    );
     eprintln!(
         "cluster_ha 3 nodes: zone 2 failover {failover_ms} ms; {} attempts, codes {:?}; {:?}",
         attempts.len(),
@@ -747,22 +781,12 @@ fn three_nodes_two_zones_zone2_master_killed_tables_3_and_4() {
 fn four_nodes_two_zones_both_masters_killed_tables_5_and_6() {
     let started = wall_now();
     let mut plant = Plant::start();
-    let url = plant.pg.url();
-    let extra = plant.extra(&["zone1", "zone2"]);
-    let mut c = Cluster::write(
-        plant.dir.path(),
-        &Deployment {
-            nodes: &[
-                ("pom1", &["zone1"]),
-                ("pom2", &["zone2"]),
-                ("pom3", &[]),
-                ("pom4", &[]),
-            ],
-            extra: &extra,
-            cluster_keys: DEFAULT_CLUSTER,
-        },
-        |_| url.clone(),
-    );
+    let mut c = plant.cluster(&[
+        ("pom1", &["zone1"]),
+        ("pom2", &["zone2"]),
+        ("pom3", &[]),
+        ("pom4", &[]),
+    ]);
     for n in ["pom1", "pom2", "pom3", "pom4"] {
         c.start(n);
     }
@@ -859,17 +883,14 @@ fn four_nodes_two_zones_both_masters_killed_tables_5_and_6() {
     wait_job_over(&c, "pom3", job1, Duration::from_secs(120));
     wait_job_over(&c, "pom4", job2, Duration::from_secs(120));
 
-    let sessions = desktops.finish();
-    let apis = api_names(&c);
-    let (z1, z2): (Vec<_>, Vec<_>) = sessions
-        .into_iter()
-        .partition(|(a, _)| a.starts_with("zone1"));
-    check_desktops(&z1, "pom3", &apis);
-    check_desktops(&z2, "pom4", &apis);
-    if let Some(p) = plant.customers.take() {
-        let _ = p.terminate();
-    }
-    let attempts = check_invariants(&c, "pom3", &[job1, job2], &plant.customers_log);
+    let attempts = finish(
+        &mut plant,
+        &c,
+        desktops,
+        &[("zone1", "pom3"), ("zone2", "pom4")],
+        "pom3",
+        &[job1, job2],
+    );
     eprintln!(
         "cluster_ha 4 nodes: failovers {took:?} ms; {} attempts, codes {:?}; {:?}",
         attempts.len(),
@@ -892,22 +913,13 @@ fn a_node_cut_from_the_database_and_its_peers_stops_dialing_and_rejoins_dormant(
         &format!("port={}", proxy.addr.port()),
     );
     assert_ne!(proxied, url, "the URL names its port: {url}");
-    let extra = plant.extra(&["zone1"]);
-    let mut c = Cluster::write(
-        plant.dir.path(),
-        &Deployment {
-            nodes: &[("pom1", &["zone1"]), ("pom2", &[])],
-            extra: &extra,
-            cluster_keys: DEFAULT_CLUSTER,
-        },
-        |n| {
-            if n == "pom1" {
-                proxied.clone()
-            } else {
-                url.clone()
-            }
-        },
-    );
+    let mut c = plant.cluster_with(&[("pom1", &["zone1"]), ("pom2", &[])], |n| {
+        if n == "pom1" {
+            proxied.clone()
+        } else {
+            url.clone()
+        }
+    });
     // Both directions between the nodes go through relays the test can cut.
     let into_pom1 = c.relay_heartbeats("pom1");
     let into_pom2 = c.relay_heartbeats("pom2");
@@ -967,12 +979,14 @@ fn a_node_cut_from_the_database_and_its_peers_stops_dialing_and_rejoins_dormant(
         Duration::from_secs(15),
     );
     wait_job_over(&c, "pom2", job, Duration::from_secs(120));
-    let sessions = desktops.finish();
-    check_desktops(&sessions, "pom2", &api_names(&c));
-    if let Some(p) = plant.customers.take() {
-        let _ = p.terminate();
-    }
-    let attempts = check_invariants(&c, "pom2", &[job], &plant.customers_log);
+    let attempts = finish(
+        &mut plant,
+        &c,
+        desktops,
+        &[("zone1", "pom2")],
+        "pom2",
+        &[job],
+    );
     // pom1 dialed nothing after it was cut off (beyond what it recorded before the cut), and
     // nothing at all after the heal.
     let lease_ttl = LEASE_TTL_MS;

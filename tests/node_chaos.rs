@@ -15,7 +15,6 @@ mod support;
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,6 +22,7 @@ use outdial::desktop_client::{
     desktop_url, SimulatedAgent, SimulatedAgentConfig, TakeoverSeen, TalkTime,
 };
 use serde_json::{json, Value};
+use support::cluster::sipp_invites;
 use support::desktop::agents_toml;
 use support::node::*;
 use support::*;
@@ -371,48 +371,6 @@ fn assert_roles_restored(status: &Value) {
     assert_eq!(role("agent-manager"), vec!["MASTER"], "{status}");
     assert_eq!(role("director"), vec!["MASTER"], "{status}");
     assert_eq!(role("campaign-manager"), vec!["RUNNING"], "{status}");
-}
-
-/// Per Call-ID, the Via branches of the dialog-creating INVITEs SIPp received (a
-/// retransmission repeats its branch; a second dial of one attempt would add one).
-fn sipp_invites(log: &Path) -> HashMap<String, HashSet<String>> {
-    let text = std::fs::read_to_string(log)
-        .unwrap_or_else(|e| panic!("cannot read SIPp's message log {}: {e}", log.display()));
-    let mut out: HashMap<String, HashSet<String>> = HashMap::new();
-    for block in text.split("message received") {
-        let mut lines = block
-            .lines()
-            .skip_while(|l| !l.starts_with("INVITE ") && !l.contains(" SIP/2.0"));
-        let Some(first) = lines.next() else { continue };
-        if !first.starts_with("INVITE ") {
-            continue;
-        }
-        let mut call_id = None;
-        let mut branch = None;
-        let mut to_tagged = false;
-        for l in lines {
-            if l.trim().is_empty() {
-                break;
-            }
-            let (name, value) = l.split_once(':').unwrap_or((l, ""));
-            match name.trim().to_ascii_lowercase().as_str() {
-                "call-id" | "i" => call_id = Some(value.trim().to_owned()),
-                "via" | "v" if branch.is_none() => {
-                    branch = value
-                        .split(';')
-                        .find_map(|p| p.trim().strip_prefix("branch="))
-                        .map(str::to_owned);
-                }
-                "to" | "t" => to_tagged = value.contains(";tag="),
-                _ => {}
-            }
-        }
-        // A re-INVITE inside a dialog is not a new dial.
-        if let (Some(c), Some(b), false) = (call_id, branch, to_tagged) {
-            out.entry(c).or_default().insert(b);
-        }
-    }
-    out
 }
 
 /// The simulated agents, on their own thread: each logs in, works, and logs in again
