@@ -696,6 +696,19 @@ fn three_nodes_two_zones_zone2_master_killed_tables_3_and_4() {
         AGENTS_PER_ZONE,
         Duration::from_secs(20),
     );
+    // A number put on the do-not-call list through the dormant node is blocked everywhere.
+    let (status, v) = c
+        .node("pom3")
+        .post_json("/v1/dnc", &json!([support::node::phone(0)]));
+    assert_eq!(status, 200, "dnc: {v}");
+    for n in ["pom1", "pom2", "pom3"] {
+        c.wait_node(
+            n,
+            "applying the shared do-not-call list",
+            Duration::from_secs(5),
+            |v| v["do_not_call"] == 1,
+        );
+    }
     let job1 = create_job(c.node("pom1"), "zone1");
     let job2 = create_job(c.node("pom3"), "zone2");
     wait_attempts(&c, "pom1", job2, 20, Duration::from_secs(30));
@@ -769,6 +782,18 @@ fn three_nodes_two_zones_zone2_master_killed_tables_3_and_4() {
         "pom3",
         &[job1, job2],
     );
+    for job in [job1, job2] {
+        let dialed: BTreeSet<u64> = attempts
+            .iter()
+            .filter(|a| a.raw["job"] == job)
+            .map(|a| a.contact)
+            .collect();
+        assert_eq!(
+            dialed.len(),
+            CONTACTS - 1,
+            "job {job}: the do-not-call number was dialed, or a contact never was"
+        );
+    }
     eprintln!(
         "cluster_ha 3 nodes: zone 2 failover {failover_ms} ms; {} attempts, codes {:?}; {:?}",
         attempts.len(),

@@ -643,6 +643,28 @@ fn a_new_master_takes_the_last_masters_claims_at_once() {
 }
 
 #[test]
+fn a_do_not_call_number_added_through_one_node_reaches_the_others_once() {
+    let srv = server();
+    let a = connect(&srv, "node-a");
+    let b = connect(&srv, "node-b");
+    assert_eq!(b.do_not_call_since(0).expect("read"), (vec![], 0));
+    a.add_do_not_call(&["+12125550001".to_owned(), "+12125550002".to_owned()])
+        .expect("add");
+    let (first, at) = b.do_not_call_since(0).expect("read");
+    assert_eq!(first, vec!["+12125550001", "+12125550002"]);
+    // Adding one again changes nothing; a new one comes after the last position read.
+    a.add_do_not_call(&["+12125550002".to_owned(), "+12125550003".to_owned()])
+        .expect("add");
+    let (next, at2) = b.do_not_call_since(at).expect("read");
+    assert_eq!(next, vec!["+12125550003"]);
+    assert!(at2 > at);
+    assert_eq!(
+        b.do_not_call_since(at2).expect("read").0,
+        Vec::<String>::new()
+    );
+}
+
+#[test]
 fn a_fenced_batch_of_a_stale_master_lands_nothing() {
     let srv = server();
     let a = connect(&srv, "node-a");

@@ -35,17 +35,65 @@ impl RuleSet {
 
 /// Adds numbers to the do-not-call list (from the API or an import).
 #[derive(Message)]
-#[rtype(result = "usize")]
+#[rtype(result = "Result<usize, crate::store::StoreError>")]
 pub struct AddDoNotCall(pub Vec<String>);
 
 pub struct RuleEngine {
     rules: Arc<ArcSwap<RuleSet>>,
     dnc_file: Option<PathBuf>,
+    /// A cluster's shared list, and how far this node has read it.
+    shared: Option<(Arc<dyn crate::store::Coordination>, u64)>,
 }
+
+/// How often a cluster node reads the numbers other nodes added to the shared list.
+const SHARED_DNC_EVERY: Duration = Duration::from_millis(500);
 
 impl RuleEngine {
     pub fn new(rules: Arc<ArcSwap<RuleSet>>, dnc_file: Option<PathBuf>) -> Self {
-        Self { rules, dnc_file }
+        Self {
+            rules,
+            dnc_file,
+            shared: None,
+        }
+    }
+
+    /// A cluster node's rule engine: numbers added through any node block dialing on all.
+    pub fn clustered(
+        rules: Arc<ArcSwap<RuleSet>>,
+        dnc_file: Option<PathBuf>,
+        coord: Arc<dyn crate::store::Coordination>,
+    ) -> Self {
+        Self {
+            rules,
+            dnc_file,
+            shared: Some((coord, 0)),
+        }
+    }
+
+    fn add(&self, more: impl IntoIterator<Item = String>) -> usize {
+        let mut numbers = self.rules.load().dnc.clone();
+        numbers.extend(more);
+        let n = numbers.len();
+        self.rules.store(Arc::new(RuleSet { dnc: numbers }));
+        n
+    }
+
+    /// Takes in what the other nodes added since the last read.
+    fn sync_shared(&mut self) {
+        let Some((coord, after)) = &self.shared else {
+            return;
+        };
+        match coord.do_not_call_since(*after) {
+            Ok((numbers, last)) => {
+                if let Some((_, a)) = self.shared.as_mut() {
+                    *a = last;
+                }
+                if !numbers.is_empty() {
+                    self.add(numbers);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read the shared do-not-call list"),
+        }
     }
 
     /// Reads the do-not-call file: one E.164 number per line, '#' comments; bad lines are
@@ -84,17 +132,23 @@ impl Actor for RuleEngine {
         if self.dnc_file.is_some() {
             ctx.run_interval(Duration::from_secs(60), |act, _| act.reload());
         }
+        if self.shared.is_some() {
+            self.sync_shared();
+            ctx.run_interval(SHARED_DNC_EVERY, |act, _| act.sync_shared());
+        }
     }
 }
 
+/// Adds the numbers; in a cluster they are recorded in the shared list first, so the
+/// other nodes block them too (an error there refuses the request rather than block them
+/// on this node alone).
 impl Handler<AddDoNotCall> for RuleEngine {
-    type Result = usize;
+    type Result = Result<usize, crate::store::StoreError>;
 
-    fn handle(&mut self, msg: AddDoNotCall, _ctx: &mut Context<Self>) -> usize {
-        let mut numbers = self.rules.load().dnc.clone();
-        numbers.extend(msg.0);
-        let n = numbers.len();
-        self.rules.store(Arc::new(RuleSet { dnc: numbers }));
-        n
+    fn handle(&mut self, msg: AddDoNotCall, _ctx: &mut Context<Self>) -> Self::Result {
+        if let Some((coord, _)) = &self.shared {
+            coord.add_do_not_call(&msg.0)?;
+        }
+        Ok(self.add(msg.0))
     }
 }

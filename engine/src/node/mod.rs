@@ -92,6 +92,9 @@ pub struct NodeStatus {
     pub mpps: Vec<MppStatus>,
     pub load: LoadView,
     pub recovered_attempts: u64,
+    /// Numbers on the do-not-call list this node applies (in a cluster, the shared list as
+    /// far as this node has read it: numbers added elsewhere arrive within half a second).
+    pub do_not_call: usize,
     pub invites_sent: u64,
     pub sip_retransmissions: u64,
 }
@@ -120,6 +123,7 @@ pub struct NodeHandle {
     shared: Arc<NodeShared>,
     director: Addr<Director>,
     rules: Addr<RuleEngine>,
+    rule_set: Arc<ArcSwap<RuleSet>>,
     load: Arc<Load>,
     recovered: u64,
     mpp_actors: Arc<Vec<Addr<MppActor>>>,
@@ -213,7 +217,8 @@ impl NodeHandle {
         self.rules
             .send(crate::actors::rule_engine::AddDoNotCall(numbers))
             .await
-            .map_err(|e| NodeError::Unavailable(e.to_string()))
+            .map_err(|e| NodeError::Unavailable(e.to_string()))?
+            .map_err(NodeError::from)
     }
 
     pub fn status(&self) -> NodeStatus {
@@ -303,6 +308,7 @@ impl NodeHandle {
                 .collect(),
             load: self.load.view(),
             recovered_attempts: self.recovered,
+            do_not_call: self.rule_set.load().dnc_len(),
             invites_sent: c.invites.load(crate::sync::Ordering::Relaxed),
             sip_retransmissions: c.retransmissions.load(crate::sync::Ordering::Relaxed),
         }
@@ -494,7 +500,11 @@ impl Node {
         let rules = {
             let r = Arc::clone(&rules_snapshot);
             let dnc = cfg.dnc_file.clone();
-            RuleEngine::start_in_arbiter(&control.handle(), move |_| RuleEngine::new(r, dnc))
+            let coord = shared.coord.clone();
+            RuleEngine::start_in_arbiter(&control.handle(), move |_| match coord {
+                Some(c) => RuleEngine::clustered(r, dnc, c),
+                None => RuleEngine::new(r, dnc),
+            })
         };
         let manager = {
             let (s, r) = (Arc::clone(&shared), Arc::clone(&rules_snapshot));
@@ -547,6 +557,7 @@ impl Node {
             shared,
             director,
             rules,
+            rule_set: rules_snapshot,
             load,
             recovered,
             mpp_actors: Arc::new(mpp_actors),

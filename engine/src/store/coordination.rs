@@ -106,6 +106,12 @@ pub trait Coordination: Send + Sync + 'static {
     /// run out. A stale master that still holds them can no longer record a dial (fenced).
     fn take_claims(&self, job: crate::domain::JobId) -> StoreResult<u64>;
 
+    /// Adds numbers to the cluster's do-not-call list (already there: no change).
+    fn add_do_not_call(&self, numbers: &[String]) -> StoreResult<()>;
+
+    /// The numbers added after position `after` (0: all), and the position of the last one.
+    fn do_not_call_since(&self, after: u64) -> StoreResult<(Vec<String>, u64)>;
+
     /// Every lease row.
     fn leases(&self) -> StoreResult<Vec<LeaseRow>>;
 

@@ -487,6 +487,22 @@ impl Coordination for PgStore {
             .collect()
     }
 
+    fn add_do_not_call(&self, numbers: &[String]) -> StoreResult<()> {
+        self.execute("add_do_not_call", |s| &s.add_dnc, (numbers.to_vec(),))
+            .map(drop)
+    }
+
+    fn do_not_call_since(&self, after: u64) -> StoreResult<(Vec<String>, u64)> {
+        let rows = self.query("do_not_call_since", |s| &s.dnc_since, (to_db(after),))?;
+        let mut last = after;
+        let mut numbers = Vec::with_capacity(rows.len());
+        for r in &rows {
+            numbers.push(col::<String>(r, 0, "do_not_call")?);
+            last = last.max(u64::try_from(col::<i64>(r, 1, "do_not_call")?).unwrap_or(0));
+        }
+        Ok((numbers, last))
+    }
+
     fn take_claims(&self, job: JobId) -> StoreResult<u64> {
         let params = (to_db(job.0), self.node.to_string());
         self.execute("take_claims", |s| &s.take_claims, params)

@@ -7,7 +7,10 @@ use crate::store::{StoreError, StoreResult};
 
 /// The schema, in order. A version is applied once, in one transaction, and recorded in
 /// `schema_migrations`; never edit a shipped one, add the next.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_init.sql")),
+    (2, include_str!("migrations/0002_do_not_call.sql")),
+];
 
 /// Serialises migrations across nodes starting at once (`pg_advisory_xact_lock` key:
 /// "outdial" in ASCII, then 1).
@@ -205,6 +208,10 @@ statements! {
              SELECT n.node, n.api, n.state,
                     GREATEST(0, FLOOR(EXTRACT(EPOCH FROM (t.now - n.seen_at)) * 1000))::bigint
              FROM nodes n, t ORDER BY n.node";
+    add_dnc = "INSERT INTO do_not_call (number) SELECT * FROM UNNEST($1::text[])
+             ON CONFLICT (number) DO NOTHING";
+    /// The numbers added after row $1, oldest first.
+    dnc_since = "SELECT number, seq FROM do_not_call WHERE seq > $1::bigint ORDER BY seq";
     seed_assignment = "INSERT INTO assignments (zone, node, preferred, updated_at)
              VALUES ($1::text, $2::text, NULL,
                      (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::bigint)
