@@ -1,6 +1,8 @@
 //! Attempts persisted per second with durability on (every commit flushed to disk before it
 //! returns): one attempt + one contact write per batch, committed one by one from a single
-//! thread, directly from 4 threads, and through `GroupCommit` from 4 producer threads.
+//! thread, directly from 4 threads, and through `GroupCommit` from 4 producer threads; on the
+//! embedded store (sled) and on a cluster's PostgreSQL (a throwaway server on loopback, its
+//! commits fenced by a zone lease as a cluster node's are), in the same run.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,7 +11,11 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use outdial::domain::{Attempt, AttemptId, AttemptState, Contact, ContactId, ContactState, JobId};
-use outdial::store::{GroupCommit, SledStore, Store, Write};
+use outdial::store::coordination::zone_lease;
+use outdial::store::{Coordination, Fence, GroupCommit, PgStore, SledStore, Store, Write};
+
+#[path = "../../tests/support/pg.rs"]
+mod pg;
 
 const PRODUCERS: u64 = 4;
 
@@ -74,11 +80,16 @@ const WINDOW: usize = 16;
 
 /// As [`threaded`] through `gc`, each producer with up to `WINDOW` tickets outstanding.
 #[allow(clippy::disallowed_methods)] // a bench measures wall time
-fn pipelined(iters: u64, next: &Arc<AtomicU64>, gc: &Arc<GroupCommit>) -> Duration {
+fn pipelined(
+    iters: u64,
+    next: &Arc<AtomicU64>,
+    gc: &Arc<GroupCommit>,
+    make: &Arc<dyn Fn(u64) -> Vec<Write> + Send + Sync>,
+) -> Duration {
     let start = Instant::now();
     let threads: Vec<_> = (0..PRODUCERS)
         .map(|t| {
-            let (next, gc) = (next.clone(), gc.clone());
+            let (next, gc, make) = (next.clone(), gc.clone(), make.clone());
             let n = iters / PRODUCERS + u64::from(t < iters % PRODUCERS);
             std::thread::spawn(move || {
                 let mut window = std::collections::VecDeque::with_capacity(WINDOW);
@@ -88,7 +99,7 @@ fn pipelined(iters: u64, next: &Arc<AtomicU64>, gc: &Arc<GroupCommit>) -> Durati
                             window.pop_front().expect("full window");
                         oldest.wait().expect("commit");
                     }
-                    window.push_back(gc.submit(dial(next.fetch_add(1, Ordering::Relaxed))));
+                    window.push_back(gc.submit(make(next.fetch_add(1, Ordering::Relaxed))));
                 }
                 for t in window {
                     t.wait().expect("commit");
@@ -143,8 +154,9 @@ fn commits(c: &mut Criterion) {
     });
     // The pacing loop does not wait for one dial's record before writing the next: each
     // producer keeps up to WINDOW batches in flight, as the engine's call actors do together.
+    let plain: Arc<dyn Fn(u64) -> Vec<Write> + Send + Sync> = Arc::new(dial);
     g.bench_function("group_commit_4_producers_16_in_flight", |b| {
-        b.iter_custom(|iters| pipelined(iters, &next, &gc))
+        b.iter_custom(|iters| pipelined(iters, &next, &gc, &plain))
     });
     g.finish();
     let st = gc.stats();
@@ -157,5 +169,56 @@ fn commits(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, commits);
+/// The same dials on PostgreSQL: one by one, and through group commit with 16 in flight per
+/// producer, each batch fenced by the zone's lease (a cluster node's Dialing batch).
+fn commits_pg(c: &mut Criterion) {
+    let server = pg::PgServer::start().expect("PostgreSQL (apt-get install -y postgresql)");
+    let store = Arc::new(PgStore::connect(&server.url(), "bench").expect("connect"));
+    let lease = zone_lease("bench");
+    let epoch = store
+        .acquire(&lease, "bench", Duration::from_secs(3600), &[])
+        .expect("acquire")
+        .expect("a free lease");
+    let fence = Write::Fence(Fence {
+        lease,
+        node: "bench".into(),
+        epoch,
+    });
+    let fenced = move |id: u64| {
+        let mut w = dial(id);
+        w.push(fence.clone());
+        w
+    };
+    let next = Arc::new(AtomicU64::new(1));
+    let mut g = c.benchmark_group("store_commit_pg");
+    g.throughput(Throughput::Elements(1));
+    {
+        let (store, fenced) = (store.clone(), fenced.clone());
+        g.bench_function("individual_1_thread_fenced", |b| {
+            b.iter(|| {
+                store
+                    .commit(&fenced(next.fetch_add(1, Ordering::Relaxed)))
+                    .expect("commit")
+            })
+        });
+    }
+    let gc = Arc::new(GroupCommit::new(store.clone(), 4_096));
+    let make: Arc<dyn Fn(u64) -> Vec<Write> + Send + Sync> = Arc::new(fenced);
+    g.bench_function("group_commit_4_producers_16_in_flight_fenced", |b| {
+        b.iter_custom(|iters| pipelined(iters, &next, &gc, &make))
+    });
+    g.finish();
+    let st = gc.stats();
+    eprintln!(
+        "group commit (PostgreSQL): {} batches in {} commits, {:.1} batches per commit",
+        st.batches,
+        st.commits,
+        st.batches_per_commit()
+    );
+    drop(gc);
+    drop(store);
+    drop(server);
+}
+
+criterion_group!(benches, commits, commits_pg);
 criterion_main!(benches);

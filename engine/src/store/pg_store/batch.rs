@@ -93,7 +93,12 @@ impl Encoded {
         let mut e = Encoded::default();
         for w in batch {
             match w {
-                Write::Fence(f) => e.fences.push(f.clone()),
+                // Merged batches repeat the same fence: check each once.
+                Write::Fence(f) => {
+                    if !e.fences.contains(f) {
+                        e.fences.push(f.clone());
+                    }
+                }
                 Write::Campaign(c) => {
                     campaigns.insert(to_db(c.id.0), c);
                 }
