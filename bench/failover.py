@@ -2,8 +2,8 @@
 """Failover times of a 2-node, 1-zone cluster (pom1, pom2) on a throwaway PostgreSQL.
 
 Plant (all loopback): a PostgreSQL 15 server started here (initdb in a temp dir, run as user
-`postgres` when root), one database per lease setting; `sipp -sn uas -aa` as the customer
-network ([[mpp]]). Each node reaches PostgreSQL through its own small TCP proxy and hears its
+`postgres` when root), one database per lease setting; a fresh `sipp -sn uas -aa` per setting
+as the customer network ([[mpp]]; SIPP_TRACE=1 with KEEP=1 keeps its stats and errors). Each node reaches PostgreSQL through its own small TCP proxy and hears its
 peer's UDP heartbeats through its own relay (threads in this script; `heartbeat_bind`), both
 transparent until cut. An agentless campaign in zone1 dials into SIPp at RATE calls/s (env,
 default 20) through each scenario; the job is stopped at the scenario's end.
@@ -28,6 +28,8 @@ Metrics per round, in ms from the kill / SIGTERM / cut (unix ms of this host = t
   exit_ms        sigterm: the victim process exited (polled)
   gave_up_ms     dbcut, partition: the cut master's `/v1/node` no longer lists zone1 (polled)
   resumed_after_heal_ms, first_dial_after_heal_ms   a round without takeover, from the heal
+Bound on resumed_ms (a round above it is reported OVER BOUND): kill9 and partition,
+peer_dead_after + renew_every + 100; sigterm, 200 ms; dbcut, lease_ttl + renew_every + 100.
 Invariants checked as it goes (violations are printed and counted, never fatal): one node per
 epoch among the job's attempts; an epoch's first dial not before an older epoch's last; the
 victim DORMANT after its restart / the heal; a cut master dials nothing after cut + lease_ttl
@@ -56,6 +58,7 @@ PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
 ZONE = "zone1"
 NODES = ("pom1", "pom2")
 TRANSIENT_WAIT_S = 30
+BOUND_SLACK_MS = 100
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 LEVEL = re.compile(r"^\S+Z\s+(ERROR|WARN)\s+(\S+?):?\s+(.*)$")
 
@@ -523,6 +526,23 @@ def check_epochs(atts):
 
 # ---------------------------------------------------------------- one round
 
+def resume_bound(scenario, setting):
+    """The expected worst case of resumed_ms: kill9 / partition, the peer's silence
+    (peer_dead_after) and one decision tick (renew_every); sigterm, 200 ms (the handover is
+    immediate); dbcut, the lease running out in the database (lease_ttl) and one tick; plus
+    BOUND_SLACK_MS for the take itself (database round trips, the zone's start)."""
+    _, (ttl, renew, hb, dead) = setting
+    return {"kill9": dead + renew, "partition": dead + renew, "sigterm": 200,
+            "dbcut": ttl + renew}[scenario] + (0 if scenario == "sigterm" else BOUND_SLACK_MS)
+
+
+def kind(problem):
+    for k in ("NO TAKEOVER", "OVER BOUND"):
+        if problem.startswith(k):
+            return k
+    return "VIOLATION"
+
+
 def one_round(c, scenario, job, rnd):
     """One failover of the current zone1 master; returns (metrics, invariant problems)."""
     _, (ttl, renew, hb, dead) = c.setting
@@ -601,8 +621,8 @@ def one_round(c, scenario, job, rnd):
     if cut:
         # Back to two connected nodes (the victim was never stopped).
         if zz is None:
-            problems.append(f"{survivor.name} did not take zone1 within {limit_s * 1000:.0f} ms of the cut "
-                            f"({victim.name} gave it up at {r['gave_up_ms']} ms): healed")
+            problems.append(f"NO TAKEOVER: {survivor.name} did not take zone1 within {limit_s * 1000:.0f} ms of "
+                            f"the cut ({victim.name} gave it up at {r['gave_up_ms']} ms); healed then")
         t_heal = now_ms()
         victim.proxy.heal()
         for n in c.nodes.values():
@@ -638,6 +658,11 @@ def one_round(c, scenario, job, rnd):
         late = [first_dialing(a) for a in old if (first_dialing(a) or 0) > t0 + ttl]
         if late:
             problems.append(f"{victim.name} dialed {len(late)} attempts more than lease_ttl after the cut")
+    if cut and r.get("gave_up_ms") is not None and r["gave_up_ms"] > ttl + 100:
+        problems.append(f"{victim.name} still listed zone1 {r['gave_up_ms']} ms after the cut (lease_ttl {ttl})")
+    bound = resume_bound(scenario, c.setting)
+    if r.get("resumed_ms") is not None and r["resumed_ms"] > bound:
+        problems.append(f"OVER BOUND: dialing resumed {r['resumed_ms']} ms after the {scenario}, bound {bound} ms")
     r["epoch"] = new_epoch
 
     # Back to two nodes: restart the victim (kill9, sigterm), then wait for the cluster to settle.
@@ -688,11 +713,12 @@ def parse_settings(text):
     return out
 
 
-def start_uas():
+def start_uas(base):
     port = free_port()
+    extra = ["-trace_err", "-trace_stat", "-fd", "1", "-trace_screen"] if os.environ.get("SIPP_TRACE") == "1" else []
     p = subprocess.Popen(["sipp", "-sn", "uas", "-aa", "-i", "127.0.0.1", "-p", str(port), "-cp", str(free_port()),
-                          "-mp", str(free_port()), "-buff_size", "4194304", "-nostdin"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tempfile.gettempdir())
+                          "-mp", str(free_port()), "-buff_size", "4194304", "-nostdin", *extra],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=base)
     time.sleep(0.3)  # SIPp has no readiness signal; it binds within milliseconds
     if p.poll() is not None:
         raise SystemExit(f"sipp exited at once ({p.returncode})")
@@ -715,10 +741,14 @@ def main():
     rtp_base = 30000 + (os.getpid() % 24) * 400
     try:
         pg = Pg()
-        uas, sipp_port = start_uas()
-        print(f"PostgreSQL on {pg.port}, SIPp UAS on {sipp_port}, temp dir {base}", flush=True)
+        print(f"PostgreSQL on {pg.port}, temp dir {base}", flush=True)
         for setting in settings:
             name, (ttl, renew, hb, dead) = setting
+            # A fresh SIPp per setting: each setting's database numbers attempts from 1 again,
+            # and a Call-ID is the attempt id and the node name's hash, so a SIPp that still
+            # holds calls of an earlier setting (killed mid-call, never released) takes the
+            # new INVITEs for requests inside those dead calls and answers none of them.
+            uas, sipp_port = start_uas(base)
             c = Cluster(pg, sipp_port, setting, base, rtp_base)
             try:
                 for n in NODES:
@@ -740,7 +770,8 @@ def main():
                             r = None
                         for p in problems:
                             all_problems.append(f"{key} round {rnd}: {p}")
-                            print(f"  INVARIANT {key} round {rnd}: {p}", flush=True)
+                            print(f"  {kind(p) if kind(p) != 'VIOLATION' else 'VIOLATION:'} {key} round {rnd}: "
+                                  f"{p.split(': ', 1)[1] if kind(p) != 'VIOLATION' else p}", flush=True)
                         if r is None:
                             print(f"{key} round {rnd}: FAILED, rest of the scenario skipped", flush=True)
                             for n in c.nodes.values():
@@ -761,22 +792,28 @@ def main():
                               f"settled {r['rejoin_ms']} ms after the restart/heal", flush=True)
                     left, atts = stop_job(c, job)
                     bad = check_epochs(atts)
+                    if left:
+                        bad.append(f"{left} attempts still transient {TRANSIENT_WAIT_S} s after stop")
                     for p in bad:
                         all_problems.append(f"{key} end: {p}")
-                        print(f"  INVARIANT {key} end: {p}", flush=True)
-                    if left:
-                        all_problems.append(f"{key} end: {left} attempts still transient {TRANSIENT_WAIT_S} s after stop")
-                        print(f"  INVARIANT {key}: {left} attempts still transient after stop", flush=True)
+                        print(f"  VIOLATION: {key} end: {p}", flush=True)
                     codes = {}
                     for a in atts:
                         code = a.get("state", {}).get("code", a.get("state", {}).get("state"))
                         codes[code] = codes.get(code, 0) + 1
-                    print(f"{key}: job {job}: {len(atts)} attempts, transient left {left}, codes {codes}", flush=True)
+                    held = sorted(a["history"][-1][0] - first_dialing(a) for a in atts
+                                  if a.get("state", {}).get("code") == "answered-human" and first_dialing(a))
+                    held_p50 = held[len(held) // 2] if held else None
+                    print(f"{key}: job {job}: {len(atts)} attempts, transient left {left}, codes {codes}, "
+                          f"answered calls last {held_p50} ms (p50, dialing to completed)", flush=True)
                     rows += [f"{key},attempts,{len(atts)}", f"{key},transient_left,{left}",
-                             f"{key},invariant_violations,{sum(1 for p in all_problems if p.startswith(key + ' '))}"]
+                             f"{key},answered_call_ms_p50,{held_p50}",
+                             f"{key},invariant_violations,{sum(1 for p in all_problems if p.startswith(key + ' ') and kind(p.split(': ', 1)[1]) == 'VIOLATION')}",
+                             f"{key},over_bound,{sum(1 for p in all_problems if p.startswith(key + ' ') and kind(p.split(': ', 1)[1]) == 'OVER BOUND')}",
+                             f"{key},resumed_bound_ms,{resume_bound(scenario, setting)}"]
                     rows.append(f"{key},takeovers,{sum(r['takeover'] for r in per)}")
                     summary.append((name, f"{ttl}/{renew}/{hb}/{dead}", scenario, "takeovers", len(per),
-                                    sum(r["takeover"] for r in per), "", ""))
+                                    sum(r["takeover"] for r in per), "", "", ""))
                     for metric in ("taken_ms", "resumed_ms", "first_dial_ms", "gave_up_ms", "exit_ms",
                                    "resumed_after_heal_ms", "first_dial_after_heal_ms"):
                         vals = [r[metric] for r in per if r.get(metric) is not None]
@@ -784,9 +821,13 @@ def main():
                             continue
                         mn, p50, mx = min(vals), pct(vals, 0.5), max(vals)
                         rows += [f"{key},{metric}_min,{mn}", f"{key},{metric}_p50,{p50}", f"{key},{metric}_max,{mx}"]
-                        summary.append((name, f"{ttl}/{renew}/{hb}/{dead}", scenario, metric, len(vals), mn, p50, mx))
+                        bound = resume_bound(scenario, setting) if metric == "resumed_ms" else ""
+                        summary.append((name, f"{ttl}/{renew}/{hb}/{dead}", scenario, metric, len(vals), mn, p50, mx, bound))
             finally:
                 c.stop()
+                uas.send_signal(signal.SIGKILL)
+                uas.wait()
+                uas = None
                 for n in c.nodes.values():
                     all_panics += n.panics
                     for k, v in n.messages.items():
@@ -805,18 +846,23 @@ def main():
             shutil.rmtree(base, ignore_errors=True)
     elapsed = time.time() - started
     rows.append(f"all,runtime_s,{elapsed:.1f}")
-    rows.append(f"all,invariant_violations,{len(all_problems)}")
+    by_kind = {k: [p for p in all_problems if kind(p.split(": ", 1)[1]) == k] for k in ("VIOLATION", "NO TAKEOVER", "OVER BOUND")}
+    rows.append(f"all,invariant_violations,{len(by_kind['VIOLATION'])}")
+    rows.append(f"all,rounds_without_takeover,{len(by_kind['NO TAKEOVER'])}")
+    rows.append(f"all,rounds_over_bound,{len(by_kind['OVER BOUND'])}")
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w") as f:
         f.write("scenario,metric,value\n" + "\n".join(rows) + "\n")
 
     print(f"\n{'setting':<8} {'ttl/renew/hb/dead':<18} {'scenario':<9} {'metric':<24} {'n':>2} "
-          f"{'min':>6} {'p50':>6} {'max':>6}  (ms from the kill/SIGTERM/cut)")
+          f"{'min':>6} {'p50':>6} {'max':>6} {'bound':>6}  (ms from the kill/SIGTERM/cut)")
     for s in summary:
-        print(f"{s[0]:<8} {s[1]:<18} {s[2]:<9} {s[3]:<24} {s[4]:>2} {s[5]:>6} {s[6]:>6} {s[7]:>6}")
-    print(f"\ninvariant violations: {len(all_problems)}")
-    for p in all_problems:
-        print(f"  {p}")
+        print(f"{s[0]:<8} {s[1]:<18} {s[2]:<9} {s[3]:<24} {s[4]:>2} {s[5]:>6} {s[6]:>6} {s[7]:>6} {s[8]:>6}")
+    for k, title in (("VIOLATION", "invariant violations"), ("NO TAKEOVER", "rounds without a takeover"),
+                     ("OVER BOUND", "rounds over the resume bound")):
+        print(f"\n{title}: {len(by_kind[k])}" if k == "VIOLATION" else f"{title}: {len(by_kind[k])}")
+        for p in by_kind[k]:
+            print(f"  {p}")
     print(f"node panics: {len(all_panics)}")
     for e in all_panics[:10]:
         print(f"  {e[:300]}")

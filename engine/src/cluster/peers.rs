@@ -1,9 +1,15 @@
 //! Direct heartbeats between nodes: the datagram they exchange and, sans-IO, what a node
 //! concludes from the ones it hears (who is live, who is dead, who is leaving).
 //!
-//! A peer counts as dead only when it is silent on both paths: its UDP beats and its
-//! heartbeat row in the database. One path alone failing (a lost route between two nodes that
-//! both still reach the database) must not make two nodes take each other's leases in turn.
+//! Two judgements, from two paths:
+//! - *live* (may be given zones and roles): its heartbeat row in the database is fresh and it
+//!   is not leaving. A node that cannot reach the database cannot master anything, however
+//!   well it beats over UDP.
+//! - *dead* (its leases may be taken before they run out): silent on both paths, its UDP
+//!   beats and its database row. One path alone failing (a lost route between two nodes that
+//!   both still reach the database) must not make two nodes take each other's leases in turn;
+//!   a node cut from the database but still beating is not dead, and its leases are taken
+//!   only once they run out.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -106,26 +112,33 @@ impl PeerTable {
         }
     }
 
-    /// Heard on either path within the limit, and not leaving.
-    pub fn is_live(&self, peer: &str, now: Instant) -> bool {
-        if peer == self.me {
-            return true;
-        }
-        let udp = self.heard.get(peer);
-        if udp.is_some_and(|h| h.leaving) {
-            return false;
-        }
-        let udp_live = udp.is_some_and(|h| now.saturating_duration_since(h.at) < self.dead_after);
-        let db_live = self
-            .db_silent
-            .get(peer)
-            .is_some_and(|s| *s < self.dead_after);
-        udp_live || db_live
+    fn leaving(&self, peer: &str) -> bool {
+        self.heard.get(peer).is_some_and(|h| h.leaving)
     }
 
-    /// Past the start-up grace (a node just started has not heard anyone yet) and not live.
+    fn udp_fresh(&self, peer: &str, now: Instant) -> bool {
+        self.heard
+            .get(peer)
+            .is_some_and(|h| now.saturating_duration_since(h.at) < self.dead_after)
+    }
+
+    fn db_fresh(&self, peer: &str) -> bool {
+        self.db_silent
+            .get(peer)
+            .is_some_and(|s| *s < self.dead_after)
+    }
+
+    /// Reaches the database (its row is fresh) and is not leaving: it may master things.
+    pub fn is_live(&self, peer: &str, _now: Instant) -> bool {
+        peer == self.me || (!self.leaving(peer) && self.db_fresh(peer))
+    }
+
+    /// Past the start-up grace (a node just started has not heard anyone yet), and leaving or
+    /// silent on both paths.
     pub fn is_dead(&self, peer: &str, now: Instant) -> bool {
-        peer != self.me && self.past_grace(now) && !self.is_live(peer, now)
+        peer != self.me
+            && self.past_grace(now)
+            && (self.leaving(peer) || (!self.udp_fresh(peer, now) && !self.db_fresh(peer)))
     }
 
     pub fn past_grace(&self, now: Instant) -> bool {
@@ -180,6 +193,15 @@ mod tests {
         assert_eq!(Beat::decode(&[b' '; MAX_BEAT + 1]), None);
     }
 
+    fn row(node: &str, silent_ms: u64) -> NodeRow {
+        NodeRow {
+            node: node.into(),
+            api: String::new(),
+            state: "up".into(),
+            silent_ms,
+        }
+    }
+
     #[test]
     fn a_peer_is_dead_only_when_silent_on_both_paths_and_after_the_grace() {
         let now = t0();
@@ -191,12 +213,7 @@ mod tests {
         let later = now + Duration::from_millis(700);
         assert_eq!(t.dead(later), vec!["pom2".to_string(), "pom3".to_string()]);
         // pom3 silent on UDP but fresh in the database: alive (a lost route, not a dead node).
-        t.on_db_rows(&[NodeRow {
-            node: "pom3".into(),
-            api: String::new(),
-            state: "up".into(),
-            silent_ms: 100,
-        }]);
+        t.on_db_rows(&[row("pom3", 100)]);
         assert_eq!(t.dead(later), vec!["pom2".to_string()]);
         assert_eq!(
             t.live(later, false),
@@ -204,6 +221,26 @@ mod tests {
         );
         t.on_beat(&beat("pom2", BeatKind::Up), later);
         assert!(t.dead(later).is_empty());
+    }
+
+    #[test]
+    fn a_peer_cut_from_the_database_is_not_live_but_not_dead_while_it_beats() {
+        let now = t0() + Duration::from_secs(5);
+        let mut t = PeerTable::new(
+            "pom1",
+            vec!["pom2".into()],
+            Duration::from_millis(600),
+            t0(),
+        );
+        t.on_beat(&beat("pom2", BeatKind::Up), now);
+        t.on_db_rows(&[row("pom2", 5_000)]);
+        // It can master nothing (no zone or role goes to it) ...
+        assert!(!t.is_live("pom2", now));
+        assert_eq!(t.live(now, false), vec!["pom1".to_string()]);
+        // ... but its leases are not taken before they run out: it may still be dialing.
+        assert!(t.dead(now).is_empty());
+        t.on_db_rows(&[row("pom2", 100)]);
+        assert!(t.is_live("pom2", now));
     }
 
     #[test]
@@ -216,6 +253,7 @@ mod tests {
             t0(),
         );
         assert!(!t.on_beat(&beat("pom2", BeatKind::Up), now));
+        t.on_db_rows(&[row("pom2", 50)]);
         assert!(t.is_live("pom2", now));
         assert!(t.on_beat(&beat("pom2", BeatKind::Leaving), now));
         assert!(!t.is_live("pom2", now));
