@@ -3,8 +3,9 @@
 
 Plant (all loopback): a PostgreSQL 15 server started here (initdb in a temp dir, run as user
 `postgres` when root), one database per lease setting; a fresh `sipp -sn uas -aa` per setting
-as the customer network ([[mpp]]; SIPP_TRACE=1 with KEEP=1 keeps its stats and errors). Each node reaches PostgreSQL through its own small TCP proxy and hears its
-peer's UDP heartbeats through its own relay (threads in this script; `heartbeat_bind`), both
+as the customer network ([[mpp]]; SIPP_TRACE=1 with KEEP=1 keeps its stats, errors and
+messages). Each node reaches PostgreSQL through its own small TCP proxy and hears its peer's
+UDP heartbeats through its own relay (threads in this script; `heartbeat_bind`), both
 transparent until cut. An agentless campaign in zone1 dials into SIPp at RATE calls/s (env,
 default 20) through each scenario; the job is stopped at the scenario's end.
 
@@ -16,7 +17,7 @@ default 5); the victim is always the current zone1 master, so pom1 and pom2 alte
              once) while UDP heartbeats keep flowing: the master must give zone1 up by its own
              lease deadline and the survivor take it once the lease runs out in the database.
              Healed once the survivor dials, or after lease_ttl + peer_dead_after +
-             renew_every + 2 s without a takeover (then counted as a violation; the zone
+             renew_every + 2 s without a takeover (then reported NO TAKEOVER; the zone
              comes back to the victim, which is moved to the other node with "save and
              apply" so that the rounds still alternate).
   partition  as dbcut, and the heartbeats cut both ways too (the master alone, silent on both
@@ -543,6 +544,11 @@ def kind(problem):
     return "VIOLATION"
 
 
+def count(problems, key, k):
+    """How many of `problems` ("setting/scenario ...: problem") are of `key` and kind `k`."""
+    return sum(1 for p in problems if p.startswith(key + " ") and kind(p.split(": ", 1)[1]) == k)
+
+
 def one_round(c, scenario, job, rnd):
     """One failover of the current zone1 master; returns (metrics, invariant problems)."""
     _, (ttl, renew, hb, dead) = c.setting
@@ -715,7 +721,7 @@ def parse_settings(text):
 
 def start_uas(base):
     port = free_port()
-    extra = ["-trace_err", "-trace_stat", "-fd", "1", "-trace_screen"] if os.environ.get("SIPP_TRACE") == "1" else []
+    extra = ["-trace_err", "-trace_stat", "-fd", "1", "-trace_screen", "-trace_msg"] if os.environ.get("SIPP_TRACE") == "1" else []
     p = subprocess.Popen(["sipp", "-sn", "uas", "-aa", "-i", "127.0.0.1", "-p", str(port), "-cp", str(free_port()),
                           "-mp", str(free_port()), "-buff_size", "4194304", "-nostdin", *extra],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=base)
@@ -808,8 +814,8 @@ def main():
                           f"answered calls last {held_p50} ms (p50, dialing to completed)", flush=True)
                     rows += [f"{key},attempts,{len(atts)}", f"{key},transient_left,{left}",
                              f"{key},answered_call_ms_p50,{held_p50}",
-                             f"{key},invariant_violations,{sum(1 for p in all_problems if p.startswith(key + ' ') and kind(p.split(': ', 1)[1]) == 'VIOLATION')}",
-                             f"{key},over_bound,{sum(1 for p in all_problems if p.startswith(key + ' ') and kind(p.split(': ', 1)[1]) == 'OVER BOUND')}",
+                             f"{key},invariant_violations,{count(all_problems, key, 'VIOLATION')}",
+                             f"{key},over_bound,{count(all_problems, key, 'OVER BOUND')}",
                              f"{key},resumed_bound_ms,{resume_bound(scenario, setting)}"]
                     rows.append(f"{key},takeovers,{sum(r['takeover'] for r in per)}")
                     summary.append((name, f"{ttl}/{renew}/{hb}/{dead}", scenario, "takeovers", len(per),

@@ -26,11 +26,15 @@ impl MppActor {
             cfg.options_interval,
             cfg.down_after_missed,
         );
+        // Probe Call-IDs carry the token: a restarted node must not reuse the last run's,
+        // which a media server may still hold (SIPp takes a repeated Call-ID for the old
+        // dialog and ignores the probe, and the server looks down).
+        let token = (shared.epoch & ((1 << 30) - 1)) << 32;
         Some(Self {
             shared,
             index,
             health,
-            token: 0,
+            token,
         })
     }
 

@@ -370,7 +370,11 @@ impl ZoneActor {
                     Err(e) => {
                         // Nothing was dialed; the contacts stay as they were on disk, and stay
                         // claimed so they are not queued again before a restart re-reads them.
-                        tracing::error!(error = %e, "could not record Dialing; these calls are not placed");
+                        if matches!(e, crate::store::StoreError::Fenced { .. }) {
+                            tracing::warn!(error = %e, "not master any more; these calls are not placed");
+                        } else {
+                            tracing::error!(error = %e, "could not record Dialing; these calls are not placed");
+                        }
                         for (job, _, _, mpp) in launches {
                             shared.mpps.release(mpp);
                             job.stats.not_launched();

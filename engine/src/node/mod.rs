@@ -279,7 +279,10 @@ impl NodeHandle {
                 desktop_errors: self.shared.board(z).map_or(0, |b| b.desktop_errors()),
                 last: history.last().cloned(),
                 epoch: self.shared.zone_epoch(z),
-                acquired: st.acquisition(),
+                // The lease cell moves first; the acquisition follows a moment later.
+                acquired: st
+                    .acquisition()
+                    .filter(|a| a.epoch == self.shared.zone_epoch(z)),
             });
         }
         if clustered && zones.is_empty() {
@@ -353,8 +356,24 @@ impl NodeHandle {
     /// Blocks (bounded) on the node's own actors: call it off their thread. A single node
     /// has nothing to hand over.
     pub fn leave_cluster(&self) {
-        if let Some(c) = &self.cluster {
-            c.leave(std::time::Duration::from_secs(3));
+        let Some(c) = &self.cluster else {
+            return;
+        };
+        c.leave(std::time::Duration::from_secs(3));
+        // The new masters have the zones; calls still up here (agentless ones: the agents'
+        // calls ended with their sessions) are hung up rather than left open on the
+        // customers' side. Their outcomes are the new masters' to resolve.
+        let (tx, rx) = std::sync::mpsc::channel();
+        if self
+            .shared
+            .sip
+            .send(sip::SipCommand::HangUpAll { done: tx })
+        {
+            match rx.recv_timeout(std::time::Duration::from_secs(1)) {
+                Ok(n) if n > 0 => tracing::info!(calls = n, "calls in progress hung up"),
+                Ok(_) => {}
+                Err(_) => tracing::warn!("calls in progress not confirmed hung up"),
+            }
         }
     }
 

@@ -61,6 +61,11 @@ pub enum SipCommand {
     HangUp {
         attempt: AttemptId,
     },
+    /// Ends every call in progress (BYE, or CANCEL before an answer): a stopping node leaves
+    /// no customer on a line nobody will hang up. `done` hears how many, once they are sent.
+    HangUpAll {
+        done: std::sync::mpsc::Sender<usize>,
+    },
     Probe {
         target: SocketAddr,
         token: u64,
@@ -152,6 +157,8 @@ async fn run(
     // Plant token → (the MPP's own token, who asked).
     let mut probes: HashMap<u64, (u64, Recipient<ProbeResult>)> = HashMap::new();
     let mut next_probe_token = 0u64;
+    // A `HangUpAll` to answer once its requests have left.
+    let mut hung_up: Option<(std::sync::mpsc::Sender<usize>, usize)> = None;
     loop {
         let now = clock::now();
         ep.handle_timeout(now);
@@ -217,6 +224,9 @@ async fn run(
                 f.count_dropped(n);
             }
             (None, None) => transport.flush(&mut ep).await,
+        }
+        if let Some((done, n)) = hung_up.take() {
+            let _ = done.send(n);
         }
         let s = ep.stats();
         counters.retransmissions.store(
@@ -290,6 +300,13 @@ async fn run(
                             if let Some(key) = by_attempt.get(&attempt) {
                                 let _ = ep.hang_up(now, *key);
                             }
+                        }
+                        SipCommand::HangUpAll { done } => {
+                            let n = by_attempt
+                                .values()
+                                .filter(|key| ep.hang_up(now, **key).is_ok())
+                                .count();
+                            hung_up = Some((done, n));
                         }
                         SipCommand::Probe { target, token, reply } => {
                             next_probe_token += 1;

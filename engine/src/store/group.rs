@@ -225,9 +225,18 @@ fn writer(store: Arc<dyn Store>, rx: Receiver<Pending>, max: usize, stats: &Coun
             .fetch_add(waiters.len() as u64, Ordering::Relaxed);
         stats.writes.fetch_add(n, Ordering::Relaxed);
         stats.largest.fetch_max(n, Ordering::Relaxed);
-        if let Err(e) = &result {
-            stats.failed.fetch_add(1, Ordering::Relaxed);
-            tracing::error!(error = %e, batches = waiters.len(), writes = n, "group commit failed");
+        match &result {
+            // A stale master's write refused: expected while a zone moves (each caller says
+            // what it means for its own batch).
+            Err(e @ StoreError::Fenced { .. }) => {
+                stats.failed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(error = %e, batches = waiters.len(), "group commit refused");
+            }
+            Err(e) => {
+                stats.failed.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, batches = waiters.len(), writes = n, "group commit failed");
+            }
+            Ok(()) => {}
         }
         for w in waiters.drain(..) {
             w.settle(result.clone());
