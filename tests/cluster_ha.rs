@@ -188,8 +188,9 @@ impl Desktops {
     }
 }
 
-/// Waits until `n` agents of `zone` are logged in, ready and nailed on `node`.
-fn wait_agents_on(c: &Cluster, node: &str, zone: &str, n: usize, limit: Duration) {
+/// Waits (up to 20 s) until every agent of `zone` is logged in and nailed on `node`.
+fn wait_agents_on(c: &Cluster, node: &str, zone: &str) {
+    let (n, limit) = (AGENTS_PER_ZONE, Duration::from_secs(20));
     let deadline = wall_now() + limit;
     loop {
         let (status, body) = c.node(node).get("/v1/agents");
@@ -530,13 +531,7 @@ fn two_nodes_one_zone_master_killed_tables_1_and_2_then_rejoin_and_save_and_appl
         Duration::from_secs(20),
     );
     let desktops = Desktops::start(c.apis(), &["zone1"], plant.phones_port);
-    wait_agents_on(
-        &c,
-        "pom1",
-        "zone1",
-        AGENTS_PER_ZONE,
-        Duration::from_secs(20),
-    );
+    wait_agents_on(&c, "pom1", "zone1");
     // The job is started through the dormant node: the master picks it up from storage.
     let job = create_job(c.node("pom2"), "zone1");
     wait_attempts(&c, "pom2", job, 25, Duration::from_secs(30));
@@ -565,13 +560,7 @@ fn two_nodes_one_zone_master_killed_tables_1_and_2_then_rejoin_and_save_and_appl
         failover_ms < FAILOVER_LIMIT_MS,
         "ungraceful failover took {failover_ms} ms"
     );
-    wait_agents_on(
-        &c,
-        "pom2",
-        "zone1",
-        AGENTS_PER_ZONE,
-        Duration::from_secs(20),
-    );
+    wait_agents_on(&c, "pom2", "zone1");
     wait_job_over(&c, "pom2", job, Duration::from_secs(120));
 
     // Rejoin: pom1's director takes its role back; zone 1 stays with pom2.
@@ -613,13 +602,7 @@ fn two_nodes_one_zone_master_killed_tables_1_and_2_then_rejoin_and_save_and_appl
         &[("Agent Manager", &["MASTER (zone1)", "DORMANT"])],
         Duration::from_secs(10),
     );
-    wait_agents_on(
-        &c,
-        "pom1",
-        "zone1",
-        AGENTS_PER_ZONE,
-        Duration::from_secs(20),
-    );
+    wait_agents_on(&c, "pom1", "zone1");
 
     // A graceful stop hands the zone over at once.
     let stopped_at = unix_ms_now();
@@ -682,20 +665,8 @@ fn three_nodes_two_zones_zone2_master_killed_tables_3_and_4() {
         Duration::from_secs(20),
     );
     let desktops = Desktops::start(c.apis(), &["zone1", "zone2"], plant.phones_port);
-    wait_agents_on(
-        &c,
-        "pom1",
-        "zone1",
-        AGENTS_PER_ZONE,
-        Duration::from_secs(20),
-    );
-    wait_agents_on(
-        &c,
-        "pom2",
-        "zone2",
-        AGENTS_PER_ZONE,
-        Duration::from_secs(20),
-    );
+    wait_agents_on(&c, "pom1", "zone1");
+    wait_agents_on(&c, "pom2", "zone2");
     // A number put on the do-not-call list through the dormant node is blocked everywhere.
     let (status, v) = c
         .node("pom3")
@@ -751,13 +722,7 @@ fn three_nodes_two_zones_zone2_master_killed_tables_3_and_4() {
         "zone 1 changed hands: {st1}"
     );
     wait_attempts(&c, "pom1", job1, before + 5, Duration::from_secs(30));
-    wait_agents_on(
-        &c,
-        "pom3",
-        "zone2",
-        AGENTS_PER_ZONE,
-        Duration::from_secs(20),
-    );
+    wait_agents_on(&c, "pom3", "zone2");
     wait_job_over(&c, "pom1", job1, Duration::from_secs(120));
     wait_job_over(&c, "pom3", job2, Duration::from_secs(120));
 
@@ -836,20 +801,8 @@ fn four_nodes_two_zones_both_masters_killed_tables_5_and_6() {
         Duration::from_secs(20),
     );
     let desktops = Desktops::start(c.apis(), &["zone1", "zone2"], plant.phones_port);
-    wait_agents_on(
-        &c,
-        "pom1",
-        "zone1",
-        AGENTS_PER_ZONE,
-        Duration::from_secs(20),
-    );
-    wait_agents_on(
-        &c,
-        "pom2",
-        "zone2",
-        AGENTS_PER_ZONE,
-        Duration::from_secs(20),
-    );
+    wait_agents_on(&c, "pom1", "zone1");
+    wait_agents_on(&c, "pom2", "zone2");
     let job1 = create_job(c.node("pom4"), "zone1");
     let job2 = create_job(c.node("pom4"), "zone2");
     wait_attempts(&c, "pom4", job1, 20, Duration::from_secs(30));
@@ -891,20 +844,8 @@ fn four_nodes_two_zones_both_masters_killed_tables_5_and_6() {
         assert!(ms < FAILOVER_LIMIT_MS, "{zone} failover took {ms} ms");
         took.push(ms);
     }
-    wait_agents_on(
-        &c,
-        "pom3",
-        "zone1",
-        AGENTS_PER_ZONE,
-        Duration::from_secs(20),
-    );
-    wait_agents_on(
-        &c,
-        "pom4",
-        "zone2",
-        AGENTS_PER_ZONE,
-        Duration::from_secs(20),
-    );
+    wait_agents_on(&c, "pom3", "zone1");
+    wait_agents_on(&c, "pom4", "zone2");
     wait_job_over(&c, "pom3", job1, Duration::from_secs(120));
     wait_job_over(&c, "pom4", job2, Duration::from_secs(120));
 
@@ -971,13 +912,7 @@ fn partition(from_peers: bool) {
         Duration::from_secs(20),
     );
     let desktops = Desktops::start(c.apis(), &["zone1"], plant.phones_port);
-    wait_agents_on(
-        &c,
-        "pom1",
-        "zone1",
-        AGENTS_PER_ZONE,
-        Duration::from_secs(20),
-    );
+    wait_agents_on(&c, "pom1", "zone1");
     let job = create_job(c.node("pom1"), "zone1");
     wait_attempts(&c, "pom2", job, 20, Duration::from_secs(30));
 
@@ -996,13 +931,7 @@ fn partition(from_peers: bool) {
         dialing_resumed_at(v, "zone1").is_some()
     });
     let resumed = dialing_resumed_at(&st, "zone1").unwrap_or(0);
-    wait_agents_on(
-        &c,
-        "pom2",
-        "zone1",
-        AGENTS_PER_ZONE,
-        Duration::from_secs(20),
-    );
+    wait_agents_on(&c, "pom2", "zone1");
     let during = attempt_count(c.node("pom2"), job);
     wait_attempts(&c, "pom2", job, during + 5, Duration::from_secs(30));
 

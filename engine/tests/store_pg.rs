@@ -664,6 +664,50 @@ fn a_do_not_call_number_added_through_one_node_reaches_the_others_once() {
     );
 }
 
+/// One node's group commit carries batches for two zones; it lost one of them. Merged into
+/// one commit or not, the stale zone's batches are refused and the other zone's all land.
+#[test]
+fn group_commit_refuses_only_the_stale_zones_batches() {
+    let srv = server();
+    let a = Arc::new(connect(&srv, "node-a"));
+    let b = connect(&srv, "node-b");
+    let fence_of = |zone: &str| {
+        let lease = zone_lease(zone);
+        let epoch = a
+            .acquire(&lease, "node-a", TTL, &[])
+            .expect("acquire")
+            .expect("free");
+        Fence {
+            lease,
+            node: "node-a".into(),
+            epoch,
+        }
+    };
+    let (kept, lost) = (fence_of("north"), fence_of("south"));
+    b.acquire(&lost.lease, "node-b", TTL, &["node-a".into()])
+        .expect("b")
+        .expect("taken from node-a");
+    let gc = outdial::store::GroupCommit::new(a.clone(), 4_096);
+    let tickets: Vec<_> = (1..=200u64)
+        .map(|id| {
+            let (job, fence) = if id % 2 == 0 { (8, &kept) } else { (9, &lost) };
+            let t = gc.submit(vec![new(&contact(job, id, 0)), Write::Fence(fence.clone())]);
+            (id, t)
+        })
+        .collect();
+    for (id, t) in tickets {
+        match (id % 2 == 0, t.wait()) {
+            (true, Ok(())) | (false, Err(StoreError::Fenced { .. })) => {}
+            (kept, other) => panic!("batch {id} (zone still held: {kept}) gave {other:?}"),
+        }
+    }
+    let stats = gc.stats();
+    drop(gc);
+    assert_eq!(counts(a.as_ref(), 8), (100, 100, 0, 0));
+    assert_eq!(counts(a.as_ref(), 9), (0, 0, 0, 0));
+    assert!(stats.commits >= 2, "{stats:?}");
+}
+
 #[test]
 fn a_fenced_batch_of_a_stale_master_lands_nothing() {
     let srv = server();
