@@ -202,20 +202,26 @@ fn writer(store: Arc<dyn Store>, rx: Receiver<Pending>, max: usize, stats: &Coun
         if matches!(result, Err(StoreError::Fenced { .. })) && waiters.len() > 1 {
             // One stale batch must not sink the others merged with it (another zone's, still
             // mastered here): commit each on its own, so only the stale ones fail.
-            let mut start = 0;
-            for (w, end) in waiters.drain(..).zip(ends.iter().copied()) {
-                w.settle(store.commit(&merged[start..end]));
-                start = end;
-            }
+            // Counted before any waiter wakes, as on the merged path.
             stats
                 .commits
-                .fetch_add(ends.len() as u64, Ordering::Relaxed);
+                .fetch_add(ends.len() as u64 + 1, Ordering::Relaxed);
             stats
                 .batches
                 .fetch_add(ends.len() as u64, Ordering::Relaxed);
             stats
                 .writes
                 .fetch_add(merged.len() as u64, Ordering::Relaxed);
+            stats.failed.fetch_add(1, Ordering::Relaxed);
+            let mut start = 0;
+            for (w, end) in waiters.drain(..).zip(ends.iter().copied()) {
+                let r = store.commit(&merged[start..end]);
+                if r.is_err() {
+                    stats.failed.fetch_add(1, Ordering::Relaxed);
+                }
+                w.settle(r);
+                start = end;
+            }
             continue;
         }
         let n = merged.len() as u64;
