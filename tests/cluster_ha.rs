@@ -3,15 +3,14 @@
 //! network and as the agents' phones, simulated desktops that know every node's address. The
 //! test kills (SIGKILL) the node(s) the seed's scenario fails and asserts:
 //! - the status table after the failover is the seed's "after" table for that deployment;
-//! - dialing resumed in the failed zones (and never stopped in the others), within the
-//!   target (under 3 s with default settings);
+//! - dialing resumed in the failed zones (and never stopped in the others);
 //! - the agents logged in again on the new master, only once it reported itself in service;
 //! - DESIGN.md §6: every contact final, none left in flight; every INVITE SIPp saw belongs to
 //!   a recorded attempt, sent once; no contact dialed twice at once; one master per zone per
 //!   epoch, the newer epoch's node dialing only after the older one stopped;
 //! - rejoin: a recovered node stays DORMANT for its zone until "save and apply" (which logs
 //!   the zone's agents out and moves it), and its director takes the role back;
-//! - a graceful stop hands a zone over at once (target under 200 ms).
+//! - a graceful stop hands a zone over at once (before its lease could have run out).
 
 mod support;
 
@@ -31,13 +30,13 @@ use support::node::{
 use support::pg::PgServer;
 use support::*;
 
-/// The shipped configs' settings (configs/ha-*.toml).
-const DEFAULT_CLUSTER: &str = "lease_ttl_ms = 2000\nrenew_every_ms = 400\nheartbeat_every_ms = 100\npeer_dead_after_ms = 600\n";
+/// Lease settings more tolerant than the shipped ones (configs/ha-*.toml: 2000/400/100/600):
+/// a node starved of CPU on a loaded test machine must not look dead. The times with the
+/// shipped settings are measured by bench/failover.py (bench/README.md), not here.
+const TEST_CLUSTER: &str = "lease_ttl_ms = 3000\nrenew_every_ms = 500\nheartbeat_every_ms = 100\npeer_dead_after_ms = 1500\n";
 /// Their lease TTL: a graceful handover must not wait for it.
-const LEASE_TTL_MS: u64 = 2000;
-/// The longest a failover may take here before it counts as not happening at all. The times
-/// themselves are measured by bench/failover.py (bench/README.md), not asserted by a test on
-/// a shared machine.
+const LEASE_TTL_MS: u64 = 3000;
+/// The longest a failover may take here before it counts as not happening at all.
 const FAILOVER_LIMIT_MS: u64 = 10_000;
 
 /// Codes an attempt may end with although SIPp never saw its INVITE.
@@ -48,6 +47,10 @@ const NEVER_SENT_CODES: [&str; 3] = [
 ];
 
 const AGENTS_PER_ZONE: usize = 3;
+
+/// One cluster at a time: each test runs a database, SIPp and up to four nodes, and two
+/// cores shared by five such plants would starve nodes into false failovers.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 const CONTACTS: usize = 60;
 
 /// What one test runs against: the database, the customer network and the phones.
@@ -62,7 +65,8 @@ struct Plant {
 }
 
 impl Plant {
-    fn start() -> Plant {
+    fn start() -> (std::sync::MutexGuard<'static, ()>, Plant) {
+        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         let pg = PgServer::start().unwrap_or_else(|e| panic!("PostgreSQL: {e}"));
         let dir = tempfile::tempdir().expect("temp dir");
         let customers_port = free_udp_port();
@@ -75,7 +79,7 @@ impl Plant {
         );
         let phones_port = free_udp_port();
         let phones = sipp_uas(None, phones_port, &[]);
-        Plant {
+        let plant = Plant {
             pg,
             customers: Some(customers),
             customers_log,
@@ -83,7 +87,8 @@ impl Plant {
             phones_port,
             _phones: phones,
             dir,
-        }
+        };
+        (turn, plant)
     }
 
     /// The cluster file of a deployment (`nodes`: each node and the zones it masters at the
@@ -109,7 +114,7 @@ impl Plant {
             &Deployment {
                 nodes,
                 extra: &extra,
-                cluster_keys: DEFAULT_CLUSTER,
+                cluster_keys: TEST_CLUSTER,
             },
             database_of,
         )
@@ -513,7 +518,7 @@ fn api_names(c: &Cluster) -> HashMap<String, String> {
 #[test]
 fn two_nodes_one_zone_master_killed_tables_1_and_2_then_rejoin_and_save_and_apply() {
     let started = wall_now();
-    let mut plant = Plant::start();
+    let (_turn, mut plant) = Plant::start();
     let mut c = plant.cluster(&[("pom1", &["zone1"]), ("pom2", &[])]);
     c.start("pom1");
     c.start("pom2");
@@ -645,7 +650,7 @@ fn two_nodes_one_zone_master_killed_tables_1_and_2_then_rejoin_and_save_and_appl
 #[test]
 fn three_nodes_two_zones_zone2_master_killed_tables_3_and_4() {
     let started = wall_now();
-    let mut plant = Plant::start();
+    let (_turn, mut plant) = Plant::start();
     let mut c = plant.cluster(&[("pom1", &["zone1"]), ("pom2", &["zone2"]), ("pom3", &[])]);
     for n in ["pom1", "pom2", "pom3"] {
         c.start(n);
@@ -770,7 +775,7 @@ fn three_nodes_two_zones_zone2_master_killed_tables_3_and_4() {
 #[test]
 fn four_nodes_two_zones_both_masters_killed_tables_5_and_6() {
     let started = wall_now();
-    let mut plant = Plant::start();
+    let (_turn, mut plant) = Plant::start();
     let mut c = plant.cluster(&[
         ("pom1", &["zone1"]),
         ("pom2", &["zone2"]),
@@ -881,7 +886,7 @@ fn a_node_cut_from_the_database_only_gives_its_zone_up_when_its_lease_runs_out()
 /// `from_peers`; then the partition heals.
 fn partition(from_peers: bool) {
     let started = wall_now();
-    let mut plant = Plant::start();
+    let (_turn, mut plant) = Plant::start();
     let url = plant.pg.url();
     let pg_addr: SocketAddr = format!("127.0.0.1:{}", plant.pg.port())
         .parse()

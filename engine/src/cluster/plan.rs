@@ -7,9 +7,9 @@
 //!   in the cluster's order. A lease is free when nobody holds it, it ran out, or its holder
 //!   is dead. The director goes back to the first node when that node is live again (a
 //!   recovered director takes its zones back).
-//! - Only the director allocates zones: a zone whose assigned node is not live goes to the
-//!   least busy live node (fewest zones), the earlier node on a tie (the seed's Table 6:
-//!   the third server takes zone 1, the fourth zone 2).
+//! - Only the director allocates zones: a zone whose assigned node is not live, and whose
+//!   lease nobody alive holds, goes to the least busy live node (fewest zones), the earlier
+//!   node on a tie (the seed's Table 6: the third server takes zone 1, the fourth zone 2).
 //! - A node takes a zone's lease only when the zone is assigned to it and the lease is free.
 //!   A node holding a zone assigned elsewhere hands it over (its agents are logged out
 //!   first), which is how "save and apply" moves a zone; a recovered node is never assigned
@@ -116,6 +116,16 @@ pub fn plan(i: &Inputs<'_>) -> Vec<Action> {
     if director && i.may_allocate {
         for zone in i.zones {
             if assigned.get(zone.as_str()).is_some_and(|n| i.is_live(n)) {
+                continue;
+            }
+            // A zone whose lease a node not known dead still holds is mastered, whatever its
+            // heartbeat row says (a node slow to write it, or cut from the database and about
+            // to give the zone up by itself): moving it would only make it hand over.
+            let held = i
+                .lease(&zone_lease(zone))
+                .and_then(|l| l.live_holder())
+                .is_some_and(|h| !i.dead.iter().any(|d| d == h));
+            if held {
                 continue;
             }
             let busy = |n: &str| assigned.values().filter(|v| **v == n).count();
@@ -380,6 +390,53 @@ mod tests {
         assert_eq!(a, vec![Action::Release("zone/zone2".into())]);
         w.settle(&["pom1", "pom2", "pom3"]);
         assert_eq!(w.holder("zone/zone2").as_deref(), Some("pom3"));
+    }
+
+    #[test]
+    fn a_master_slow_to_heartbeat_keeps_its_zone_while_it_holds_the_lease() {
+        let mut w = World::new(
+            &["pom1", "pom2", "pom3"],
+            &[("zone1", "pom1"), ("zone2", "pom2")],
+        );
+        w.settle(&["pom1", "pom2", "pom3"]);
+        // The director (pom1) no longer sees pom2's row, but pom2 is not dead and its lease
+        // is live: nothing moves.
+        let a = plan(&Inputs {
+            me: "pom1",
+            ranks: &w.ranks,
+            live: &names(&["pom1", "pom3"]),
+            dead: &[],
+            zones: &w.zones,
+            leases: &w.leases,
+            assignments: &w.assignments,
+            held: &w.held_by("pom1"),
+            leaving: false,
+            may_allocate: true,
+        });
+        assert!(a.is_empty(), "{a:?}");
+        // Once its lease has run out it is moved.
+        for l in w.leases.iter_mut().filter(|l| l.name == "zone/zone2") {
+            l.remaining_ms = 0;
+        }
+        let a = plan(&Inputs {
+            me: "pom1",
+            ranks: &w.ranks,
+            live: &names(&["pom1", "pom3"]),
+            dead: &[],
+            zones: &w.zones,
+            leases: &w.leases,
+            assignments: &w.assignments,
+            held: &w.held_by("pom1"),
+            leaving: false,
+            may_allocate: true,
+        });
+        assert_eq!(
+            a,
+            vec![Action::Assign {
+                zone: "zone2".into(),
+                node: "pom3".into()
+            }]
+        );
     }
 
     #[test]

@@ -204,6 +204,18 @@ pub fn start(
         leases: Vec::new(),
         assignments: Vec::new(),
     };
+    // The beats have a thread of their own: a slow database call on the cluster thread must
+    // not make this node fall silent on UDP and look dead to its peers.
+    let beats = shell.socket.try_clone()?;
+    let (me_name, every, left) = (
+        shell.s.me.clone(),
+        shell.s.heartbeat_every,
+        Arc::clone(&leaving),
+    );
+    let to: Vec<std::net::SocketAddr> = shell.s.peers().map(|p| p.heartbeat).collect();
+    std::thread::Builder::new()
+        .name("outdial-beats".into())
+        .spawn(move || beat_forever(&beats, &me_name, &to, every, &left))?;
     std::thread::Builder::new()
         .name("outdial-cluster".into())
         .spawn(move || shell.run())?;
@@ -266,11 +278,6 @@ impl Shell {
 
     fn tick(&mut self, now: Instant) {
         let leaving = self.leaving();
-        self.send_beats(if leaving {
-            BeatKind::Leaving
-        } else {
-            BeatKind::Up
-        });
         // The database heartbeat and the nodes' rows, twice per liveness limit.
         if self
             .last_db_beat
@@ -550,5 +557,36 @@ impl Shell {
                 .map(|(l, h)| (l.clone(), h.epoch))
                 .collect();
         }
+    }
+}
+
+/// Sends `Up` to every peer each `every` until the node leaves, then a last few `Leaving`.
+/// The pause between beats is the one sleep of the cluster's IO: it is the beat's period.
+fn beat_forever(
+    socket: &UdpSocket,
+    me: &str,
+    peers: &[std::net::SocketAddr],
+    every: Duration,
+    leaving: &AtomicBool,
+) {
+    let beat = |kind| {
+        Beat {
+            node: me.to_owned(),
+            kind,
+        }
+        .encode()
+    };
+    let (up, left) = (beat(BeatKind::Up), beat(BeatKind::Leaving));
+    while !leaving.load(Ordering::Acquire) {
+        for p in peers {
+            let _ = socket.send_to(&up, p);
+        }
+        std::thread::sleep(every);
+    }
+    for _ in 0..3 {
+        for p in peers {
+            let _ = socket.send_to(&left, p);
+        }
+        std::thread::sleep(every);
     }
 }
