@@ -317,10 +317,9 @@ impl Handler<JobRuntimeOf> for Director {
     }
 }
 
-impl Handler<ResumeRunning> for Director {
-    type Result = ();
-
-    fn handle(&mut self, _: ResumeRunning, _ctx: &mut Context<Self>) {
+impl Director {
+    /// Runs every Running job `which` picks, from where storage has it.
+    fn resume(&mut self, which: impl Fn(&Job) -> bool) {
         let jobs = match self.shared.store.jobs() {
             Ok(j) => j,
             Err(e) => {
@@ -328,18 +327,27 @@ impl Handler<ResumeRunning> for Director {
                 return;
             }
         };
-        // A cluster node runs only the jobs of zones it masters (none at start).
-        let shared = Arc::clone(&self.shared);
         for job in jobs
             .into_iter()
-            .filter(|j| j.state == JobState::Running && shared.may_dial(&j.zone))
+            .filter(|j| j.state == JobState::Running && which(j))
         {
-            if let Err(e) = self.run(&job) {
-                tracing::error!(job = %job.id, error = %e, "cannot resume job");
-            } else {
-                tracing::info!(job = %job.id, "job resumed after restart");
+            match self.run(&job) {
+                Ok(()) => {
+                    tracing::info!(job = %job.id, zone = %job.zone, "job resumed on this node")
+                }
+                Err(e) => tracing::error!(job = %job.id, error = %e, "cannot resume job"),
             }
         }
+    }
+}
+
+impl Handler<ResumeRunning> for Director {
+    type Result = ();
+
+    fn handle(&mut self, _: ResumeRunning, _ctx: &mut Context<Self>) {
+        // A cluster node runs only the jobs of zones it masters (none at start).
+        let shared = Arc::clone(&self.shared);
+        self.resume(|j| shared.may_dial(&j.zone));
     }
 }
 
@@ -349,22 +357,7 @@ impl Handler<ResumeZone> for Director {
     fn handle(&mut self, msg: ResumeZone, _ctx: &mut Context<Self>) {
         // Runtimes from an earlier mastership of the zone hold stale queues: start afresh.
         self.runtimes.retain(|_, rt| rt.campaign.zone() != msg.0);
-        let jobs = match self.shared.store.jobs() {
-            Ok(j) => j,
-            Err(e) => {
-                tracing::error!(zone = %msg.0, error = %e, "cannot list the zone's jobs");
-                return;
-            }
-        };
-        for job in jobs
-            .into_iter()
-            .filter(|j| j.zone == msg.0 && j.state == JobState::Running)
-        {
-            match self.run(&job) {
-                Ok(()) => tracing::info!(job = %job.id, zone = %msg.0, "job resumed on this node"),
-                Err(e) => tracing::error!(job = %job.id, error = %e, "cannot resume job"),
-            }
-        }
+        self.resume(|j| j.zone == msg.0);
     }
 }
 

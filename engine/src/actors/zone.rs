@@ -73,6 +73,9 @@ struct IdBlock {
 pub struct ZoneActor {
     shared: Arc<NodeShared>,
     pub name: String,
+    /// The zone's lease cell: the epoch attempts carry and the deadline dialing stops at
+    /// (looked up once, read every tick).
+    lease: Arc<crate::cluster::ZoneLease>,
     jobs: Vec<(Arc<JobRuntime>, Pacer)>,
     board: Arc<AgentBoard>,
     ids: IdBlock,
@@ -96,7 +99,13 @@ impl ZoneActor {
         generation: u64,
         supervisor: Addr<ZoneSupervisor>,
     ) -> Self {
+        let lease = shared
+            .zone_leases
+            .get(&name)
+            .cloned()
+            .unwrap_or_else(|| Arc::new(crate::cluster::ZoneLease::not_held()));
         Self {
+            lease,
             shared,
             name,
             jobs: Vec::new(),
@@ -217,14 +226,14 @@ impl ZoneActor {
             history: vec![(now_ms, state)],
             sip_status: None,
             node: self.shared.name.clone(),
-            epoch: self.shared.zone_epoch(&self.name),
+            epoch: self.lease.epoch(),
         }
     }
 
     fn tick(&mut self, ctx: &mut Context<Self>) {
         self.guarded(ctx, |act, ctx| {
             // A cluster node past its own deadline for the zone's lease dials nothing more.
-            if act.board.in_service() && act.shared.may_dial(&act.name) {
+            if act.board.in_service() && act.shared.lease_valid(&act.lease) {
                 if !act.resumed {
                     act.resumed = true;
                     act.supervisor.do_send(Resumed {
@@ -334,10 +343,11 @@ impl ZoneActor {
         }
         if !writes.is_empty() {
             // `Dialing` is durable before any INVITE of the batch leaves.
-            let ticket = self
-                .shared
-                .commit
-                .submit(self.shared.fenced(&self.name, writes));
+            let ticket = self.shared.commit.submit(self.shared.fenced_at(
+                &self.name,
+                self.lease.epoch(),
+                writes,
+            ));
             let shared = Arc::clone(&self.shared);
             // Detached from this actor: a takeover may retire it before the batch commits, and
             // the calls (or outcomes) it recorded must go ahead all the same.
@@ -518,8 +528,9 @@ impl ZoneActor {
             let attempt =
                 self.new_attempt(id, &job, &contact, AttemptState::Completed(code), now_ms);
             job.stats.launched();
-            let ticket = self.shared.commit.submit(self.shared.fenced(
+            let ticket = self.shared.commit.submit(self.shared.fenced_at(
                 &self.name,
+                self.lease.epoch(),
                 vec![
                     Write::Attempt(attempt),
                     Write::Contact {
@@ -542,8 +553,9 @@ impl ZoneActor {
         contact.state = ContactState::InFlight { attempt: id };
         let attempt = self.new_attempt(id, &job, &contact, AttemptState::Dialing, now_ms);
         job.stats.launched();
-        let ticket = self.shared.commit.submit(self.shared.fenced(
+        let ticket = self.shared.commit.submit(self.shared.fenced_at(
             &self.name,
+            self.lease.epoch(),
             vec![
                 Write::Attempt(attempt.clone()),
                 Write::Contact {
@@ -602,8 +614,9 @@ impl ZoneActor {
         contact.state = ContactState::Ready {
             not_before: now_ms + SKIPPED_PREVIEW_DELAY_MS,
         };
-        let ticket = self.shared.commit.submit(self.shared.fenced(
+        let ticket = self.shared.commit.submit(self.shared.fenced_at(
             &self.name,
+            self.lease.epoch(),
             vec![Write::Contact {
                 contact: contact.clone(),
                 was: Some(was),

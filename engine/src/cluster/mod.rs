@@ -70,6 +70,11 @@ impl ClusterSettings {
     }
 }
 
+/// `at` as the lease cells count time: nanoseconds since the node's clock base.
+pub fn nanos_since(base: std::time::Instant, at: std::time::Instant) -> u64 {
+    u64::try_from(at.saturating_duration_since(base).as_nanos()).unwrap_or(u64::MAX)
+}
+
 /// A zone's lease as this node's hot paths see it: the epoch its writes carry and the local
 /// deadline past which it must not dial. Lock-free: the pacing loop reads it every decision.
 #[derive(Debug)]

@@ -401,37 +401,28 @@ mod tests {
         w.settle(&["pom1", "pom2", "pom3"]);
         // The director (pom1) no longer sees pom2's row, but pom2 is not dead and its lease
         // is live: nothing moves.
-        let a = plan(&Inputs {
-            me: "pom1",
-            ranks: &w.ranks,
-            live: &names(&["pom1", "pom3"]),
-            dead: &[],
-            zones: &w.zones,
-            leases: &w.leases,
-            assignments: &w.assignments,
-            held: &w.held_by("pom1"),
-            leaving: false,
-            may_allocate: true,
-        });
+        let director_sees = |w: &World| {
+            plan(&Inputs {
+                me: "pom1",
+                ranks: &w.ranks,
+                live: &names(&["pom1", "pom3"]),
+                dead: &[],
+                zones: &w.zones,
+                leases: &w.leases,
+                assignments: &w.assignments,
+                held: &w.held_by("pom1"),
+                leaving: false,
+                may_allocate: true,
+            })
+        };
+        let a = director_sees(&w);
         assert!(a.is_empty(), "{a:?}");
         // Once its lease has run out it is moved.
         for l in w.leases.iter_mut().filter(|l| l.name == "zone/zone2") {
             l.remaining_ms = 0;
         }
-        let a = plan(&Inputs {
-            me: "pom1",
-            ranks: &w.ranks,
-            live: &names(&["pom1", "pom3"]),
-            dead: &[],
-            zones: &w.zones,
-            leases: &w.leases,
-            assignments: &w.assignments,
-            held: &w.held_by("pom1"),
-            leaving: false,
-            may_allocate: true,
-        });
         assert_eq!(
-            a,
+            director_sees(&w),
             vec![Action::Assign {
                 zone: "zone2".into(),
                 node: "pom3".into()

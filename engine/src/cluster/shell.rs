@@ -360,7 +360,7 @@ impl Shell {
     }
 
     fn ns(&self, at: Instant) -> u64 {
-        u64::try_from(at.saturating_duration_since(self.base).as_nanos()).unwrap_or(u64::MAX)
+        super::nanos_since(self.base, at)
     }
 
     /// Holds `lease` under `epoch`, counting its deadline from `sent` (when the request left,

@@ -25,17 +25,27 @@ pub struct NodeHooks {
 impl Hooks for NodeHooks {
     fn zone_taken(&mut self, zone: &str, epoch: u64) {
         let now = self.shared.clock.unix_ms();
+        let jobs: std::collections::HashSet<crate::domain::JobId> = match self.shared.store.jobs() {
+            Ok(j) => j
+                .into_iter()
+                .filter(|j| j.zone == zone)
+                .map(|j| j.id)
+                .collect(),
+            Err(e) => {
+                tracing::error!(zone, error = %e, "cannot list the zone's jobs; the last master's claims and attempts wait for the next take");
+                Default::default()
+            }
+        };
         if let Some(coord) = &self.shared.coord {
-            let jobs = self.shared.store.jobs().unwrap_or_default();
-            for j in jobs.iter().filter(|j| j.zone == zone) {
-                if let Err(e) = coord.take_claims(j.id) {
-                    tracing::warn!(job = %j.id, error = %e, "cannot take over the last master's claims; they run out by themselves");
+            for job in &jobs {
+                if let Err(e) = coord.take_claims(*job) {
+                    tracing::warn!(%job, error = %e, "cannot take over the last master's claims; they run out by themselves");
                 }
             }
         }
         // What the last master left in flight is resolved before anything dials (DESIGN.md §5:
         // none trapped, none dialed twice), with writes fenced by the new epoch.
-        match super::recovery::resolve_zone(&self.shared, zone, epoch, now) {
+        match super::recovery::resolve_zone(&self.shared, zone, &jobs, epoch, now) {
             Ok(0) => {}
             Ok(n) => tracing::warn!(
                 zone,

@@ -33,19 +33,15 @@ pub fn resolve_in_flight(
 /// flight was dialed by an earlier master (this node dials nothing for the zone before this
 /// returns) and is resolved the same way, fenced by the new epoch so that a node which took
 /// the zone meanwhile makes this a no-op.
+/// `jobs` are the zone's.
 pub fn resolve_zone(
     shared: &crate::node::shared::NodeShared,
     zone: &str,
+    jobs: &std::collections::HashSet<JobId>,
     epoch: u64,
     now: UnixMs,
 ) -> Result<u64, NodeError> {
     let store = shared.store.as_ref();
-    let jobs: std::collections::HashSet<JobId> = store
-        .jobs()?
-        .into_iter()
-        .filter(|j| j.zone == zone)
-        .map(|j| j.id)
-        .collect();
     let transient: Vec<_> = store
         .transient_attempts()?
         .into_iter()

@@ -171,15 +171,22 @@ impl NodeShared {
     /// Whether this node may dial for `zone` now: it holds the zone's lease and its own
     /// deadline for it has not passed. No INVITE leaves without it.
     pub fn may_dial(&self, zone: &str) -> bool {
-        let now = self.clock.now();
-        let ns =
-            u64::try_from(now.saturating_duration_since(self.base).as_nanos()).unwrap_or(u64::MAX);
-        self.zone_leases.get(zone).is_some_and(|l| l.valid(ns))
+        self.zone_leases
+            .get(zone)
+            .is_some_and(|l| self.lease_valid(l))
+    }
+
+    /// Whether `lease` (one of this node's cells) is still this node's, by its own deadline.
+    pub fn lease_valid(&self, lease: &crate::cluster::ZoneLease) -> bool {
+        lease.valid(crate::cluster::nanos_since(self.base, self.clock.now()))
     }
 
     /// `writes` for `zone`, made conditional on this node still holding the zone's lease
     /// under the epoch it dials with: a cluster store rejects them from a stale master.
     pub fn fenced(&self, zone: &str, writes: Vec<crate::store::Write>) -> Vec<crate::store::Write> {
+        if !self.clustered {
+            return writes;
+        }
         self.fenced_at(zone, self.zone_epoch(zone), writes)
     }
 
