@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use outdial::desktop_client::{
+use outdial_tools::desktop_client::{
     desktop_url, SimulatedAgent, SimulatedAgentConfig, TakeoverSeen, TalkTime,
 };
 use serde_json::{json, Value};

@@ -6,9 +6,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use outdial::domain::{CampaignId, JobId};
-use outdial::import::{import_csv, ImportOptions};
-use outdial::store::{Job, JobState, SledStore, Store, Write};
+use outdial_core::domain::{CampaignId, JobId};
+use outdial_node::import::{import_csv, ImportOptions};
+use outdial_node::storage::{Job, JobState, SledStore, Store, Write};
 
 const ROWS: u64 = 100_000;
 

@@ -8,8 +8,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use outdial::domain::{Contact, ContactId, ContactState, JobId};
-use outdial::pacer::{ContactQueue, Pacer, PacingPolicy, ZoneSnapshot, ZoneSnapshotCell};
+use outdial_core::domain::{Contact, ContactId, ContactState, JobId};
+use outdial_core::pacing::{ContactQueue, Pacer, PacingPolicy, ZoneSnapshot, ZoneSnapshotCell};
 
 fn contact(id: u64) -> Contact {
     Contact {
@@ -26,7 +26,7 @@ fn contact(id: u64) -> Contact {
 
 fn decide(c: &mut Criterion) {
     // A fixed origin from the engine's clock module; the pacer itself never reads a clock.
-    let origin = outdial::clock::now();
+    let origin = outdial_core::clock::now();
     let cell = ZoneSnapshotCell::new(ZoneSnapshot {
         agents_ready: 40,
         agents_total: 120,
@@ -68,9 +68,9 @@ fn decide(c: &mut Criterion) {
     // job's estimator (answer odds, the busy agents' freeing forecast) and then decides.
     // 120 agents logged in, 80 of them busy; 1000 attempts and 400 handle times measured.
     g.bench_function("predictive_fill_and_decide", |b| {
-        use outdial::predictive::{Estimator, EstimatorConfig};
+        use outdial_core::pacing::predictive::{Estimator, EstimatorConfig};
         let mut est = Estimator::new(EstimatorConfig::new(
-            outdial::campaign::NuisanceWindow::CalendarDay,
+            outdial_core::campaign::NuisanceWindow::CalendarDay,
             Duration::from_secs(2),
         ));
         let mut t = origin;
@@ -88,7 +88,7 @@ fn decide(c: &mut Criterion) {
         let busy: Vec<Duration> = (0..80u64)
             .map(|i| Duration::from_millis((i * 4_111) % 300_000))
             .collect();
-        let counts = outdial::node::job::NuisanceCounts {
+        let counts = outdial_core::pacing::nuisance::NuisanceCounts {
             live_day: 900,
             nuisance_day: 20,
             live_30d: 20_000,

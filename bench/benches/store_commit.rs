@@ -10,9 +10,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use outdial::domain::{Attempt, AttemptId, AttemptState, Contact, ContactId, ContactState, JobId};
-use outdial::store::coordination::zone_lease;
-use outdial::store::{Coordination, Fence, GroupCommit, PgStore, SledStore, Store, Write};
+use outdial_core::domain::{
+    Attempt, AttemptId, AttemptState, Contact, ContactId, ContactState, JobId,
+};
+use outdial_node::cluster::coordination::{zone_lease, Coordination};
+use outdial_node::storage::{Fence, GroupCommit, PgStore, SledStore, Store, Write};
 
 #[path = "../../tests/support/pg.rs"]
 mod pg;
@@ -95,7 +97,7 @@ fn pipelined(
                 let mut window = std::collections::VecDeque::with_capacity(WINDOW);
                 for _ in 0..n {
                     if window.len() == WINDOW {
-                        let oldest: outdial::store::group::Ticket =
+                        let oldest: outdial_node::storage::group::Ticket =
                             window.pop_front().expect("full window");
                         oldest.wait().expect("commit");
                     }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use outdial::{loadtest, peer};
+use outdial_tools::{loadtest, peer};
 
 #[derive(Parser)]
 #[command(
@@ -211,7 +211,7 @@ async fn run_node_command(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Erro
             faults,
             json,
         } => {
-            let opts = outdial::demo::DemoOptions {
+            let opts = outdial_tools::demo::DemoOptions {
                 faults,
                 contacts,
                 agents: if agentless { 0 } else { agents },
@@ -223,7 +223,7 @@ async fn run_node_command(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Erro
                     _ => "predictive",
                 },
             };
-            let report = outdial::demo::run(opts, data_dir, !json).await?;
+            let report = outdial_tools::demo::run(opts, data_dir, !json).await?;
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {
@@ -242,11 +242,11 @@ async fn run_node_command(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Erro
             })
         }
         Cmd::Run { config, node } => {
-            let cfg = outdial::config::NodeConfigFile::load_node(&config, node.as_deref())?;
-            let clock: std::sync::Arc<dyn outdial::clock::Clock> =
-                std::sync::Arc::new(outdial::clock::SystemClock);
-            let node = outdial::node::Node::start(&cfg, clock)?;
-            let (http, server) = outdial::api::serve(node.clone(), cfg.http_bind)?;
+            let cfg = outdial_node::config::NodeConfigFile::load_node(&config, node.as_deref())?;
+            let clock: std::sync::Arc<dyn outdial_core::clock::Clock> =
+                std::sync::Arc::new(outdial_core::clock::SystemClock);
+            let node = outdial_node::Node::start(&cfg, clock)?;
+            let (http, server) = outdial_node::http::api::serve(node.clone(), cfg.http_bind)?;
             let handle = server.handle();
             actix::spawn(server);
             eprintln!(
@@ -388,16 +388,16 @@ async fn run(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Error>> {
         }
         Cmd::Status { api, config, json } => {
             let cols = match config {
-                Some(path) => outdial::status::collect_cluster(&path)?,
+                Some(path) => outdial_tools::status::collect_cluster(&path)?,
                 None if api.is_empty() => {
-                    outdial::status::collect(&["http://127.0.0.1:8080".to_owned()])
+                    outdial_tools::status::collect(&["http://127.0.0.1:8080".to_owned()])
                 }
-                None => outdial::status::collect(&api),
+                None => outdial_tools::status::collect(&api),
             };
             if json {
                 println!("{}", serde_json::to_string(&cols)?);
             } else {
-                print!("{}", outdial::status::render(&cols));
+                print!("{}", outdial_tools::status::render(&cols));
             }
             // Every node asked answered: 0; any silent: 2 (the table still printed).
             Ok(if cols.iter().all(|c| c.status.is_some()) {
@@ -412,7 +412,7 @@ async fn run(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Error>> {
             chaos,
             json,
         } => {
-            let report = outdial::simulate::run_file(&workload, seed, chaos, !json)?;
+            let report = outdial_tools::simulate::run_file(&workload, seed, chaos, !json)?;
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {

@@ -7,8 +7,10 @@ use std::ops::Range;
 use std::path::Path;
 use std::process::Command;
 
-use outdial::simulate::chaos::{ChaosReport, Sabotage};
-use outdial::simulate::{simulate, simulate_chaos, FaultKind, SimReport, Workload, WorkloadSpec};
+use outdial_tools::simulate::chaos::{ChaosReport, Sabotage};
+use outdial_tools::simulate::{
+    simulate, simulate_chaos, FaultKind, SimReport, Workload, WorkloadSpec,
+};
 
 const CHAOS_SMALL: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -147,7 +149,7 @@ fn a_seed_replays_exactly_and_every_mode_meets_the_same_faults() {
     assert!(!schedules[0].is_empty());
     assert_eq!(
         schedules[0],
-        outdial::simulate::chaos::schedule(7, &w.chaos, w.duration)
+        outdial_tools::simulate::chaos::schedule(7, &w.chaos, w.duration)
     );
     let c = run(&w, 8);
     assert_ne!(chaos(&c).next().unwrap().schedule, schedules[0]);

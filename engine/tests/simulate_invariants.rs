@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use outdial::simulate::{simulate, WorkloadSpec};
+use outdial_tools::simulate::{simulate, WorkloadSpec};
 
 const OVERDIAL: &str = r#"
 name = "overdial"

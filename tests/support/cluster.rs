@@ -226,7 +226,7 @@ impl Cluster {
             .env("OUTDIAL_DATABASE", &n.database)
             .env(
                 "RUST_LOG",
-                "warn,outdial::cluster=info,outdial::actors::supervisor=info",
+                "warn,outdial_node::cluster=info,outdial_node::actors::supervisor=info",
             )
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -1,0 +1,3 @@
+//! One attempt: its call flow after the INVITE.
+
+pub mod flow;

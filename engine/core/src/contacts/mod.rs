@@ -1,0 +1,3 @@
+//! Contacts as people type them into lists: phone numbers and where they are.
+
+pub mod phone;

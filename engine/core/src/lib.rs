@@ -1,0 +1,35 @@
+//! outdial's domain core: what a dialer decides, with no runtime under it.
+//!
+//! Everything here is a plain state machine or a pure function that takes `now` (or a
+//! [`clock::Clock`] where a caller wants one injected) and returns what to do; nothing opens
+//! a socket, spawns a task or reads the wall clock. The node (`outdial-node`) runs these
+//! types inside actors; the simulator (`outdial-tools`) runs the very same types in virtual
+//! time.
+//!
+//! ```text
+//!   zone       the zone core: a zone's dialing decisions, previews and the board of agents
+//!   attempt    one attempt's ledger entry (contact and attempt transitions with their
+//!              writes) and its call flow after the INVITE
+//!   agent      an agent's session (nail, readiness, call states), Table 9 takeovers
+//!   desktop    the desktop protocol's messages
+//!   pacing     pacers (preview, progressive, predictive, agentless), the estimator and the
+//!              nuisance meter, the zone snapshot and the pre-fetched contact queue
+//!   campaign   campaign definitions, calling hours, retry rules
+//!   contacts   phone numbers (E.164, time zone from the number)
+//!   store      the storage contract: records, write batches, the `Store` trait
+//!   domain     ids, contacts, attempts, completion codes
+//!   clock, sync  injected time; the atomics shim for loom
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod agent;
+pub mod attempt;
+pub mod campaign;
+pub mod clock;
+pub mod contacts;
+pub mod desktop;
+pub mod domain;
+pub mod pacing;
+pub mod store;
+pub mod sync;
+pub mod zone;

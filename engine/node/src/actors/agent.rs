@@ -1,0 +1,781 @@
+//! The agent actor: one per logged-in agent, on the SIP plant's arbiter. A thin shell over
+//! [`AgentSession`]: it turns desktop commands, SIP signals of the nailing call and call
+//! hand-overs into session inputs, and performs the session's effects — the nailing call,
+//! the RTP bridge between the customer's leg and the agent's nailed leg, and dispositions
+//! sent back to the call actor.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use media::{BridgeHandle, Codec, RtpLeg};
+use tokio::sync::mpsc;
+
+use crate::actors::supervisor::ZoneDown;
+use crate::faults::{raise_contained, Inject};
+use crate::shared::NodeShared;
+use crate::sip_plant::{CallSignal, Signal, SipCommand};
+use outdial_core::agent::takeover::Cause;
+use outdial_core::agent::{
+    AgentEffect, AgentEvent, AgentId, AgentSession, CallInfo, Command, CommandError, LogoutReason,
+    Output, TakenOver,
+};
+use outdial_core::desktop::{ClientMessage, ServerMessage};
+use outdial_core::domain::{AttemptId, CompletionCode, JobId, UnixMs};
+use outdial_core::zone::board::ZoneBoard;
+
+/// The zone's board as the node keeps it: agents by their actor's address.
+pub type AgentBoard = ZoneBoard<Addr<AgentActor>>;
+
+/// How long the agent's phone may ring before the nailing call counts as failed.
+const NAIL_RING_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the agent's session tells its customer call.
+#[derive(Debug, Clone, PartialEq, Eq, Message)]
+#[rtype(result = "()")]
+pub enum ToCall {
+    HangUp,
+    Disposition {
+        code: CompletionCode,
+        callback_at: Option<UnixMs>,
+    },
+}
+
+/// A customer call for this agent, with its RTP leg: progressive/predictive after a live
+/// answer, or the answer of a preview call the agent accepted. Refused (the leg comes back)
+/// if the agent cannot take it any more.
+#[derive(Message)]
+#[rtype(result = "Result<(), RtpLeg>")]
+pub struct Connect {
+    pub info: CallInfo,
+    pub leg: RtpLeg,
+    pub call: Recipient<ToCall>,
+}
+
+/// The customer's side of a call with this agent ended.
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "()")]
+pub struct CustomerEnded(pub AttemptId);
+
+/// A preview call this agent accepted ended unanswered.
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "()")]
+pub struct PreviewUnanswered(pub AttemptId, pub CompletionCode);
+
+/// A contact to preview. False if the agent cannot take it (the caller returns it).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "bool")]
+pub struct OfferPreview(pub CallInfo);
+
+/// Attach to a job (or move to it at the next idle moment).
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "()")]
+pub struct AttachTo(pub JobId);
+
+/// The agent's job finished or stopped.
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "()")]
+pub struct JobEnded(pub JobId);
+
+/// End the session now.
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "()")]
+pub struct ForceLogout(pub LogoutReason);
+
+/// A desktop command, already parsed; the reply is `ok` or `error`.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "ServerMessage")]
+pub struct Desktop(pub ClientMessage);
+
+/// The zone's agent service went down: a takeover is under way.
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "()")]
+pub struct ServiceLost;
+
+/// The zone is back under a new agent manager: apply Table 9 and check with the desktop.
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "Option<TakenOver>")]
+pub struct TakeOver;
+
+/// The customer call's actor failed: its disconnect event will never come, so the session
+/// cannot be trusted with it (DESIGN.md §5 rule 5).
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "()")]
+pub struct CallLost(pub AttemptId);
+
+/// Re-publish the agent's availability on its board (a hand-over that was never offered).
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "()")]
+pub struct Resync;
+
+impl Handler<Resync> for AgentActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Resync, _ctx: &mut Context<Self>) {
+        self.sync_board();
+    }
+}
+
+/// A live view of the agent for the API.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AgentView {
+    pub agent: AgentId,
+    pub zone: String,
+    pub call_state: outdial_core::agent::CallState,
+    pub ready: bool,
+    pub nail: outdial_core::agent::NailState,
+    pub job: outdial_core::desktop::JobWire,
+    pub times: outdial_core::agent::AgentTimes,
+    pub occupancy: f64,
+    pub calls: u64,
+}
+
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "AgentView")]
+pub struct View;
+
+/// Where the agent's phone is.
+#[derive(Debug, Clone)]
+pub struct Phone {
+    pub uri: String,
+    pub addr: SocketAddr,
+}
+
+/// The customer call the agent is on (or wrapping up), and its audio.
+struct Customer {
+    attempt: AttemptId,
+    call: Recipient<ToCall>,
+    /// The customer's leg while not bridged (on hold).
+    leg: Option<RtpLeg>,
+}
+
+pub struct AgentActor {
+    shared: Arc<NodeShared>,
+    board: Arc<AgentBoard>,
+    session: AgentSession,
+    phone: Phone,
+    desktop: mpsc::Sender<ServerMessage>,
+    /// The current nailing dialog's id (a fresh one per attempt to nail).
+    nail_id: Option<AttemptId>,
+    /// The nailed leg while not bridged.
+    nail_leg: Option<RtpLeg>,
+    bridge: Option<BridgeHandle>,
+    customer: Option<Customer>,
+    timer: Option<SpawnHandle>,
+    calls: u64,
+    /// The last `state` the desktop was sent.
+    last_state: Option<ServerMessage>,
+    /// Until the actor stops the ordinary way, its drop is a failure of its zone.
+    armed: bool,
+}
+
+impl AgentActor {
+    pub fn new(
+        shared: Arc<NodeShared>,
+        board: Arc<AgentBoard>,
+        session: AgentSession,
+        phone: Phone,
+        desktop: mpsc::Sender<ServerMessage>,
+    ) -> Self {
+        Self {
+            shared,
+            board,
+            session,
+            phone,
+            desktop,
+            nail_id: None,
+            nail_leg: None,
+            bridge: None,
+            customer: None,
+            timer: None,
+            calls: 0,
+            last_state: None,
+            armed: true,
+        }
+    }
+
+    /// This actor failed: its zone is taken over (DESIGN.md §4: a restart of a zone's actors
+    /// is a takeover).
+    fn report_down(&mut self, cause: Cause) {
+        if self
+            .shared
+            .stopping
+            .load(outdial_core::sync::Ordering::Acquire)
+        {
+            return;
+        }
+        if std::mem::take(&mut self.armed) {
+            if let Some(sup) = self.shared.supervisor(self.session.zone()) {
+                sup.do_send(ZoneDown {
+                    generation: None,
+                    cause,
+                });
+            }
+        }
+    }
+
+    fn tell(&self, msg: ServerMessage) {
+        // A desktop that does not read its events is cut off by its heartbeat check; the
+        // session's state never waits on it.
+        let _ = self.desktop.try_send(msg);
+    }
+
+    /// Drains the session's outputs and re-arms its timer (the session's contract).
+    fn drain(&mut self, ctx: &mut Context<Self>) {
+        while let Some(out) = self.session.poll_output() {
+            match out {
+                Output::Desktop(ev) => {
+                    if matches!(ev, AgentEvent::Service { .. }) {
+                        // After a service change the desktop gets the state in full, changed
+                        // or not: a takeover's state check refers to it.
+                        self.last_state = None;
+                    }
+                    let msg = ServerMessage::from_event(&ev, &self.session);
+                    // One drain can queue several state events that read the same by now.
+                    if matches!(msg, ServerMessage::State { .. }) {
+                        if self.last_state.as_ref() == Some(&msg) {
+                            continue;
+                        }
+                        self.last_state = Some(msg.clone());
+                    }
+                    self.tell(msg);
+                    if let AgentEvent::Call(_) = ev {
+                        self.calls += 1;
+                    }
+                }
+                Output::Effect(e) => self.perform(e, ctx),
+            }
+        }
+        if let Some(h) = self.timer.take() {
+            ctx.cancel_future(h);
+        }
+        if let Some((at, _)) = self.session.poll_timeout() {
+            let wait = at.saturating_duration_since(self.shared.clock.now());
+            self.timer = Some(ctx.run_later(wait, |act, ctx| {
+                act.timer = None;
+                let now = act.shared.clock.now();
+                act.session.handle_timeout(now);
+                act.drain(ctx);
+            }));
+        }
+    }
+
+    /// One session input at the clock's `now`, then its outputs performed.
+    fn step<R>(
+        &mut self,
+        ctx: &mut Context<Self>,
+        input: impl FnOnce(&mut AgentSession, std::time::Instant) -> R,
+    ) -> R {
+        let now = self.shared.clock.now();
+        let r = input(&mut self.session, now);
+        self.drain(ctx);
+        r
+    }
+
+    fn perform(&mut self, e: AgentEffect, ctx: &mut Context<Self>) {
+        match e {
+            AgentEffect::Nail => self.nail(ctx),
+            AgentEffect::DropNail => self.drop_nail(),
+            AgentEffect::DialPreview(info) => {
+                if let Some(zone) = self.shared.zone(self.session.zone()) {
+                    zone.do_send(crate::actors::zone::LaunchPreview {
+                        info,
+                        agent: ctx.address(),
+                    });
+                }
+            }
+            AgentEffect::ReturnPreview(info) => {
+                if let Some(zone) = self.shared.zone(self.session.zone()) {
+                    zone.do_send(crate::actors::zone::ReturnPreview(info));
+                }
+            }
+            AgentEffect::HangUpCustomer(attempt) => {
+                if let Some(c) = self.customer.as_ref().filter(|c| c.attempt == attempt) {
+                    c.call.do_send(ToCall::HangUp);
+                }
+                self.unbridge(ctx);
+            }
+            AgentEffect::HoldCustomer { on, .. } => {
+                if on {
+                    self.unbridge_keep_customer(ctx);
+                } else {
+                    self.bridge(ctx);
+                }
+            }
+            AgentEffect::Dispose {
+                attempt,
+                code,
+                callback_at,
+            } => {
+                if let Some(c) = self.customer.take() {
+                    if c.attempt == attempt {
+                        c.call.do_send(ToCall::Disposition { code, callback_at });
+                    }
+                    if let Some(leg) = c.leg {
+                        stop_leg(leg);
+                    }
+                }
+            }
+            AgentEffect::Availability(_) => {}
+            AgentEffect::Ended(reason) => {
+                if reason == LogoutReason::DesktopError {
+                    self.board.count_desktop_error();
+                    if let Some(z) = self.shared.zone_status.get(self.session.zone()) {
+                        z.note_desktop_error();
+                    }
+                }
+                self.board.unregister(self.session.id());
+                ctx.stop();
+            }
+        }
+        self.sync_board();
+    }
+
+    /// Tells the zone's board what the session says now. Also after a refused hand-over:
+    /// the caller took this agent off the board's free list, and only the session knows
+    /// whether it is free.
+    fn sync_board(&self) {
+        let now = self.shared.clock.now();
+        self.board.update(
+            self.session.id(),
+            self.session.is_available(),
+            self.session.dialing_job(),
+            self.session.call_state().on_call()
+                || self.session.call_state() == outdial_core::agent::CallState::Wrapup,
+            now,
+        );
+    }
+
+    fn nail(&mut self, ctx: &mut Context<Self>) {
+        self.drop_nail();
+        let leg = match RtpLeg::bind_from(&self.shared.ports, self.shared.rtp_ip, Codec::Pcmu, 8) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(agent = %self.session.id(), error = %e, "no RTP port to nail the agent's phone");
+                let now = self.shared.clock.now();
+                self.session.on_nail_lost(now);
+                return;
+            }
+        };
+        let id = self.shared.next_nail_id();
+        let offer =
+            sip::sdp::offer(id.0, 1, self.shared.rtp_ip, leg.local_addr().port()).into_bytes();
+        self.nail_leg = Some(leg);
+        self.nail_id = Some(id);
+        let sent = self.shared.sip.send(SipCommand::Dial {
+            attempt: id,
+            target: self.phone.addr,
+            request_uri: self.phone.uri.clone(),
+            from_uri: format!("sip:outdial@{}", self.shared.sip.local),
+            sdp_offer: Some(offer),
+            ring_timeout: NAIL_RING_TIMEOUT,
+            call: ctx.address().recipient(),
+        });
+        if !sent {
+            self.nail_id = None;
+            if let Some(leg) = self.nail_leg.take() {
+                stop_leg(leg);
+            }
+            let now = self.shared.clock.now();
+            self.session.on_nail_lost(now);
+        }
+    }
+
+    fn drop_nail(&mut self) {
+        if let Some(id) = self.nail_id.take() {
+            self.shared.sip.send(SipCommand::HangUp { attempt: id });
+        }
+        if let Some(leg) = self.nail_leg.take() {
+            stop_leg(leg);
+        }
+        if let Some(b) = self.bridge.take() {
+            actix::spawn(async move {
+                let _ = b.stop().await;
+            });
+        }
+    }
+
+    /// Bridges the customer's leg to the nailed leg.
+    fn bridge(&mut self, ctx: &mut Context<Self>) {
+        let Some(customer_leg) = self.customer.as_mut().and_then(|c| c.leg.take()) else {
+            return;
+        };
+        let Some(nail_leg) = self.nail_leg.take() else {
+            if let Some(c) = self.customer.as_mut() {
+                c.leg = Some(customer_leg);
+            }
+            return;
+        };
+        ctx.wait(
+            media::spawn_bridge(customer_leg, nail_leg)
+                .into_actor(self)
+                .map(|res, act, ctx| match res {
+                    Ok(handle) => act.bridge = Some(handle),
+                    Err(e) => {
+                        // Both legs are gone with the failed bridge: the agent cannot hear
+                        // the customer, which is a lost phone as far as the call goes.
+                        tracing::warn!(agent = %act.session.id(), error = %e, "could not bridge");
+                        act.nail_id
+                            .take()
+                            .map(|id| act.shared.sip.send(SipCommand::HangUp { attempt: id }));
+                        let now = act.shared.clock.now();
+                        act.session.on_nail_lost(now);
+                        act.drain(ctx);
+                    }
+                }),
+        );
+    }
+
+    /// Ends the bridge: the nailed leg comes back to the agent, the customer's leg is closed.
+    fn unbridge(&mut self, ctx: &mut Context<Self>) {
+        self.unbridge_then(ctx, false);
+    }
+
+    /// Ends the bridge but keeps the customer's leg (hold).
+    fn unbridge_keep_customer(&mut self, ctx: &mut Context<Self>) {
+        self.unbridge_then(ctx, true);
+    }
+
+    fn unbridge_then(&mut self, ctx: &mut Context<Self>, keep_customer: bool) {
+        let Some(handle) = self.bridge.take() else {
+            if !keep_customer {
+                if let Some(leg) = self.customer.as_mut().and_then(|c| c.leg.take()) {
+                    stop_leg(leg);
+                }
+            }
+            return;
+        };
+        ctx.wait(
+            handle
+                .unbridge()
+                .into_actor(self)
+                .map(move |res, act, ctx| match res {
+                    Ok((customer_leg, nail_leg)) => {
+                        act.nail_leg = Some(nail_leg);
+                        match act.customer.as_mut() {
+                            Some(c) if keep_customer => c.leg = Some(customer_leg),
+                            _ => stop_leg(customer_leg),
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(agent = %act.session.id(), error = %e, "could not unbridge");
+                        act.nail_id
+                            .take()
+                            .map(|id| act.shared.sip.send(SipCommand::HangUp { attempt: id }));
+                        let now = act.shared.clock.now();
+                        act.session.on_nail_lost(now);
+                        act.drain(ctx);
+                    }
+                }),
+        );
+    }
+}
+
+fn stop_leg(leg: RtpLeg) {
+    actix::spawn(async move {
+        let _ = leg.stop().await;
+    });
+}
+
+impl Actor for AgentActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        // This node masters the zone (the login checked): its agent service is up.
+        self.tell(ServerMessage::Service { available: true });
+        // The session was created logged in, with its first effects queued (nail, state).
+        let job = self.board.job_for_agent();
+        if let Some(job) = job {
+            let now = self.shared.clock.now();
+            self.session.attach(now, job);
+        }
+        self.drain(ctx);
+    }
+
+    fn stopped(&mut self, _ctx: &mut Context<Self>) {
+        self.armed = false;
+        self.drop_nail();
+        if let Some(c) = self.customer.take() {
+            if let Some(leg) = c.leg {
+                stop_leg(leg);
+            }
+        }
+        self.board.unregister(self.session.id());
+    }
+}
+
+impl Drop for AgentActor {
+    fn drop(&mut self) {
+        // Dropped without `stopped`: a panic outside a contained handler unwound the actor,
+        // and its session with it.
+        self.report_down(Cause::Panic(format!(
+            "agent {}'s actor was dropped while running",
+            self.session.id()
+        )));
+    }
+}
+
+impl Handler<ServiceLost> for AgentActor {
+    type Result = ();
+
+    fn handle(&mut self, _: ServiceLost, ctx: &mut Context<Self>) {
+        self.step(ctx, |s, now| s.service_lost(now));
+    }
+}
+
+impl Handler<TakeOver> for AgentActor {
+    type Result = Option<TakenOver>;
+
+    fn handle(&mut self, _: TakeOver, ctx: &mut Context<Self>) -> Self::Result {
+        let r = self.step(ctx, |s, now| s.take_over(now));
+        self.sync_board();
+        r
+    }
+}
+
+impl Handler<CallLost> for AgentActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: CallLost, ctx: &mut Context<Self>) {
+        if self.session.call().map(|c| c.attempt) == Some(msg.0) {
+            tracing::warn!(agent = %self.session.id(), attempt = %msg.0, "the call's events were lost; logging the agent out");
+            self.step(ctx, |s, now| {
+                s.force_logout(now, LogoutReason::DesktopError)
+            });
+        }
+    }
+}
+
+impl Handler<Inject> for AgentActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Inject, ctx: &mut Context<Self>) {
+        match msg {
+            Inject::Panic => {
+                // The session survives (the panic touched nothing); the takeover's state
+                // check with the desktop decides whether it can be trusted.
+                let why = raise_contained();
+                tracing::error!(agent = %self.session.id(), panic = %why, "agent actor panicked");
+                self.report_down(Cause::Panic(why));
+                self.armed = true;
+            }
+            Inject::Kill => {
+                let cause =
+                    Cause::Stopped(format!("agent {}'s actor was killed", self.session.id()));
+                self.report_down(cause);
+                self.step(ctx, |s, now| {
+                    s.force_logout(now, LogoutReason::DesktopError)
+                });
+            }
+        }
+    }
+}
+
+impl Handler<Desktop> for AgentActor {
+    type Result = MessageResult<Desktop>;
+
+    fn handle(&mut self, msg: Desktop, ctx: &mut Context<Self>) -> Self::Result {
+        let id = msg.0.id();
+        if let ClientMessage::StateReport {
+            call_state,
+            attempt,
+            ..
+        } = msg.0
+        {
+            self.step(ctx, |s, now| s.state_report(now, call_state, attempt));
+            return MessageResult(ServerMessage::Ok { id });
+        }
+        // An agent acts only on its own call.
+        if let Some(named) = msg.0.attempt() {
+            if self.session.call().map(|c| c.attempt) != Some(named) {
+                return MessageResult(ServerMessage::error(
+                    id,
+                    "not-your-call",
+                    format!("attempt {named} is not this agent's call"),
+                ));
+            }
+        }
+        let Some(cmd) = msg.0.command() else {
+            return MessageResult(ServerMessage::Ok { id });
+        };
+        if let Command::Dispose { callback_at, .. } = &cmd {
+            if let Err(e) = AgentSession::check_callback(*callback_at, self.shared.clock.unix_ms())
+            {
+                return MessageResult(ServerMessage::error(id, e.code(), e.to_string()));
+            }
+        }
+        let now = self.shared.clock.now();
+        let reply = match self.session.handle_command(now, cmd) {
+            Ok(()) => ServerMessage::Ok { id },
+            Err(e) => error_of(id, &e),
+        };
+        self.drain(ctx);
+        MessageResult(reply)
+    }
+}
+
+fn error_of(id: Option<u64>, e: &CommandError) -> ServerMessage {
+    ServerMessage::error(id, e.code(), e.to_string())
+}
+
+impl Handler<CallSignal> for AgentActor {
+    type Result = ();
+
+    /// Signals of the nailing call.
+    fn handle(&mut self, CallSignal(signal): CallSignal, ctx: &mut Context<Self>) {
+        let now = self.shared.clock.now();
+        match signal {
+            Signal::Answered { sdp } => {
+                let remote = sdp
+                    .as_deref()
+                    .and_then(|s| sip::sdp::parse_answer(s).ok())
+                    .and_then(|a| a.remote());
+                match (remote, &self.nail_leg) {
+                    (Some(r), Some(leg)) => {
+                        leg.set_remote(r);
+                        self.session.on_nailed(now);
+                    }
+                    _ => {
+                        // A phone that answers without usable audio is no phone.
+                        tracing::warn!(agent = %self.session.id(), "the agent's phone answered without usable SDP");
+                        self.drop_nail();
+                        self.session.on_nail_lost(now);
+                    }
+                }
+            }
+            Signal::Ended(reason) => {
+                tracing::info!(agent = %self.session.id(), ?reason, "nailing call ended");
+                self.nail_id = None;
+                if let Some(leg) = self.nail_leg.take() {
+                    stop_leg(leg);
+                }
+                if let Some(b) = self.bridge.take() {
+                    // The customer's leg went with the bridge; the call actor is told by
+                    // the session's hang-up effect.
+                    actix::spawn(async move {
+                        let _ = b.stop().await;
+                    });
+                }
+                self.session.on_nail_lost(now);
+            }
+            Signal::NotSent { .. } => {
+                self.nail_id = None;
+                if let Some(leg) = self.nail_leg.take() {
+                    stop_leg(leg);
+                }
+                self.session.on_nail_lost(now);
+            }
+            Signal::Sent | Signal::Progress { .. } => {}
+        }
+        self.drain(ctx);
+    }
+}
+
+impl Handler<Connect> for AgentActor {
+    type Result = Result<(), RtpLeg>;
+
+    fn handle(&mut self, msg: Connect, ctx: &mut Context<Self>) -> Self::Result {
+        let now = self.shared.clock.now();
+        let preview = self.session.call_state() == outdial_core::agent::CallState::Dialing
+            && self.session.call().map(|c| c.attempt) == Some(msg.info.attempt);
+        if self.nail_leg.is_none() {
+            self.sync_board();
+            return Err(msg.leg);
+        }
+        let attempt = msg.info.attempt;
+        if preview {
+            self.session.preview_answered(now);
+        } else if !self.session.offer_call(now, msg.info) {
+            self.sync_board();
+            return Err(msg.leg);
+        }
+        self.customer = Some(Customer {
+            attempt,
+            call: msg.call,
+            leg: Some(msg.leg),
+        });
+        self.bridge(ctx);
+        self.drain(ctx);
+        Ok(())
+    }
+}
+
+impl Handler<CustomerEnded> for AgentActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: CustomerEnded, ctx: &mut Context<Self>) {
+        self.unbridge(ctx);
+        self.step(ctx, |s, now| s.customer_ended(now, msg.0));
+    }
+}
+
+impl Handler<PreviewUnanswered> for AgentActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: PreviewUnanswered, ctx: &mut Context<Self>) {
+        self.step(ctx, |s, now| {
+            if s.call().map(|c| c.attempt) == Some(msg.0) {
+                s.preview_failed(now, msg.1);
+            }
+        });
+    }
+}
+
+impl Handler<OfferPreview> for AgentActor {
+    type Result = bool;
+
+    fn handle(&mut self, msg: OfferPreview, ctx: &mut Context<Self>) -> bool {
+        self.step(ctx, |s, now| s.offer_preview(now, msg.0))
+    }
+}
+
+impl Handler<AttachTo> for AgentActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: AttachTo, ctx: &mut Context<Self>) {
+        self.step(ctx, |s, now| s.attach(now, msg.0));
+    }
+}
+
+impl Handler<JobEnded> for AgentActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: JobEnded, ctx: &mut Context<Self>) {
+        // Another running job of the zone takes the agent, if there is one.
+        let next = self.board.jobs().into_iter().find(|j| *j != msg.0);
+        self.step(ctx, |s, now| {
+            s.job_ended(now, msg.0);
+            if let Some(next) = next {
+                s.attach(now, next);
+            }
+        });
+    }
+}
+
+impl Handler<ForceLogout> for AgentActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: ForceLogout, ctx: &mut Context<Self>) {
+        self.step(ctx, |s, now| s.force_logout(now, msg.0));
+    }
+}
+
+impl Handler<View> for AgentActor {
+    type Result = MessageResult<View>;
+
+    fn handle(&mut self, _: View, _ctx: &mut Context<Self>) -> Self::Result {
+        let times = self.session.times(self.shared.clock.now());
+        MessageResult(AgentView {
+            agent: self.session.id().clone(),
+            zone: self.session.zone().to_owned(),
+            call_state: self.session.call_state(),
+            ready: self.session.is_ready(),
+            nail: self.session.nail(),
+            job: self.session.job().into(),
+            occupancy: times.occupancy(),
+            times,
+            calls: self.calls,
+        })
+    }
+}

@@ -1,0 +1,273 @@
+//! The node's agent surface: desktop logins (credentials, zone, phone) and the supervisor's
+//! view and moves of agents.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use actix::dev::channel;
+use actix::prelude::*;
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+
+use super::{NodeError, NodeHandle};
+use crate::actors::agent::{AgentActor, AgentView, AttachTo, ForceLogout, Phone, View};
+use crate::config::DesktopSettings;
+use outdial_core::agent::{AgentId, AgentSession, LogoutReason};
+use outdial_core::desktop::ServerMessage;
+use outdial_core::domain::JobId;
+
+/// A refused login, with the desktop protocol's error code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct LoginError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+fn refuse(code: &'static str, message: impl Into<String>) -> LoginError {
+    LoginError {
+        code,
+        message: message.into(),
+    }
+}
+
+/// `sip:user@192.0.2.1:5062` (or without the user, or without the port: 5060). The host must
+/// be an IP literal: the node resolves no names on the login path.
+pub fn parse_phone(uri: &str) -> Result<Phone, LoginError> {
+    let bad = |why: &str| refuse("bad-phone", format!("phone {uri:?}: {why}"));
+    let rest = uri
+        .strip_prefix("sip:")
+        .ok_or_else(|| bad("must be a sip: URI"))?;
+    let host_port = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    let host_port = host_port.split(';').next().unwrap_or(host_port);
+    let addr = if let Ok(a) = host_port.parse::<SocketAddr>() {
+        a
+    } else if let Ok(ip) = host_port.trim_matches(['[', ']']).parse::<IpAddr>() {
+        SocketAddr::new(ip, 5060)
+    } else {
+        return Err(bad(
+            "the host must be an IP address (with an optional port)",
+        ));
+    };
+    if addr.port() == 0 || addr.ip().is_unspecified() {
+        return Err(bad("needs a real address and port"));
+    }
+    Ok(Phone {
+        uri: uri.to_owned(),
+        addr,
+    })
+}
+
+/// Hex SHA-256, as `[[agent]] password_sha256` holds it.
+pub fn sha256_hex(s: &str) -> String {
+    let d = Sha256::digest(s.as_bytes());
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Compares without an early exit, so timing does not tell how much of a hash matched.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+impl NodeHandle {
+    pub fn desktop_settings(&self) -> DesktopSettings {
+        self.shared.desktop
+    }
+
+    /// Logs an agent in: checks its credentials, zone and phone, registers it on the zone's
+    /// board (one session per agent) and starts its actor, which nails the phone. Events for
+    /// the desktop arrive on `desktop`.
+    pub fn login_agent(
+        &self,
+        agent: &str,
+        password: &str,
+        zone: &str,
+        phone: &str,
+        desktop: mpsc::Sender<ServerMessage>,
+    ) -> Result<Addr<AgentActor>, LoginError> {
+        let id = AgentId(agent.to_owned());
+        let cred = self
+            .shared
+            .credentials
+            .get(&id)
+            .ok_or_else(|| refuse("auth", "unknown agent or wrong password"))?;
+        if !same(&sha256_hex(password), &cred.password_sha256) {
+            return Err(refuse("auth", "unknown agent or wrong password"));
+        }
+        let board = self.shared.board(zone).ok_or_else(|| {
+            refuse(
+                "unknown-zone",
+                format!("zone {zone:?} is not mastered here"),
+            )
+        })?;
+        if self.shared.clustered && !self.shared.zone_leases.get(zone).is_some_and(|l| l.held()) {
+            // Smart failover: the desktop looks for the node that reports the zone in service.
+            return Err(refuse(
+                "not-master",
+                format!("zone {zone:?} is mastered by another node of the cluster; log in there"),
+            ));
+        }
+        if !board.in_service() {
+            return Err(refuse(
+                "unavailable",
+                format!("zone {zone:?} is being taken over; log in when it is back"),
+            ));
+        }
+        if !cred.zones.is_empty() && !cred.zones.iter().any(|z| z == zone) {
+            return Err(refuse(
+                "unknown-zone",
+                format!("agent {agent} may not log in to zone {zone:?}"),
+            ));
+        }
+        let phone = parse_phone(phone)?;
+        // The actor's address exists before the actor runs, so the board can refuse a second
+        // session atomically, before anything is started.
+        let (tx, rx) = channel::channel(64);
+        let addr = Addr::new(tx);
+        board
+            .register(id.clone(), addr.clone())
+            .map_err(|e| refuse("already-logged-in", e.to_string()))?;
+        let shared = Arc::clone(&self.shared);
+        let board = Arc::clone(board);
+        let zone = zone.to_owned();
+        self.shared.home.spawn_fn(move || {
+            let now = shared.clock.now();
+            let session = AgentSession::new(id, zone, shared.desktop.session, now);
+            let actor = AgentActor::new(shared, board, session, phone, desktop);
+            let ctx = Context::with_receiver(rx);
+            actix::spawn(ctx.into_future(actor));
+        });
+        Ok(addr)
+    }
+
+    /// Each zone's agent and call counts, as its pacing loop sees them.
+    pub fn zone_counts(&self) -> Vec<(String, outdial_core::pacing::ZoneSnapshot)> {
+        let mut v: Vec<_> = self
+            .shared
+            .boards
+            .iter()
+            .map(|(z, b)| (z.clone(), b.counts()))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
+    /// Supervisor changes made while a zone is being taken over are refused, not lost
+    /// (DESIGN.md §5 rule 3): the caller hears so and may try again.
+    pub(crate) fn refuse_during_takeover(&self, zone: &str) -> Result<(), NodeError> {
+        if self.shared.zone_in_service(zone) {
+            Ok(())
+        } else {
+            Err(NodeError::Unavailable(format!(
+                "zone {zone} is being taken over; the change was not made, try again when it is back"
+            )))
+        }
+    }
+
+    fn agent_addr(&self, agent: &str) -> Option<Addr<AgentActor>> {
+        let id = AgentId(agent.to_owned());
+        self.shared.boards.values().find_map(|b| b.handle(&id))
+    }
+
+    /// Every logged-in agent, as its actor sees it now.
+    pub async fn agents(&self) -> Vec<AgentView> {
+        let mut out = Vec::new();
+        for b in self.shared.boards.values() {
+            for (_, addr) in b.handles() {
+                if let Ok(v) = addr.send(View).await {
+                    out.push(v);
+                }
+            }
+        }
+        out.sort_by(|a, b| a.agent.cmp(&b.agent));
+        out
+    }
+
+    /// A supervisor moves an agent to a job of its zone; a busy agent moves when next idle.
+    pub async fn move_agent(&self, agent: &str, job: JobId) -> Result<(), NodeError> {
+        let addr = self
+            .agent_addr(agent)
+            .ok_or_else(|| NodeError::NotFound(format!("agent {agent} is not logged in")))?;
+        let view = addr
+            .send(View)
+            .await
+            .map_err(|e| NodeError::Unavailable(e.to_string()))?;
+        self.refuse_during_takeover(&view.zone)?;
+        let running = self
+            .shared
+            .board(&view.zone)
+            .map(|b| b.jobs().contains(&job))
+            .unwrap_or(false);
+        if !running {
+            return Err(NodeError::Conflict(format!(
+                "job {job} is not running with agents in zone {}",
+                view.zone
+            )));
+        }
+        addr.send(AttachTo(job))
+            .await
+            .map_err(|e| NodeError::Unavailable(e.to_string()))
+    }
+
+    /// A supervisor logs an agent out.
+    pub async fn logout_agent(&self, agent: &str) -> Result<(), NodeError> {
+        let addr = self
+            .agent_addr(agent)
+            .ok_or_else(|| NodeError::NotFound(format!("agent {agent} is not logged in")))?;
+        let view = addr
+            .send(View)
+            .await
+            .map_err(|e| NodeError::Unavailable(e.to_string()))?;
+        self.refuse_during_takeover(&view.zone)?;
+        addr.send(ForceLogout(LogoutReason::Supervisor))
+            .await
+            .map_err(|e| NodeError::Unavailable(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_parse_to_addresses() {
+        let p = parse_phone("sip:1001@127.0.0.1:5090").map(|p| p.addr);
+        assert_eq!(p, Ok(SocketAddr::from(([127, 0, 0, 1], 5090))));
+        let p = parse_phone("sip:127.0.0.1").map(|p| p.addr);
+        assert_eq!(p, Ok(SocketAddr::from(([127, 0, 0, 1], 5060))));
+        let p = parse_phone("sip:a@[::1]:5070;transport=udp").map(|p| p.addr);
+        assert_eq!(
+            p,
+            Ok("[::1]:5070".parse().unwrap_or_else(|_| unreachable!()))
+        );
+        for bad in [
+            "tel:+441234",
+            "sip:phone.example.com",
+            "sip:a@0.0.0.0:5060",
+            "sip:",
+            "sip:1.2.3.4:0",
+        ] {
+            assert_eq!(
+                parse_phone(bad).map(|p| p.addr).map_err(|e| e.code),
+                Err("bad-phone"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn passwords_are_compared_by_hash() {
+        // printf %s secret | sha256sum
+        assert_eq!(
+            sha256_hex("secret"),
+            "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b"
+        );
+        assert!(same("abc", "abc"));
+        assert!(!same("abc", "abd"));
+        assert!(!same("abc", "ab"));
+    }
+}

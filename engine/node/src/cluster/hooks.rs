@@ -1,0 +1,104 @@
+//! A node's side of mastership changes: what taking or losing a zone does to its actors.
+//! Runs on the cluster thread ([`crate::cluster::shell`]), so it may block on storage; it
+//! reaches the actors by message and waits (bounded) where the order matters.
+
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+
+use crate::actors::director::{Director, ForgetZone, ResumeZone};
+use crate::actors::supervisor::{Acquire, Release, Role};
+use crate::cluster::shell::{Hooks, Loss};
+use crate::cluster::{DIRECTOR, LOAD_MONITOR, RULE_ENGINE};
+use crate::shared::NodeShared;
+
+/// How long a mastership change waits for the zone's actors to acknowledge a step.
+const STEP_WAIT: Duration = Duration::from_secs(2);
+
+pub struct NodeHooks {
+    pub shared: Arc<NodeShared>,
+    pub director: Addr<Director>,
+}
+
+impl Hooks for NodeHooks {
+    fn zone_taken(&mut self, zone: &str, epoch: u64) {
+        let now = self.shared.clock.unix_ms();
+        let jobs: std::collections::HashSet<outdial_core::domain::JobId> = match self
+            .shared
+            .store
+            .jobs()
+        {
+            Ok(j) => j
+                .into_iter()
+                .filter(|j| j.zone == zone)
+                .map(|j| j.id)
+                .collect(),
+            Err(e) => {
+                tracing::error!(zone, error = %e, "cannot list the zone's jobs; the last master's claims and attempts wait for the next take");
+                Default::default()
+            }
+        };
+        if let Some(coord) = &self.shared.coord {
+            for job in &jobs {
+                if let Err(e) = coord.take_claims(*job) {
+                    tracing::warn!(%job, error = %e, "cannot take over the last master's claims; they run out by themselves");
+                }
+            }
+        }
+        // What the last master left in flight is resolved before anything dials (DESIGN.md §5:
+        // none trapped, none dialed twice), with writes fenced by the new epoch.
+        match crate::recovery::resolve_zone(&self.shared, zone, &jobs, epoch, now) {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                zone,
+                epoch,
+                attempts = n,
+                "attempts the last master left in flight ended recovered-after-failover"
+            ),
+            Err(e) => {
+                tracing::error!(zone, error = %e, "cannot resolve the last master's attempts; they stay for the next take")
+            }
+        }
+        let Some(sup) = self.shared.supervisor(zone).cloned() else {
+            return;
+        };
+        // The pacing actor exists before the director hands it the zone's jobs.
+        let (tx, rx) = mpsc::channel();
+        // The cluster thread has no actix system: the wait runs on the node's home arbiter.
+        self.shared.home.spawn(async move {
+            let _ = sup.send(Acquire { epoch }).await;
+            let _ = tx.send(());
+        });
+        if rx.recv_timeout(STEP_WAIT).is_err() {
+            tracing::error!(zone, "the zone's supervisor did not start the zone in time");
+        }
+        self.director.do_send(ResumeZone(zone.to_owned()));
+    }
+
+    fn zone_lost(&mut self, zone: &str, why: Loss) {
+        if let Some(sup) = self.shared.supervisor(zone) {
+            let (tx, rx) = mpsc::channel();
+            sup.do_send(Release { why, done: tx });
+            if rx.recv_timeout(STEP_WAIT).is_err() {
+                tracing::error!(
+                    zone,
+                    "the zone's supervisor did not release the zone in time"
+                );
+            }
+        }
+        self.director.do_send(ForgetZone(zone.to_owned()));
+    }
+
+    fn control_changed(&mut self, lease: &str, master: bool) {
+        let roles = &self.shared.roles;
+        let cell = match lease {
+            DIRECTOR => &roles.director,
+            RULE_ENGINE => &roles.rule_engine,
+            LOAD_MONITOR => &roles.load_monitor,
+            _ => return,
+        };
+        cell.set(if master { Role::Master } else { Role::Dormant });
+    }
+}

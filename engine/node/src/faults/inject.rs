@@ -1,0 +1,178 @@
+//! Fault injection on a live node (`POST /v1/admin/faults`), refused unless the config
+//! enables it. Each fault reaches the part it breaks the way a real failure would: a panic
+//! inside the actor's own handler, a stop, a media server that stops answering, a SIP
+//! socket that goes quiet, a process that dies without cleaning up.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::faults::{Fault, Inject};
+use crate::{NodeError, NodeHandle};
+use outdial_core::agent::AgentId;
+
+/// What an injected fault hit.
+#[derive(Debug, Clone, Serialize)]
+pub struct Injected {
+    pub fault: Fault,
+    /// The actor, media server or window it reached, in words.
+    pub target: String,
+}
+
+/// Longest window a SIP or media-server fault may open, so a typo cannot take a node
+/// out for a day.
+const MAX_WINDOW_MS: u64 = 600_000;
+
+impl NodeHandle {
+    /// Injects `fault`. Refused (Forbidden) when `[chaos] enabled` is not set.
+    pub fn inject(&self, fault: Fault) -> Result<Injected, NodeError> {
+        let Some(chaos) = self.shared.chaos.as_ref() else {
+            return Err(NodeError::Forbidden(
+                "fault injection is off; set [chaos] enabled = true in the node's config".into(),
+            ));
+        };
+        let window = |ms: u64| -> Result<Duration, NodeError> {
+            if ms == 0 || ms > MAX_WINDOW_MS {
+                return Err(NodeError::Invalid(vec![format!(
+                    "ms: {ms} is outside 1..={MAX_WINDOW_MS}"
+                )]));
+            }
+            Ok(Duration::from_millis(ms))
+        };
+        let now = outdial_core::clock::now();
+        // What an actor fault does to its actor: panic inside a handler, or stop.
+        let how = match fault {
+            Fault::PanicZone { .. } | Fault::PanicAgent { .. } | Fault::PanicCall { .. } => {
+                Inject::Panic
+            }
+            _ => Inject::Kill,
+        };
+        let target = match &fault {
+            Fault::PanicZone { zone } | Fault::KillZone { zone } => {
+                let addr = self
+                    .shared
+                    .zone(zone)
+                    .ok_or_else(|| NodeError::NotFound(format!("zone {zone}")))?;
+                addr.do_send(how);
+                format!("zone {zone}'s pacing actor")
+            }
+            Fault::PanicAgent { agent } | Fault::KillAgent { agent } => {
+                let id = AgentId(agent.clone());
+                let addr = self
+                    .shared
+                    .boards
+                    .values()
+                    .find_map(|b| b.handle(&id))
+                    .ok_or_else(|| {
+                        NodeError::NotFound(format!("agent {agent} is not logged in"))
+                    })?;
+                addr.do_send(how);
+                format!("agent {agent}'s actor")
+            }
+            Fault::PanicCall { attempt } | Fault::KillCall { attempt } => {
+                let calls = chaos
+                    .calls
+                    .lock()
+                    .map_err(|_| NodeError::Unavailable("the call registry is poisoned".into()))?;
+                let (id, addr) = match attempt {
+                    Some(a) => calls.get(a).map(|c| (*a, c.clone())).ok_or_else(|| {
+                        NodeError::NotFound(format!("attempt {a} is not in flight"))
+                    })?,
+                    // The oldest call in flight: the one most likely to be with an agent.
+                    None => calls
+                        .iter()
+                        .min_by_key(|(a, _)| **a)
+                        .map(|(a, c)| (*a, c.clone()))
+                        .ok_or_else(|| NodeError::NotFound("no call is in flight".into()))?,
+                };
+                addr.do_send(how);
+                format!("attempt {id}'s call actor")
+            }
+            Fault::PanicMpp { mpp } => {
+                let i = self.mpp_index(mpp)?;
+                let addr = self
+                    .mpp_actors
+                    .get(i)
+                    .ok_or_else(|| NodeError::NotFound(format!("mpp {mpp}")))?;
+                addr.do_send(Inject::Panic);
+                format!("mpp {mpp}'s health actor")
+            }
+            Fault::MppDown { mpp, ms } => {
+                let d = window(*ms)?;
+                let i = self.mpp_index(mpp)?;
+                if let Some(slot) = self.shared.mpps.slot(i) {
+                    let until = self.shared.clock.unix_ms() + d.as_millis() as u64;
+                    slot.block_until(until);
+                }
+                format!("mpp {mpp} unusable for {ms} ms")
+            }
+            Fault::Mpp503 { mpp, ms } => {
+                let d = window(*ms)?;
+                let i = self.mpp_index(mpp)?;
+                let addr = self
+                    .shared
+                    .mpps
+                    .slot(i)
+                    .map(|s| s.config.address)
+                    .ok_or_else(|| NodeError::NotFound(format!("mpp {mpp}")))?;
+                chaos.sip.reject_for(addr, now, d);
+                format!("mpp {mpp} answers 503 for {ms} ms")
+            }
+            Fault::SipDrop { ms } => {
+                chaos.sip.drop_for(now, window(*ms)?);
+                format!("SIP dropped both ways for {ms} ms")
+            }
+            Fault::SipDelay { ms } => {
+                chaos.sip.stall_for(now, window(*ms)?);
+                format!("SIP stalled for {ms} ms")
+            }
+            Fault::PanicDirector => {
+                self.director.do_send(Inject::Panic);
+                "the director".to_owned()
+            }
+            Fault::PanicCampaignManager => {
+                let m = self
+                    .shared
+                    .manager()
+                    .ok_or_else(|| NodeError::Unavailable("no campaign manager".into()))?;
+                m.do_send(Inject::Panic);
+                "the campaign manager".to_owned()
+            }
+            Fault::KillProcess => {
+                tracing::error!("injected fault: the process aborts now");
+                std::process::abort();
+            }
+        };
+        tracing::warn!(fault = fault.name(), %target, "fault injected");
+        Ok(Injected { fault, target })
+    }
+
+    /// A planned switchover of `zone`'s agent manager (DESIGN.md §5, 000): a fresh one takes
+    /// the zone at once, without waiting for calls to end; waiting calls are not released,
+    /// and agents go through Table 9 and the state check as in any takeover.
+    pub fn switchover(&self, zone: &str) -> Result<(), NodeError> {
+        let sup = self
+            .shared
+            .supervisor(zone)
+            .ok_or_else(|| NodeError::NotFound(format!("zone {zone}")))?;
+        if !self.shared.zone_in_service(zone) {
+            return Err(NodeError::Conflict(format!(
+                "zone {zone} is being taken over already"
+            )));
+        }
+        sup.do_send(crate::actors::supervisor::ZoneDown {
+            generation: None,
+            cause: outdial_core::agent::takeover::Cause::Planned,
+        });
+        Ok(())
+    }
+
+    fn mpp_index(&self, name: &str) -> Result<usize, NodeError> {
+        self.shared
+            .mpps
+            .slots()
+            .iter()
+            .position(|s| s.config.name == name)
+            .ok_or_else(|| NodeError::NotFound(format!("mpp {name}")))
+    }
+}

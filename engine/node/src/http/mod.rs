@@ -1,0 +1,4 @@
+//! The node's HTTP face: the JSON API and the agents' desktop WebSocket.
+
+pub mod api;
+pub mod desktop_ws;
