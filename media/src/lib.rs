@@ -13,6 +13,7 @@
 //!   relay       sans-IO Bridge: forwards packets between two legs with SSRC/seq/ts continuity
 //!   rtp, stats  sans-IO RtpSender and Pacer; ReceiveStats (RFC 3550 A.1, A.3, A.8)
 //!   srtp        sans-IO SRTP/SRTCP (RFC 3711) with SDES keys: SrtpOutbound, SrtpInbound
+//!   dtmf        sans-IO RFC 4733 telephone-events: DtmfSender, DtmfReceiver
 //!   prompt      audio to play: WAV (strict), raw G.711 or a tone, as 20 ms frames
 //!   codec       G.711 µ-law / A-law, bit-exact with ITU-T G.191
 //!   types       Ssrc, SeqNo (extended), RtpTime (with its clock rate)
@@ -26,6 +27,7 @@
 #![warn(missing_docs)]
 
 pub mod codec;
+pub mod dtmf;
 pub mod error;
 pub mod leg;
 pub mod ports;
@@ -37,6 +39,7 @@ pub mod stats;
 pub mod types;
 
 pub use codec::Codec;
+pub use dtmf::{Digit, DtmfEvent, DtmfReceiver, DtmfSender};
 pub use error::{Blame, MediaError, PromptProblem, RtpProblem};
 pub use leg::{spawn_bridge, AudioFrame, BridgeHandle, BridgeStats, LegStats, RtpLeg};
 pub use ports::{PortLease, PortPool};
