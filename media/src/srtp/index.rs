@@ -85,6 +85,8 @@ impl Streams {
 
     /// The SRTP index of sequence number `seq` on stream `ssrc` (§3.3.1): the index nearest the
     /// highest accepted one whose low 16 bits are `seq`. A new stream starts with ROC 0.
+    /// [`SeqNo::extend`] takes a packet exactly 2^15 away as behind where §3.3.1 takes it as
+    /// ahead; after 32767 straight losses either guess is a guess.
     pub(crate) fn estimate(&self, ssrc: u32, seq: u16) -> SeqNo {
         match self.get(ssrc) {
             None => SeqNo(u64::from(seq)),
