@@ -4,6 +4,8 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::srtp::SrtpBlame;
+
 /// Everything that can go wrong in the media layer.
 ///
 /// Variants are grouped by who is to blame; [`MediaError::blame`] says which group an error is in,
@@ -35,6 +37,15 @@ pub enum MediaError {
     /// A datagram was not a valid RTP packet.
     #[error("malformed RTP packet: {0}")]
     MalformedRtp(RtpProblem),
+    /// A telephone-event payload (RFC 4733) that is not the 4-byte event report.
+    #[error("telephone-event payload is {len} bytes, expected 4")]
+    MalformedTelephoneEvent {
+        /// Bytes in the payload.
+        len: usize,
+    },
+    /// An SRTP or SRTCP packet was refused; [`crate::srtp::SrtpError::blame`] says why.
+    #[error("SRTP: {0}")]
+    Srtp(#[from] crate::srtp::SrtpError),
 
     // --- the caller misused the API ---
     /// The port range given to [`crate::PortPool::new`] cannot hold one RTP/RTCP pair.
@@ -129,7 +140,12 @@ impl MediaError {
     pub fn blame(&self) -> Blame {
         match self {
             Self::BadPrompt { .. } | Self::ReadPrompt { .. } => Blame::InputFile,
-            Self::MalformedRtp(_) => Blame::Peer,
+            Self::MalformedRtp(_) | Self::MalformedTelephoneEvent { .. } => Blame::Peer,
+            Self::Srtp(e) => match e.blame() {
+                SrtpBlame::Misuse => Blame::Caller,
+                SrtpBlame::Capacity => Blame::Capacity,
+                _ => Blame::Peer,
+            },
             Self::InvalidPortRange { .. }
             | Self::BufferTooSmall { .. }
             | Self::InvalidArgument { .. }

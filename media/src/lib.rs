@@ -12,6 +12,8 @@
 //!               The only module with sockets or a clock.
 //!   relay       sans-IO Bridge: forwards packets between two legs with SSRC/seq/ts continuity
 //!   rtp, stats  sans-IO RtpSender and Pacer; ReceiveStats (RFC 3550 A.1, A.3, A.8)
+//!   srtp        sans-IO SRTP/SRTCP (RFC 3711) with SDES keys: SrtpOutbound, SrtpInbound
+//!   dtmf        sans-IO RFC 4733 telephone-events: DtmfSender, DtmfReceiver
 //!   prompt      audio to play: WAV (strict), raw G.711 or a tone, as 20 ms frames
 //!   codec       G.711 µ-law / A-law, bit-exact with ITU-T G.191
 //!   types       Ssrc, SeqNo (extended), RtpTime (with its clock rate)
@@ -25,22 +27,26 @@
 #![warn(missing_docs)]
 
 pub mod codec;
+pub mod dtmf;
 pub mod error;
 pub mod leg;
 pub mod ports;
 pub mod prompt;
 pub mod relay;
 pub mod rtp;
+pub mod srtp;
 pub mod stats;
 pub mod types;
 
 pub use codec::Codec;
+pub use dtmf::{Digit, DtmfEvent, DtmfReceiver, DtmfSender};
 pub use error::{Blame, MediaError, PromptProblem, RtpProblem};
 pub use leg::{spawn_bridge, AudioFrame, BridgeHandle, BridgeStats, LegStats, RtpLeg};
 pub use ports::{PortLease, PortPool};
 pub use prompt::Prompt;
 pub use relay::{Bridge, BridgeSide, RelayCounters, Side};
 pub use rtp::{Pacer, RtpSender};
+pub use srtp::{MasterKey, SrtpError, SrtpInbound, SrtpOutbound, SrtpSuite};
 pub use stats::ReceiveStats;
 pub use types::{RtpTime, SeqNo, Ssrc};
 

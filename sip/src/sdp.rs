@@ -1,7 +1,21 @@
 //! A small strict SDP (RFC 4566) for one G.711 audio stream: a borrowed parser, the offer we
 //! send, and the reading of an answer (RFC 3264) that the media layer needs.
+//!
+//! ```text
+//!   sdp        parser, Offer, parse_answer (plain RTP/AVP)
+//!   negotiate  answer_offer (answer with what both sides support), read_answer (to our Offer)
+//!   crypto     SDES a=crypto lines (RFC 4568) for RTP/SAVP
+//!   events     telephone-event lists of a=fmtp (RFC 4733)
+//! ```
 
-use std::fmt::Write as _;
+mod crypto;
+mod events;
+mod negotiate;
+
+pub use crypto::{Crypto, CryptoProblem, CryptoSuite, InlineKey, Mki, KEY_SALT_LEN};
+pub use events::{EventSet, DTMF_EVENTS};
+pub use negotiate::{answer_offer, read_answer, Answer, LocalAudio, SrtpKeys, SrtpPolicy};
+
 use std::net::{IpAddr, SocketAddr};
 
 /// Larger bodies are refused unread; a real audio offer is a few hundred octets.
@@ -27,7 +41,9 @@ pub enum SdpError {
     Missing(char),
     #[error("no m=audio line")]
     NoAudio,
-    #[error("audio stream is not RTP/AVP")]
+    #[error(
+        "audio stream's profile is not ours: RTP/AVP, or RTP/SAVP where SRTP is offered or enabled"
+    )]
     UnsupportedTransport,
     #[error("no c= line for the audio stream")]
     NoConnection,
@@ -35,6 +51,16 @@ pub enum SdpError {
     UnsupportedAddress,
     #[error("the answer chose none of the payload types offered (PCMU, PCMA)")]
     NoCommonCodec,
+    #[error(transparent)]
+    Crypto(CryptoProblem),
+    #[error("RTP/SAVP audio stream without an a=crypto line")]
+    NoCrypto,
+    #[error("no a=crypto line of the offer is usable; the first refused: {0}")]
+    NoCommonCrypto(CryptoProblem),
+    #[error("the answer's SRTP does not match our offer: {0}")]
+    CryptoMismatch(&'static str),
+    #[error("the offer is plain RTP/AVP and SRTP is required")]
+    SrtpRequired,
 }
 
 /// Media direction attributes (RFC 3264 §5.1); `sendrecv` when absent.
@@ -55,6 +81,24 @@ impl Direction {
             "inactive" => Self::Inactive,
             _ => return None,
         })
+    }
+
+    fn attr(self) -> &'static str {
+        match self {
+            Self::SendRecv => "sendrecv",
+            Self::SendOnly => "sendonly",
+            Self::RecvOnly => "recvonly",
+            Self::Inactive => "inactive",
+        }
+    }
+
+    /// The direction that answers this one (RFC 3264 §6.1).
+    pub fn reversed(self) -> Self {
+        match self {
+            Self::SendOnly => Self::RecvOnly,
+            Self::RecvOnly => Self::SendOnly,
+            other => other,
+        }
     }
 }
 
@@ -111,10 +155,6 @@ pub struct RtpMap<'a> {
 }
 
 impl<'a> Media<'a> {
-    fn attr(&self, name: &str) -> Option<&Attribute<'a>> {
-        self.attributes.iter().find(|a| a.name == name)
-    }
-
     /// The well-formed rtpmap lines of this stream; malformed ones are errors.
     pub fn rtpmaps(&self) -> impl Iterator<Item = Result<RtpMap<'a>, SdpError>> + '_ {
         self.attributes
@@ -336,9 +376,11 @@ pub struct Offer {
     pub version: u64,
     pub ip: IpAddr,
     pub rtp_port: u16,
-    /// Offer RFC 4733 events under this payload type, or not at all.
+    /// Offer RFC 4733 events (DTMF 0-15) under this payload type, or not at all.
     pub telephone_event: Option<u8>,
     pub ptime_ms: u32,
+    /// SDES lines to offer: none is plain RTP/AVP, any makes the stream RTP/SAVP.
+    pub crypto: Vec<Crypto>,
 }
 
 impl Offer {
@@ -351,34 +393,33 @@ impl Offer {
             rtp_port,
             telephone_event: Some(PT_TELEPHONE_EVENT),
             ptime_ms: 20,
+            crypto: Vec::new(),
         }
     }
 
+    /// The same offer as RTP/SAVP, one `a=crypto` line per suite (tags 1, 2, ...), each with a
+    /// fresh key from `rng`.
+    pub fn with_srtp<R: rand::RngCore + rand::CryptoRng>(mut self, rng: &mut R) -> Self {
+        self.crypto = (1..)
+            .zip(CryptoSuite::ALL)
+            .map(|(tag, suite)| Crypto::new(tag, suite, InlineKey::generate(rng)))
+            .collect();
+        self
+    }
+
     pub fn to_sdp(&self) -> String {
-        let atype = if self.ip.is_ipv4() { "IP4" } else { "IP6" };
-        let ip = self.ip;
-        let mut s = String::with_capacity(256);
-        // fmt::Write into a String cannot fail; the results are ignored for that reason.
-        let _ = write!(
-            s,
-            "v=0\r\no=outdial {} {} IN {atype} {ip}\r\ns=-\r\nc=IN {atype} {ip}\r\nt=0 0\r\n\
-m=audio {} RTP/AVP {PT_PCMU} {PT_PCMA}",
-            self.session_id, self.version, self.rtp_port
+        let mut s = negotiate::session_lines(self.session_id, self.version, self.ip);
+        negotiate::audio_lines(
+            &mut s,
+            &negotiate::AudioLines {
+                port: self.rtp_port,
+                codecs: &[PT_PCMU, PT_PCMA],
+                telephone_event: self.telephone_event.map(|pt| (pt, DTMF_EVENTS)),
+                crypto: &self.crypto,
+                ptime_ms: self.ptime_ms,
+                direction: Direction::SendRecv,
+            },
         );
-        if let Some(te) = self.telephone_event {
-            let _ = write!(s, " {te}");
-        }
-        let _ = write!(
-            s,
-            "\r\na=rtpmap:{PT_PCMU} PCMU/8000\r\na=rtpmap:{PT_PCMA} PCMA/8000\r\n"
-        );
-        if let Some(te) = self.telephone_event {
-            let _ = write!(
-                s,
-                "a=rtpmap:{te} telephone-event/8000\r\na=fmtp:{te} 0-16\r\n"
-            );
-        }
-        let _ = write!(s, "a=ptime:{}\r\na=sendrecv\r\n", self.ptime_ms);
         s
     }
 }
@@ -407,6 +448,8 @@ impl MediaAnswer {
     }
 }
 
+/// The peer's side of an agreed audio stream, from its answer (or from its offer, when we
+/// answered).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AudioAnswer {
     /// Where to send RTP: the media-level c= address, else the session-level one.
@@ -416,93 +459,14 @@ pub struct AudioAnswer {
     pub telephone_event: Option<u8>,
     pub ptime_ms: Option<u32>,
     pub direction: Direction,
+    /// The agreed keys when the stream is RTP/SAVP.
+    pub srtp: Option<SrtpKeys>,
 }
 
-/// Reads the first `m=audio` of an answer to [`offer`].
+/// Reads the first `m=audio` of an answer to [`offer`] (plain RTP/AVP; [`read_answer`] reads
+/// the answer to an [`Offer`] with SRTP).
 pub fn parse_answer(body: &[u8]) -> Result<MediaAnswer, SdpError> {
-    let sd = parse(body)?;
-    let m = sd
-        .media
-        .iter()
-        .find(|m| m.kind == "audio")
-        .ok_or(SdpError::NoAudio)?;
-    if m.port == 0 {
-        return Ok(MediaAnswer::Rejected);
-    }
-    if !m.proto.eq_ignore_ascii_case("RTP/AVP") {
-        return Err(SdpError::UnsupportedTransport);
-    }
-    let conn = m
-        .connection
-        .or(sd.connection)
-        .ok_or(SdpError::NoConnection)?;
-    let ip = conn.address.ok_or(SdpError::UnsupportedAddress)?;
-
-    let mut telephone_event = None;
-    let mut mapped_elsewhere = [false; 2];
-    for map in m.rtpmaps() {
-        let map = map?;
-        let listed = m
-            .formats
-            .iter()
-            .any(|f| digits::<u8>(f) == Some(map.payload_type));
-        if map.encoding.eq_ignore_ascii_case("telephone-event") && map.clock_rate == 8000 && listed
-        {
-            telephone_event.get_or_insert(map.payload_type);
-        }
-        // A static type remapped to another codec is not the codec we offered.
-        for (i, (pt, name)) in [(PT_PCMU, "PCMU"), (PT_PCMA, "PCMA")]
-            .into_iter()
-            .enumerate()
-        {
-            if map.payload_type == pt
-                && !(map.encoding.eq_ignore_ascii_case(name) && map.clock_rate == 8000)
-            {
-                mapped_elsewhere[i] = true;
-            }
-        }
-    }
-    let payload_type = m
-        .formats
-        .iter()
-        .filter_map(|f| digits::<u8>(f))
-        .find(|&pt| {
-            (pt == PT_PCMU && !mapped_elsewhere[0]) || (pt == PT_PCMA && !mapped_elsewhere[1])
-        })
-        .ok_or(SdpError::NoCommonCodec)?;
-
-    let ptime_ms = match m
-        .attr("ptime")
-        .or_else(|| sd.attributes.iter().find(|a| a.name == "ptime"))
-    {
-        None => None,
-        Some(a) => Some(
-            a.value
-                .and_then(digits::<u32>)
-                .filter(|p| (1..=1000).contains(p))
-                .ok_or(SdpError::Malformed {
-                    line: 0,
-                    why: "malformed ptime attribute",
-                })?,
-        ),
-    };
-    let direction = m
-        .attributes
-        .iter()
-        .find_map(|a| Direction::from_attr(a.name))
-        .or_else(|| {
-            sd.attributes
-                .iter()
-                .find_map(|a| Direction::from_attr(a.name))
-        })
-        .unwrap_or(Direction::SendRecv);
-    Ok(MediaAnswer::Accepted(AudioAnswer {
-        remote: SocketAddr::new(ip, m.port),
-        payload_type,
-        telephone_event,
-        ptime_ms,
-        direction,
-    }))
+    negotiate::read_audio(body, &[], true)
 }
 
 #[cfg(test)]
