@@ -1,5 +1,6 @@
-//! The pacing loop's parts together: a zone loop in virtual time that paces, pops pre-fetched
-//! contacts and ends calls, and the contact queue's refill handshake across real threads.
+//! The pacing loop's parts together: the zone core in virtual time pacing, popping
+//! pre-fetched contacts and ending calls, and the contact queue's refill handshake across
+//! real threads.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -7,9 +8,12 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use outdial_core::campaign::CampaignSpec;
 use outdial_core::clock::{Clock, VirtualClock};
-use outdial_core::domain::{Contact, ContactId, ContactState, JobId};
-use outdial_core::pacing::{ContactQueue, Pacer, PacingPolicy, ZoneSnapshot, ZoneSnapshotCell};
+use outdial_core::domain::{Contact, ContactId, ContactState, JobId, UnixMs};
+use outdial_core::pacing::{ContactQueue, Pacer, ZoneSnapshot, ZoneSnapshotCell};
+use outdial_core::store::StoreError;
+use outdial_core::zone::{Now, Zone, ZoneHost};
 
 fn contact(id: u64) -> Contact {
     Contact {
@@ -24,35 +28,89 @@ fn contact(id: u64) -> Contact {
     }
 }
 
-/// Ten minutes of agentless dialing at 50 cps with 100 lines, calls lasting 3 s: the cap, not
-/// the rate, binds (100 lines / 3 s = 33 cps), no call goes over it, and every contact the
-/// prefetcher supplies is dialed exactly once, in order.
+/// The zone core's host in this test: a prefetched queue refilled in line, media without
+/// limit, ids from a counter, and the calls up as the board would count them.
+struct Host<'a> {
+    cell: &'a ZoneSnapshotCell,
+    queue: &'a ContactQueue,
+    next_contact: &'a mut u64,
+    next_id: u64,
+    up: u32,
+}
+
+impl ZoneHost for Host<'_> {
+    type Agent = ();
+    fn snapshot(&self) -> ZoneSnapshot {
+        self.cell.load()
+    }
+    fn may_launch(&self, _: JobId) -> bool {
+        true
+    }
+    fn lines_without_agent(&self, _: JobId) -> u32 {
+        self.up
+    }
+    fn measure(&mut self, _: JobId, _: Instant, _: &mut ZoneSnapshot) {}
+    fn next_contact(&mut self, _: JobId, _: UnixMs) -> Option<Contact> {
+        if self.queue.claim_refill() {
+            loop {
+                for _ in 0..self.queue.room() {
+                    self.queue
+                        .push(contact(*self.next_contact))
+                        .expect("room was counted");
+                    *self.next_contact += 1;
+                }
+                if !self.queue.refill_finished() {
+                    break;
+                }
+            }
+        }
+        self.queue.pop()
+    }
+    fn return_contact(&mut self, _: JobId, _: ContactId) {}
+    fn pick_media(&mut self, _: UnixMs) -> Option<usize> {
+        Some(0)
+    }
+    fn release_media(&mut self, _: usize) {}
+    fn allocate_ids(&mut self, n: u64) -> Result<u64, StoreError> {
+        let first = self.next_id;
+        self.next_id += n;
+        Ok(first)
+    }
+    fn free_agent(&mut self, _: JobId) -> Option<()> {
+        None
+    }
+    fn stored_contact(&mut self, _: JobId, _: ContactId) -> Option<Contact> {
+        None
+    }
+}
+
+/// Ten minutes of agentless dialing at 50 cps with 100 lines, calls lasting 3 s, through the
+/// zone core: the cap, not the rate, binds (100 lines / 3 s = 33 cps), no call goes over it,
+/// and every contact the prefetcher supplies is dialed exactly once, in order, each with its
+/// `Dialing` write.
 #[test]
 fn agentless_zone_loop_in_virtual_time() {
     let clock = VirtualClock::new();
     let origin = clock.now();
     let end = origin + Duration::from_secs(600);
     let call_length = Duration::from_secs(3);
-    let cell = ZoneSnapshotCell::default();
     let queue = ContactQueue::new(256, 64);
-    let mut pacer = Pacer::new(PacingPolicy::Agentless {
-        max_concurrent: Some(100),
-        rate_cps: Some(50.0),
-    });
-    let mut next_id = 0u64;
+    let cell = ZoneSnapshotCell::default();
+    let campaign = Arc::new(
+        CampaignSpec::from_toml(
+            "name = \"loop\"\nmode = \"agentless\"\n[agentless]\nmax_concurrent = 100\nrate_cps = 50\n[calling_hours]\nstart = \"00:00\"\nend = \"00:00\"\n",
+        )
+        .expect("spec")
+        .resolve()
+        .expect("resolves"),
+    );
+    let mut zone: Zone = Zone::new("default", "test");
+    zone.attach(JobId(1), Arc::clone(&campaign), Pacer::new(campaign.mode()));
+    let mut next_contact = 0u64;
+    let mut next_id = 1u64;
     let mut dialed = Vec::new();
     let mut ends: BinaryHeap<Reverse<Instant>> = BinaryHeap::new();
     let mut max_up = 0;
-
-    let refill = |queue: &ContactQueue, next_id: &mut u64| loop {
-        for _ in 0..queue.room() {
-            queue.push(contact(*next_id)).expect("room was counted");
-            *next_id += 1;
-        }
-        if !queue.refill_finished() {
-            break;
-        }
-    };
 
     while clock.now() < end {
         let now = clock.now();
@@ -60,34 +118,37 @@ fn agentless_zone_loop_in_virtual_time() {
             ends.pop();
         }
         let up = u32::try_from(ends.len()).unwrap();
-        // The zone publishes what it sees; the loop reads it back without a lock.
+        // The zone publishes what it sees; the core reads it back without a lock.
         cell.publish(ZoneSnapshot {
             calls_ringing: up,
             ..ZoneSnapshot::default()
         });
-        let n = pacer.decide(now, &cell.load(), up);
-        let mut launched = 0;
-        for _ in 0..n {
-            if queue.claim_refill() {
-                refill(&queue, &mut next_id);
-            }
-            let Some(c) = queue.pop() else { break };
-            dialed.push(c.id.0);
+        let mut host = Host {
+            cell: &cell,
+            queue: &queue,
+            next_contact: &mut next_contact,
+            next_id,
+            up,
+        };
+        let d = zone.decide(Now { at: now, unix: 0 }, 1, &mut host);
+        next_id = host.next_id;
+        assert_eq!(
+            d.writes.len(),
+            2 * d.launches.len(),
+            "Dialing recorded for each"
+        );
+        for l in &d.launches {
+            dialed.push(l.entry.contact().id.0);
             ends.push(Reverse(now + call_length));
-            launched += 1;
         }
-        pacer.give_back(n - launched);
         max_up = max_up.max(ends.len());
-        let wake = [
-            pacer.next_decision_at(now),
-            ends.peek().map(|Reverse(t)| *t),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-        .expect("either a token or a call end is ahead");
+        let wake = [d.wake_at, ends.peek().map(|Reverse(t)| *t)]
+            .into_iter()
+            .flatten()
+            .min()
+            .expect("either a token or a call end is ahead");
         assert!(
-            wake > now || n > 0,
+            wake > now || !d.launches.is_empty(),
             "the loop would spin at {:?}",
             now - origin
         );

@@ -761,7 +761,10 @@ mod tests {
 
     #[test]
     fn shipped_single_node_config_resolves() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../configs/single-node.toml");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../configs/single-node.toml"
+        );
         let cfg = NodeConfigFile::load(std::path::Path::new(path))
             .expect("configs/single-node.toml is valid");
         assert_eq!(cfg.zones, vec!["default".to_owned()]);

@@ -7,8 +7,9 @@ use std::collections::HashMap;
 
 use crate::error::NodeError;
 use crate::storage::{GroupCommit, Store, Write};
+use outdial_core::attempt::ledger::{self, LedgerEntry};
 use outdial_core::campaign::{Campaign, CampaignSpec};
-use outdial_core::domain::{AttemptState, CompletionCode, ContactState, JobId, UnixMs};
+use outdial_core::domain::{CompletionCode, JobId, UnixMs};
 
 /// Resolves every transient attempt; returns how many there were.
 pub fn resolve_in_flight(
@@ -64,36 +65,20 @@ fn resolve(
     let mut campaigns: HashMap<JobId, Option<Campaign>> = HashMap::new();
     let mut writes = Vec::new();
     let code = CompletionCode::RecoveredAfterFailover;
-    for mut attempt in transient.iter().cloned() {
+    for attempt in transient.iter().cloned() {
         let campaign = campaigns
             .entry(attempt.job)
             .or_insert_with(|| campaign_of(store, attempt.job))
             .clone();
-        attempt.state = AttemptState::Completed(code);
-        attempt.history.push((now, attempt.state));
-        writes.push(Write::Attempt(attempt.clone()));
-        let Some(mut contact) = store.contact(attempt.job, attempt.contact)? else {
+        let Some(contact) = store.contact(attempt.job, attempt.contact)? else {
+            // The contact is gone: the attempt closes alone.
+            let mut attempt = attempt;
+            writes.push(ledger::close_attempt(&mut attempt, code, now));
             continue;
         };
         // Only the attempt the contact is waiting on moves it; an older one just closes.
-        if contact.state
-            != (ContactState::InFlight {
-                attempt: attempt.id,
-            })
-        {
-            continue;
-        }
-        let was = contact.state;
-        contact.last_code = Some(code);
-        contact.state = match &campaign {
-            Some(c) => outdial_core::campaign::retry::decide(c, &contact, code, now),
-            // Without its campaign the rule is unknown: make it dialable again rather than lose it.
-            None => ContactState::Ready { not_before: now },
-        };
-        writes.push(Write::Contact {
-            contact,
-            was: Some(was),
-        });
+        let mut entry = LedgerEntry::stored(attempt, contact);
+        writes.extend(entry.close(campaign.as_ref(), code, None, now));
     }
     writes.extend(fence);
     commit.commit_blocking(writes)?;

@@ -16,10 +16,10 @@ use crate::faults::{raise_contained, Inject};
 use crate::job::JobRuntime;
 use crate::shared::NodeShared;
 use crate::sip_plant::{CallSignal, Signal, SipCommand};
-use crate::storage::Write;
 use outdial_core::agent::CallInfo;
 use outdial_core::attempt::flow::{AttemptFlow, CallMode, Effect, Stage};
-use outdial_core::domain::{Attempt, AttemptState, CompletionCode, Contact, ContactState, UnixMs};
+use outdial_core::attempt::LedgerEntry;
+use outdial_core::domain::{CompletionCode, UnixMs};
 use outdial_core::zone::board::CallStage;
 
 /// How often a live answer looks again for a free agent inside its connect window.
@@ -28,8 +28,8 @@ const SEEK_INTERVAL: Duration = Duration::from_millis(10);
 pub struct CallActor {
     shared: Arc<NodeShared>,
     job: Arc<JobRuntime>,
-    attempt: Attempt,
-    contact: Contact,
+    /// The attempt and its contact: every change of either goes through it.
+    entry: LedgerEntry,
     mpp: usize,
     flow: AttemptFlow,
     leg: Option<RtpLeg>,
@@ -59,8 +59,7 @@ impl CallActor {
     pub fn new(
         shared: Arc<NodeShared>,
         job: Arc<JobRuntime>,
-        attempt: Attempt,
-        contact: Contact,
+        entry: LedgerEntry,
         mpp: usize,
         mode: CallMode,
         preview_agent: Option<Addr<AgentActor>>,
@@ -73,8 +72,7 @@ impl CallActor {
         Self {
             shared,
             job,
-            attempt,
-            contact,
+            entry,
             mpp,
             flow: AttemptFlow::new(mode),
             leg: None,
@@ -132,11 +130,11 @@ impl CallActor {
 
     fn info(&self) -> CallInfo {
         CallInfo {
-            attempt: self.attempt.id,
+            attempt: self.entry.id(),
             job: self.job.job,
-            contact: self.contact.id,
-            phone: self.contact.phone.clone(),
-            fields: self.contact.fields.clone(),
+            contact: self.entry.contact().id,
+            phone: self.entry.contact().phone.clone(),
+            fields: self.entry.contact().fields.clone(),
         }
     }
 
@@ -232,17 +230,10 @@ impl CallActor {
         for e in effects {
             match e {
                 Effect::Persist(state) => {
-                    self.attempt.state = state;
-                    self.attempt
-                        .history
-                        .push((self.shared.clock.unix_ms(), state));
+                    let write = self.entry.advance(state, self.shared.clock.unix_ms());
                     // Not awaited: recovery treats Ringing and Answered like Dialing.
-                    drop(
-                        self.shared
-                            .commit
-                            .submit(vec![Write::Attempt(self.attempt.clone())]),
-                    );
-                    self.shared.publish(&self.attempt);
+                    drop(self.shared.commit.submit(vec![write]));
+                    self.shared.publish(self.entry.attempt());
                 }
                 Effect::PlayPrompt => {
                     let prompt = self.job.prompt.clone();
@@ -257,7 +248,7 @@ impl CallActor {
                 }
                 Effect::HangUp => {
                     self.shared.sip.send(SipCommand::HangUp {
-                        attempt: self.attempt.id,
+                        attempt: self.entry.id(),
                     });
                 }
                 Effect::Complete(code) => self.complete(code, ctx),
@@ -269,12 +260,12 @@ impl CallActor {
                 }
                 Effect::TellAgentEnded => {
                     if let Some(a) = &self.agent {
-                        a.do_send(CustomerEnded(self.attempt.id));
+                        a.do_send(CustomerEnded(self.entry.id()));
                     }
                 }
                 Effect::TellAgentUnanswered(code) => {
                     if let Some(a) = &self.preview_agent {
-                        a.do_send(PreviewUnanswered(self.attempt.id, code));
+                        a.do_send(PreviewUnanswered(self.entry.id(), code));
                     }
                 }
             }
@@ -287,14 +278,14 @@ impl CallActor {
             return;
         };
         let job = Arc::clone(&self.job);
-        let contact = self.contact.id;
-        let attempt = self.attempt.id;
+        let contact = self.entry.contact().id;
+        let attempt = self.entry.id();
         ctx.wait(ticket.into_actor(self).map(move |res, act, ctx| {
             match res {
                 Ok(()) => {
                     job.stats.completed(code, act.shared.clock.unix_ms());
                     job.release(contact);
-                    act.shared.publish(&act.attempt);
+                    act.shared.publish(act.entry.attempt());
                 }
                 // The contact stays InFlight on disk; recovery resolves it at the next
                 // start. Keep it claimed so this node does not dial it again meanwhile.
@@ -314,15 +305,15 @@ impl CallActor {
         let Some(code) = self.flow.lost() else {
             return;
         };
-        tracing::warn!(attempt = %self.attempt.id, why, ?code, "call actor failed; the attempt ends here");
+        tracing::warn!(attempt = %self.entry.id(), why, ?code, "call actor failed; the attempt ends here");
         self.shared.sip.send(SipCommand::HangUp {
-            attempt: self.attempt.id,
+            attempt: self.entry.id(),
         });
         if let Some(a) = &self.agent {
-            a.do_send(CallLost(self.attempt.id));
+            a.do_send(CallLost(self.entry.id()));
         }
         if let Some(a) = self.preview_agent.as_ref().filter(|_| self.agent.is_none()) {
-            a.do_send(PreviewUnanswered(self.attempt.id, code));
+            a.do_send(PreviewUnanswered(self.entry.id(), code));
         }
         // Dropped, not stopped: its task ends when its handle goes, and nothing is spawned.
         drop(self.leg.take());
@@ -335,8 +326,8 @@ impl CallActor {
         // the process dies first, recovery resolves it at the next start.
         drop(ticket);
         self.job.stats.completed(code, self.shared.clock.unix_ms());
-        self.job.release(self.contact.id);
-        self.shared.publish(&self.attempt);
+        self.job.release(self.entry.contact().id);
+        self.shared.publish(self.entry.attempt());
     }
 
     /// Releases the call's resources and submits its outcome; None if it was recorded
@@ -348,7 +339,7 @@ impl CallActor {
         self.completed = true;
         if let Some(c) = &self.shared.chaos {
             if let Ok(mut calls) = c.calls.lock() {
-                calls.remove(&self.attempt.id);
+                calls.remove(&self.entry.id());
             }
         }
         self.sync_board();
@@ -366,31 +357,14 @@ impl CallActor {
             });
         }
         let now = self.shared.clock.unix_ms();
-        self.attempt.state = AttemptState::Completed(code);
-        self.attempt.history.push((now, self.attempt.state));
-        let was = self.contact.state;
-        self.contact.last_code = Some(code);
-        self.contact.state = match self.callback_at {
-            // The agent's callback is a promise to the customer: it overrides the retry rule.
-            Some(at) => ContactState::Ready { not_before: at },
-            None => {
-                outdial_core::campaign::retry::decide(&self.job.campaign, &self.contact, code, now)
-            }
-        };
-        let writes = vec![
-            Write::Attempt(self.attempt.clone()),
-            Write::Contact {
-                contact: self.contact.clone(),
-                was: Some(was),
-            },
-        ];
-        Some(
-            self.shared.commit.submit(self.shared.fenced_at(
-                self.job.campaign.zone(),
-                self.attempt.epoch,
-                writes,
-            )),
-        )
+        let writes = self
+            .entry
+            .close(Some(&self.job.campaign), code, self.callback_at, now);
+        Some(self.shared.commit.submit(self.shared.fenced_at(
+            self.job.campaign.zone(),
+            self.entry.attempt().epoch,
+            writes,
+        )))
     }
 }
 
@@ -432,7 +406,7 @@ impl CallActor {
             }
             let gone = act.agent.as_ref().is_some_and(|a| !a.connected());
             if gone {
-                tracing::warn!(attempt = %act.attempt.id, "the agent's actor is gone; the call ends desktop-error");
+                tracing::warn!(attempt = %act.entry.id(), "the agent's actor is gone; the call ends desktop-error");
                 act.callback_at = None;
                 let effects = act.flow.on_disposition(CompletionCode::DesktopError);
                 act.perform(effects, ctx);
@@ -447,14 +421,14 @@ impl Actor for CallActor {
     fn started(&mut self, ctx: &mut Context<Self>) {
         if let Some(c) = &self.shared.chaos {
             if let Ok(mut calls) = c.calls.lock() {
-                calls.insert(self.attempt.id, ctx.address());
+                calls.insert(self.entry.id(), ctx.address());
             }
         }
         self.sync_board();
         if !self.shared.may_dial(self.job.campaign.zone()) {
             // The zone's lease ran out (or moved) between recording Dialing and now: no INVITE
             // leaves a node that may no longer be master.
-            tracing::warn!(attempt = %self.attempt.id, "not dialed: this node no longer masters the zone");
+            tracing::warn!(attempt = %self.entry.id(), "not dialed: this node no longer masters the zone");
             let effects = self.flow.on_signal(&Signal::NotSent { backoff: false });
             self.perform(effects, ctx);
             return;
@@ -470,13 +444,13 @@ impl Actor for CallActor {
             return;
         };
         let target = slot.config.address;
-        tracing::debug!(attempt = %self.attempt.id, phone = %outdial_core::domain::Redacted(&self.contact.phone), mpp = %slot.config.name, "dialing");
-        let offer = sip::sdp::offer(self.attempt.id.0, 1, self.shared.rtp_ip, port).into_bytes();
+        tracing::debug!(attempt = %self.entry.id(), phone = %outdial_core::domain::Redacted(&self.entry.contact().phone), mpp = %slot.config.name, "dialing");
+        let offer = sip::sdp::offer(self.entry.id().0, 1, self.shared.rtp_ip, port).into_bytes();
         let campaign = &self.job.campaign;
         let sent = self.shared.sip.send(SipCommand::Dial {
-            attempt: self.attempt.id,
+            attempt: self.entry.id(),
             target,
-            request_uri: format!("sip:{}@{}", self.contact.phone, target),
+            request_uri: format!("sip:{}@{}", self.entry.contact().phone, target),
             from_uri: caller_uri(campaign, self.shared.sip.local),
             sdp_offer: Some(offer),
             ring_timeout: campaign.ring_timeout(),

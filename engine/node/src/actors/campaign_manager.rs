@@ -15,7 +15,8 @@ use crate::faults::{raise_contained, Inject};
 use crate::job::{JobRuntime, RunState};
 use crate::shared::NodeShared;
 use crate::storage::{JobState, Write};
-use outdial_core::domain::{CompletionCode, ContactState, JobId};
+use outdial_core::attempt::ledger;
+use outdial_core::domain::JobId;
 use outdial_core::sync::Ordering;
 
 /// How often queues are topped up.
@@ -158,7 +159,7 @@ fn refill(
         .due_contacts(job.job, now, room + claimed_now)?;
     let mut writes = Vec::new();
     let mut queued = 0;
-    for mut c in due {
+    for c in due {
         if queued >= room {
             break;
         }
@@ -170,30 +171,15 @@ fn refill(
                 continue;
             }
             if rules.blocked(&c.phone) {
-                let was = c.state;
-                c.last_code = Some(CompletionCode::Blocked);
-                c.state = ContactState::Final {
-                    code: CompletionCode::Blocked,
-                };
                 claimed.unclaim(c.id);
-                writes.push(Write::Contact {
-                    contact: c,
-                    was: Some(was),
-                });
+                writes.push(ledger::block(c));
                 continue;
             }
             let hours = job.campaign.calling_hours();
             let tz = hours.zone_for(c.tz.as_deref());
             if !hours.is_open(tz, now) {
-                let was = c.state;
-                c.state = ContactState::Ready {
-                    not_before: hours.next_open(tz, now),
-                };
                 claimed.unclaim(c.id);
-                writes.push(Write::Contact {
-                    contact: c,
-                    was: Some(was),
-                });
+                writes.push(ledger::defer(c, hours.next_open(tz, now)));
                 continue;
             }
         }

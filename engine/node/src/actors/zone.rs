@@ -1,15 +1,14 @@
-//! The zone actor and its pacing loop. Per tick it reads each running job's counters and
-//! the zone snapshot without locks, asks the job's [`Pacer`] how many calls to launch, pops
-//! that many contacts from the job's pre-fetched queue, records their attempts as `Dialing`
-//! in one durable batch, and only then starts their call actors (which hand the INVITEs to
-//! the SIP plant). No per-call message sits on the decision path.
-
-use std::sync::Arc;
-use std::time::Duration;
-
-use actix::prelude::*;
+//! The zone actor: the shell that runs a zone's core ([`Zone`]). Per tick it asks the core
+//! to decide — the core reads the board's snapshot and each running job's counters without
+//! locks, paces, pops pre-fetched contacts and opens their attempts — then records the
+//! decision's writes in one durable batch and only then starts the call actors (which hand
+//! the INVITEs to the SIP plant). No per-call message sits on the decision path.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
 
 use crate::actors::agent::{
     AgentActor, AgentBoard, AttachTo, JobEnded, OfferPreview, PreviewUnanswered, Resync,
@@ -19,15 +18,13 @@ use crate::actors::supervisor::{Resumed, ZoneDown, ZoneSupervisor};
 use crate::faults::{contain, Inject};
 use crate::job::{JobRuntime, RunState};
 use crate::shared::NodeShared;
-use crate::storage::Write;
+use crate::storage::{StoreError, Write};
 use outdial_core::agent::takeover::Cause;
 use outdial_core::agent::CallInfo;
-use outdial_core::attempt::flow::CallMode;
-use outdial_core::domain::{
-    Attempt, AttemptId, AttemptState, CompletionCode, Contact, ContactState, JobId,
-};
-use outdial_core::pacing::{Pacer, PacingPolicy};
+use outdial_core::domain::{CompletionCode, Contact, ContactId, ContactState, JobId, UnixMs};
+use outdial_core::pacing::{Pacer, PacingPolicy, ZoneSnapshot};
 use outdial_core::sync::Ordering;
+use outdial_core::zone::{Launch, Now, PreviewStart, Unplaced, Zone, ZoneHost};
 
 /// Longest the loop sleeps when no pacer names an earlier decision.
 const MAX_TICK: Duration = Duration::from_millis(20);
@@ -60,28 +57,17 @@ pub struct LaunchPreview {
 #[rtype(result = "()")]
 pub struct ReturnPreview(pub CallInfo);
 
-/// How long a skipped preview stays out of the queue, so the next agent sees another contact.
-const SKIPPED_PREVIEW_DELAY_MS: u64 = 10 * 60 * 1000;
-
-/// Attempt ids handed out from durable blocks, so allocating one costs no I/O.
-#[derive(Debug, Default)]
-struct IdBlock {
-    next: u64,
-    end: u64,
-}
-
 pub struct ZoneActor {
     shared: Arc<NodeShared>,
     pub name: String,
     /// The zone's lease cell: the epoch attempts carry and the deadline dialing stops at
     /// (looked up once, read every tick).
     lease: Arc<crate::cluster::ZoneLease>,
-    jobs: Vec<(Arc<JobRuntime>, Pacer)>,
+    /// The zone's dialing decisions; this actor performs them.
+    core: Zone,
+    jobs: HashMap<JobId, Arc<JobRuntime>>,
     board: Arc<AgentBoard>,
-    ids: IdBlock,
     address: Option<Addr<ZoneActor>>,
-    /// Contacts shown to agents as previews, by the attempt id they will dial under.
-    previews: HashMap<AttemptId, (Arc<JobRuntime>, Contact)>,
     /// Which incarnation of the zone's pacing actor this is (a takeover makes a new one).
     generation: u64,
     supervisor: Addr<ZoneSupervisor>,
@@ -89,6 +75,86 @@ pub struct ZoneActor {
     armed: bool,
     /// Whether the supervisor was told this actor decided in service.
     resumed: bool,
+}
+
+/// What the zone core reads and takes through the node: the board, the jobs' queues and
+/// counters, the media servers and storage.
+struct Host<'a> {
+    board: &'a AgentBoard,
+    jobs: &'a HashMap<JobId, Arc<JobRuntime>>,
+    shared: &'a NodeShared,
+    now_ms: UnixMs,
+}
+
+impl ZoneHost for Host<'_> {
+    type Agent = Addr<AgentActor>;
+
+    fn snapshot(&self) -> ZoneSnapshot {
+        self.board.cell().load()
+    }
+
+    fn may_launch(&self, job: JobId) -> bool {
+        self.jobs
+            .get(&job)
+            .is_some_and(|j| j.run_state() == RunState::Running)
+    }
+
+    fn lines_without_agent(&self, job: JobId) -> u32 {
+        // Calls an agent took (talking or awaiting its disposition) hold no line the
+        // pacer must account for.
+        self.jobs.get(&job).map_or(0, |j| {
+            let lines = j
+                .stats
+                .in_flight
+                .load(Ordering::Relaxed)
+                .saturating_sub(j.stats.with_agent.load(Ordering::Relaxed));
+            u32::try_from(lines).unwrap_or(u32::MAX)
+        })
+    }
+
+    fn measure(&mut self, job: JobId, now: Instant, snap: &mut ZoneSnapshot) {
+        if let Some(j) = self.jobs.get(&job) {
+            let busy = self.board.busy_elapsed(now);
+            let nuisance = j.stats.nuisance_counts(self.now_ms);
+            j.with_estimator(|e| e.fill_snapshot(snap, &busy, nuisance));
+        }
+    }
+
+    fn next_contact(&mut self, job: JobId, _now: UnixMs) -> Option<Contact> {
+        self.jobs.get(&job)?.queue.pop()
+    }
+
+    fn return_contact(&mut self, job: JobId, contact: ContactId) {
+        if let Some(j) = self.jobs.get(&job) {
+            j.release(contact);
+        }
+    }
+
+    fn pick_media(&mut self, now: UnixMs) -> Option<usize> {
+        self.shared.mpps.pick(now)
+    }
+
+    fn release_media(&mut self, media: usize) {
+        self.shared.mpps.release(media);
+    }
+
+    fn allocate_ids(&mut self, n: u64) -> Result<u64, StoreError> {
+        self.shared
+            .store
+            .allocate_ids("attempt", n)
+            .inspect_err(|e| {
+                tracing::error!(error = %e, "cannot allocate attempt ids; dialing waits");
+            })
+    }
+
+    fn free_agent(&mut self, job: JobId) -> Option<Addr<AgentActor>> {
+        self.board.take_available(job).map(|(_, a)| a)
+    }
+
+    fn stored_contact(&mut self, job: JobId, contact: ContactId) -> Option<Contact> {
+        let c = self.shared.store.contact(job, contact).ok()??;
+        matches!(c.state, ContactState::Ready { .. }).then_some(c)
+    }
 }
 
 impl ZoneActor {
@@ -106,13 +172,12 @@ impl ZoneActor {
             .unwrap_or_else(|| Arc::new(crate::cluster::ZoneLease::not_held()));
         Self {
             lease,
+            core: Zone::new(name.clone(), shared.name.clone()),
             shared,
             name,
-            jobs: Vec::new(),
+            jobs: HashMap::new(),
             board,
-            ids: IdBlock::default(),
             address: None,
-            previews: HashMap::new(),
             generation,
             supervisor,
             armed: true,
@@ -147,87 +212,22 @@ impl ZoneActor {
         }
     }
 
-    /// A preview the actor does not hold (a takeover replaced the one that offered it): the
-    /// contact is read back from storage, if its job runs here and it is still undialed.
-    fn preview_from_storage(&self, info: &CallInfo) -> Option<(Arc<JobRuntime>, Contact)> {
-        let job = self.jobs.iter().find(|(j, _)| j.job == info.job)?.0.clone();
-        let contact = self.shared.store.contact(info.job, info.contact).ok()??;
-        matches!(contact.state, ContactState::Ready { .. }).then_some((job, contact))
-    }
-
-    /// Shows a contact to each free agent of a preview job.
-    fn offer_previews(&mut self, job: &Arc<JobRuntime>) {
-        while let Some((_, agent)) = self.board.take_available(job.job) {
-            let Some(contact) = job.queue.pop() else {
-                // Nobody to preview: the agent stays free (its next update says so).
-                agent.do_send(Resync);
-                return;
-            };
-            let Some(id) = self.next_attempt_id() else {
-                job.release(contact.id);
-                return;
-            };
-            let info = CallInfo {
-                attempt: id,
-                job: job.job,
-                contact: contact.id,
-                phone: contact.phone.clone(),
-                fields: contact.fields.clone(),
-            };
-            self.previews.insert(id, (Arc::clone(job), contact));
-            let me = self.address.clone();
-            let back = info.clone();
-            actix::spawn(async move {
-                if !matches!(agent.send(OfferPreview(info)).await, Ok(true)) {
-                    if let Some(me) = me {
-                        me.do_send(ReturnPreview(back));
-                    }
-                }
-            });
+    fn now(&self) -> Now {
+        Now {
+            at: self.shared.clock.now(),
+            unix: self.shared.clock.unix_ms(),
         }
     }
 
-    fn next_attempt_id(&mut self) -> Option<AttemptId> {
-        if self.ids.next >= self.ids.end {
-            const BLOCK: u64 = 4096;
-            match self.shared.store.allocate_ids("attempt", BLOCK) {
-                Ok(first) => {
-                    self.ids = IdBlock {
-                        next: first,
-                        end: first + BLOCK,
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot allocate attempt ids; dialing waits");
-                    return None;
-                }
-            }
-        }
-        let id = self.ids.next;
-        self.ids.next += 1;
-        Some(AttemptId(id))
-    }
-
-    /// The attempt record this node writes for `contact`'s current attempt, starting in `state`.
-    fn new_attempt(
-        &self,
-        id: AttemptId,
-        job: &JobRuntime,
-        contact: &Contact,
-        state: AttemptState,
-        now_ms: u64,
-    ) -> Attempt {
-        Attempt {
-            id,
-            job: job.job,
-            contact: contact.id,
-            number: contact.attempts,
-            state,
-            history: vec![(now_ms, state)],
-            sip_status: None,
-            node: self.shared.name.clone(),
-            epoch: self.lease.epoch(),
-        }
+    /// The core with its host, for one call.
+    fn with_core<R>(&mut self, f: impl FnOnce(&mut Zone, &mut Host<'_>) -> R) -> R {
+        let mut host = Host {
+            board: &self.board,
+            jobs: &self.jobs,
+            shared: &self.shared,
+            now_ms: self.shared.clock.unix_ms(),
+        };
+        f(&mut self.core, &mut host)
     }
 
     fn tick(&mut self, ctx: &mut Context<Self>) {
@@ -250,154 +250,131 @@ impl ZoneActor {
     /// One pass of the pacing loop: decide, record `Dialing`, launch; then sleep until the
     /// next decision is due.
     fn decide(&mut self, ctx: &mut Context<Self>) {
-        let now = self.shared.clock.now();
-        let now_ms = self.shared.clock.unix_ms();
-        let mut wake = now + MAX_TICK;
-        let snap = self.board.cell().load();
-        let mut launches: Vec<(Arc<JobRuntime>, Attempt, Contact, usize)> = Vec::new();
-        let mut writes: Vec<Write> = Vec::new();
-        let mut no_media: Vec<(Arc<JobRuntime>, Contact)> = Vec::new();
-        let mut resolved: Vec<(Arc<JobRuntime>, outdial_core::domain::ContactId)> = Vec::new();
-        for i in 0..self.jobs.len() {
-            let (job, pacer) = &mut self.jobs[i];
-            if job.run_state() != RunState::Running {
-                continue;
-            }
-            if pacer.policy() == PacingPolicy::Preview {
-                let job = Arc::clone(job);
-                self.offer_previews(&job);
-                continue;
-            }
-            // Calls an agent took (talking or awaiting its disposition) hold no line the
-            // pacer must account for.
-            let in_flight = job
-                .stats
-                .in_flight
-                .load(Ordering::Relaxed)
-                .saturating_sub(job.stats.with_agent.load(Ordering::Relaxed));
-            let in_flight = u32::try_from(in_flight).unwrap_or(u32::MAX);
-            let want = if matches!(pacer.policy(), PacingPolicy::Predictive { .. }) {
-                let mut snap = snap;
-                let busy = self.board.busy_elapsed(now);
-                let nuisance = job.stats.nuisance_counts(now_ms);
-                job.with_estimator(|e| e.fill_snapshot(&mut snap, &busy, nuisance));
-                pacer.decide(now, &snap, in_flight)
-            } else {
-                pacer.decide(now, &snap, in_flight)
-            };
-            if let Some(at) = pacer.next_decision_at(now) {
-                wake = wake.min(at);
-            }
-            let job = Arc::clone(job);
-            let mut launched = 0;
-            for _ in 0..want {
-                let Some(mut contact) = job.queue.pop() else {
-                    break;
-                };
-                launched += 1;
-                let was = contact.state;
-                contact.attempts += 1;
-                let Some(mpp) = self.shared.mpps.pick(now_ms) else {
-                    no_media.push((Arc::clone(&job), contact));
-                    continue;
-                };
-                let Some(id) = self.next_attempt_id() else {
-                    self.shared.mpps.release(mpp);
-                    job.release(contact.id);
-                    break;
-                };
-                contact.state = ContactState::InFlight { attempt: id };
-                let attempt = self.new_attempt(id, &job, &contact, AttemptState::Dialing, now_ms);
-                writes.push(Write::Attempt(attempt.clone()));
-                writes.push(Write::Contact {
-                    contact: contact.clone(),
-                    was: Some(was),
-                });
-                job.stats.launched();
-                launches.push((Arc::clone(&job), attempt, contact, mpp));
-            }
-            // The queue ran dry (or ids did): keep the unused rate for the next tick.
-            if let Some((_, pacer)) = self.jobs.get_mut(i) {
-                pacer.give_back(want.saturating_sub(launched));
-            }
+        let now = self.now();
+        let epoch = self.lease.epoch();
+        let d = self.with_core(|core, host| core.decide(now, epoch, host));
+        for (agent, info) in d.offers {
+            self.offer_preview(agent, info);
         }
-        // No media server with a free port: the attempt ends at once and follows its rule.
-        for (job, mut contact) in no_media {
-            let Some(id) = self.next_attempt_id() else {
-                job.release(contact.id);
-                continue;
-            };
-            let was = contact.state;
-            let code = CompletionCode::NoMediaResource;
-            contact.last_code = Some(code);
-            contact.state =
-                outdial_core::campaign::retry::decide(&job.campaign, &contact, code, now_ms);
-            let attempt =
-                self.new_attempt(id, &job, &contact, AttemptState::Completed(code), now_ms);
-            writes.push(Write::Attempt(attempt));
-            writes.push(Write::Contact {
-                contact: contact.clone(),
-                was: Some(was),
-            });
-            job.stats.launched();
-            resolved.push((job, contact.id));
+        for agent in d.unoffered {
+            agent.do_send(Resync);
         }
-        if !writes.is_empty() {
-            // `Dialing` is durable before any INVITE of the batch leaves.
-            let ticket = self.shared.commit.submit(self.shared.fenced_at(
-                &self.name,
-                self.lease.epoch(),
-                writes,
-            ));
-            let shared = Arc::clone(&self.shared);
-            // Detached from this actor: a takeover may retire it before the batch commits, and
-            // the calls (or outcomes) it recorded must go ahead all the same.
-            actix::spawn(async move {
-                match ticket.await {
-                    Ok(()) => {
-                        for (job, attempt, contact, mpp) in launches {
-                            shared.publish(&attempt);
-                            let mode = match job.campaign.mode() {
-                                PacingPolicy::Agentless { .. } => CallMode::Agentless,
-                                _ => CallMode::WithAgent,
-                            };
-                            CallActor::new(
-                                Arc::clone(&shared),
-                                job,
-                                attempt,
-                                contact,
-                                mpp,
-                                mode,
-                                None,
-                            )
-                            .start();
-                        }
-                        let now_ms = shared.clock.unix_ms();
-                        for (job, contact) in resolved {
-                            job.stats.completed(CompletionCode::NoMediaResource, now_ms);
-                            job.release(contact);
-                        }
-                    }
-                    Err(e) => {
-                        // Nothing was dialed; the contacts stay as they were on disk, and stay
-                        // claimed so they are not queued again before a restart re-reads them.
-                        if matches!(e, crate::storage::StoreError::Fenced { .. }) {
-                            tracing::warn!(error = %e, "not master any more; these calls are not placed");
-                        } else {
-                            tracing::error!(error = %e, "could not record Dialing; these calls are not placed");
-                        }
-                        for (job, _, _, mpp) in launches {
-                            shared.mpps.release(mpp);
-                            job.stats.not_launched();
-                        }
-                    }
-                }
-            });
-        }
+        self.record_and_place(d.writes, d.launches, d.unplaced, None);
+        let wake = d
+            .wake_at
+            .map_or(now.at + MAX_TICK, |w| w.min(now.at + MAX_TICK));
         let wait = wake
             .saturating_duration_since(self.shared.clock.now())
             .max(Duration::from_millis(1));
         ctx.run_later(wait, |act, ctx| act.tick(ctx));
+    }
+
+    /// Shows `info` to `agent`; a refused offer comes back to the list.
+    fn offer_preview(&self, agent: Addr<AgentActor>, info: CallInfo) {
+        let me = self.address.clone();
+        actix::spawn(async move {
+            let back = info.clone();
+            if !matches!(agent.send(OfferPreview(info)).await, Ok(true)) {
+                if let Some(me) = me {
+                    me.do_send(ReturnPreview(back));
+                }
+            }
+        });
+    }
+
+    /// Commits `writes` as one fenced batch; once durable, places the `launches` and settles
+    /// the `unplaced`. A preview's agent hears when its call could not be placed.
+    fn record_and_place(
+        &self,
+        writes: Vec<Write>,
+        launches: Vec<Launch>,
+        unplaced: Vec<Unplaced>,
+        preview_agent: Option<Addr<AgentActor>>,
+    ) {
+        if writes.is_empty() {
+            return;
+        }
+        for l in &launches {
+            self.job_of(l.entry.attempt().job)
+                .inspect(|j| j.stats.launched());
+        }
+        for u in &unplaced {
+            self.job_of(u.job).inspect(|j| j.stats.launched());
+        }
+        let jobs: Vec<(Launch, Arc<JobRuntime>)> = launches
+            .into_iter()
+            .filter_map(|l| {
+                let job = self.job_of(l.entry.attempt().job)?;
+                Some((l, job))
+            })
+            .collect();
+        let unplaced: Vec<(Unplaced, Arc<JobRuntime>)> = unplaced
+            .into_iter()
+            .filter_map(|u| Some((u, self.job_of(u.job)?)))
+            .collect();
+        // `Dialing` is durable before any INVITE of the batch leaves.
+        let ticket = self.shared.commit.submit(self.shared.fenced_at(
+            &self.name,
+            self.lease.epoch(),
+            writes,
+        ));
+        let shared = Arc::clone(&self.shared);
+        // Detached from this actor: a takeover may retire it before the batch commits, and
+        // the calls (or outcomes) it recorded must go ahead all the same.
+        actix::spawn(async move {
+            match ticket.await {
+                Ok(()) => {
+                    for (launch, job) in jobs {
+                        shared.publish(launch.entry.attempt());
+                        CallActor::new(
+                            Arc::clone(&shared),
+                            job,
+                            launch.entry,
+                            launch.media,
+                            launch.mode,
+                            preview_agent.clone(),
+                        )
+                        .start();
+                    }
+                    let now_ms = shared.clock.unix_ms();
+                    for (u, job) in unplaced {
+                        job.stats.completed(u.code, now_ms);
+                        job.release(u.contact);
+                        if let Some(a) = &preview_agent {
+                            a.do_send(PreviewUnanswered(u.attempt, u.code));
+                        }
+                    }
+                }
+                Err(e) => {
+                    // Nothing was dialed; the contacts stay as they were on disk, and stay
+                    // claimed so they are not queued again before a restart re-reads them.
+                    if matches!(e, crate::storage::StoreError::Fenced { .. }) {
+                        tracing::warn!(error = %e, "not master any more; these calls are not placed");
+                    } else {
+                        tracing::error!(error = %e, "could not record Dialing; these calls are not placed");
+                    }
+                    for (launch, job) in jobs {
+                        shared.mpps.release(launch.media);
+                        job.stats.not_launched();
+                        if let Some(a) = &preview_agent {
+                            a.do_send(PreviewUnanswered(
+                                launch.entry.id(),
+                                CompletionCode::NetworkFailure,
+                            ));
+                        }
+                    }
+                    for (u, _) in unplaced {
+                        if let Some(a) = &preview_agent {
+                            a.do_send(PreviewUnanswered(u.attempt, u.code));
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    fn job_of(&self, job: JobId) -> Option<Arc<JobRuntime>> {
+        self.jobs.get(&job).cloned()
     }
 }
 
@@ -456,17 +433,19 @@ impl Handler<AttachJob> for ZoneActor {
 
 impl ZoneActor {
     fn attach(&mut self, msg: AttachJob) {
-        if self.jobs.iter().any(|(j, _)| j.job == msg.0.job) {
+        let job = msg.0;
+        let policy = job.campaign.mode();
+        if !self
+            .core
+            .attach(job.job, Arc::clone(&job.campaign), Pacer::new(policy))
+        {
             return;
         }
-        let policy = msg.0.campaign.mode();
-        let pacer = Pacer::new(policy);
-        let job = msg.0.job;
-        self.jobs.push((msg.0, pacer));
+        self.jobs.insert(job.job, Arc::clone(&job));
         if !matches!(policy, PacingPolicy::Agentless { .. }) {
-            self.board.job_started(job);
+            self.board.job_started(job.job);
             for agent in self.board.agents_without_job() {
-                agent.do_send(AttachTo(job));
+                agent.do_send(AttachTo(job.job));
             }
         }
     }
@@ -476,20 +455,14 @@ impl Handler<DetachJob> for ZoneActor {
     type Result = ();
 
     fn handle(&mut self, msg: DetachJob, _ctx: &mut Context<Self>) {
-        self.jobs.retain(|(j, _)| j.job != msg.0);
+        let job = self.jobs.remove(&msg.0);
         for (_, agent) in self.board.job_stopped(msg.0) {
             agent.do_send(JobEnded(msg.0));
         }
         // Previews of the job not yet accepted go back to the list.
-        let stale: Vec<AttemptId> = self
-            .previews
-            .iter()
-            .filter(|(_, (j, _))| j.job == msg.0)
-            .map(|(a, _)| *a)
-            .collect();
-        for a in stale {
-            if let Some((job, contact)) = self.previews.remove(&a) {
-                job.release(contact.id);
+        for contact in self.core.detach(msg.0) {
+            if let Some(j) = &job {
+                j.release(contact);
             }
         }
     }
@@ -505,92 +478,21 @@ impl Handler<LaunchPreview> for ZoneActor {
 
 impl ZoneActor {
     fn launch_preview(&mut self, msg: LaunchPreview) {
-        let held = self
-            .previews
-            .remove(&msg.info.attempt)
-            .or_else(|| self.preview_from_storage(&msg.info));
-        let Some((job, mut contact)) = held else {
-            msg.agent.do_send(PreviewUnanswered(
+        let now = self.now();
+        let epoch = self.lease.epoch();
+        let start = self.with_core(|core, host| core.accept_preview(&msg.info, now, epoch, host));
+        match start {
+            PreviewStart::Launch { writes, launch } => {
+                self.record_and_place(writes, vec![launch], Vec::new(), Some(msg.agent));
+            }
+            PreviewStart::Unplaced { writes, unplaced } => {
+                self.record_and_place(writes, Vec::new(), vec![unplaced], Some(msg.agent));
+            }
+            PreviewStart::Gone => msg.agent.do_send(PreviewUnanswered(
                 msg.info.attempt,
                 CompletionCode::NetworkFailure,
-            ));
-            return;
-        };
-        let now_ms = self.shared.clock.unix_ms();
-        let was = contact.state;
-        contact.attempts += 1;
-        let id = msg.info.attempt;
-        let Some(mpp) = self.shared.mpps.pick(now_ms) else {
-            // No media server: the attempt ends at once, like any other, and the agent is
-            // told the call could not be placed.
-            let code = CompletionCode::NoMediaResource;
-            contact.last_code = Some(code);
-            contact.state =
-                outdial_core::campaign::retry::decide(&job.campaign, &contact, code, now_ms);
-            let attempt =
-                self.new_attempt(id, &job, &contact, AttemptState::Completed(code), now_ms);
-            job.stats.launched();
-            let ticket = self.shared.commit.submit(self.shared.fenced_at(
-                &self.name,
-                self.lease.epoch(),
-                vec![
-                    Write::Attempt(attempt),
-                    Write::Contact {
-                        contact: contact.clone(),
-                        was: Some(was),
-                    },
-                ],
-            ));
-            let shared = Arc::clone(&self.shared);
-            actix::spawn(async move {
-                let res = ticket.await;
-                if res.is_ok() {
-                    job.stats.completed(code, shared.clock.unix_ms());
-                    job.release(contact.id);
-                }
-                msg.agent.do_send(PreviewUnanswered(id, code));
-            });
-            return;
-        };
-        contact.state = ContactState::InFlight { attempt: id };
-        let attempt = self.new_attempt(id, &job, &contact, AttemptState::Dialing, now_ms);
-        job.stats.launched();
-        let ticket = self.shared.commit.submit(self.shared.fenced_at(
-            &self.name,
-            self.lease.epoch(),
-            vec![
-                Write::Attempt(attempt.clone()),
-                Write::Contact {
-                    contact: contact.clone(),
-                    was: Some(was),
-                },
-            ],
-        ));
-        let shared = Arc::clone(&self.shared);
-        actix::spawn(async move {
-            match ticket.await {
-                Ok(()) => {
-                    shared.publish(&attempt);
-                    CallActor::new(
-                        Arc::clone(&shared),
-                        job,
-                        attempt,
-                        contact,
-                        mpp,
-                        CallMode::Preview,
-                        Some(msg.agent),
-                    )
-                    .start();
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "could not record Dialing; the preview call is not placed");
-                    shared.mpps.release(mpp);
-                    job.stats.not_launched();
-                    msg.agent
-                        .do_send(PreviewUnanswered(id, CompletionCode::NetworkFailure));
-                }
-            }
-        });
+            )),
+        }
     }
 }
 
@@ -604,29 +506,23 @@ impl Handler<ReturnPreview> for ZoneActor {
 
 impl ZoneActor {
     fn return_preview(&mut self, msg: ReturnPreview) {
-        let held = self
-            .previews
-            .remove(&msg.0.attempt)
-            .or_else(|| self.preview_from_storage(&msg.0));
-        let Some((job, mut contact)) = held else {
+        let now = self.now();
+        let Some((write, job, contact)) =
+            self.with_core(|core, host| core.skip_preview(&msg.0, now, host))
+        else {
             return;
         };
-        let was = contact.state;
-        let now_ms = self.shared.clock.unix_ms();
-        contact.state = ContactState::Ready {
-            not_before: now_ms + SKIPPED_PREVIEW_DELAY_MS,
+        let Some(job) = self.job_of(job) else {
+            return;
         };
         let ticket = self.shared.commit.submit(self.shared.fenced_at(
             &self.name,
             self.lease.epoch(),
-            vec![Write::Contact {
-                contact: contact.clone(),
-                was: Some(was),
-            }],
+            vec![write],
         ));
         actix::spawn(async move {
             let _ = ticket.await;
-            job.release(contact.id);
+            job.release(contact);
         });
     }
 }

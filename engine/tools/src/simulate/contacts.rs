@@ -1,13 +1,13 @@
-//! The simulated contact list: compact records, due retries first, then new contacts, and
-//! the campaign's retry rules for what becomes of a contact after each attempt.
+//! The simulated contact list: compact records, due retries first, then new contacts. It
+//! stands where the node's store is: the ledger's writes say what becomes of each contact.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 
-use outdial_core::campaign::Campaign;
-use outdial_core::domain::{
-    AttemptId, CompletionCode, Contact, ContactId, ContactState, JobId, UnixMs,
-};
+use outdial_core::domain::{Contact, ContactId, ContactState, UnixMs};
+use outdial_core::store::Write;
+
+use super::run::JOB;
 
 #[derive(Debug, Default)]
 pub(super) struct Contacts {
@@ -36,20 +36,33 @@ impl Contacts {
     }
 
     /// The next contact to dial at `now`, if any.
-    pub(super) fn next(&mut self, now: UnixMs) -> Option<u64> {
-        if let Some(&Reverse((due, id))) = self.retries.peek() {
-            if due <= now {
+    pub(super) fn next(&mut self, now: UnixMs) -> Option<Contact> {
+        let id = match self.retries.peek() {
+            Some(&Reverse((due, id))) if due <= now => {
                 self.retries.pop();
-                return Some(id);
+                id
             }
-        }
-        let id = self.records.len() as u64;
-        if self.limit.is_some_and(|l| id >= l) {
-            return None;
-        }
-        self.records
-            .push((0, ContactState::Ready { not_before: 0 }));
-        Some(id)
+            _ => {
+                let id = self.records.len() as u64;
+                if self.limit.is_some_and(|l| id >= l) {
+                    return None;
+                }
+                self.records
+                    .push((0, ContactState::Ready { not_before: 0 }));
+                id
+            }
+        };
+        let (attempts, state) = self.records[id as usize];
+        Some(Contact {
+            id: ContactId(id),
+            job: JOB,
+            phone: String::new(),
+            tz: None,
+            fields: BTreeMap::new(),
+            attempts,
+            state,
+            last_code: None,
+        })
     }
 
     /// When the earliest retry is due.
@@ -57,37 +70,20 @@ impl Contacts {
         self.retries.peek().map(|Reverse((due, _))| *due)
     }
 
-    /// An attempt of `contact` leaves; returns its number (1 for the first).
-    pub(super) fn launched(&mut self, contact: u64, attempt: AttemptId) -> u32 {
-        let (attempts, state) = &mut self.records[contact as usize];
-        *attempts += 1;
-        *state = ContactState::InFlight { attempt };
-        *attempts
-    }
-
-    /// The attempt of `contact` ended with `code`: final, or due again per the campaign.
-    pub(super) fn ended(
-        &mut self,
-        campaign: &Campaign,
-        job: JobId,
-        contact: u64,
-        code: CompletionCode,
-        now: UnixMs,
-    ) {
-        let (attempts, state) = &mut self.records[contact as usize];
-        let record = Contact {
-            id: ContactId(contact),
-            job,
-            phone: String::new(),
-            tz: None,
-            fields: BTreeMap::new(),
-            attempts: *attempts,
-            state: *state,
-            last_code: None,
-        };
-        *state = outdial_core::campaign::retry::decide(campaign, &record, code, now);
-        if let ContactState::Ready { not_before } = *state {
-            self.retries.push(Reverse((not_before, contact)));
+    /// Applies a batch the ledger wrote, as a store would: each contact's attempts and state,
+    /// and the contacts due again queue up for their time.
+    pub(super) fn apply(&mut self, writes: &[Write]) {
+        for w in writes {
+            let Write::Contact { contact, .. } = w else {
+                continue;
+            };
+            let Some(record) = self.records.get_mut(contact.id.0 as usize) else {
+                continue;
+            };
+            *record = (contact.attempts, contact.state);
+            if let ContactState::Ready { not_before } = contact.state {
+                self.retries.push(Reverse((not_before, contact.id.0)));
+            }
         }
     }
 
@@ -117,40 +113,49 @@ impl Contacts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use outdial_core::attempt::ledger::{LedgerEntry, Origin};
+    use outdial_core::campaign::CampaignSpec;
+    use outdial_core::domain::{AttemptId, AttemptState, CompletionCode};
 
     #[test]
     fn due_retries_come_first_then_new_contacts_up_to_the_limit() {
         let mut c = Contacts::new(Some(3));
-        assert_eq!(c.next(1_000), Some(0));
-        assert_eq!(c.next(1_000), Some(1));
+        assert_eq!(c.next(1_000).map(|c| c.id.0), Some(0));
+        assert_eq!(c.next(1_000).map(|c| c.id.0), Some(1));
         c.retries.push(Reverse((500, 0)));
         c.retries.push(Reverse((5_000, 1)));
-        assert_eq!(c.next(1_000), Some(0), "due retry first");
-        assert_eq!(c.next(1_000), Some(2));
-        assert_eq!(c.next(1_000), None, "list exhausted, retry not due");
+        assert_eq!(c.next(1_000).map(|c| c.id.0), Some(0), "due retry first");
+        assert_eq!(c.next(1_000).map(|c| c.id.0), Some(2));
+        assert!(c.next(1_000).is_none(), "list exhausted, retry not due");
         assert_eq!(c.next_due(), Some(5_000));
-        assert_eq!(c.next(5_000), Some(1));
+        assert_eq!(c.next(5_000).map(|c| c.id.0), Some(1));
     }
 
     #[test]
-    fn an_ended_attempt_follows_the_campaigns_retry_rules() {
-        let campaign = outdial_core::campaign::CampaignSpec::from_toml(
+    fn the_ledgers_writes_follow_the_campaigns_retry_rules() {
+        let campaign = CampaignSpec::from_toml(
             "name = \"t\"\nmode = \"progressive\"\n[calling_hours]\nstart = \"00:00\"\nend = \"00:00\"\n",
         )
         .unwrap()
         .resolve()
         .unwrap();
+        let origin = Origin {
+            node: "sim".into(),
+            epoch: 0,
+        };
         let mut c = Contacts::new(None);
         let now = 1_000_000;
         let a = c.next(now).unwrap();
-        assert_eq!(c.launched(a, AttemptId(1)), 1);
+        let (mut e, w) = LedgerEntry::open(a, AttemptId(1), &origin, AttemptState::Dialing, now);
+        c.apply(&w);
         assert_eq!(c.tally().in_flight, 1);
         // No answer: retried 30 minutes later (the default rule).
-        c.ended(&campaign, JobId(1), a, CompletionCode::NoAnswer, now);
+        c.apply(&e.close(Some(&campaign), CompletionCode::NoAnswer, None, now));
         assert_eq!(c.next_due(), Some(now + 30 * 60_000));
         let b = c.next(now).unwrap();
-        c.launched(b, AttemptId(2));
-        c.ended(&campaign, JobId(1), b, CompletionCode::AnsweredHuman, now);
+        let (mut e, w) = LedgerEntry::open(b, AttemptId(2), &origin, AttemptState::Dialing, now);
+        c.apply(&w);
+        c.apply(&e.close(Some(&campaign), CompletionCode::AnsweredHuman, None, now));
         let t = c.tally();
         assert_eq!((t.final_, t.retry, t.in_flight), (1, 1, 0));
     }

@@ -15,6 +15,7 @@
 //! A chaos run adds the faults of [`super::chaos`]; [`faults`] is how the zone lives them.
 //! Without faults the run is exactly what it was before they existed.
 
+mod dialing;
 mod faults;
 
 use std::cmp::Reverse;
@@ -22,24 +23,27 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 
 use super::chaos::ChaosConfig;
 use super::contacts::Contacts;
 use super::report::{Checker, ModeReport};
-use super::vicidial::{DropCounts, VicidialAdapt};
+use super::vicidial::DropCounts;
 use super::workload::{Mode, Workload};
 use outdial_core::agent::{
     AgentConfig, AgentEffect, AgentEvent, AgentId, AgentSession, AgentTimes, CallInfo, CallState,
     Command, Output,
 };
+use outdial_core::attempt::LedgerEntry;
 use outdial_core::clock::{Clock, VirtualClock};
 use outdial_core::domain::{AttemptId, CompletionCode, ContactId, JobId, UnixMs};
 use outdial_core::pacing::nuisance::NuisanceMeter;
 use outdial_core::pacing::predictive::{Estimator, EstimatorConfig};
-use outdial_core::pacing::{Pacer, PacingPolicy, ZoneSnapshot};
+use outdial_core::zone::Zone;
 
-const JOB: JobId = JobId(1);
+use dialing::SimPacing;
+
+pub(super) const JOB: JobId = JobId(1);
 const DAY_MS: u64 = 86_400_000;
 
 /// What happens at a deadline. Agents are indices, calls are attempt ids.
@@ -97,11 +101,6 @@ struct SimAgent {
     timer_at: Option<u64>,
 }
 
-enum Dialer {
-    Pacer(Pacer),
-    Vicidial(VicidialAdapt),
-}
-
 struct Sim<'w> {
     w: &'w Workload,
     mode: Mode,
@@ -116,11 +115,17 @@ struct Sim<'w> {
     ready: u32,
     logged_in: u32,
     calls: HashMap<u64, Call>,
-    next_call: u64,
+    /// The next attempt id the simulated store hands out.
+    next_id: u64,
+    /// Each call's ledger entry, by attempt id.
+    entries: HashMap<u64, LedgerEntry>,
     ringing: u32,
     waiting: VecDeque<u64>,
     contacts: Contacts,
-    dialer: Dialer,
+    /// The zone core, deciding as it does in the node.
+    zone: Zone<SimPacing>,
+    /// Whether the zone paces as VICIdial (its drop counts are kept then).
+    vicidial: bool,
     estimator: Estimator,
     meter: NuisanceMeter,
     checker: Checker,
@@ -152,19 +157,6 @@ pub fn run_mode(
     run_mode_with(w, mode, seed, None, progress)
 }
 
-/// The mode's dialing loop as it starts (or restarts, with nothing in memory).
-fn dialer(w: &Workload, mode: Mode) -> Dialer {
-    let campaign = &w.campaign;
-    let cap = campaign.nuisance().cap;
-    match mode {
-        Mode::Predictive { .. } => Dialer::Pacer(Pacer::new(campaign.mode())),
-        Mode::Progressive { lines_per_agent } | Mode::FixedRatio { lines_per_agent } => {
-            Dialer::Pacer(Pacer::new(PacingPolicy::Progressive { lines_per_agent }))
-        }
-        Mode::VicidialAdapt(params) => Dialer::Vicidial(VicidialAdapt::new(params, cap * 100.0)),
-    }
-}
-
 /// [`run_mode`], meeting the faults `chaos` schedules when given.
 pub fn run_mode_with(
     w: &Workload,
@@ -176,7 +168,6 @@ pub fn run_mode_with(
     // Any instant will do as the origin: only differences from it matter.
     let origin = VirtualClock::new().now();
     let campaign = &w.campaign;
-    let dialer = dialer(w, mode);
     let mut sim = Sim {
         w,
         mode,
@@ -190,11 +181,13 @@ pub fn run_mode_with(
         ready: 0,
         logged_in: 0,
         calls: HashMap::new(),
-        next_call: 1,
+        next_id: 1,
+        entries: HashMap::new(),
         ringing: 0,
         waiting: VecDeque::new(),
         contacts: Contacts::new(w.contacts),
-        dialer,
+        zone: dialing::zone(w, mode),
+        vicidial: matches!(mode, Mode::VicidialAdapt(_)),
         estimator: Estimator::new(EstimatorConfig::new(
             campaign.nuisance().window,
             campaign.connect_window(),
@@ -289,7 +282,7 @@ impl Sim<'_> {
             }
         }
         self.at(ms(self.w.duration), Ev::StopDialing);
-        if matches!(self.dialer, Dialer::Vicidial(_)) {
+        if self.vicidial {
             self.at(1000, Ev::Tick);
         }
         self.arm_faults();
@@ -540,54 +533,6 @@ impl Sim<'_> {
         }
     }
 
-    fn launch(&mut self, contact: u64) {
-        let call = self.next_call;
-        self.next_call += 1;
-        let attempt_no = self.contacts.launched(contact, AttemptId(call));
-        self.checker.launched(contact);
-        if self.media_refused(contact) {
-            return;
-        }
-        let mut rng = SmallRng::seed_from_u64(
-            self.seed
-                ^ contact.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                ^ u64::from(attempt_no).wrapping_mul(0xC2B2_AE3D_27D4_EB4F),
-        );
-        let w = self.w;
-        let timeout = w.campaign.ring_timeout();
-        let mut live = rng.gen::<f64>() < w.answer_rate;
-        let mut ring = if live {
-            w.ring_answered.sample(&mut rng)
-        } else {
-            w.ring_unanswered.sample(&mut rng)
-        };
-        if ring >= timeout {
-            live = false;
-            ring = timeout;
-        }
-        let c = Call {
-            contact,
-            live,
-            ring,
-            talk: Duration::ZERO,
-            wrap: Duration::ZERO,
-            patience: w.patience.sample(&mut rng),
-            stage: Stage::Ringing,
-            answered_at: 0,
-        };
-        self.calls.insert(call, c);
-        self.ringing += 1;
-        self.attempts += 1;
-        *self
-            .launches_by_day
-            .entry(self.unix() / DAY_MS)
-            .or_default() += 1;
-        if matches!(self.dialer, Dialer::Vicidial(_)) {
-            self.last_minute.push_back((self.t, false));
-        }
-        self.at(self.t + ms(ring), Ev::Outcome(call));
-    }
-
     fn outcome(&mut self, call: u64) {
         let now = self.now();
         let Some(c) = self.calls.get_mut(&call) else {
@@ -637,94 +582,10 @@ impl Sim<'_> {
         self.checker.nuisance(call);
         self.meter.record(unix, true, true);
         self.nuisance += 1;
-        if matches!(self.dialer, Dialer::Vicidial(_)) {
+        if self.vicidial {
             self.last_minute.push_back((self.t, true));
         }
         self.complete(call, CompletionCode::Nuisance);
-    }
-
-    /// The attempt ended with `code`: what becomes of its contact is the campaign's rule.
-    fn complete(&mut self, call: u64, code: CompletionCode) {
-        let Some(c) = self.calls.remove(&call) else {
-            return;
-        };
-        let now = self.unix();
-        self.contacts
-            .ended(&self.w.campaign, JOB, c.contact, code, now);
-        self.checker.ended(c.contact);
-    }
-
-    fn snapshot(&mut self) -> ZoneSnapshot {
-        let mut snap = ZoneSnapshot {
-            agents_ready: self.ready,
-            agents_total: self.logged_in,
-            calls_dialing: 0,
-            calls_ringing: self.ringing,
-            calls_waiting: self.waiting.len() as u32,
-            ..ZoneSnapshot::default()
-        };
-        if matches!(self.mode, Mode::Predictive { .. }) {
-            self.busy.clear();
-            let t = self.t;
-            self.busy.extend(
-                self.agents
-                    .iter()
-                    .filter_map(|a| a.busy_since)
-                    .map(|since| Duration::from_millis(t - since)),
-            );
-            let counts = self.meter.counts(self.unix());
-            self.estimator.fill_snapshot(&mut snap, &self.busy, counts);
-        }
-        snap
-    }
-
-    fn decide(&mut self) {
-        if !self.dialing || self.dialing_held() {
-            return;
-        }
-        let snap = self.snapshot();
-        let without_agent = snap.calls_without_agent();
-        let now = self.now();
-        let n = match &mut self.dialer {
-            Dialer::Pacer(p) => p.decide(now, &snap, without_agent),
-            Dialer::Vicidial(v) => {
-                let on_call = self
-                    .agents
-                    .iter()
-                    .filter(|a| a.session.as_ref().is_some_and(|s| s.call_state().on_call()))
-                    .count() as u32;
-                v.decide(snap.agents_ready, on_call, without_agent)
-            }
-        };
-        let mut launched = 0;
-        while launched < n {
-            let Some(contact) = self.contacts.next(self.unix()) else {
-                break;
-            };
-            self.launch(contact);
-            launched += 1;
-        }
-        let mut wake = None;
-        if let Dialer::Pacer(p) = &mut self.dialer {
-            p.give_back(n - launched);
-            wake = p
-                .next_decision_at(now)
-                .map(|at| ms(at.saturating_duration_since(self.origin)));
-        }
-        if launched < n {
-            // The list ran dry: the prefetcher would wake the loop when a retry comes due.
-            let due = self
-                .contacts
-                .next_due()
-                .map(|due| due.saturating_sub(self.w.start_ms));
-            wake = wake.into_iter().chain(due).min();
-        }
-        if let Some(t) = wake.map(|t| t.max(self.t + 1)) {
-            if self.next_decide.is_none_or(|d| t < d) {
-                self.next_decide = Some(t);
-                self.at(t, Ev::Decide);
-            }
-        }
     }
 
     fn tick(&mut self) {
@@ -752,8 +613,8 @@ impl Sim<'_> {
             drops_last_minute: self.last_minute.iter().filter(|(_, d)| *d).count() as u64,
         };
         let (ready, waiting, agents) = (self.ready, self.waiting.len() as u32, self.logged_in);
-        if let Dialer::Vicidial(v) = &mut self.dialer {
-            v.tick(ready, waiting, agents, drops);
+        if let Some(SimPacing::Vicidial { adapt, .. }) = self.zone.pacing_mut(JOB) {
+            adapt.tick(ready, waiting, agents, drops);
         }
         self.at(self.t + 1000, Ev::Tick);
     }

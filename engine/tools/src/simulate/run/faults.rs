@@ -13,7 +13,7 @@ use std::time::Duration;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use super::{ms, Dialer, Ev, Sim, Stage, DAY_MS, JOB};
+use super::{ms, Ev, Sim, Stage};
 use crate::simulate::chaos::{
     self, ChaosConfig, ChaosReport, Fault, FaultKind, Sabotage, LAGGING_DESKTOP, NAIL_DROP,
     RELOGIN_MS, SILENT_DESKTOP,
@@ -23,6 +23,7 @@ use outdial_core::agent::takeover::{after_takeover, Column, ConsultRole};
 use outdial_core::agent::{
     AgentConfig, AgentSession, AgentTimes, CallState, LogoutReason, TakenOver,
 };
+use outdial_core::attempt::LedgerEntry;
 use outdial_core::domain::{AttemptId, CompletionCode};
 
 /// A fault's events.
@@ -69,8 +70,8 @@ struct ZoneOutage {
 
 #[derive(Debug)]
 struct Crash {
-    /// Attempts the dead process left in flight: (attempt, contact).
-    transient: Vec<(u64, u64)>,
+    /// Attempts the dead process left in flight, as storage has them.
+    transient: Vec<LedgerEntry>,
     /// Agents whose sessions died with it.
     agents: Vec<u32>,
 }
@@ -438,25 +439,17 @@ impl Sim<'_> {
         }
     }
 
-    /// A launch while the MPP is down ends at once no-media-resource, and its contact
-    /// follows that code's retry rule (DESIGN.md §3: retried, never lost).
-    pub(super) fn media_refused(&mut self, contact: u64) -> bool {
-        let Some(ch) = self.chaos.as_mut().filter(|c| c.mpp_down) else {
-            return false;
-        };
-        ch.report.no_media_resource += 1;
-        let unix = self.unix();
-        self.attempts += 1;
-        *self.launches_by_day.entry(unix / DAY_MS).or_default() += 1;
-        self.contacts.ended(
-            &self.w.campaign,
-            JOB,
-            contact,
-            CompletionCode::NoMediaResource,
-            unix,
-        );
-        self.checker.ended(contact);
-        true
+    /// Whether a chaos run has the media server down: launches end no-media-resource.
+    pub(super) fn media_down(&self) -> bool {
+        self.chaos.as_ref().is_some_and(|c| c.mpp_down)
+    }
+
+    /// A launch met the media server down; its contact follows that code's retry rule
+    /// (retried, never lost).
+    pub(super) fn count_no_media(&mut self) {
+        if let Some(ch) = self.chaos.as_mut() {
+            ch.report.no_media_resource += 1;
+        }
     }
 
     /// kill -9: every call, session and the pacing loop's memory are gone. What was on disk
@@ -499,16 +492,18 @@ impl Sim<'_> {
                 self.checker.nuisance(id);
                 self.meter.record(unix, true, true);
                 self.nuisance += 1;
-                if matches!(self.dialer, Dialer::Vicidial(_)) {
+                if self.vicidial {
                     self.last_minute.push_back((self.t, true));
                 }
                 crashed += 1;
             }
-            transient.push((id, c.contact));
+            if let Some(entry) = self.entries.remove(&id) {
+                transient.push(entry);
+            }
         }
         self.waiting.clear();
         self.ringing = 0;
-        self.dialer = super::dialer(self.w, self.mode);
+        self.zone = super::dialing::zone(self.w, self.mode);
         if let Some(ch) = self.chaos.as_mut() {
             ch.report.nuisance_crashed += crashed;
             ch.crash = Some(Crash { transient, agents });
@@ -529,7 +524,8 @@ impl Sim<'_> {
         let sabotage = ch.cfg.sabotage;
         let unix = self.unix();
         let mut recovered = 0;
-        for (k, &(_, contact)) in crash.transient.iter().enumerate() {
+        for (k, mut entry) in crash.transient.into_iter().enumerate() {
+            let contact = entry.contact().id.0;
             match sabotage {
                 Some(Sabotage::ForgetRecovery) if k == 0 => continue,
                 Some(Sabotage::RedialInFlight) if k == 0 => {
@@ -538,13 +534,9 @@ impl Sim<'_> {
                 }
                 _ => {}
             }
-            self.contacts.ended(
-                &self.w.campaign,
-                JOB,
-                contact,
-                CompletionCode::RecoveredAfterFailover,
-                unix,
-            );
+            let code = CompletionCode::RecoveredAfterFailover;
+            let writes = entry.close(Some(&self.w.campaign), code, None, unix);
+            self.contacts.apply(&writes);
             self.checker.ended(contact);
             recovered += 1;
         }
