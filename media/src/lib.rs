@@ -11,6 +11,7 @@
 //!   leg         socket glue (tokio): RtpLeg; leg::bridge runs a Bridge between two legs' sockets.
 //!               The only module with sockets or a clock.
 //!   relay       sans-IO Bridge: forwards packets between two legs with SSRC/seq/ts continuity
+//!   amd         sans-IO answering-machine detection on decoded frames: verdict and beep end
 //!   rtp, stats  sans-IO RtpSender and Pacer; ReceiveStats (RFC 3550 A.1, A.3, A.8)
 //!   prompt      audio to play: WAV (strict), raw G.711 or a tone, as 20 ms frames
 //!   codec       G.711 µ-law / A-law, bit-exact with ITU-T G.191
@@ -24,6 +25,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod amd;
 pub mod codec;
 pub mod error;
 pub mod leg;

@@ -1,0 +1,300 @@
+//! Per-frame measurements the detectors decide on: level, zero crossings, and how much of the
+//! frame is one steady tone (and at what frequency).
+//!
+//! The tone measure is the share of the frame's energy at its strongest frequency in the beep
+//! band, found with Goertzel filters on a 50 Hz grid and refined on a 5 Hz grid around the peak:
+//! 1.0 for a pure tone, about 2/160 for white noise, well under one half for speech, whose
+//! energy is spread over several harmonics.
+
+use std::f32::consts::TAU;
+
+use super::{FRAME_SAMPLES, SAMPLE_RATE};
+
+/// Level of digital silence, and the floor of every level we report.
+pub(crate) const SILENCE_DBFS: f32 = -100.0;
+
+const COARSE_STEP_HZ: u32 = 50;
+const FINE_STEP_HZ: f32 = 5.0;
+const FINE_STEPS: i32 = 5;
+
+/// What one 20 ms frame looks like.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct FrameFeatures {
+    /// Mean power relative to a full-scale square wave, in dB (at least [`SILENCE_DBFS`]).
+    pub(crate) level_dbfs: f32,
+    /// Mean power of the first difference (a gentle high-pass: +6 dB per octave), in dB: where
+    /// fricatives ("s", "f") show above low-pitched line noise.
+    pub(crate) high_dbfs: f32,
+    /// Sign changes in the frame.
+    pub(crate) zero_crossings: u32,
+    /// Peak normalised autocorrelation at pitch lags (2.5–20 ms), 0.0–1.0: voicing.
+    pub(crate) periodicity: f32,
+    /// The strongest frequency in the beep band, if the frame was loud enough to look.
+    pub(crate) tone: Option<ToneEstimate>,
+}
+
+/// The strongest frequency of a frame and its share of the frame's energy.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct ToneEstimate {
+    /// Frequency, Hz.
+    pub(crate) freq_hz: f32,
+    /// Share of the energy at that frequency, 0.0–1.0.
+    pub(crate) purity: f32,
+}
+
+/// Turns frames into [`FrameFeatures`]. Keeps a DC blocker's state across frames.
+#[derive(Debug, Clone)]
+pub(crate) struct FrameAnalyzer {
+    /// The DC blocker's last input (`None` before the first sample, which primes it, so a
+    /// constant offset never shows as a step).
+    last_in: Option<f32>,
+    last_out: f32,
+    /// Goertzel coefficients (2·cos ω) of the coarse grid, with their frequencies.
+    coarse: Vec<(f32, f32)>,
+    min_hz: f32,
+    max_hz: f32,
+    /// The previous frame then this one, DC-blocked: pitch lags reach back into the previous.
+    buf: [f32; 2 * FRAME_SAMPLES],
+}
+
+impl FrameAnalyzer {
+    /// An analyzer looking for tones between `min_hz` and `max_hz` (bounds are checked by the
+    /// config; anything outside 1–3999 Hz is clamped into it).
+    pub(crate) fn new(min_hz: u32, max_hz: u32) -> FrameAnalyzer {
+        let min_hz = min_hz.clamp(1, SAMPLE_RATE / 2 - 1);
+        let max_hz = max_hz.clamp(min_hz, SAMPLE_RATE / 2 - 1);
+        let coarse = (min_hz..=max_hz)
+            .step_by(COARSE_STEP_HZ as usize)
+            .chain(std::iter::once(max_hz))
+            .map(|f| (coefficient(f as f32), f as f32))
+            .collect();
+        FrameAnalyzer {
+            last_in: None,
+            last_out: 0.0,
+            coarse,
+            min_hz: min_hz as f32,
+            max_hz: max_hz as f32,
+            buf: [0.0; 2 * FRAME_SAMPLES],
+        }
+    }
+
+    /// Measures one frame; looks for a tone only when the frame is at least `tone_gate_dbfs`.
+    pub(crate) fn analyze(
+        &mut self,
+        frame: &[i16; FRAME_SAMPLES],
+        tone_gate_dbfs: f32,
+    ) -> FrameFeatures {
+        // A one-pole DC blocker (corner near 25 Hz): offsets from a bad line or codec would
+        // otherwise read as level.
+        let mut energy = 0.0f32;
+        let mut high_energy = 0.0f32;
+        let mut crossings = 0;
+        let mut previous = self.last_out;
+        let mut last_in = self.last_in.unwrap_or(f32::from(frame[0]));
+        self.buf.copy_within(FRAME_SAMPLES.., 0);
+        for (out, &s) in self.buf[FRAME_SAMPLES..].iter_mut().zip(frame) {
+            let x = f32::from(s);
+            let y = x - last_in + 0.98 * self.last_out;
+            last_in = x;
+            self.last_out = y;
+            *out = y;
+            energy += y * y;
+            high_energy += (y - previous) * (y - previous);
+            if (y >= 0.0) != (previous >= 0.0) {
+                crossings += 1;
+            }
+            previous = y;
+        }
+        self.last_in = Some(last_in);
+        let level_dbfs = dbfs(energy);
+        let high_dbfs = dbfs(high_energy);
+        let loud = level_dbfs >= tone_gate_dbfs;
+        let tone = loud.then(|| self.strongest_tone(energy));
+        let periodicity = if loud { self.periodicity(energy) } else { 0.0 };
+        FrameFeatures {
+            level_dbfs,
+            high_dbfs,
+            zero_crossings: crossings,
+            periodicity,
+            tone,
+        }
+    }
+
+    /// The highest normalised autocorrelation of this frame with the signal `lag` samples
+    /// earlier, over lags of 2.5–20 ms (pitch 50–400 Hz).
+    fn periodicity(&self, energy: f32) -> f32 {
+        const MIN_LAG: usize = 20;
+        const MAX_LAG: usize = FRAME_SAMPLES;
+        let current = &self.buf[FRAME_SAMPLES..];
+        // Energy of the window `lag` samples back, slid one sample per lag.
+        let mut back_energy: f32 = self.buf[FRAME_SAMPLES - MIN_LAG..2 * FRAME_SAMPLES - MIN_LAG]
+            .iter()
+            .map(|v| v * v)
+            .sum();
+        let mut best = 0.0f32;
+        for lag in MIN_LAG..=MAX_LAG {
+            let back = &self.buf[FRAME_SAMPLES - lag..2 * FRAME_SAMPLES - lag];
+            let dot: f32 = current.iter().zip(back).map(|(a, b)| a * b).sum();
+            let denominator = (energy * back_energy).sqrt();
+            if denominator > 0.0 {
+                best = best.max(dot / denominator);
+            }
+            if lag < MAX_LAG {
+                let leaving = self.buf[2 * FRAME_SAMPLES - lag - 1];
+                let entering = self.buf[FRAME_SAMPLES - lag - 1];
+                back_energy = (back_energy - leaving * leaving + entering * entering).max(0.0);
+            }
+        }
+        best.clamp(0.0, 1.0)
+    }
+
+    fn strongest_tone(&self, energy: f32) -> ToneEstimate {
+        let current = &self.buf[FRAME_SAMPLES..];
+        let mut best = (0.0f32, self.min_hz);
+        for &(coeff, freq) in &self.coarse {
+            let p = goertzel(current, coeff);
+            if p > best.0 {
+                best = (p, freq);
+            }
+        }
+        let centre = best.1;
+        for k in -FINE_STEPS..=FINE_STEPS {
+            let freq = (centre + k as f32 * FINE_STEP_HZ).clamp(self.min_hz, self.max_hz);
+            let p = goertzel(current, coefficient(freq));
+            if p > best.0 {
+                best = (p, freq);
+            }
+        }
+        // A sinusoid of amplitude A on the filter's frequency gives (A·N/2)² against an energy
+        // of N·A²/2, so this ratio is 1.0 for a pure tone.
+        let purity = if energy > 0.0 {
+            (2.0 * best.0 / (FRAME_SAMPLES as f32 * energy)).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        ToneEstimate {
+            freq_hz: best.1,
+            purity,
+        }
+    }
+}
+
+/// The mean power of a frame whose samples' squares sum to `energy`, in dBFS.
+fn dbfs(energy: f32) -> f32 {
+    let mean = energy / FRAME_SAMPLES as f32;
+    if mean > 0.0 {
+        (10.0 * (mean / (32768.0 * 32768.0)).log10()).max(SILENCE_DBFS)
+    } else {
+        SILENCE_DBFS
+    }
+}
+
+fn coefficient(freq_hz: f32) -> f32 {
+    2.0 * (TAU * freq_hz / SAMPLE_RATE as f32).cos()
+}
+
+/// Squared magnitude of the frame's DFT at the frequency whose coefficient is `coeff`.
+fn goertzel(x: &[f32], coeff: f32) -> f32 {
+    let (mut s1, mut s2) = (0.0f32, 0.0f32);
+    for &v in x {
+        let s = v + coeff * s1 - s2;
+        s2 = s1;
+        s1 = s;
+    }
+    (s1 * s1 + s2 * s2 - coeff * s1 * s2).max(0.0)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A frame of a sine at `freq_hz` and `amplitude`, starting at sample `offset` of the wave.
+    pub(crate) fn sine(freq_hz: f32, amplitude: f32, offset: usize) -> [i16; FRAME_SAMPLES] {
+        std::array::from_fn(|n| {
+            let t = (n + offset) as f32 / SAMPLE_RATE as f32;
+            (amplitude * (TAU * freq_hz * t).sin()).round() as i16
+        })
+    }
+
+    /// A frame of pseudo-random noise of about `amplitude` peak, from a seeded LCG.
+    pub(crate) fn noise(amplitude: f32, seed: &mut u32) -> [i16; FRAME_SAMPLES] {
+        std::array::from_fn(|_| {
+            *seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let u = (*seed >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0;
+            (amplitude * u).round() as i16
+        })
+    }
+
+    fn settled(
+        analyzer: &mut FrameAnalyzer,
+        frames: impl Fn(usize) -> [i16; 160],
+    ) -> FrameFeatures {
+        let mut last = None;
+        for k in 0..5 {
+            last = Some(analyzer.analyze(&frames(k), -60.0));
+        }
+        last.unwrap()
+    }
+
+    #[test]
+    fn a_pure_tone_is_found_with_its_frequency() {
+        for freq in [400.0, 440.0, 850.0, 1000.0, 1400.0, 1777.0, 2000.0] {
+            let mut a = FrameAnalyzer::new(400, 2000);
+            let f = settled(&mut a, |k| sine(freq, 8000.0, k * 160));
+            let tone = f.tone.expect("loud enough to look");
+            assert!(tone.purity > 0.9, "{freq} Hz: purity {}", tone.purity);
+            assert!(
+                (tone.freq_hz - freq).abs() <= 5.0,
+                "{freq} Hz read as {}",
+                tone.freq_hz
+            );
+        }
+    }
+
+    #[test]
+    fn noise_is_not_a_tone() {
+        let mut a = FrameAnalyzer::new(400, 2000);
+        let mut seed = 7;
+        for _ in 0..20 {
+            let f = a.analyze(&noise(8000.0, &mut seed), -60.0);
+            assert!(f.tone.unwrap().purity < 0.2, "{f:?}");
+            assert!(f.zero_crossings > 50, "{f:?}");
+        }
+    }
+
+    #[test]
+    fn level_follows_amplitude_and_ignores_dc() {
+        let mut a = FrameAnalyzer::new(400, 2000);
+        let loud = settled(&mut a, |k| sine(1000.0, 32767.0 / 2.0, k * 160));
+        assert!((loud.level_dbfs - -9.0).abs() < 0.5, "{loud:?}");
+        let mut a = FrameAnalyzer::new(400, 2000);
+        let dc = a.analyze(&[12_000; 160], -60.0);
+        assert_eq!(dc.level_dbfs, SILENCE_DBFS, "{dc:?}");
+        let step = a.analyze(&[-12_000; 160], -60.0);
+        let after = a.analyze(&[-12_000; 160], -60.0);
+        let settled_step = a.analyze(&[-12_000; 160], -60.0);
+        assert!(step.level_dbfs > -20.0, "{step:?}");
+        assert!(
+            after.level_dbfs < -30.0 && settled_step.level_dbfs < -60.0,
+            "{after:?} {settled_step:?}"
+        );
+        assert_eq!(
+            FrameAnalyzer::new(400, 2000).analyze(&[0; 160], -60.0).tone,
+            None
+        );
+    }
+
+    #[test]
+    fn silence_and_full_scale_garbage_stay_finite() {
+        let mut a = FrameAnalyzer::new(400, 2000);
+        assert_eq!(a.analyze(&[0; 160], -60.0).level_dbfs, SILENCE_DBFS);
+        let square: [i16; 160] =
+            std::array::from_fn(|n| if n % 2 == 0 { i16::MAX } else { i16::MIN });
+        for _ in 0..10 {
+            let f = a.analyze(&square, -60.0);
+            assert!(f.level_dbfs.is_finite() && f.level_dbfs <= 7.0, "{f:?}");
+            let t = f.tone.unwrap();
+            assert!(t.purity.is_finite() && (0.0..=1.0).contains(&t.purity));
+        }
+    }
+}
