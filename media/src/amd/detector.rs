@@ -132,14 +132,20 @@ impl AmdDetector {
             return;
         }
         let end = at.saturating_add(FRAME);
-        let features = self.analyzer.analyze(frame, self.config.min_speech_dbfs);
-        let loud = self.vad.is_speech(&features);
-        let beep = self.beeps.push(
-            at,
-            &features,
-            features.level_dbfs >= self.config.min_speech_dbfs,
-        );
-        // A tone is not speech: a beep must not read as a long greeting.
+        let features = self.analyzer.analyze(frame);
+        let audible = features.level_dbfs >= self.config.min_speech_dbfs;
+        let tone = audible.then(|| self.analyzer.tone());
+        let beep = self.beeps.push(at, features.level_dbfs, tone);
+        if self.phase == Phase::AwaitingBeep {
+            if let Some(BeepEvent::Ended { at, freq_hz }) = beep {
+                self.events.push_back(AmdEvent::BeepEnd { at, freq_hz });
+                self.phase = Phase::Done;
+            }
+            return self.expire(end);
+        }
+        let analyzer = &self.analyzer;
+        let loud = self.vad.is_speech(&features, || analyzer.periodicity());
+        // A beep is not speech: it must not read as a long greeting.
         let speech = loud && !self.beeps.in_beep();
         let (run, run_start) = self.speech_run;
         self.speech_run = if speech {
@@ -154,10 +160,6 @@ impl AmdDetector {
         match (self.phase, beep) {
             (Phase::Listening | Phase::FirstPhrase { .. }, Some(BeepEvent::Confirmed { .. })) => {
                 self.decide(Verdict::Machine, Cause::Beep, end);
-            }
-            (Phase::AwaitingBeep, Some(BeepEvent::Ended { at, freq_hz })) => {
-                self.events.push_back(AmdEvent::BeepEnd { at, freq_hz });
-                self.phase = Phase::Done;
             }
             (Phase::Listening, _) if talking => {
                 self.phase = Phase::FirstPhrase {

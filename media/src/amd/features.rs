@@ -27,10 +27,6 @@ pub(crate) struct FrameFeatures {
     pub(crate) high_dbfs: f32,
     /// Sign changes in the frame.
     pub(crate) zero_crossings: u32,
-    /// Peak normalised autocorrelation at pitch lags (2.5–20 ms), 0.0–1.0: voicing.
-    pub(crate) periodicity: f32,
-    /// The strongest frequency in the beep band, if the frame was loud enough to look.
-    pub(crate) tone: Option<ToneEstimate>,
 }
 
 /// The strongest frequency of a frame and its share of the frame's energy.
@@ -42,7 +38,9 @@ pub(crate) struct ToneEstimate {
     pub(crate) purity: f32,
 }
 
-/// Turns frames into [`FrameFeatures`]. Keeps a DC blocker's state across frames.
+/// Turns frames into [`FrameFeatures`], and measures the last frame's voicing and tone on demand
+/// (they cost most of the time, and most frames do not need them). Keeps a DC blocker's state
+/// across frames.
 #[derive(Debug, Clone)]
 pub(crate) struct FrameAnalyzer {
     /// The DC blocker's last input (`None` before the first sample, which primes it, so a
@@ -55,6 +53,8 @@ pub(crate) struct FrameAnalyzer {
     max_hz: f32,
     /// The previous frame then this one, DC-blocked: pitch lags reach back into the previous.
     buf: [f32; 2 * FRAME_SAMPLES],
+    /// Sum of squares of this frame.
+    energy: f32,
 }
 
 impl FrameAnalyzer {
@@ -75,15 +75,12 @@ impl FrameAnalyzer {
             min_hz: min_hz as f32,
             max_hz: max_hz as f32,
             buf: [0.0; 2 * FRAME_SAMPLES],
+            energy: 0.0,
         }
     }
 
-    /// Measures one frame; looks for a tone only when the frame is at least `tone_gate_dbfs`.
-    pub(crate) fn analyze(
-        &mut self,
-        frame: &[i16; FRAME_SAMPLES],
-        tone_gate_dbfs: f32,
-    ) -> FrameFeatures {
+    /// Measures one frame.
+    pub(crate) fn analyze(&mut self, frame: &[i16; FRAME_SAMPLES]) -> FrameFeatures {
         // A one-pole DC blocker (corner near 25 Hz): offsets from a bad line or codec would
         // otherwise read as level.
         let mut energy = 0.0f32;
@@ -106,23 +103,18 @@ impl FrameAnalyzer {
             previous = y;
         }
         self.last_in = Some(last_in);
-        let level_dbfs = dbfs(energy);
-        let high_dbfs = dbfs(high_energy);
-        let loud = level_dbfs >= tone_gate_dbfs;
-        let tone = loud.then(|| self.strongest_tone(energy));
-        let periodicity = if loud { self.periodicity(energy) } else { 0.0 };
+        self.energy = energy;
         FrameFeatures {
-            level_dbfs,
-            high_dbfs,
+            level_dbfs: dbfs(energy),
+            high_dbfs: dbfs(high_energy),
             zero_crossings: crossings,
-            periodicity,
-            tone,
         }
     }
 
-    /// The highest normalised autocorrelation of this frame with the signal `lag` samples
-    /// earlier, over lags of 2.5–20 ms (pitch 50–400 Hz).
-    fn periodicity(&self, energy: f32) -> f32 {
+    /// Voicing of the last frame: its highest normalised autocorrelation with the signal `lag`
+    /// samples earlier, over lags of 2.5–20 ms (pitch 50–400 Hz), 0.0–1.0.
+    pub(crate) fn periodicity(&self) -> f32 {
+        let energy = self.energy;
         const MIN_LAG: usize = 20;
         const MAX_LAG: usize = FRAME_SAMPLES;
         let current = &self.buf[FRAME_SAMPLES..];
@@ -148,7 +140,9 @@ impl FrameAnalyzer {
         best.clamp(0.0, 1.0)
     }
 
-    fn strongest_tone(&self, energy: f32) -> ToneEstimate {
+    /// The strongest frequency of the last frame in the beep band, and its share of the energy.
+    pub(crate) fn tone(&self) -> ToneEstimate {
+        let energy = self.energy;
         let current = &self.buf[FRAME_SAMPLES..];
         let mut best = (0.0f32, self.min_hz);
         for &(coeff, freq) in &self.coarse {
@@ -231,7 +225,7 @@ pub(crate) mod tests {
     ) -> FrameFeatures {
         let mut last = None;
         for k in 0..5 {
-            last = Some(analyzer.analyze(&frames(k), -60.0));
+            last = Some(analyzer.analyze(&frames(k)));
         }
         last.unwrap()
     }
@@ -240,8 +234,8 @@ pub(crate) mod tests {
     fn a_pure_tone_is_found_with_its_frequency() {
         for freq in [400.0, 440.0, 850.0, 1000.0, 1400.0, 1777.0, 2000.0] {
             let mut a = FrameAnalyzer::new(400, 2000);
-            let f = settled(&mut a, |k| sine(freq, 8000.0, k * 160));
-            let tone = f.tone.expect("loud enough to look");
+            settled(&mut a, |k| sine(freq, 8000.0, k * 160));
+            let tone = a.tone();
             assert!(tone.purity > 0.9, "{freq} Hz: purity {}", tone.purity);
             assert!(
                 (tone.freq_hz - freq).abs() <= 5.0,
@@ -252,12 +246,30 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_voice_is_periodic() {
+        // Harmonics 3–10 of 125 Hz: the fundamental is below the telephone band.
+        let voice = |k: usize| -> [i16; 160] {
+            std::array::from_fn(|n| {
+                let t = (k * 160 + n) as f32 / SAMPLE_RATE as f32;
+                (3..=10)
+                    .map(|h| 1500.0 * (TAU * 125.0 * h as f32 * t).sin())
+                    .sum::<f32>() as i16
+            })
+        };
+        let mut a = FrameAnalyzer::new(400, 2000);
+        settled(&mut a, voice);
+        assert!(a.periodicity() > 0.9, "{}", a.periodicity());
+        assert!(a.tone().purity < 0.3, "{:?}", a.tone());
+    }
+
+    #[test]
     fn noise_is_not_a_tone() {
         let mut a = FrameAnalyzer::new(400, 2000);
         let mut seed = 7;
         for _ in 0..20 {
-            let f = a.analyze(&noise(8000.0, &mut seed), -60.0);
-            assert!(f.tone.unwrap().purity < 0.2, "{f:?}");
+            let f = a.analyze(&noise(8000.0, &mut seed));
+            assert!(a.tone().purity < 0.2, "{:?}", a.tone());
+            assert!(a.periodicity() < 0.5, "{}", a.periodicity());
             assert!(f.zero_crossings > 50, "{f:?}");
         }
     }
@@ -268,33 +280,33 @@ pub(crate) mod tests {
         let loud = settled(&mut a, |k| sine(1000.0, 32767.0 / 2.0, k * 160));
         assert!((loud.level_dbfs - -9.0).abs() < 0.5, "{loud:?}");
         let mut a = FrameAnalyzer::new(400, 2000);
-        let dc = a.analyze(&[12_000; 160], -60.0);
+        let dc = a.analyze(&[12_000; 160]);
         assert_eq!(dc.level_dbfs, SILENCE_DBFS, "{dc:?}");
-        let step = a.analyze(&[-12_000; 160], -60.0);
-        let after = a.analyze(&[-12_000; 160], -60.0);
-        let settled_step = a.analyze(&[-12_000; 160], -60.0);
+        let step = a.analyze(&[-12_000; 160]);
+        let after = a.analyze(&[-12_000; 160]);
+        let settled_step = a.analyze(&[-12_000; 160]);
         assert!(step.level_dbfs > -20.0, "{step:?}");
         assert!(
             after.level_dbfs < -30.0 && settled_step.level_dbfs < -60.0,
             "{after:?} {settled_step:?}"
         );
-        assert_eq!(
-            FrameAnalyzer::new(400, 2000).analyze(&[0; 160], -60.0).tone,
-            None
-        );
+        let mut quiet = FrameAnalyzer::new(400, 2000);
+        quiet.analyze(&[0; 160]);
+        assert_eq!((quiet.tone().purity, quiet.periodicity()), (0.0, 0.0));
     }
 
     #[test]
     fn silence_and_full_scale_garbage_stay_finite() {
         let mut a = FrameAnalyzer::new(400, 2000);
-        assert_eq!(a.analyze(&[0; 160], -60.0).level_dbfs, SILENCE_DBFS);
+        assert_eq!(a.analyze(&[0; 160]).level_dbfs, SILENCE_DBFS);
         let square: [i16; 160] =
             std::array::from_fn(|n| if n % 2 == 0 { i16::MAX } else { i16::MIN });
         for _ in 0..10 {
-            let f = a.analyze(&square, -60.0);
+            let f = a.analyze(&square);
             assert!(f.level_dbfs.is_finite() && f.level_dbfs <= 7.0, "{f:?}");
-            let t = f.tone.unwrap();
+            let t = a.tone();
             assert!(t.purity.is_finite() && (0.0..=1.0).contains(&t.purity));
+            assert!((0.0..=1.0).contains(&a.periodicity()));
         }
     }
 }

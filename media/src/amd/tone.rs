@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::features::FrameFeatures;
+use super::features::ToneEstimate;
 use super::FRAME;
 
 /// Share of a frame's energy at one frequency for the frame to be part of a tone. A beep 4 dB
@@ -73,22 +73,21 @@ impl BeepTracker {
             .is_some_and(|r| r.misses == 0 && r.frames >= self.min_frames)
     }
 
-    /// Feeds the frame starting at `at`; `loud_enough` says whether its level could be a beep.
+    /// Feeds the frame starting at `at`, at `level_dbfs`, with its strongest frequency (`None`
+    /// if it is too quiet to be a beep).
     pub(crate) fn push(
         &mut self,
         at: Duration,
-        features: &FrameFeatures,
-        loud_enough: bool,
+        level_dbfs: f32,
+        tone: Option<ToneEstimate>,
     ) -> Option<BeepEvent> {
         let end = at.saturating_add(FRAME);
-        let tone = features
-            .tone
-            .filter(|t| loud_enough && t.purity >= MIN_PURITY);
+        let tone = tone.filter(|t| t.purity >= MIN_PURITY);
         match (self.run.as_mut(), tone) {
-            (Some(run), Some(t)) if run.matches(t.freq_hz, features.level_dbfs) => {
+            (Some(run), Some(t)) if run.matches(t.freq_hz, level_dbfs) => {
                 let n = run.frames as f32;
                 run.freq_hz = (run.freq_hz * n + t.freq_hz) / (n + 1.0);
-                run.level_dbfs = (run.level_dbfs * n + features.level_dbfs) / (n + 1.0);
+                run.level_dbfs = (run.level_dbfs * n + level_dbfs) / (n + 1.0);
                 run.frames += 1;
                 run.misses = 0;
                 run.end = end;
@@ -104,7 +103,7 @@ impl BeepTracker {
                 let ended = self.run.take().and_then(|r| self.ended(r));
                 self.run = tone.map(|t| Run {
                     freq_hz: t.freq_hz,
-                    level_dbfs: features.level_dbfs,
+                    level_dbfs,
                     frames: 1,
                     misses: 0,
                     end,
@@ -143,8 +142,9 @@ mod tests {
         let mut tracker = BeepTracker::new(min_frames);
         let mut events = Vec::new();
         for (k, frame) in frames.iter().enumerate() {
-            let f = analyzer.analyze(frame, -55.0);
-            if let Some(e) = tracker.push(ms(20 * k as u64), &f, f.level_dbfs > -55.0) {
+            let level = analyzer.analyze(frame).level_dbfs;
+            let tone = (level > -55.0).then(|| analyzer.tone());
+            if let Some(e) = tracker.push(ms(20 * k as u64), level, tone) {
                 events.push((k, e));
             }
         }

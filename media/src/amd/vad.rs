@@ -91,17 +91,23 @@ impl Vad {
     }
 
     /// Learns from a frame, then says whether it is speech (or any sound worth a look). The
-    /// frame joins the floor first, so the very first frame is never speech.
-    pub(crate) fn is_speech(&mut self, frame: &FrameFeatures) -> bool {
+    /// frame joins the floor first, so the very first frame is never speech. `periodicity` is
+    /// asked for only when the level alone cannot decide.
+    pub(crate) fn is_speech(
+        &mut self,
+        frame: &FrameFeatures,
+        periodicity: impl FnOnce() -> f32,
+    ) -> bool {
         let level = frame.level_dbfs;
         self.floor.update(level);
         self.high_floor.update(frame.high_dbfs);
         let floor = self.floor.level();
-        let audible = level >= self.min_dbfs;
-        audible
-            && (level >= floor + self.margin_db
-                || frame.high_dbfs >= self.high_floor.level() + self.margin_db
-                || frame.periodicity >= VOICED && level >= floor + VOICED_MARGIN_DB)
+        if level < self.min_dbfs {
+            return false;
+        }
+        level >= floor + self.margin_db
+            || frame.high_dbfs >= self.high_floor.level() + self.margin_db
+            || level >= floor + VOICED_MARGIN_DB && periodicity() >= VOICED
     }
 }
 
@@ -160,13 +166,11 @@ impl SyllableCounter {
 mod tests {
     use super::*;
 
-    fn frame(level_dbfs: f32, periodicity: f32) -> FrameFeatures {
+    fn frame(level_dbfs: f32) -> FrameFeatures {
         FrameFeatures {
             level_dbfs,
             high_dbfs: level_dbfs,
             zero_crossings: 0,
-            periodicity,
-            tone: None,
         }
     }
 
@@ -195,27 +199,27 @@ mod tests {
     fn speech_must_clear_the_floor_by_the_margin_and_the_absolute_minimum() {
         let mut v = Vad::new(9.0, -55.0);
         for _ in 0..20 {
-            assert!(!v.is_speech(&frame(-45.0, 0.0)));
+            assert!(!v.is_speech(&frame(-45.0), || 0.0));
         }
-        assert!(!v.is_speech(&frame(-37.0, 0.0)));
-        assert!(v.is_speech(&frame(-35.0, 0.0)));
+        assert!(!v.is_speech(&frame(-37.0), || 0.0));
+        assert!(v.is_speech(&frame(-35.0), || 0.0));
         let mut quiet = Vad::new(9.0, -55.0);
         for _ in 0..20 {
-            assert!(!quiet.is_speech(&frame(SILENCE_DBFS, 0.0)));
+            assert!(!quiet.is_speech(&frame(SILENCE_DBFS), || 0.0));
         }
-        assert!(!quiet.is_speech(&frame(-56.0, 0.0)));
-        assert!(quiet.is_speech(&frame(-54.0, 0.0)));
+        assert!(!quiet.is_speech(&frame(-56.0), || 0.0));
+        assert!(quiet.is_speech(&frame(-54.0), || 0.0));
     }
 
     #[test]
     fn voiced_frames_need_less_margin_but_some() {
         let mut v = Vad::new(9.0, -55.0);
         for _ in 0..20 {
-            assert!(!v.is_speech(&frame(-40.0, 0.5)));
+            assert!(!v.is_speech(&frame(-40.0), || 0.5));
         }
-        assert!(!v.is_speech(&frame(-36.0, 0.5)));
-        assert!(v.is_speech(&frame(-36.0, 0.7)));
-        assert!(!v.is_speech(&frame(-38.0, 0.9)));
+        assert!(!v.is_speech(&frame(-36.0), || 0.5));
+        assert!(v.is_speech(&frame(-36.0), || 0.7));
+        assert!(!v.is_speech(&frame(-38.0), || 0.9));
     }
 
     #[test]
@@ -247,28 +251,28 @@ mod tests {
         let mut v = Vad::new(7.0, -55.0);
         let noise = FrameFeatures {
             high_dbfs: -60.0,
-            ..frame(-40.0, 0.2)
+            ..frame(-40.0)
         };
         for _ in 0..20 {
-            assert!(!v.is_speech(&noise));
+            assert!(!v.is_speech(&noise, || 0.2));
         }
         let fricative = FrameFeatures {
             high_dbfs: -50.0,
-            ..frame(-38.0, 0.2)
+            ..frame(-38.0)
         };
-        assert!(v.is_speech(&fricative));
+        assert!(v.is_speech(&fricative, || 0.2));
     }
 
     #[test]
     fn talking_does_not_lift_the_floor() {
         let mut v = Vad::new(9.0, -55.0);
         for _ in 0..25 {
-            v.is_speech(&frame(-50.0, 0.0));
+            v.is_speech(&frame(-50.0), || 0.0);
         }
         // Three seconds of speech with a dip every 300 ms.
         for k in 0..150 {
             let level = if k % 15 == 0 { -48.0 } else { -20.0 };
-            let speech = v.is_speech(&frame(level, 0.0));
+            let speech = v.is_speech(&frame(level), || 0.0);
             assert_eq!(speech, level > -30.0, "frame {k}");
         }
     }
