@@ -11,7 +11,7 @@
 //! manifest is written last, so a half-built set is built again.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -106,6 +106,13 @@ pub fn labelled_set(root: &Path, spec: &SetSpec) -> Vec<Labelled> {
         .collect();
     std::fs::write(&manifest, manifest_text(&set)).expect("write the manifest");
     set
+}
+
+/// Builds one planned call into `dir` (for tests of a single case).
+pub fn build_one(dir: &Path, call: &CallPlan) -> Labelled {
+    require_tools();
+    std::fs::create_dir_all(dir).expect("create the directory");
+    build_call(dir, call, &noise_beds(), &Mutex::new(HashMap::new()))
 }
 
 /// Runs a command with `input` on stdin; returns its stdout, failing the test on an error.
@@ -408,25 +415,5 @@ fn parse_manifest(dir: &Path, text: &str) -> Option<Vec<Labelled>> {
                 first_text: text.to_string(),
             })
         })
-        .collect()
-}
-
-/// Reads back a file's linear samples with sox (for tests that look at the audio itself).
-pub fn read_samples(path: &Path) -> Vec<i16> {
-    let mut sox = Command::new("sox");
-    sox.args(["-V1"]).arg(path);
-    sox_raw_args(&mut sox).arg("-");
-    let mut child = sox.stdout(Stdio::piped()).spawn().expect("start sox");
-    let mut bytes = Vec::new();
-    child
-        .stdout
-        .take()
-        .expect("stdout is piped")
-        .read_to_end(&mut bytes)
-        .expect("read sox's output");
-    assert!(child.wait().expect("wait for sox").success());
-    bytes
-        .chunks_exact(2)
-        .map(|b| i16::from_le_bytes([b[0], b[1]]))
         .collect()
 }
