@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use super::config::AmdConfig;
-use super::features::FrameAnalyzer;
+use super::features::{FrameAnalyzer, FrameFeatures};
 use super::frames::Framer;
 use super::tone::{BeepEvent, BeepTracker};
 use super::vad::{SyllableCounter, Vad};
@@ -126,6 +126,8 @@ impl AmdDetector {
         }
     }
 
+    /// One frame starting at `at`: the beep tracker hears every frame; the cadence only the
+    /// frames before the verdict.
     fn process(&mut self, at: Duration, frame: &[i16; FRAME_SAMPLES]) {
         self.expire(at);
         if self.phase == Phase::Done {
@@ -135,16 +137,26 @@ impl AmdDetector {
         let features = self.analyzer.analyze(frame);
         let audible = features.level_dbfs >= self.config.min_speech_dbfs;
         let tone = audible.then(|| self.analyzer.tone());
-        let beep = self.beeps.push(at, features.level_dbfs, tone);
-        if self.phase == Phase::AwaitingBeep {
-            if let Some(BeepEvent::Ended { at, freq_hz }) = beep {
+        match (self.phase, self.beeps.push(at, features.level_dbfs, tone)) {
+            (Phase::AwaitingBeep, Some(BeepEvent::Ended { at, freq_hz })) => {
                 self.events.push_back(AmdEvent::BeepEnd { at, freq_hz });
                 self.phase = Phase::Done;
             }
-            return self.expire(end);
+            (Phase::AwaitingBeep, _) => {}
+            (_, Some(BeepEvent::Confirmed { .. })) => {
+                self.decide(Verdict::Machine, Cause::Beep, end);
+            }
+            _ => self.follow_cadence(at, &features),
         }
+        self.expire(end);
+    }
+
+    /// Tracks the first phrase: its onset, its last speech and its syllables; decides Machine
+    /// when it runs too long. (Human comes from [`AmdDetector::expire`], once the wait passes.)
+    fn follow_cadence(&mut self, at: Duration, features: &FrameFeatures) {
+        let end = at.saturating_add(FRAME);
         let analyzer = &self.analyzer;
-        let loud = self.vad.is_speech(&features, || analyzer.periodicity());
+        let loud = self.vad.is_speech(features, || analyzer.periodicity());
         // A beep is not speech: it must not read as a long greeting.
         let speech = loud && !self.beeps.in_beep();
         let (run, run_start) = self.speech_run;
@@ -154,14 +166,8 @@ impl AmdDetector {
             (0, at)
         };
         let talking = self.speech_run.0 >= self.min_speech_frames;
-        if let Phase::FirstPhrase { .. } = self.phase {
-            self.syllables.push(features.level_dbfs, speech);
-        }
-        match (self.phase, beep) {
-            (Phase::Listening | Phase::FirstPhrase { .. }, Some(BeepEvent::Confirmed { .. })) => {
-                self.decide(Verdict::Machine, Cause::Beep, end);
-            }
-            (Phase::Listening, _) if talking => {
+        match self.phase {
+            Phase::Listening if talking => {
                 self.phase = Phase::FirstPhrase {
                     onset: self.speech_run.1,
                     last_speech: end,
@@ -169,21 +175,23 @@ impl AmdDetector {
                 self.syllables = SyllableCounter::new();
                 self.syllables.push(features.level_dbfs, speech);
             }
-            (Phase::FirstPhrase { onset, .. }, _) if talking => {
+            Phase::FirstPhrase { onset, last_speech } => {
+                self.syllables.push(features.level_dbfs, speech);
+                if !talking {
+                    return;
+                }
                 self.phase = Phase::FirstPhrase {
                     onset,
-                    last_speech: end,
+                    last_speech: end.max(last_speech),
                 };
-                if end.saturating_sub(onset)
-                    >= AmdConfig::duration(self.config.max_human_greeting_ms)
-                    || self.syllables.count() > self.config.max_human_syllables
-                {
+                let too_long = end.saturating_sub(onset)
+                    >= AmdConfig::duration(self.config.max_human_greeting_ms);
+                if too_long || self.syllables.count() > self.config.max_human_syllables {
                     self.decide(Verdict::Machine, Cause::LongGreeting, end);
                 }
             }
             _ => {}
         }
-        self.expire(end);
     }
 }
 
