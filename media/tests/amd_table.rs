@@ -11,9 +11,10 @@
 mod amd_support;
 
 use amd_support::build::{labelled_set, Labelled};
+use amd_support::plan::Kind;
 use amd_support::plan::SetSpec;
-use amd_support::score::{classify_set, csv_rows, mistakes, table, Scores};
-use media::amd::{AmdDetector, ClassicAmd};
+use amd_support::score::{causes, classify_set, csv_rows, mistakes, table, Scores};
+use media::amd::{AmdDetector, ClassicAmd, Verdict};
 
 fn env_or(name: &str, default: u64) -> u64 {
     match std::env::var(name) {
@@ -58,6 +59,16 @@ fn accuracy_table() {
         spec.speeds.end()
     );
     println!("{}", table(&ours_scores, &classic_scores));
+    println!(
+        "people called machine, by cause: ours {}; app_amd {}",
+        causes(&ours, Kind::Human, Verdict::Machine),
+        causes(&classic, Kind::Human, Verdict::Machine)
+    );
+    println!(
+        "machines called human, by cause: ours {}; app_amd {}",
+        causes(&ours, Kind::Machine, Verdict::Human),
+        causes(&classic, Kind::Machine, Verdict::Human)
+    );
     if std::env::var_os("AMD_MISTAKES").is_some() {
         println!("ours got wrong:\n{}", mistakes(&ours));
     }
@@ -95,6 +106,8 @@ fn cadence_sweep() {
                 "sil" => c.greeting_silence_ms = v,
                 "max" => c.max_human_greeting_ms = v,
                 "syl" => c.max_human_syllables = v,
+                "lsyl" => c.long_greeting_syllables = v,
+                "cap" => c.max_greeting_ms = v,
                 "margin" => c.speech_margin_db = v as f32 / 10.0,
                 _ => panic!("unknown knob {k}"),
             }
@@ -113,9 +126,10 @@ fn cadence_sweep() {
         let s = Scores::of(&outcomes);
         let p = |v: &[i64], q| amd_support::score::percentile(v, q).unwrap_or(-1);
         println!(
-            "short {} ssil {} sil {} max {} syl {} margin {}: false-machine {:.1}% caught {:.1}% human p95 {} hello p95 {} machine p95 {}",
+            "short {} ssil {} sil {} max {} syl {} lsyl {} cap {} margin {}: false-machine {:.1}% caught {:.1}% human p95 {} hello p95 {} machine p95 {}",
             c.short_greeting_ms, c.short_greeting_silence_ms, c.greeting_silence_ms, c.max_human_greeting_ms,
-            c.max_human_syllables, c.speech_margin_db, s.false_machine_pct(), s.caught_pct(),
+            c.max_human_syllables, c.long_greeting_syllables, c.max_greeting_ms, c.speech_margin_db,
+            s.false_machine_pct(), s.caught_pct(),
             p(&s.human_after_phrase_ms, 95.0), p(&s.hello_from_start_ms, 95.0), p(&s.machine_ms, 95.0),
         );
     }

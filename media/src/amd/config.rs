@@ -14,9 +14,16 @@ pub struct AmdConfig {
     /// NotSure. Default 5000, bounds 1000–30000.
     pub max_analysis_ms: u32,
     /// Longest first phrase a person says before waiting for an answer, ms: talking for longer
-    /// (counting pauses shorter than the waits below) is a machine's greeting. Default 1700,
-    /// bounds 500–5000.
+    /// (counting pauses shorter than the waits below) is a machine's greeting, once it has
+    /// `long_greeting_syllables`. Default 1700, bounds 500–5000.
     pub max_human_greeting_ms: u32,
+    /// Syllables a first phrase longer than `max_human_greeting_ms` needs to be a machine's: a
+    /// slow talker's "hello, who's calling?" is long but has five. Default 6, bounds
+    /// 1–`max_human_syllables`.
+    pub long_greeting_syllables: u32,
+    /// A first phrase this long is a machine's whatever its syllables, ms. Default 2400, bounds
+    /// `max_human_greeting_ms`–10000.
+    pub max_greeting_ms: u32,
     /// Most syllables a person says before waiting: a first phrase with more syllable nuclei
     /// (peaks of loudness) is a machine's greeting, however fast it is spoken. Default 7,
     /// bounds 2–30.
@@ -55,6 +62,8 @@ impl Default for AmdConfig {
         AmdConfig {
             max_analysis_ms: 5000,
             max_human_greeting_ms: 1700,
+            long_greeting_syllables: 6,
+            max_greeting_ms: 2400,
             max_human_syllables: 7,
             short_greeting_ms: 600,
             short_greeting_silence_ms: 300,
@@ -104,6 +113,18 @@ impl AmdConfig {
             self.max_human_syllables,
             2..=30,
             "must be 2–30",
+        )?;
+        check(
+            "long_greeting_syllables",
+            self.long_greeting_syllables,
+            1..=self.max_human_syllables,
+            "must be 1 to max_human_syllables",
+        )?;
+        check(
+            "max_greeting_ms",
+            self.max_greeting_ms,
+            self.max_human_greeting_ms..=10_000,
+            "must be max_human_greeting_ms to 10000 ms",
         )?;
         check(
             "short_greeting_ms",
@@ -199,6 +220,11 @@ mod tests {
                 "max_human_syllables",
                 Box::new(|c| c.max_human_syllables = 1),
             ),
+            (
+                "long_greeting_syllables",
+                Box::new(|c| c.long_greeting_syllables = 8),
+            ),
+            ("max_greeting_ms", Box::new(|c| c.max_greeting_ms = 1000)),
             (
                 "short_greeting_ms",
                 Box::new(|c| c.short_greeting_ms = 1800),

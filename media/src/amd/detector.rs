@@ -91,6 +91,17 @@ impl AmdDetector {
         }
     }
 
+    /// Whether a first phrase of `span` with the syllables counted so far is a machine's: too
+    /// many syllables for a person, or too long (for its syllables, or for anyone).
+    fn greeting_too_long(&self, span: Duration) -> bool {
+        let c = &self.config;
+        let syllables = self.syllables.count();
+        syllables > c.max_human_syllables
+            || span >= AmdConfig::duration(c.max_human_greeting_ms)
+                && syllables >= c.long_greeting_syllables
+            || span >= AmdConfig::duration(c.max_greeting_ms)
+    }
+
     fn decide(&mut self, verdict: Verdict, cause: Cause, at: Duration) {
         self.events
             .push_back(AmdEvent::Verdict { verdict, cause, at });
@@ -184,9 +195,7 @@ impl AmdDetector {
                     onset,
                     last_speech: end.max(last_speech),
                 };
-                let too_long = end.saturating_sub(onset)
-                    >= AmdConfig::duration(self.config.max_human_greeting_ms);
-                if too_long || self.syllables.count() > self.config.max_human_syllables {
+                if self.greeting_too_long(end.saturating_sub(onset)) {
                     self.decide(Verdict::Machine, Cause::LongGreeting, end);
                 }
             }

@@ -284,6 +284,27 @@ pub fn csv_rows(detector: &str, s: &Scores) -> String {
         .collect()
 }
 
+/// How many files of `kind` a detector called `verdict`, by cause, most frequent first.
+pub fn causes(outcomes: &[Outcome], kind: Kind, verdict: Verdict) -> String {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for o in outcomes
+        .iter()
+        .filter(|o| o.label.kind == kind && o.report.verdict == verdict)
+    {
+        let cause = format!("{:?}", o.report.cause);
+        match counts.iter_mut().find(|(c, _)| *c == cause) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((cause, 1)),
+        }
+    }
+    counts.sort_by_key(|c| std::cmp::Reverse(c.1));
+    counts
+        .iter()
+        .map(|(c, n)| format!("{c} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The files a detector got wrong, one line each, for reading when a goal fails.
 pub fn mistakes(outcomes: &[Outcome]) -> String {
     let mut out = String::new();
