@@ -6,7 +6,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use media::amd::{AmdConfig, AmdDetector, ClassicAmd, Detector};
+use media::amd::{AmdConfig, AmdDetector, ClassicAmd, ClassicConfig, Detector};
 
 const FRAMES: usize = 250;
 
@@ -57,10 +57,13 @@ fn amd_frame(c: &mut Criterion) {
     // Speech 4–5 dB above loud noise: the level alone cannot decide, so every speech frame is
     // also measured for voicing.
     let noisy = call(1000.0, 900.0);
-    // A detector kept in its first-phrase state for the whole call, so every frame pays for
-    // the level, the voicing and the tone: the worst case per frame.
+    // A detector kept in its first-phrase state for the whole noisy call, whose level test
+    // never decides alone, so every frame pays for the level and the tone, and every frame a
+    // little above the noise for the voicing too: the worst case per frame.
     let never_decides = AmdConfig {
         max_human_greeting_ms: 5000,
+        max_greeting_ms: 10_000,
+        speech_margin_db: 30.0,
         max_human_syllables: 30,
         short_greeting_silence_ms: 3000,
         greeting_silence_ms: 3000,
@@ -85,6 +88,22 @@ fn amd_frame(c: &mut Criterion) {
     });
     g.bench_function("classic_noisy_machine_call", |b| {
         b.iter(|| feed(ClassicAmd::default(), black_box(&noisy)))
+    });
+    // app_amd analysing every frame of the call (it stops at its verdict otherwise).
+    let classic_never_decides = ClassicConfig {
+        initial_silence_ms: 100_000,
+        greeting_ms: 100_000,
+        after_greeting_silence_ms: 100_000,
+        total_analysis_ms: 100_000,
+        maximum_number_of_words: 1000,
+        maximum_word_length_ms: 100_000,
+        ..ClassicConfig::default()
+    };
+    g.bench_function("classic_worst_case", |b| {
+        b.iter(|| {
+            let d = ClassicAmd::new(classic_never_decides.clone());
+            feed(d, black_box(&clean))
+        })
     });
     g.finish();
 }
