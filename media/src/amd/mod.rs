@@ -5,16 +5,18 @@
 //!
 //! ```text
 //!   file         classify a WAV file offline: AmdReport { verdict, decided_ms, beep_end_ms }
-//!   detector     AmdDetector: the cadence state machine (ours)
+//!   detector     AmdDetector: the cadence of the first phrase decides (ours)
 //!   classic      ClassicAmd: Asterisk app_amd's algorithm, re-implemented as the baseline
-//!   vad, tone    speech/silence against a tracked noise floor; the beep (steady tone) detector
-//!   features     per-frame measurements: level, zero crossings, tone purity and frequency
+//!   vad, tone    speech/silence against a tracked noise floor, syllable peaks; the beep
+//!   features     per-frame measurements: level, high band, voicing, tone purity and frequency
 //!   frames       cuts whatever the caller hands in into 20 ms frames with their offsets
 //!   config       AmdConfig: every knob with its unit, default and bounds
 //! ```
 //!
 //! Time is an offset from the moment the call was answered (`Duration`), passed in with every
-//! frame; the detectors never read a clock. After each `handle_frame` or `handle_timeout`, drain
+//! frame; the detectors never read a clock. On a leg, decode each RTP payload with its codec
+//! ([`crate::Codec::decode`]) and pass the offset of its RTP timestamp from the first one's
+//! (timestamp difference / 8 ms), so jitter does not move the audio. After each `handle_frame` or `handle_timeout`, drain
 //! [`Detector::poll_event`] until it returns `None`. Any input is accepted: odd frame sizes,
 //! gaps, time going backwards (ignored), clipping or garbage; memory is bounded.
 
@@ -63,7 +65,8 @@ impl Verdict {
     }
 }
 
-/// Why a detector reached its verdict.
+/// Why a detector reached its verdict ([`Cause::as_str`] names it as Asterisk's `AMDCAUSE`
+/// does, where it has a name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Cause {
@@ -85,6 +88,25 @@ pub enum Cause {
     MaxWordLength,
     /// The file classifier: the audio ended before any decision (NotSure).
     AudioEnded,
+}
+
+impl Cause {
+    /// An upper-case name: `SHORTGREETING`, `LONGGREETING`, `BEEP`, `TOOLONG`,
+    /// `INITIALSILENCE`, `HUMAN` (app_amd's name for the silence after a greeting), `MAXWORDS`,
+    /// `MAXWORDLENGTH`, `AUDIOENDED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::ShortGreeting => "SHORTGREETING",
+            Cause::LongGreeting => "LONGGREETING",
+            Cause::Beep => "BEEP",
+            Cause::TooLong => "TOOLONG",
+            Cause::InitialSilence => "INITIALSILENCE",
+            Cause::AfterGreetingSilence => "HUMAN",
+            Cause::MaxWords => "MAXWORDS",
+            Cause::MaxWordLength => "MAXWORDLENGTH",
+            Cause::AudioEnded => "AUDIOENDED",
+        }
+    }
 }
 
 /// What a detector has to report.

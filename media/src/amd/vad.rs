@@ -170,7 +170,6 @@ mod tests {
         FrameFeatures {
             level_dbfs,
             high_dbfs: level_dbfs,
-            zero_crossings: 0,
         }
     }
 
