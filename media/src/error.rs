@@ -23,6 +23,23 @@ pub enum MediaError {
         /// What is wrong with it.
         problem: PromptProblem,
     },
+    /// A recording to classify was readable but is not audio we can analyse.
+    #[error("recording {path}: {problem}")]
+    BadRecording {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: PromptProblem,
+    },
+    /// A recording to classify could not be read at all.
+    #[error("cannot read recording {path}: {source}")]
+    ReadRecording {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: io::Error,
+    },
     /// A prompt file could not be read at all.
     #[error("cannot read prompt {path}: {source}")]
     ReadPrompt {
@@ -123,7 +140,7 @@ pub enum MediaError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Blame {
-    /// A prompt file is missing or unusable.
+    /// A prompt or recording file is missing or unusable.
     InputFile,
     /// The remote side sent bytes that are not valid RTP.
     Peer,
@@ -139,7 +156,10 @@ impl MediaError {
     /// Which group this error belongs to.
     pub fn blame(&self) -> Blame {
         match self {
-            Self::BadPrompt { .. } | Self::ReadPrompt { .. } => Blame::InputFile,
+            Self::BadPrompt { .. }
+            | Self::ReadPrompt { .. }
+            | Self::BadRecording { .. }
+            | Self::ReadRecording { .. } => Blame::InputFile,
             Self::MalformedRtp(_) | Self::MalformedTelephoneEvent { .. } => Blame::Peer,
             Self::Srtp(e) => match e.blame() {
                 SrtpBlame::Misuse => Blame::Caller,
@@ -158,7 +178,8 @@ impl MediaError {
     }
 }
 
-/// Why a prompt file cannot be played. Each message names the offending value and what is accepted.
+/// Why a prompt file cannot be played or a recording analysed. Each message names the offending
+/// value and what is accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PromptProblem {
@@ -198,10 +219,10 @@ pub enum PromptProblem {
     )]
     UnsupportedFormat(u16),
     /// The sample rate is not 8000 Hz.
-    #[error("sample rate is {0} Hz; prompts must be 8000 Hz (resample, e.g. `sox in.wav -r 8000 -c 1 out.wav`)")]
+    #[error("sample rate is {0} Hz; the audio must be 8000 Hz (resample, e.g. `sox in.wav -r 8000 -c 1 out.wav`)")]
     SampleRate(u32),
     /// The file is not mono.
-    #[error("{0} channels; prompts must be mono (1 channel)")]
+    #[error("{0} channels; the audio must be mono (1 channel)")]
     Channels(u16),
     /// The sample size does not fit the format.
     #[error("{format} with {bits} bits per sample; {format} must be {expected}-bit")]
@@ -230,7 +251,7 @@ pub enum PromptProblem {
     #[error("no audio samples")]
     Empty,
     /// The file is larger than a prompt can sensibly be.
-    #[error("{len} bytes is larger than the {max}-byte limit for prompts")]
+    #[error("{len} bytes is larger than the {max}-byte limit for audio files")]
     TooLarge {
         /// Size of the file.
         len: u64,

@@ -11,6 +11,7 @@
 //!   leg         socket glue (tokio): RtpLeg; leg::bridge runs a Bridge between two legs' sockets.
 //!               The only module with sockets or a clock.
 //!   relay       sans-IO Bridge: forwards packets between two legs with SSRC/seq/ts continuity
+//!   amd         sans-IO answering-machine detection on decoded frames: verdict and beep end
 //!   rtp, stats  sans-IO RtpSender and Pacer; ReceiveStats (RFC 3550 A.1, A.3, A.8)
 //!   srtp        sans-IO SRTP/SRTCP (RFC 3711) with SDES keys: SrtpOutbound, SrtpInbound
 //!   dtmf        sans-IO RFC 4733 telephone-events: DtmfSender, DtmfReceiver
@@ -26,6 +27,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod amd;
 pub mod codec;
 pub mod dtmf;
 pub mod error;

@@ -242,9 +242,12 @@ fn read_limited(path: &Path) -> Result<Vec<u8>, MediaError> {
     std::fs::read(path).map_err(read_err)
 }
 
+/// How a WAV file's samples are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum WavEncoding {
+pub(crate) enum WavEncoding {
+    /// 16-bit little-endian PCM.
     Pcm16,
+    /// One G.711 code per sample.
     G711(Codec),
 }
 
@@ -256,8 +259,9 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
-/// Walks the RIFF chunks; returns the encoding and the audio bytes of the `data` chunk.
-fn parse_wav(b: &[u8]) -> Result<(WavEncoding, &[u8]), PromptProblem> {
+/// Walks the RIFF chunks; returns the encoding and the audio bytes of the `data` chunk (also the
+/// reader of recordings for [`crate::amd`]).
+pub(crate) fn parse_wav(b: &[u8]) -> Result<(WavEncoding, &[u8]), PromptProblem> {
     let len = b.len() as u64;
     if b.len() < 12 {
         if b.len() >= 4 && &b[0..4] != b"RIFF" {
