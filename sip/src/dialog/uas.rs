@@ -249,3 +249,123 @@ impl Uas {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INVITE: &str = "INVITE sip:agent@127.0.0.1:5060 SIP/2.0\r\n\
+        Via: SIP/2.0/UDP 10.0.0.2:5070;branch=z9hG4bK-1\r\n\
+        Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-0\r\n\
+        Max-Forwards: 70\r\n\
+        Record-Route: <sip:p1;lr>\r\n\
+        From: \"Caller\" <sip:caller@10.0.0.1>;tag=rt\r\n\
+        To: <sip:agent@127.0.0.1>\r\n\
+        Call-ID: uas-test-1\r\n\
+        CSeq: 4 INVITE\r\n\
+        Contact: <sip:caller@10.0.0.1:5062>\r\n\
+        Content-Length: 0\r\n\r\n";
+
+    fn local() -> Local<'static> {
+        Local {
+            addr: SocketAddr::from(([127, 0, 0, 1], 5060)),
+            namespace: "test",
+            user_agent: "outdial-test",
+        }
+    }
+
+    fn incoming() -> Uas {
+        let inc = msg::parse_datagram(INVITE.as_bytes()).expect("a valid INVITE");
+        let raw = Raw::of(&inc.msg);
+        let source = SocketAddr::from(([10, 0, 0, 2], 5070));
+        Uas::new(source, &inc.head, &raw, "lt".into(), TxnId(1))
+    }
+
+    fn text(bytes: &[u8]) -> String {
+        String::from_utf8_lossy(bytes).into_owned()
+    }
+
+    #[test]
+    fn responses_echo_the_invite_until_the_final_one() {
+        let mut uas = incoming();
+        let ringing = text(&uas.respond(local().addr, 180, None, &[]).expect("180"));
+        assert!(ringing.starts_with("SIP/2.0 180 Ringing\r\n"));
+        assert!(ringing.contains("Via: SIP/2.0/UDP 10.0.0.2:5070;branch=z9hG4bK-1\r\n"));
+        assert!(ringing.contains("CSeq: 4 INVITE\r\n"));
+        assert!(uas.is_incoming());
+        let ok = uas.respond(local().addr, 200, Some(b"v=0\r\n".to_vec()), &[]);
+        assert!(text(&ok.expect("200")).ends_with("\r\n\r\nv=0\r\n"));
+        assert_eq!(uas.awaiting_ack(), Some(TxnId(1)));
+        assert!(matches!(
+            uas.respond(local().addr, 486, None, &[]),
+            Err(Error::Usage(_))
+        ));
+        // A CANCEL after the answer cancels nothing.
+        assert!(!uas.is_cancelled_by(TxnId(1)));
+        assert_eq!(uas.request_terminated(), None);
+    }
+
+    #[test]
+    fn cancel_stops_only_an_unanswered_invite_with_487() {
+        let uas = incoming();
+        assert!(uas.is_cancelled_by(TxnId(1)));
+        assert!(!uas.is_cancelled_by(TxnId(2)));
+        let terminated = text(&uas.request_terminated().expect("487"));
+        assert!(terminated.starts_with("SIP/2.0 487 Request Terminated\r\n"));
+        assert!(terminated.contains(";tag=lt"));
+    }
+
+    #[test]
+    fn the_ack_confirms_once_and_then_re_invites_get_our_sdp() {
+        let mut uas = incoming();
+        assert!(!uas.on_ack(), "no 2xx yet");
+        assert_eq!(uas.awaiting_ack(), None);
+        assert_eq!(uas.reinvite_answer(), None);
+        uas.respond(local().addr, 200, Some(b"v=0\r\n".to_vec()), &[])
+            .expect("200");
+        assert_eq!(uas.reinvite_answer(), None, "not before the ACK");
+        assert!(uas.on_ack());
+        assert!(!uas.on_ack());
+        assert_eq!(uas.reinvite_answer(), Some(("lt", Some(&b"v=0\r\n"[..]))));
+    }
+
+    #[test]
+    fn bye_only_after_our_2xx_and_only_once() {
+        let mut uas = incoming();
+        let mut nonce = 0;
+        assert_eq!(uas.bye(local(), 3, &mut nonce), None);
+        assert_eq!(nonce, 0, "the counter moves only when a BYE goes");
+        assert!(!uas.accepts_bye(Some("rt")), "not before our 2xx");
+        uas.respond(local().addr, 200, None, &[]).expect("200");
+        assert!(uas.accepts_bye(Some("rt")));
+        assert!(!uas.accepts_bye(Some("other")));
+        let bye = uas.bye(local(), 3, &mut nonce).expect("BYE");
+        assert_eq!(nonce, 1);
+        assert_eq!(bye.dest, SocketAddr::from(([10, 0, 0, 2], 5070)));
+        let bye = text(&bye.bytes);
+        assert!(bye.starts_with("BYE sip:caller@10.0.0.1:5062 SIP/2.0\r\n"));
+        assert!(bye.contains("Route: <sip:p1;lr>\r\n"));
+        assert!(bye.contains("From: <sip:agent@127.0.0.1>;tag=lt\r\n"));
+        assert!(bye.contains("To: <sip:caller@10.0.0.1>;tag=rt\r\n"));
+        assert!(uas.is_terminating());
+        assert_eq!(uas.bye(local(), 3, &mut nonce), None);
+        assert!(!uas.on_ack(), "an ACK after our BYE confirms nothing");
+    }
+
+    #[test]
+    fn txn_timeouts_end_the_call_for_a_missing_ack_or_an_unanswered_bye() {
+        let mut uas = incoming();
+        let ack = TimerOutcome::AckTimeout;
+        assert_eq!(
+            uas.on_txn_timeout(TxnId(1), ack),
+            Some(EndReason::AckTimeout)
+        );
+        assert_eq!(uas.on_txn_timeout(TxnId(2), ack), None);
+        let timed_out = TimerOutcome::TimedOut;
+        assert_eq!(uas.on_txn_timeout(TxnId(2), timed_out), None);
+        uas.respond(local().addr, 200, None, &[]).expect("200");
+        uas.bye(local(), 3, &mut 0).expect("BYE");
+        let ended = uas.on_txn_timeout(TxnId(2), timed_out);
+        assert_eq!(ended, Some(EndReason::LocalHangup));
+    }
+}

@@ -7,9 +7,11 @@ use std::time::{Duration, Instant};
 
 use super::{EndReason, Local, Request};
 use crate::auth::{self, Challenge, Credentials};
-use crate::build::{self, RequestSpec, ALLOW};
+use crate::build;
 use crate::ids::{self, DialogIds};
 use crate::txn::{MethodClass, TimerOutcome, TxnId};
+
+mod requests;
 
 /// What every request of a call we place repeats; fixed for the call's life.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,7 +133,7 @@ impl Uac {
         let ids = ids::dialog_ids(local.namespace, call.id, &local.addr.ip().to_string());
         let cseq = 1;
         let branch = ids::branch(local.namespace, call.id, cseq, false);
-        let bytes = invite(&call, &ids, local, &branch, cseq, None);
+        let bytes = requests::invite(&call, &ids, local, &branch, cseq, None);
         let txn = start(Request {
             method: MethodClass::Invite,
             branch: branch.clone(),
@@ -230,7 +232,7 @@ impl Uac {
         if i.progress == Progress::Calling {
             HangUp::CancelDeferred
         } else {
-            HangUp::Cancel(cancel_request(
+            HangUp::Cancel(requests::cancel(
                 &self.call, &self.ids, &i.branch, self.cseq, local,
             ))
         }
@@ -243,7 +245,7 @@ impl Uac {
         };
         match &i.wish {
             Wish::Ringing { deadline: Some(at) } if *at <= now => {}
-            Wish::Cancelling { reason, guard } if *guard <= now => {
+            Wish::Cancelling { reason, guard: at } if *at <= now => {
                 return Expired::Abandon {
                     invite: i.txn,
                     reason: reason.clone(),
@@ -277,7 +279,7 @@ impl Uac {
                 remote_tag: to_tag.map(str::to_owned),
             };
         }
-        cancel_waiting.then(|| cancel_request(&self.call, &self.ids, &i.branch, self.cseq, local))
+        cancel_waiting.then(|| requests::cancel(&self.call, &self.ids, &i.branch, self.cseq, local))
     }
 
     /// A 2xx to the current INVITE: the dialog is confirmed with the 2xx's tag, Contact and
@@ -298,7 +300,7 @@ impl Uac {
             remote_target: contact.map(|c| build::uri_of(c).to_owned()),
             route: record_route.iter().rev().map(|s| s.to_string()).collect(),
         };
-        let ack = ack_2xx(&self.call, &self.ids, self.cseq, &dialog, local);
+        let ack = requests::ack_2xx(&self.call, &self.ids, self.cseq, &dialog, local);
         self.state = State::Confirmed(dialog);
         // A hang-up or the ring timeout raced the answer: ACK it, then BYE at once.
         let bye = if gave_up { self.bye(local) } else { None };
@@ -310,27 +312,10 @@ impl Uac {
         let State::Inviting(i) = &self.state else {
             return None;
         };
-        Some(
-            RequestSpec {
-                method: "ACK",
-                request_uri: &self.call.request_uri,
-                local: local.addr,
-                branch: &i.branch,
-                from_uri: &self.call.from_uri,
-                from_tag: &self.ids.from_tag,
-                to_uri: &self.call.to_uri,
-                to_tag,
-                call_id: &self.ids.call_id,
-                cseq: self.cseq,
-                cseq_method: None,
-                route: &[],
-                contact: false,
-                extra: &[],
-                body: None,
-                user_agent: "",
-            }
-            .to_bytes(),
-        )
+        let (call, ids, cseq) = (&self.call, &self.ids, self.cseq);
+        Some(requests::ack_non_2xx(
+            call, ids, &i.branch, cseq, to_tag, local,
+        ))
     }
 
     /// Whether a 401/407 may be answered with credentials: not while cancelling, at most
@@ -370,7 +355,7 @@ impl Uac {
         i.branch = ids::branch(local.namespace, self.call.id, self.cseq, false);
         let uri = &self.call.request_uri;
         let authz = auth::authorization(challenge, creds, "INVITE", uri, cnonce, 1);
-        let bytes = invite(
+        let bytes = requests::invite(
             &self.call,
             &self.ids,
             local,
@@ -404,45 +389,14 @@ impl Uac {
 
     /// Hangs up an answered call: Confirmed to Terminating. `None` in any other state.
     pub fn bye(&mut self, local: Local<'_>) -> Option<Request> {
-        let placeholder = State::Terminating(Established::default());
-        let dialog = match mem::replace(&mut self.state, placeholder) {
-            State::Confirmed(d) => d,
-            other => {
-                self.state = other;
-                return None;
-            }
+        let State::Confirmed(dialog) = &mut self.state else {
+            return None;
         };
+        let dialog = mem::take(dialog);
         self.cseq += 1;
-        let branch = ids::branch(local.namespace, self.call.id, self.cseq, false);
-        let bytes = RequestSpec {
-            method: "BYE",
-            request_uri: dialog
-                .remote_target
-                .as_deref()
-                .unwrap_or(&self.call.request_uri),
-            local: local.addr,
-            branch: &branch,
-            from_uri: &self.call.from_uri,
-            from_tag: &self.ids.from_tag,
-            to_uri: &self.call.to_uri,
-            to_tag: dialog.remote_tag.as_deref(),
-            call_id: &self.ids.call_id,
-            cseq: self.cseq,
-            cseq_method: None,
-            route: &dialog.route,
-            contact: false,
-            extra: &[],
-            body: None,
-            user_agent: local.user_agent,
-        }
-        .to_bytes();
+        let bye = requests::bye(&self.call, &self.ids, self.cseq, &dialog, local);
         self.state = State::Terminating(dialog);
-        Some(Request {
-            method: MethodClass::Other,
-            branch,
-            dest: self.call.target,
-            bytes,
-        })
+        Some(bye)
     }
 
     /// Whether a BYE with this From-tag ends the call: only an answered one, from its peer.
@@ -480,105 +434,237 @@ impl Uac {
     }
 }
 
-fn invite(
-    call: &UacParams,
-    ids: &DialogIds,
-    local: Local<'_>,
-    branch: &str,
-    cseq: u32,
-    authorization: Option<(&str, &str)>,
-) -> Vec<u8> {
-    let mut extra: Vec<(&str, &str)> = call
-        .extra
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    extra.push(("Allow", ALLOW));
-    if let Some(a) = authorization {
-        extra.push(a);
-    }
-    RequestSpec {
-        method: "INVITE",
-        request_uri: &call.request_uri,
-        local: local.addr,
-        branch,
-        from_uri: &call.from_uri,
-        from_tag: &ids.from_tag,
-        to_uri: &call.to_uri,
-        to_tag: None,
-        call_id: &ids.call_id,
-        cseq,
-        cseq_method: None,
-        route: &[],
-        contact: true,
-        extra: &extra,
-        body: call.offer.as_deref().map(|b| ("application/sdp", b)),
-        user_agent: local.user_agent,
-    }
-    .to_bytes()
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The CANCEL of the INVITE with `branch` (it shares the INVITE's branch and CSeq number).
-fn cancel_request(
-    call: &UacParams,
-    ids: &DialogIds,
-    branch: &str,
-    cseq: u32,
-    local: Local<'_>,
-) -> Request {
-    let bytes = RequestSpec {
-        method: "CANCEL",
-        request_uri: &call.request_uri,
-        local: local.addr,
-        branch,
-        from_uri: &call.from_uri,
-        from_tag: &ids.from_tag,
-        to_uri: &call.to_uri,
-        to_tag: None,
-        call_id: &ids.call_id,
-        cseq,
-        cseq_method: None,
-        route: &[],
-        contact: false,
-        extra: &[],
-        body: None,
-        user_agent: local.user_agent,
-    }
-    .to_bytes();
-    Request {
-        method: MethodClass::Cancel,
-        branch: branch.to_owned(),
-        dest: call.target,
-        bytes,
-    }
-}
+    const GUARD: Duration = Duration::from_secs(32);
 
-/// The ACK for the 2xx that established `dialog`: a transaction of its own (§13.2.2.4).
-fn ack_2xx(
-    call: &UacParams,
-    ids: &DialogIds,
-    cseq: u32,
-    dialog: &Established,
-    local: Local<'_>,
-) -> Vec<u8> {
-    let branch = ids::branch(local.namespace, call.id, cseq, true);
-    RequestSpec {
-        method: "ACK",
-        request_uri: dialog.remote_target.as_deref().unwrap_or(&call.request_uri),
-        local: local.addr,
-        branch: &branch,
-        from_uri: &call.from_uri,
-        from_tag: &ids.from_tag,
-        to_uri: &call.to_uri,
-        to_tag: dialog.remote_tag.as_deref(),
-        call_id: &ids.call_id,
-        cseq,
-        cseq_method: None,
-        route: &dialog.route,
-        contact: false,
-        extra: &[],
-        body: None,
-        user_agent: "",
+    fn local() -> Local<'static> {
+        Local {
+            addr: SocketAddr::from(([127, 0, 0, 1], 5060)),
+            namespace: "test",
+            user_agent: "outdial-test",
+        }
     }
-    .to_bytes()
+
+    fn text(req: &[u8]) -> String {
+        String::from_utf8_lossy(req).into_owned()
+    }
+
+    /// A call placed at the epoch; its INVITE transaction is `TxnId(1)`.
+    fn placed(ring: Option<Duration>) -> (Uac, Instant, Request) {
+        let now = crate::time::virtual_epoch();
+        let call = UacParams {
+            id: 7,
+            target: SocketAddr::from(([127, 0, 0, 2], 5060)),
+            request_uri: "sip:+15550100@127.0.0.2".into(),
+            from_uri: "sip:outdial@127.0.0.1".into(),
+            to_uri: "sip:+15550100@127.0.0.2".into(),
+            offer: Some(b"v=0\r\n".to_vec()),
+            extra: Vec::new(),
+        };
+        let mut invite = None;
+        let (uac, txn) = Uac::new(call, ring.map(|r| now + r), local(), |req| {
+            invite = Some(req);
+            TxnId(1)
+        });
+        assert_eq!(txn, TxnId(1));
+        let invite = invite.expect("the INVITE went to `start`");
+        (uac, now, invite)
+    }
+
+    #[test]
+    fn a_placed_call_rings_until_its_ring_timeout() {
+        let (mut uac, now, invite) = placed(Some(Duration::from_secs(30)));
+        assert_eq!(invite.method, MethodClass::Invite);
+        assert!(text(&invite.bytes).starts_with("INVITE sip:+15550100@127.0.0.2 SIP/2.0\r\n"));
+        assert!(uac.is_current_invite(TxnId(1)));
+        assert_eq!(uac.deadline(), Some(now + Duration::from_secs(30)));
+        // Nothing that needs an answer is possible yet.
+        assert_eq!(uac.bye(local()), None);
+        assert!(!uac.accepts_bye(None));
+        assert_eq!(uac.reinvite_answer(), None);
+        assert_eq!(uac.remote_tag(), None);
+    }
+
+    #[test]
+    fn cancel_waits_for_a_provisional_then_goes_once() {
+        let (mut uac, now, invite) = placed(None);
+        let hung_up = uac.hang_up(now, GUARD, local());
+        assert_eq!(hung_up, HangUp::CancelDeferred);
+        assert_eq!(uac.deadline(), Some(now + GUARD));
+        assert_eq!(uac.hang_up(now, GUARD, local()), HangUp::Nothing);
+        let cancel = uac
+            .on_provisional(100, None, local())
+            .expect("the waiting CANCEL goes with the first provisional");
+        assert_eq!(cancel.method, MethodClass::Cancel);
+        assert_eq!(cancel.branch, invite.branch);
+        assert!(text(&cancel.bytes).contains("CSeq: 1 CANCEL\r\n"));
+        assert_eq!(uac.on_provisional(180, Some("t1"), local()), None);
+        assert_eq!(uac.rejection(487, None), EndReason::LocalHangup);
+    }
+
+    #[test]
+    fn cancel_after_a_provisional_goes_at_once() {
+        let (mut uac, now, _) = placed(None);
+        assert_eq!(uac.on_provisional(180, Some("t1"), local()), None);
+        assert_eq!(uac.remote_tag(), Some("t1"));
+        // A later provisional without a tag keeps the early dialog's tag.
+        uac.on_provisional(183, None, local());
+        assert_eq!(uac.remote_tag(), Some("t1"));
+        let HangUp::Cancel(cancel) = uac.cancel(now, EndReason::RingTimeout, GUARD, local()) else {
+            panic!("a provisional arrived: the CANCEL goes now");
+        };
+        assert!(text(&cancel.bytes).starts_with("CANCEL sip:+15550100@127.0.0.2 SIP/2.0\r\n"));
+        assert_eq!(uac.rejection(487, None), EndReason::RingTimeout);
+        assert_eq!(
+            uac.rejection(486, None),
+            EndReason::Rejected {
+                status: 486,
+                retry_after: None
+            }
+        );
+    }
+
+    #[test]
+    fn a_2xx_confirms_with_its_tag_target_and_reversed_route() {
+        let (mut uac, now, _) = placed(Some(Duration::from_secs(30)));
+        let contact = "<sip:b@10.0.0.9:5070;transport=udp>";
+        let rr = ["<sip:p1;lr>", "<sip:p2;lr>"];
+        let answer = uac
+            .on_2xx(Some("t2"), Some(contact), &rr, local())
+            .expect("an INVITE was outstanding");
+        assert_eq!(answer.bye, None);
+        let ack = text(&answer.ack);
+        assert!(ack.starts_with("ACK sip:b@10.0.0.9:5070;transport=udp SIP/2.0\r\n"));
+        assert!(ack.contains("Route: <sip:p2;lr>\r\nRoute: <sip:p1;lr>\r\n"));
+        assert!(ack.contains(";tag=t2\r\n"));
+        assert_eq!(uac.deadline(), None);
+        assert!(!uac.is_current_invite(TxnId(1)));
+        assert_eq!(
+            uac.reinvite_answer(),
+            Some((uac.ids.from_tag.as_str(), Some(&b"v=0\r\n"[..])))
+        );
+        // What belongs to an outstanding INVITE is refused now.
+        assert_eq!(uac.on_provisional(180, None, local()), None);
+        assert_eq!(uac.on_2xx(Some("t3"), None, &[], local()), None);
+        assert_eq!(uac.ack_non_2xx(None, local()), None);
+        assert_eq!(
+            uac.cancel(now, EndReason::RingTimeout, GUARD, local()),
+            HangUp::Nothing
+        );
+        assert!(!uac.may_retry_auth(true));
+        assert!(uac.accepts_bye(Some("t2")));
+        assert!(!uac.accepts_bye(Some("t3")));
+        let HangUp::Bye(bye) = uac.hang_up(now, GUARD, local()) else {
+            panic!("an answered call hangs up with BYE");
+        };
+        let bye = text(&bye.bytes);
+        assert!(bye.starts_with("BYE sip:b@10.0.0.9:5070;transport=udp SIP/2.0\r\n"));
+        assert!(bye.contains("CSeq: 2 BYE\r\n"));
+        assert!(uac.is_terminating());
+        assert_eq!(uac.hang_up(now, GUARD, local()), HangUp::Nothing);
+        assert_eq!(uac.reinvite_answer(), None);
+        assert!(uac.accepts_bye(Some("t2")));
+    }
+
+    #[test]
+    fn an_answer_after_giving_up_is_acked_then_ended_with_bye() {
+        let (mut uac, now, _) = placed(None);
+        assert_eq!(uac.hang_up(now, GUARD, local()), HangUp::CancelDeferred);
+        let answer = uac.on_2xx(Some("t2"), None, &[], local()).expect("answer");
+        let bye = answer.bye.expect("we had given up: BYE at once");
+        assert!(text(&bye.bytes).starts_with("BYE sip:+15550100@127.0.0.2 SIP/2.0\r\n"));
+        assert!(uac.is_terminating());
+    }
+
+    #[test]
+    fn ring_timeout_cancels_and_the_guard_abandons_the_invite() {
+        let ring = Duration::from_secs(30);
+        let (mut uac, now, _) = placed(Some(ring));
+        let early = now + Duration::from_secs(10);
+        assert_eq!(uac.on_deadline(early, GUARD, local()), Expired::NotDue);
+        assert_eq!(
+            uac.on_deadline(now + ring, GUARD, local()),
+            Expired::RingTimeout(HangUp::CancelDeferred)
+        );
+        assert_eq!(uac.deadline(), Some(now + ring + GUARD));
+        assert_eq!(uac.on_deadline(now + ring, GUARD, local()), Expired::NotDue);
+        assert_eq!(
+            uac.on_deadline(now + ring + GUARD, GUARD, local()),
+            Expired::Abandon {
+                invite: TxnId(1),
+                reason: EndReason::RingTimeout
+            }
+        );
+        let timed_out = uac.on_txn_timeout(TxnId(1), TimerOutcome::TimedOut);
+        assert_eq!(timed_out, Some(EndReason::RingTimeout));
+    }
+
+    #[test]
+    fn txn_timeouts_end_only_the_invite_or_our_bye() {
+        let (mut uac, now, _) = placed(None);
+        let t = TimerOutcome::TimedOut;
+        assert_eq!(uac.on_txn_timeout(TxnId(1), t), Some(EndReason::TimedOut));
+        assert_eq!(uac.on_txn_timeout(TxnId(9), t), None);
+        assert_eq!(uac.on_txn_timeout(TxnId(1), TimerOutcome::AckTimeout), None);
+        uac.on_2xx(Some("t2"), None, &[], local());
+        assert_eq!(uac.on_txn_timeout(TxnId(1), t), None);
+        uac.hang_up(now, GUARD, local());
+        assert_eq!(
+            uac.on_txn_timeout(TxnId(5), t),
+            Some(EndReason::LocalHangup)
+        );
+    }
+
+    #[test]
+    fn digest_retries_at_most_twice_and_the_second_only_when_stale() {
+        let (mut uac, now, first) = placed(None);
+        let creds = Credentials {
+            username: "alice".into(),
+            password: "secret".into(),
+        };
+        let challenge = auth::parse_challenge(r#"Digest realm="pbx", nonce="n1""#).expect("parse");
+        let mut next = 1;
+        let mut retry = |uac: &mut Uac, c: &Challenge| {
+            let mut sent = None;
+            let txn = uac.retry_with_auth("Authorization", c, &creds, "c0ffee", local(), |req| {
+                sent = Some(req);
+                next += 1;
+                TxnId(next)
+            });
+            (txn, sent)
+        };
+        uac.on_provisional(100, None, local());
+        let (txn, sent) = retry(&mut uac, &challenge);
+        assert_eq!(txn, Some(TxnId(2)));
+        let sent = sent.expect("a new INVITE");
+        assert_ne!(sent.branch, first.branch);
+        let text = text(&sent.bytes);
+        assert!(text.contains("CSeq: 2 INVITE\r\n"));
+        assert!(text.contains("Authorization: Digest username=\"alice\""));
+        assert!(uac.is_current_invite(TxnId(2)) && !uac.is_current_invite(TxnId(1)));
+        // The new INVITE starts over: a CANCEL would have to wait for its provisional.
+        assert_eq!(uac.hang_up(now, GUARD, local()), HangUp::CancelDeferred);
+        assert_eq!(
+            retry(&mut uac, &challenge),
+            (None, None),
+            "not while cancelling"
+        );
+
+        let (mut uac, _, _) = placed(None);
+        retry(&mut uac, &challenge);
+        assert_eq!(
+            retry(&mut uac, &challenge),
+            (None, None),
+            "refused credentials"
+        );
+        let stale = Challenge {
+            stale: true,
+            ..challenge.clone()
+        };
+        assert_eq!(retry(&mut uac, &stale).0, Some(TxnId(4)));
+        assert!(!uac.may_retry_auth(true), "two tries at most");
+    }
 }
