@@ -21,36 +21,35 @@
 //! let _ = calling.on_provisional().retransmitted();
 //! ```
 
-use std::mem;
 use std::time::Instant;
 
 use super::timers::{earliest, Retransmit, Timer, TimerConfig};
 
 /// INVITE sent, no response yet: Timer A retransmits, Timer B gives up.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Calling {
     timer_a: Retransmit,
     timer_b: Instant,
 }
 
 /// A provisional arrived: retransmits stop and nothing is armed; the TU's ring timeout governs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Proceeding;
 
 /// A non-2xx final arrived and was ACKed; Timer D absorbs its retransmissions.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Completed {
     timer_d: Instant,
 }
 
 /// A 2xx arrived; Timer M keeps the transaction so 2xx retransmits are re-ACKed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Accepted {
     timer_m: Instant,
 }
 
 /// Where an INVITE client transaction stands; each variant carries only its own timers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientInviteState {
     Calling(Calling),
     Proceeding(Proceeding),
@@ -89,12 +88,14 @@ impl Calling {
     }
 
     /// Timer A or, once A would fire after it, Timer B.
+    #[inline]
     pub fn deadline(&self) -> (Instant, Timer) {
         earliest((self.timer_a.at, Timer::A), (self.timer_b, Timer::B))
     }
 
     /// Timer A fired: the INVITE goes again and the interval doubles, without the T2 cap that
     /// non-INVITE requests have (§17.1.1.2).
+    #[inline]
     pub fn retransmitted(self) -> Self {
         Self {
             timer_a: self.timer_a.doubled(None),
@@ -131,6 +132,7 @@ fn final_response(now: Instant, status: u16, cfg: TimerConfig) -> ClientInviteSt
 }
 
 impl Completed {
+    #[inline]
     pub fn deadline(&self) -> (Instant, Timer) {
         (self.timer_d, Timer::D)
     }
@@ -145,6 +147,7 @@ impl Completed {
 }
 
 impl Accepted {
+    #[inline]
     pub fn deadline(&self) -> (Instant, Timer) {
         (self.timer_m, Timer::M)
     }
@@ -160,6 +163,7 @@ impl Accepted {
 
 impl ClientInviteState {
     /// The earliest armed timer.
+    #[inline]
     pub fn deadline(&self) -> Option<(Instant, Timer)> {
         match self {
             Self::Calling(s) => Some(s.deadline()),
@@ -205,7 +209,7 @@ impl ClientInvite {
     pub fn on_response(&mut self, now: Instant, status: u16) -> ClientInviteAction {
         use ClientInviteState as S;
         let provisional = (100..200).contains(&status);
-        let (next, action) = match mem::replace(&mut self.state, S::Terminated) {
+        let (next, action) = match self.state {
             S::Calling(s) if provisional => (
                 S::Proceeding(s.on_provisional()),
                 ClientInviteAction::Deliver,
@@ -228,6 +232,7 @@ impl ClientInvite {
     }
 
     /// The earliest armed timer.
+    #[inline]
     pub fn deadline(&self) -> Option<(Instant, Timer)> {
         self.state.deadline()
     }
@@ -241,20 +246,23 @@ impl ClientInvite {
         if now < at {
             return ClientInviteAction::None;
         }
-        let (next, action) = match (mem::replace(&mut self.state, S::Terminated), timer) {
-            (S::Calling(s), Timer::A) => {
+        match &mut self.state {
+            // Timer A: Calling again, in place.
+            S::Calling(s) if timer == Timer::A => {
+                *s = s.retransmitted();
                 self.retransmissions += 1;
-                (
-                    S::Calling(s.retransmitted()),
-                    ClientInviteAction::Retransmit,
-                )
+                ClientInviteAction::Retransmit
             }
-            (S::Calling(_), _) => (S::Terminated, ClientInviteAction::TimedOut),
+            S::Calling(_) => {
+                self.state = S::Terminated;
+                ClientInviteAction::TimedOut
+            }
             // Timer D or M: the lingering is over.
-            _ => (S::Terminated, ClientInviteAction::Terminated),
-        };
-        self.state = next;
-        action
+            _ => {
+                self.state = S::Terminated;
+                ClientInviteAction::Terminated
+            }
+        }
     }
 
     /// The TU gave up (e.g. CANCEL got no final response in 64·T1): end without a timeout report.

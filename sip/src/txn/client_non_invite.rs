@@ -11,33 +11,32 @@
 //! let _ = Trying::new(now, cfg).on_final(now, cfg).retransmitted(cfg);
 //! ```
 
-use std::mem;
 use std::time::Instant;
 
 use super::timers::{earliest, Retransmit, Timer, TimerConfig};
 
 /// Request sent: Timer E retransmits (doubling to T2), Timer F gives up.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Trying {
     timer_e: Retransmit,
     timer_f: Instant,
 }
 
 /// A provisional arrived: retransmits continue every T2 until F.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Proceeding {
     timer_e: Retransmit,
     timer_f: Instant,
 }
 
 /// A final arrived; Timer K absorbs its retransmissions.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Completed {
     timer_k: Instant,
 }
 
 /// Where a non-INVITE client transaction stands; each variant carries only its own timers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientNonInviteState {
     Trying(Trying),
     Proceeding(Proceeding),
@@ -66,11 +65,13 @@ impl Trying {
         }
     }
 
+    #[inline]
     pub fn deadline(&self) -> (Instant, Timer) {
         earliest((self.timer_e.at, Timer::E), (self.timer_f, Timer::F))
     }
 
     /// Timer E fired: the interval doubles up to T2 (§17.1.2.2).
+    #[inline]
     pub fn retransmitted(self, cfg: TimerConfig) -> Self {
         Self {
             timer_e: self.timer_e.doubled(Some(cfg.t2)),
@@ -92,11 +93,13 @@ impl Trying {
 }
 
 impl Proceeding {
+    #[inline]
     pub fn deadline(&self) -> (Instant, Timer) {
         earliest((self.timer_e.at, Timer::E), (self.timer_f, Timer::F))
     }
 
     /// Timer E fired: the next one comes T2 later.
+    #[inline]
     pub fn retransmitted(self, cfg: TimerConfig) -> Self {
         Self {
             timer_e: self.timer_e.every(cfg.t2),
@@ -116,12 +119,14 @@ impl Completed {
         }
     }
 
+    #[inline]
     pub fn deadline(&self) -> (Instant, Timer) {
         (self.timer_k, Timer::K)
     }
 }
 
 impl ClientNonInviteState {
+    #[inline]
     pub fn deadline(&self) -> Option<(Instant, Timer)> {
         match self {
             Self::Trying(s) => Some(s.deadline()),
@@ -166,7 +171,7 @@ impl ClientNonInvite {
         use ClientNonInviteAction::Deliver;
         use ClientNonInviteState as S;
         let provisional = (100..200).contains(&status);
-        let (next, action) = match mem::replace(&mut self.state, S::Terminated) {
+        let (next, action) = match self.state {
             S::Trying(s) if provisional => (S::Proceeding(s.on_provisional()), Deliver),
             S::Proceeding(s) if provisional => (S::Proceeding(s), Deliver),
             S::Trying(s) => (S::Completed(s.on_final(now, self.cfg)), Deliver),
@@ -177,6 +182,7 @@ impl ClientNonInvite {
         action
     }
 
+    #[inline]
     pub fn deadline(&self) -> Option<(Instant, Timer)> {
         self.state.deadline()
     }
@@ -190,7 +196,7 @@ impl ClientNonInvite {
         if now < at {
             return ClientNonInviteAction::None;
         }
-        let (next, action) = match (mem::replace(&mut self.state, S::Terminated), timer) {
+        let (next, action) = match (self.state, timer) {
             (S::Trying(s), Timer::E) => (S::Trying(s.retransmitted(self.cfg)), A::Retransmit),
             (S::Proceeding(s), Timer::E) => {
                 (S::Proceeding(s.retransmitted(self.cfg)), A::Retransmit)

@@ -12,30 +12,29 @@
 //! let _ = Proceeding.on_send_non_2xx(now, cfg).on_send_2xx(now, cfg);
 //! ```
 
-use std::mem;
 use std::time::Instant;
 
 use super::timers::{earliest, Retransmit, Timer, TimerConfig};
 
 /// Request received, no final sent; retransmitted INVITEs get the last provisional again.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Proceeding;
 
 /// A non-2xx final sent: Timer G retransmits it, Timer H waits for the ACK.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Completed {
     timer_g: Retransmit,
     timer_h: Instant,
 }
 
 /// The ACK arrived; Timer I absorbs ACK retransmissions.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Confirmed {
     timer_i: Instant,
 }
 
 /// A 2xx sent: retransmitted until the dialog's ACK, Timer L bounds the wait (RFC 6026).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Accepted {
     /// The 2xx retransmit (RFC 3261 §13.3.1.4, kept here); `None` once the ACK came.
     retransmit_2xx: Option<Retransmit>,
@@ -43,7 +42,7 @@ pub struct Accepted {
 }
 
 /// Where an INVITE server transaction stands; each variant carries only its own timers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServerInviteState {
     Proceeding(Proceeding),
     Completed(Completed),
@@ -84,11 +83,13 @@ impl Proceeding {
 }
 
 impl Completed {
+    #[inline]
     pub fn deadline(&self) -> (Instant, Timer) {
         earliest((self.timer_g.at, Timer::G), (self.timer_h, Timer::H))
     }
 
     /// Timer G fired: the final goes again, the interval doubling up to T2.
+    #[inline]
     pub fn retransmitted(self, cfg: TimerConfig) -> Self {
         Self {
             timer_g: self.timer_g.doubled(Some(cfg.t2)),
@@ -104,12 +105,14 @@ impl Completed {
 }
 
 impl Confirmed {
+    #[inline]
     pub fn deadline(&self) -> (Instant, Timer) {
         (self.timer_i, Timer::I)
     }
 }
 
 impl Accepted {
+    #[inline]
     pub fn deadline(&self) -> (Instant, Timer) {
         let limit = (self.timer_l, Timer::L);
         match self.retransmit_2xx {
@@ -123,6 +126,7 @@ impl Accepted {
     }
 
     /// The 2xx retransmit fired: the 2xx goes again, the interval doubling up to T2.
+    #[inline]
     pub fn retransmitted(self, cfg: TimerConfig) -> Self {
         Self {
             retransmit_2xx: self.retransmit_2xx.map(|r| r.doubled(Some(cfg.t2))),
@@ -138,6 +142,7 @@ impl Accepted {
 }
 
 impl ServerInviteState {
+    #[inline]
     pub fn deadline(&self) -> Option<(Instant, Timer)> {
         match self {
             Self::Completed(s) => Some(s.deadline()),
@@ -186,7 +191,7 @@ impl ServerInvite {
     /// The TU sent a response with `status`; only the first final moves the machine.
     pub fn on_send(&mut self, now: Instant, status: u16) {
         use ServerInviteState as S;
-        self.state = match mem::replace(&mut self.state, S::Terminated) {
+        self.state = match self.state {
             S::Proceeding(s) => match status {
                 100..=199 => S::Proceeding(s),
                 200..=299 => S::Accepted(s.on_send_2xx(now, self.cfg)),
@@ -210,7 +215,7 @@ impl ServerInvite {
     /// 2xx the dialog matched it and passes it here.
     pub fn on_ack(&mut self, now: Instant) -> ServerInviteAction {
         use ServerInviteState as S;
-        let (next, action) = match mem::replace(&mut self.state, S::Terminated) {
+        let (next, action) = match self.state {
             S::Completed(s) => (
                 S::Confirmed(s.on_ack(now, self.cfg)),
                 ServerInviteAction::Acked,
@@ -229,6 +234,7 @@ impl ServerInvite {
         action
     }
 
+    #[inline]
     pub fn deadline(&self) -> Option<(Instant, Timer)> {
         self.state.deadline()
     }
@@ -242,7 +248,7 @@ impl ServerInvite {
         if now < at {
             return A::None;
         }
-        let (next, action) = match (mem::replace(&mut self.state, S::Terminated), timer) {
+        let (next, action) = match (self.state, timer) {
             (S::Completed(s), Timer::G) => (S::Completed(s.retransmitted(self.cfg)), A::ResendLast),
             (S::Completed(_), _) => (S::Terminated, A::AckTimeout),
             (S::Accepted(s), Timer::Retransmit2xx) => {

@@ -7,19 +7,20 @@ use std::time::Instant;
 use super::timers::{Timer, TimerConfig};
 
 /// A final sent: request retransmissions get it again until Timer J.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Completed {
     timer_j: Instant,
 }
 
 impl Completed {
+    #[inline]
     pub fn deadline(&self) -> (Instant, Timer) {
         (self.timer_j, Timer::J)
     }
 }
 
 /// Where a non-INVITE server transaction stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServerNonInviteState {
     /// Received, nothing sent yet: retransmissions are absorbed.
     Trying,
@@ -87,6 +88,7 @@ impl ServerNonInvite {
         }
     }
 
+    #[inline]
     pub fn deadline(&self) -> Option<(Instant, Timer)> {
         match &self.state {
             ServerNonInviteState::Completed(s) => Some(s.deadline()),

@@ -76,6 +76,7 @@ pub struct Retransmit {
 
 impl Retransmit {
     /// The first firing, T1 after `now`.
+    #[inline]
     pub fn first(now: Instant, cfg: TimerConfig) -> Self {
         Self {
             at: now + cfg.t1,
@@ -84,6 +85,7 @@ impl Retransmit {
     }
 
     /// The firing after this one: the interval doubles, up to `cap` when there is one.
+    #[inline]
     pub fn doubled(self, cap: Option<Duration>) -> Self {
         let doubled = self.interval * 2;
         let interval = cap.map_or(doubled, |cap| doubled.min(cap));
@@ -94,6 +96,7 @@ impl Retransmit {
     }
 
     /// The firing after this one at a fixed interval.
+    #[inline]
     pub fn every(self, interval: Duration) -> Self {
         Self {
             at: self.at + interval,
@@ -103,6 +106,7 @@ impl Retransmit {
 }
 
 /// The earlier of two armed timers; on a tie the second (the one that ends the state) wins.
+#[inline]
 pub(super) fn earliest(a: (Instant, Timer), b: (Instant, Timer)) -> (Instant, Timer) {
     if a.0 < b.0 {
         a
