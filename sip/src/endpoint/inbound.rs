@@ -2,15 +2,13 @@
 
 use std::time::{Duration, Instant};
 
-use rsip::headers::UntypedHeader;
-
-use super::{CallKey, Endpoint, Event, IncomingCall, PROBE_OWNER};
+use super::{local, CallKey, Endpoint, Event, IncomingCall, PROBE_OWNER};
 use crate::auth;
-use crate::build::{self, RequestSpec, ResponseSpec, ALLOW};
-use crate::dialog::{CallEvent, Cancel, Dialog, EndReason, UacState, Uas, UasState};
+use crate::build::{ResponseSpec, ALLOW};
+use crate::dialog::{CallEvent, Dialog, EndReason, Raw, Uas};
 use crate::ids;
 use crate::msg::{self, Incoming};
-use crate::txn::{ClientRequest, MethodClass, ResponseOutcome, ServerKey, TxnId};
+use crate::txn::{MethodClass, ResponseOutcome, ServerKey, TxnId};
 
 /// The methods our UAS implements, for `check_uas_acceptable`.
 const METHODS: [rsip::Method; 5] = [
@@ -20,45 +18,6 @@ const METHODS: [rsip::Method; 5] = [
     rsip::Method::Bye,
     rsip::Method::Options,
 ];
-
-/// Raw values of the headers dialogs need, read once from rsip's untyped headers.
-#[derive(Default)]
-pub(super) struct Raw<'a> {
-    pub vias: Vec<&'a str>,
-    pub from: &'a str,
-    pub to: &'a str,
-    pub call_id: &'a str,
-    pub cseq: &'a str,
-    pub contact: Option<&'a str>,
-    pub record_route: Vec<&'a str>,
-    pub www_auth: Option<&'a str>,
-    pub proxy_auth: Option<&'a str>,
-    pub retry_after: Option<&'a str>,
-}
-
-pub(super) fn raw(msg: &rsip::SipMessage) -> Raw<'_> {
-    let headers = match msg {
-        rsip::SipMessage::Request(r) => &r.headers,
-        rsip::SipMessage::Response(r) => &r.headers,
-    };
-    let mut r = Raw::default();
-    for h in headers.iter() {
-        match h {
-            rsip::Header::Via(v) => r.vias.push(v.value()),
-            rsip::Header::From(v) => r.from = v.value(),
-            rsip::Header::To(v) => r.to = v.value(),
-            rsip::Header::CallId(v) => r.call_id = v.value(),
-            rsip::Header::CSeq(v) => r.cseq = v.value(),
-            rsip::Header::Contact(v) if r.contact.is_none() => r.contact = Some(v.value()),
-            rsip::Header::RecordRoute(v) => r.record_route.push(v.value()),
-            rsip::Header::WwwAuthenticate(v) => r.www_auth = Some(v.value()),
-            rsip::Header::ProxyAuthenticate(v) => r.proxy_auth = Some(v.value()),
-            rsip::Header::RetryAfter(v) => r.retry_after = Some(v.value()),
-            _ => {}
-        }
-    }
-    r
-}
 
 fn body(msg: &rsip::SipMessage) -> Option<Vec<u8>> {
     let b = msg.body();
@@ -74,17 +33,17 @@ fn retry_after(value: Option<&str>) -> Option<Duration> {
 }
 
 impl Endpoint {
-    /// Builds a response to `inc` echoing its Via/From/To/Call-ID/CSeq.
+    /// Builds a response to a request (`r`, its raw headers) echoing its
+    /// Via/From/To/Call-ID/CSeq.
     fn reply(
         &self,
-        inc: &Incoming,
+        r: &Raw<'_>,
         status: u16,
         to_tag: Option<&str>,
         contact: bool,
         extra: &[(&str, &str)],
         sdp: Option<&[u8]>,
     ) -> Vec<u8> {
-        let r = raw(&inc.msg);
         ResponseSpec {
             status,
             reason: msg::reason_phrase(status),
@@ -112,7 +71,7 @@ impl Endpoint {
         extra: &[(&str, &str)],
     ) {
         let tag = ids::local_tag(self.stats.datagrams);
-        let bytes = self.reply(inc, status, Some(&tag), false, extra, None);
+        let bytes = self.reply(&Raw::of(&inc.msg), status, Some(&tag), false, extra, None);
         let txn = self.layer.start_server(key, from, 0);
         self.layer.respond(now, txn, status, bytes, &mut self.out);
         self.arm_txn(txn);
@@ -139,7 +98,7 @@ impl Endpoint {
         }
         if owner >= PROBE_OWNER {
             if status >= 200 {
-                let ra = retry_after(raw(&inc.msg).retry_after);
+                let ra = retry_after(Raw::of(&inc.msg).retry_after);
                 if let (503, Some(ra), Some(dest)) = (status, ra, self.layer.dest(txn)) {
                     self.note_backoff(now, dest, ra);
                 }
@@ -154,15 +113,11 @@ impl Endpoint {
         let key = CallKey(owner);
         match class {
             MethodClass::Invite => self.on_invite_response(now, key, txn, inc, status),
-            MethodClass::Other if status >= 200 => {
-                let terminating = match self.calls.get(&key) {
-                    Some(Dialog::Uac(u)) => u.state == UacState::Terminating,
-                    Some(Dialog::Uas(u)) => u.state == UasState::Terminating,
-                    None => false,
-                };
-                if terminating {
-                    self.end_call(key, EndReason::LocalHangup);
-                }
+            // The final response to our BYE ends the call.
+            MethodClass::Other
+                if status >= 200 && self.calls.get(&key).is_some_and(Dialog::is_terminating) =>
+            {
+                self.end_call(key, EndReason::LocalHangup)
             }
             _ => {}
         }
@@ -182,28 +137,17 @@ impl Endpoint {
         inc: &Incoming,
         status: u16,
     ) {
-        let local = self.cfg.local;
         let Some(Dialog::Uac(u)) = self.calls.get_mut(&key) else {
             return;
         };
-        if u.invite_txn != Some(txn) {
+        if !u.is_current_invite(txn) {
             return;
         }
+        let to_tag = inc.head.to_tag.as_deref();
         match status {
             100..=199 => {
-                u.got_provisional = true;
-                let mut send_cancel = false;
-                if let Cancel::Pending(r) = &u.cancel {
-                    u.cancel = Cancel::Sent(r.clone());
-                    send_cancel = true;
-                }
+                let cancel = u.on_provisional(status, to_tag, local(&self.cfg));
                 if status > 100 {
-                    if u.state == UacState::Calling {
-                        u.state = UacState::Early;
-                    }
-                    if let Some(tag) = &inc.head.to_tag {
-                        u.remote_tag = Some(tag.clone());
-                    }
                     self.events.push_back(Event::Call {
                         call: key,
                         event: CallEvent::Progress {
@@ -212,154 +156,99 @@ impl Endpoint {
                         },
                     });
                 }
-                if send_cancel {
-                    self.send_cancel(now, key);
+                if let Some(cancel) = cancel {
+                    self.send_request(now, key, cancel);
                 }
             }
             200..=299 => {
-                let r = raw(&inc.msg);
-                u.remote_tag = inc.head.to_tag.clone();
-                u.remote_target = r.contact.map(|c| build::uri_of(c).to_owned());
-                u.route = r.record_route.iter().rev().map(|s| s.to_string()).collect();
-                u.state = UacState::Confirmed;
-                let branch = ids::branch(&self.cfg.namespace, u.id, u.cseq, true);
-                let ruri = u
-                    .remote_target
-                    .clone()
-                    .unwrap_or_else(|| u.request_uri.clone());
-                let ack = RequestSpec {
-                    method: "ACK",
-                    request_uri: &ruri,
-                    local,
-                    branch: &branch,
-                    from_uri: &u.from_uri,
-                    from_tag: &u.ids.from_tag,
-                    to_uri: &u.to_uri,
-                    to_tag: u.remote_tag.as_deref(),
-                    call_id: &u.ids.call_id,
-                    cseq: u.cseq,
-                    cseq_method: None,
-                    route: &u.route,
-                    contact: false,
-                    extra: &[],
-                    body: None,
-                    user_agent: "",
-                }
-                .to_bytes();
-                let hang_up = u.cancel != Cancel::None;
-                self.layer.send_ack(txn, ack, &mut self.out);
+                let r = Raw::of(&inc.msg);
+                let local = local(&self.cfg);
+                let Some(answer) = u.on_2xx(to_tag, r.contact, &r.record_route, local) else {
+                    return;
+                };
+                self.layer.send_ack(txn, answer.ack, &mut self.out);
                 self.events.push_back(Event::Call {
                     call: key,
                     event: CallEvent::Answered {
                         sdp: body(&inc.msg),
                     },
                 });
-                if hang_up {
-                    // We had already given up on this call (ring timeout or hang-up raced the
-                    // answer): answer's ACK, then BYE at once.
-                    self.send_bye(now, key);
+                if let Some(bye) = answer.bye {
+                    self.send_request(now, key, bye);
                 }
             }
-            _ => {
-                let r = raw(&inc.msg);
-                let ack = RequestSpec {
-                    method: "ACK",
-                    request_uri: &u.request_uri,
-                    local,
-                    branch: &u.invite_branch,
-                    from_uri: &u.from_uri,
-                    from_tag: &u.ids.from_tag,
-                    to_uri: &u.to_uri,
-                    to_tag: inc.head.to_tag.as_deref(),
-                    call_id: &u.ids.call_id,
-                    cseq: u.cseq,
-                    cseq_method: None,
-                    route: &[],
-                    contact: false,
-                    extra: &[],
-                    body: None,
-                    user_agent: "",
-                }
-                .to_bytes();
-                self.layer.send_ack(txn, ack, &mut self.out);
-                let challenge = match status {
-                    401 => r.www_auth.map(|c| ("Authorization", c)),
-                    407 => r.proxy_auth.map(|c| ("Proxy-Authorization", c)),
-                    _ => None,
-                };
-                if let Some((header, challenge)) = challenge {
-                    if u.cancel == Cancel::None && u.auth_tries < 2 {
-                        if let Some(creds) = self
-                            .cfg
-                            .credentials
-                            .get(&u.target)
-                            .or(self.cfg.default_credentials.as_ref())
-                        {
-                            if let Ok(c) = auth::parse_challenge(challenge) {
-                                // A second challenge with a fresh nonce that is not `stale`
-                                // means our credentials were refused: stop.
-                                if u.auth_tries == 0 || c.stale {
-                                    let creds = creds.clone();
-                                    self.retry_with_auth(now, key, header, &c, &creds);
-                                    return;
-                                }
-                            }
-                        }
-                    }
-                }
-                let reason = match (&u.cancel, status) {
-                    (Cancel::Sent(r) | Cancel::Pending(r), 487) => r.clone(),
-                    _ => EndReason::Rejected {
-                        status,
-                        retry_after: retry_after(r.retry_after),
-                    },
-                };
-                let target = u.target;
-                if let EndReason::Rejected {
-                    status: 503,
-                    retry_after: Some(ra),
-                } = reason
-                {
-                    self.note_backoff(now, target, ra);
-                }
-                self.end_call(key, reason);
-            }
+            _ => self.on_invite_rejected(now, key, txn, inc, status),
         }
     }
 
+    /// A non-2xx final to our INVITE: ACK it, then retry with credentials or end the call.
+    fn on_invite_rejected(
+        &mut self,
+        now: Instant,
+        key: CallKey,
+        txn: TxnId,
+        inc: &Incoming,
+        status: u16,
+    ) {
+        let Some(Dialog::Uac(u)) = self.calls.get(&key) else {
+            return;
+        };
+        if let Some(ack) = u.ack_non_2xx(inc.head.to_tag.as_deref(), local(&self.cfg)) {
+            self.layer.send_ack(txn, ack, &mut self.out);
+        }
+        let r = Raw::of(&inc.msg);
+        if let Some(retry) = self.retry_with_auth(now, key, status, &r) {
+            self.arm_txn(retry);
+            return;
+        }
+        let Some(Dialog::Uac(u)) = self.calls.get(&key) else {
+            return;
+        };
+        let reason = u.rejection(status, retry_after(r.retry_after));
+        if let EndReason::Rejected {
+            status: 503,
+            retry_after: Some(ra),
+        } = reason
+        {
+            self.note_backoff(now, u.target(), ra);
+        }
+        self.end_call(key, reason);
+    }
+
+    /// Answers a 401/407 with credentials, when we have some for the peer and the dialog
+    /// allows another try. Returns the new INVITE's transaction.
     fn retry_with_auth(
         &mut self,
         now: Instant,
         key: CallKey,
-        header: &str,
-        c: &auth::Challenge,
-        creds: &auth::Credentials,
-    ) {
+        status: u16,
+        r: &Raw<'_>,
+    ) -> Option<TxnId> {
+        let (header, challenge) = match status {
+            401 => ("Authorization", r.www_auth?),
+            407 => ("Proxy-Authorization", r.proxy_auth?),
+            _ => return None,
+        };
+        let Some(Dialog::Uac(u)) = self.calls.get_mut(&key) else {
+            return None;
+        };
+        let creds =
+            (self.cfg.credentials.get(&u.target())).or(self.cfg.default_credentials.as_ref())?;
+        let challenge = auth::parse_challenge(challenge).ok()?;
+        if !u.may_retry_auth(challenge.stale) {
+            return None;
+        }
         self.cnonce_counter += 1;
         let cnonce = format!("{:x}{:x}", self.cnonce_counter, key.0);
-        let Some(Dialog::Uac(u)) = self.calls.get_mut(&key) else {
-            return;
-        };
-        u.cseq += 1;
-        u.auth_tries += 1;
-        u.got_provisional = false;
-        u.state = UacState::Calling;
-        u.invite_branch = ids::branch(&self.cfg.namespace, u.id, u.cseq, false);
-        let authz = auth::authorization(c, creds, "INVITE", &u.request_uri, &cnonce, 1);
-        let bytes = super::invite_bytes(&self.cfg, u, Some((header, &authz)));
-        let txn = self.layer.start_client(
-            now,
-            ClientRequest {
-                method: MethodClass::Invite,
-                branch: u.invite_branch.clone(),
-                dest: u.target,
-                request: bytes,
-                owner: key.0,
-            },
-            &mut self.out,
-        );
-        u.invite_txn = Some(txn);
-        self.arm_txn(txn);
+        let (layer, out) = (&mut self.layer, &mut self.out);
+        u.retry_with_auth(
+            header,
+            &challenge,
+            creds,
+            &cnonce,
+            local(&self.cfg),
+            |req| layer.start_client(now, req.owned_by(key.0), out),
+        )
     }
 
     pub(super) fn on_request(&mut self, now: Instant, from: std::net::SocketAddr, inc: &Incoming) {
@@ -401,9 +290,13 @@ impl Endpoint {
                 let Some(&call) = self.by_call_id.get(inc.head.call_id.as_str()) else {
                     return;
                 };
-                let txn = match self.calls.get(&call) {
-                    Some(Dialog::Uas(u)) if u.state == UasState::Answered => u.invite_txn,
-                    _ => match self.reinvites.remove(inc.head.call_id.as_str()) {
+                let awaiting = match self.calls.get(&call) {
+                    Some(Dialog::Uas(u)) => u.awaiting_ack(),
+                    _ => None,
+                };
+                let txn = match awaiting {
+                    Some(txn) => txn,
+                    None => match self.reinvites.remove(inc.head.call_id.as_str()) {
                         Some(t) => {
                             self.layer.on_ack(now, t);
                             self.arm_txn(t);
@@ -458,8 +351,7 @@ impl Endpoint {
 
     fn confirm_uas(&mut self, call: CallKey) {
         if let Some(Dialog::Uas(u)) = self.calls.get_mut(&call) {
-            if u.state == UasState::Answered {
-                u.state = UasState::Confirmed;
+            if u.on_ack() {
                 self.events.push_back(Event::Call {
                     call,
                     event: CallEvent::Answered { sdp: None },
@@ -483,9 +375,7 @@ impl Endpoint {
             .layer
             .match_request(&invite_key)
             .and_then(|(itxn, owner)| match self.calls.get(&CallKey(owner)) {
-                Some(Dialog::Uas(u)) if u.state == UasState::Incoming && u.invite_txn == itxn => {
-                    Some(CallKey(owner))
-                }
+                Some(Dialog::Uas(u)) if u.is_cancelled_by(itxn) => Some(CallKey(owner)),
                 _ => None,
             });
         let Some(call) = target else {
@@ -496,22 +386,10 @@ impl Endpoint {
         let Some(Dialog::Uas(u)) = self.calls.get(&call) else {
             return;
         };
-        let vias: Vec<&str> = u.vias.iter().map(String::as_str).collect();
-        let bytes = ResponseSpec {
-            status: 487,
-            reason: "Request Terminated",
-            vias: &vias,
-            from: &u.from,
-            to: &u.to,
-            to_tag: Some(&u.local_tag),
-            call_id: &u.call_id,
-            cseq: &u.cseq,
-            contact: None,
-            extra: &[],
-            body: None,
-        }
-        .to_bytes();
-        let txn = u.invite_txn;
+        let Some(bytes) = u.request_terminated() else {
+            return;
+        };
+        let txn = u.invite_txn();
         self.layer.respond(now, txn, 487, bytes, &mut self.out);
         self.arm_txn(txn);
         self.end_call(call, EndReason::RemoteCancel);
@@ -532,24 +410,10 @@ impl Endpoint {
         self.next_call += 1;
         let call = CallKey(self.next_call);
         let txn = self.layer.start_server(key, from, call.0);
-        let r = raw(&inc.msg);
-        let uas = Uas {
-            source: from,
-            call_id: inc.head.call_id.clone(),
-            remote_tag: inc.head.from_tag.clone(),
-            local_tag: ids::local_tag(call.0 ^ self.stats.datagrams.rotate_left(32)),
-            vias: r.vias.iter().map(|s| s.to_string()).collect(),
-            from: r.from.to_owned(),
-            to: r.to.to_owned(),
-            cseq: r.cseq.to_owned(),
-            remote_target: r.contact.map(|c| build::uri_of(c).to_owned()),
-            route: r.record_route.iter().map(|s| s.to_string()).collect(),
-            invite_txn: txn,
-            state: UasState::Incoming,
-            local_cseq: 0,
-            local_sdp: None,
-        };
-        let trying = self.reply(inc, 100, None, false, &[], None);
+        let r = Raw::of(&inc.msg);
+        let local_tag = ids::local_tag(call.0 ^ self.stats.datagrams.rotate_left(32));
+        let uas = Uas::new(from, &inc.head, &r, local_tag, txn);
+        let trying = self.reply(&r, 100, None, false, &[], None);
         self.layer.respond(now, txn, 100, trying, &mut self.out);
         let request_uri = match &inc.msg {
             rsip::SipMessage::Request(req) => req.uri.to_string(),
@@ -559,12 +423,12 @@ impl Endpoint {
             call,
             source: from,
             request_uri,
-            from: uas.from.clone(),
-            to: uas.to.clone(),
-            call_id: uas.call_id.clone(),
+            from: uas.from().to_owned(),
+            to: uas.to().to_owned(),
+            call_id: uas.call_id().to_owned(),
             sdp: body(&inc.msg),
         }));
-        self.by_call_id.insert(uas.call_id.clone(), call);
+        self.by_call_id.insert(uas.call_id().to_owned(), call);
         self.calls.insert(call, Dialog::Uas(uas));
         self.stats.calls_started += 1;
     }
@@ -577,27 +441,16 @@ impl Endpoint {
         inc: &Incoming,
     ) {
         let call = self.by_call_id.get(inc.head.call_id.as_str()).copied();
-        let (tag, sdp) = match call.and_then(|c| self.calls.get(&c)) {
-            Some(Dialog::Uas(u)) if u.state == UasState::Confirmed => {
-                (u.local_tag.clone(), u.local_sdp.clone())
-            }
-            Some(Dialog::Uac(u)) if u.state == UacState::Confirmed => {
-                (u.ids.from_tag.clone(), u.offer.clone())
-            }
-            _ => {
-                self.answer_in_new_txn(now, key, from, inc, 481, &[]);
-                return;
-            }
+        let answer = call
+            .and_then(|c| self.calls.get(&c))
+            .and_then(Dialog::reinvite_answer);
+        let Some((tag, sdp)) = answer else {
+            self.answer_in_new_txn(now, key, from, inc, 481, &[]);
+            return;
         };
         // Our media does not change, so the answer repeats our session description (RFC 3264 §8).
-        let bytes = self.reply(
-            inc,
-            200,
-            Some(&tag),
-            true,
-            &[("Allow", ALLOW)],
-            sdp.as_deref(),
-        );
+        let r = Raw::of(&inc.msg);
+        let bytes = self.reply(&r, 200, Some(tag), true, &[("Allow", ALLOW)], sdp);
         let txn = self.layer.start_server(key, from, 0);
         self.layer.respond(now, txn, 200, bytes, &mut self.out);
         self.arm_txn(txn);
@@ -606,22 +459,10 @@ impl Endpoint {
 
     fn on_bye(&mut self, now: Instant, key: ServerKey, from: std::net::SocketAddr, inc: &Incoming) {
         let call = self.by_call_id.get(inc.head.call_id.as_str()).copied();
+        let from_tag = inc.head.from_tag.as_deref();
         let matches = call
             .and_then(|c| self.calls.get(&c))
-            .is_some_and(|d| match d {
-                Dialog::Uas(u) => {
-                    u.remote_tag == inc.head.from_tag
-                        && matches!(
-                            u.state,
-                            UasState::Answered | UasState::Confirmed | UasState::Terminating
-                        )
-                }
-                Dialog::Uac(u) => {
-                    u.remote_tag.is_some()
-                        && u.remote_tag == inc.head.from_tag
-                        && matches!(u.state, UacState::Confirmed | UacState::Terminating)
-                }
-            });
+            .is_some_and(|d| d.accepts_bye(from_tag));
         match (call, matches) {
             (Some(call), true) => {
                 self.answer_in_new_txn(now, key, from, inc, 200, &[]);

@@ -12,8 +12,10 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::auth::Credentials;
-use crate::build::{self, RequestSpec, ResponseSpec, ALLOW};
-use crate::dialog::{CallEvent, Cancel, Dialog, EndReason, Uac, UacState, UasState};
+use crate::build::{self, RequestSpec};
+use crate::dialog::{
+    CallEvent, Dialog, EndReason, Expired, HangUp, Local, Request, Uac, UacParams,
+};
 use crate::error::Error;
 use crate::ids;
 use crate::msg;
@@ -329,49 +331,22 @@ impl Endpoint {
         }
         self.next_call += 1;
         let key = CallKey(self.next_call);
-        let host = self.cfg.local.ip().to_string();
-        let ids = ids::dialog_ids(&self.cfg.namespace, dial.id, &host);
-        let branch = ids::branch(&self.cfg.namespace, dial.id, 1, false);
-        let uac = Uac {
+        let call = UacParams {
             id: dial.id,
             target: dial.target,
             to_uri: dial.to_uri.unwrap_or_else(|| dial.request_uri.clone()),
             request_uri: dial.request_uri,
             from_uri: dial.from_uri,
-            ids,
-            remote_tag: None,
-            remote_target: None,
-            route: Vec::new(),
-            cseq: 1,
-            invite_txn: None,
-            invite_branch: branch,
             offer: dial.sdp_offer,
             extra: dial.extra_headers,
-            state: UacState::Calling,
-            got_provisional: false,
-            ring_deadline: dial.ring_timeout.map(|t| now + t),
-            cancel: Cancel::None,
-            cancel_guard: None,
-            ack_2xx: None,
-            auth_tries: 0,
-            started: now,
         };
-        let bytes = invite_bytes(&self.cfg, &uac, None);
-        let txn = self.layer.start_client(
-            now,
-            ClientRequest {
-                method: MethodClass::Invite,
-                branch: uac.invite_branch.clone(),
-                dest: uac.target,
-                request: bytes,
-                owner: key.0,
-            },
-            &mut self.out,
-        );
-        let mut uac = uac;
-        uac.invite_txn = Some(txn);
-        self.by_call_id.insert(uac.ids.call_id.clone(), key);
-        self.by_id.insert(uac.id, key);
+        let ring_deadline = dial.ring_timeout.map(|t| now + t);
+        let (layer, out) = (&mut self.layer, &mut self.out);
+        let (uac, txn) = Uac::new(call, ring_deadline, local(&self.cfg), |req| {
+            layer.start_client(now, req.owned_by(key.0), out)
+        });
+        self.by_call_id.insert(uac.call_id().to_owned(), key);
+        self.by_id.insert(uac.id(), key);
         self.calls.insert(key, Dialog::Uac(uac));
         self.stats.calls_started += 1;
         self.arm_txn(txn);
@@ -383,22 +358,19 @@ impl Endpoint {
     /// Ends a call: CANCEL before an answer, BYE after, a 480 for an unanswered incoming call.
     pub fn hang_up(&mut self, now: Instant, key: CallKey) -> Result<(), Error> {
         let now = self.clamp(now);
-        match self.calls.get(&key) {
+        let guard = self.cfg.timers.timeout();
+        match self.calls.get_mut(&key) {
             None => return Err(Error::Usage("no such call")),
-            Some(Dialog::Uac(u)) => match u.state {
-                UacState::Calling | UacState::Early => {
-                    self.request_cancel(now, key, EndReason::LocalHangup)
+            Some(Dialog::Uac(u)) => {
+                let hang_up = u.hang_up(now, guard, local(&self.cfg));
+                self.on_hang_up(now, key, hang_up);
+            }
+            Some(Dialog::Uas(u)) if u.is_incoming() => return self.respond(now, key, 480, None),
+            Some(Dialog::Uas(u)) => {
+                if let Some(bye) = u.bye(local(&self.cfg), key.0, &mut self.cnonce_counter) {
+                    self.send_request(now, key, bye);
                 }
-                UacState::Confirmed => self.send_bye(now, key),
-                UacState::Terminating | UacState::Ended => {}
-            },
-            Some(Dialog::Uas(u)) => match u.state {
-                UasState::Incoming => {
-                    return self.respond(now, key, 480, None);
-                }
-                UasState::Answered | UasState::Confirmed => self.send_bye(now, key),
-                UasState::Terminating | UasState::Ended => {}
-            },
+            }
         }
         self.flush();
         Ok(())
@@ -431,38 +403,11 @@ impl Endpoint {
         let Some(Dialog::Uas(u)) = self.calls.get_mut(&key) else {
             return Err(Error::Usage("no such incoming call"));
         };
-        if u.state != UasState::Incoming {
-            return Err(Error::Usage("the call already has a final response"));
-        }
-        let vias: Vec<&str> = u.vias.iter().map(String::as_str).collect();
-        let contact = (status > 100 && status < 300).then_some(self.cfg.local);
-        let body = match (&sdp, status) {
-            (Some(b), 180..=299) => Some(("application/sdp", b.as_slice())),
-            _ => None,
-        };
-        let bytes = ResponseSpec {
-            status,
-            reason: msg::reason_phrase(status),
-            vias: &vias,
-            from: &u.from,
-            to: &u.to,
-            to_tag: (status > 100).then_some(u.local_tag.as_str()),
-            call_id: &u.call_id,
-            cseq: &u.cseq,
-            contact,
-            extra,
-            body,
-        }
-        .to_bytes();
-        let txn = u.invite_txn;
-        if (200..300).contains(&status) {
-            u.state = UasState::Answered;
-            u.local_sdp = sdp;
-        }
-        let rejected = status >= 300;
+        let bytes = u.respond(self.cfg.local, status, sdp, extra)?;
+        let txn = u.invite_txn();
         self.layer.respond(now, txn, status, bytes, &mut self.out);
         self.arm_txn(txn);
-        if rejected {
+        if status >= 300 {
             self.end_call(key, EndReason::LocalReject { status });
         }
         self.flush();
@@ -520,168 +465,38 @@ impl Endpoint {
         Ok(())
     }
 
-    // ---- UAC internals -----------------------------------------------------------------
+    // ---- dialog outcomes ---------------------------------------------------------------
 
-    fn request_cancel(&mut self, now: Instant, key: CallKey, reason: EndReason) {
-        let Some(Dialog::Uac(u)) = self.calls.get_mut(&key) else {
-            return;
-        };
-        if u.cancel != Cancel::None {
-            return;
-        }
-        u.cancel_guard = Some(now + self.cfg.timers.timeout());
-        if u.got_provisional {
-            u.cancel = Cancel::Sent(reason);
-            self.send_cancel(now, key);
-        } else {
-            u.cancel = Cancel::Pending(reason);
-        }
-        self.arm_call(key);
+    /// Starts a client transaction for a dialog's request and arms its timer.
+    fn send_request(&mut self, now: Instant, key: CallKey, req: Request) -> TxnId {
+        let txn = self
+            .layer
+            .start_client(now, req.owned_by(key.0), &mut self.out);
+        self.arm_txn(txn);
+        txn
     }
 
-    fn send_cancel(&mut self, now: Instant, key: CallKey) {
-        let Some(Dialog::Uac(u)) = self.calls.get(&key) else {
-            return;
-        };
-        let bytes = RequestSpec {
-            method: "CANCEL",
-            request_uri: &u.request_uri,
-            local: self.cfg.local,
-            branch: &u.invite_branch,
-            from_uri: &u.from_uri,
-            from_tag: &u.ids.from_tag,
-            to_uri: &u.to_uri,
-            to_tag: None,
-            call_id: &u.ids.call_id,
-            cseq: u.cseq,
-            cseq_method: None,
-            route: &[],
-            contact: false,
-            extra: &[],
-            body: None,
-            user_agent: &self.cfg.user_agent,
+    fn on_hang_up(&mut self, now: Instant, key: CallKey, hang_up: HangUp) {
+        match hang_up {
+            HangUp::Nothing => {}
+            HangUp::CancelDeferred => self.arm_call(key),
+            HangUp::Cancel(cancel) => {
+                self.send_request(now, key, cancel);
+                self.arm_call(key);
+            }
+            HangUp::Bye(bye) => {
+                self.send_request(now, key, bye);
+            }
         }
-        .to_bytes();
-        let (branch, target) = (u.invite_branch.clone(), u.target);
-        let txn = self.layer.start_client(
-            now,
-            ClientRequest {
-                method: MethodClass::Cancel,
-                branch,
-                dest: target,
-                request: bytes,
-                owner: key.0,
-            },
-            &mut self.out,
-        );
-        self.arm_txn(txn);
-    }
-
-    fn send_bye(&mut self, now: Instant, key: CallKey) {
-        let local = self.cfg.local;
-        let ua = self.cfg.user_agent.clone();
-        let (bytes, branch, dest) = match self.calls.get_mut(&key) {
-            Some(Dialog::Uac(u)) => {
-                if u.state != UacState::Confirmed {
-                    return;
-                }
-                u.state = UacState::Terminating;
-                u.cseq += 1;
-                let branch = ids::branch(&self.cfg.namespace, u.id, u.cseq, false);
-                let ruri = u
-                    .remote_target
-                    .clone()
-                    .unwrap_or_else(|| u.request_uri.clone());
-                let bytes = RequestSpec {
-                    method: "BYE",
-                    request_uri: &ruri,
-                    local,
-                    branch: &branch,
-                    from_uri: &u.from_uri,
-                    from_tag: &u.ids.from_tag,
-                    to_uri: &u.to_uri,
-                    to_tag: u.remote_tag.as_deref(),
-                    call_id: &u.ids.call_id,
-                    cseq: u.cseq,
-                    cseq_method: None,
-                    route: &u.route,
-                    contact: false,
-                    extra: &[],
-                    body: None,
-                    user_agent: &ua,
-                }
-                .to_bytes();
-                (bytes, branch, u.target)
-            }
-            Some(Dialog::Uas(u)) => {
-                if !matches!(u.state, UasState::Answered | UasState::Confirmed) {
-                    return;
-                }
-                u.state = UasState::Terminating;
-                u.local_cseq += 1;
-                self.cnonce_counter += 1;
-                let branch = format!(
-                    "{}{}.{}.{}",
-                    ids::BRANCH_COOKIE,
-                    u.local_tag,
-                    key.0,
-                    self.cnonce_counter
-                );
-                let ruri = u
-                    .remote_target
-                    .clone()
-                    .unwrap_or_else(|| build::uri_of(&u.from).to_owned());
-                let from_uri = build::uri_of(&u.to).to_owned();
-                let to_uri = build::uri_of(&u.from).to_owned();
-                let bytes = RequestSpec {
-                    method: "BYE",
-                    request_uri: &ruri,
-                    local,
-                    branch: &branch,
-                    from_uri: &from_uri,
-                    from_tag: &u.local_tag,
-                    to_uri: &to_uri,
-                    to_tag: u.remote_tag.as_deref(),
-                    call_id: &u.call_id,
-                    cseq: u.local_cseq,
-                    cseq_method: None,
-                    route: &u.route,
-                    contact: false,
-                    extra: &[],
-                    body: None,
-                    user_agent: &ua,
-                }
-                .to_bytes();
-                (bytes, branch, u.source)
-            }
-            None => return,
-        };
-        let txn = self.layer.start_client(
-            now,
-            ClientRequest {
-                method: MethodClass::Other,
-                branch,
-                dest,
-                request: bytes,
-                owner: key.0,
-            },
-            &mut self.out,
-        );
-        self.arm_txn(txn);
     }
 
     fn end_call(&mut self, key: CallKey, reason: EndReason) {
         let Some(d) = self.calls.remove(&key) else {
             return;
         };
-        match &d {
-            Dialog::Uac(u) => {
-                self.by_call_id.remove(&u.ids.call_id);
-                self.by_id.remove(&u.id);
-            }
-            Dialog::Uas(u) => {
-                self.by_call_id.remove(&u.call_id);
-            }
+        self.by_call_id.remove(d.call_id());
+        if let Dialog::Uac(u) = &d {
+            self.by_id.remove(&u.id());
         }
         // 2xx retransmits after this are re-ACKed by the INVITE transaction itself
         // (Accepted state, Timer M), which kept a copy of the ACK.
@@ -693,20 +508,15 @@ impl Endpoint {
     }
 
     fn on_call_timer(&mut self, now: Instant, key: CallKey) {
-        let Some(Dialog::Uac(u)) = self.calls.get(&key) else {
+        let guard = self.cfg.timers.timeout();
+        let Some(Dialog::Uac(u)) = self.calls.get_mut(&key) else {
             return;
         };
-        let Some(at) = u.deadline() else { return };
-        if at > now {
-            return;
-        }
-        match u.cancel.clone() {
-            Cancel::None => self.request_cancel(now, key, EndReason::RingTimeout),
-            Cancel::Pending(reason) | Cancel::Sent(reason) => {
-                // No final response to the INVITE within 64·T1 of our CANCEL: give up (§9.1).
-                if let Some(txn) = u.invite_txn {
-                    self.layer.abandon(txn);
-                }
+        match u.on_deadline(now, guard, local(&self.cfg)) {
+            Expired::NotDue => {}
+            Expired::RingTimeout(hang_up) => self.on_hang_up(now, key, hang_up),
+            Expired::Abandon { invite, reason } => {
+                self.layer.abandon(invite);
                 self.end_call(key, reason);
             }
         }
@@ -722,59 +532,21 @@ impl Endpoint {
             return;
         }
         let key = CallKey(owner);
-        let reason = match (self.calls.get(&key), outcome) {
-            (Some(Dialog::Uac(u)), TimerOutcome::TimedOut) => {
-                if u.invite_txn == Some(txn) {
-                    match &u.cancel {
-                        Cancel::Sent(r) | Cancel::Pending(r) => r.clone(),
-                        Cancel::None => EndReason::TimedOut,
-                    }
-                } else if u.state == UacState::Terminating {
-                    // The BYE got no answer: the dialog is over regardless (§15.1.1).
-                    EndReason::LocalHangup
-                } else {
-                    return;
-                }
-            }
-            (Some(Dialog::Uas(u)), TimerOutcome::AckTimeout) if u.invite_txn == txn => {
-                EndReason::AckTimeout
-            }
-            (Some(Dialog::Uas(u)), TimerOutcome::TimedOut) if u.state == UasState::Terminating => {
-                EndReason::LocalHangup
-            }
-            _ => return,
-        };
-        self.end_call(key, reason);
+        let reason = self
+            .calls
+            .get(&key)
+            .and_then(|d| d.on_txn_timeout(txn, outcome));
+        if let Some(reason) = reason {
+            self.end_call(key, reason);
+        }
     }
 }
 
-fn invite_bytes(cfg: &EndpointConfig, u: &Uac, authorization: Option<(&str, &str)>) -> Vec<u8> {
-    let mut extra: Vec<(&str, &str)> = u
-        .extra
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    extra.push(("Allow", ALLOW));
-    if let Some(a) = authorization {
-        extra.push(a);
-    }
-    RequestSpec {
-        method: "INVITE",
-        request_uri: &u.request_uri,
-        local: cfg.local,
-        branch: &u.invite_branch,
-        from_uri: &u.from_uri,
-        from_tag: &u.ids.from_tag,
-        to_uri: &u.to_uri,
-        to_tag: None,
-        call_id: &u.ids.call_id,
-        cseq: u.cseq,
-        cseq_method: None,
-        route: &[],
-        contact: true,
-        extra: &extra,
-        body: u.offer.as_deref().map(|b| ("application/sdp", b)),
+/// What dialogs need of the configuration to write their requests.
+fn local(cfg: &EndpointConfig) -> Local<'_> {
+    Local {
+        addr: cfg.local,
+        namespace: &cfg.namespace,
         user_agent: &cfg.user_agent,
     }
-    .to_bytes()
 }

@@ -1,20 +1,60 @@
 //! INVITE client transaction (RFC 3261 §17.1.1, with RFC 6026's Accepted state).
+//!
+//! One type per state, each holding only the timers that run in it, so Timer A cannot be armed
+//! in Proceeding and Timer D exists only in Completed. Transitions consume the state they
+//! leave. [`ClientInvite`] carries the state for the layer, which keeps its machines in one map.
+//!
+//! Retransmitting from Calling is a method of [`Calling`]:
+//!
+//! ```
+//! # use sip::txn::{client_invite::Calling, TimerConfig};
+//! let calling = Calling::new(sip::time::virtual_epoch(), TimerConfig::default());
+//! let calling = calling.retransmitted();
+//! let _proceeding = calling.on_provisional();
+//! ```
+//!
+//! and Proceeding has no Timer A to fire:
+//!
+//! ```compile_fail
+//! # use sip::txn::{client_invite::Calling, TimerConfig};
+//! let calling = Calling::new(sip::time::virtual_epoch(), TimerConfig::default());
+//! let _ = calling.on_provisional().retransmitted();
+//! ```
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use super::timers::{Timer, TimerConfig};
+use super::timers::{earliest, Retransmit, Timer, TimerConfig};
 
-/// Where an INVITE client transaction stands.
+/// INVITE sent, no response yet: Timer A retransmits, Timer B gives up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Calling {
+    timer_a: Retransmit,
+    timer_b: Instant,
+}
+
+/// A provisional arrived: retransmits stop and nothing is armed; the TU's ring timeout governs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Proceeding;
+
+/// A non-2xx final arrived and was ACKed; Timer D absorbs its retransmissions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Completed {
+    timer_d: Instant,
+}
+
+/// A 2xx arrived; Timer M keeps the transaction so 2xx retransmits are re-ACKed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Accepted {
+    timer_m: Instant,
+}
+
+/// Where an INVITE client transaction stands; each variant carries only its own timers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientInviteState {
-    /// INVITE sent, no response yet: Timer A retransmits, Timer B gives up.
-    Calling,
-    /// A provisional arrived: retransmits stop; the TU's ring timeout governs.
-    Proceeding,
-    /// A non-2xx final arrived and was ACKed; Timer D absorbs its retransmissions.
-    Completed,
-    /// A 2xx arrived; Timer M keeps the transaction so 2xx retransmits are re-ACKed.
-    Accepted,
+    Calling(Calling),
+    Proceeding(Proceeding),
+    Completed(Completed),
+    Accepted(Accepted),
     /// Done; the layer removes it.
     Terminated,
 }
@@ -38,16 +78,107 @@ pub enum ClientInviteAction {
     Terminated,
 }
 
-/// An INVITE client transaction on an unreliable transport.
+impl Calling {
+    /// The INVITE has just been sent (once, by the caller).
+    pub fn new(now: Instant, cfg: TimerConfig) -> Self {
+        Self {
+            timer_a: Retransmit::first(now, cfg),
+            timer_b: now + cfg.timeout(),
+        }
+    }
+
+    /// Timer A or, once A would fire after it, Timer B.
+    #[inline]
+    pub fn deadline(&self) -> (Instant, Timer) {
+        earliest((self.timer_a.at, Timer::A), (self.timer_b, Timer::B))
+    }
+
+    /// Timer A fired: the INVITE goes again and the interval doubles, without the T2 cap that
+    /// non-INVITE requests have (§17.1.1.2).
+    #[inline]
+    pub fn retransmitted(self) -> Self {
+        Self {
+            timer_a: self.timer_a.doubled(None),
+            ..self
+        }
+    }
+
+    pub fn on_provisional(self) -> Proceeding {
+        Proceeding
+    }
+
+    /// A final response: 2xx to Accepted, anything else to Completed.
+    pub fn on_final(self, now: Instant, status: u16, cfg: TimerConfig) -> ClientInviteState {
+        final_response(now, status, cfg)
+    }
+}
+
+impl Proceeding {
+    pub fn on_final(self, now: Instant, status: u16, cfg: TimerConfig) -> ClientInviteState {
+        final_response(now, status, cfg)
+    }
+}
+
+fn final_response(now: Instant, status: u16, cfg: TimerConfig) -> ClientInviteState {
+    if (200..300).contains(&status) {
+        ClientInviteState::Accepted(Accepted {
+            timer_m: now + cfg.timeout(),
+        })
+    } else {
+        ClientInviteState::Completed(Completed {
+            timer_d: now + cfg.timer_d(),
+        })
+    }
+}
+
+impl Completed {
+    #[inline]
+    pub fn deadline(&self) -> (Instant, Timer) {
+        (self.timer_d, Timer::D)
+    }
+
+    /// A response in Completed: the non-2xx final again needs the ACK again.
+    pub fn on_response(&self, status: u16) -> ClientInviteAction {
+        match status {
+            300..=699 => ClientInviteAction::AckNon2xx { first: false },
+            _ => ClientInviteAction::None,
+        }
+    }
+}
+
+impl Accepted {
+    #[inline]
+    pub fn deadline(&self) -> (Instant, Timer) {
+        (self.timer_m, Timer::M)
+    }
+
+    /// A response in Accepted: a retransmitted 2xx is ACKed again by the transaction.
+    pub fn on_response(&self, status: u16) -> ClientInviteAction {
+        match status {
+            200..=299 => ClientInviteAction::ReAck2xx,
+            _ => ClientInviteAction::None,
+        }
+    }
+}
+
+impl ClientInviteState {
+    /// The earliest armed timer.
+    #[inline]
+    pub fn deadline(&self) -> Option<(Instant, Timer)> {
+        match self {
+            Self::Calling(s) => Some(s.deadline()),
+            Self::Completed(s) => Some(s.deadline()),
+            Self::Accepted(s) => Some(s.deadline()),
+            Self::Proceeding(_) | Self::Terminated => None,
+        }
+    }
+}
+
+/// An INVITE client transaction on an unreliable transport: its state and what outlives a state.
 #[derive(Debug)]
 pub struct ClientInvite {
     state: ClientInviteState,
     cfg: TimerConfig,
-    /// Next Timer A firing and the interval that produced it.
-    timer_a: Option<(Instant, Duration)>,
-    timer_b: Instant,
-    /// Timer D or M, whichever the state arms.
-    linger: Option<(Instant, Timer)>,
     retransmissions: u32,
 }
 
@@ -55,17 +186,18 @@ impl ClientInvite {
     /// Starts the transaction; the caller sends the INVITE once now.
     pub fn new(now: Instant, cfg: TimerConfig) -> Self {
         Self {
-            state: ClientInviteState::Calling,
+            state: ClientInviteState::Calling(Calling::new(now, cfg)),
             cfg,
-            timer_a: Some((now + cfg.t1, cfg.t1)),
-            timer_b: now + cfg.timeout(),
-            linger: None,
             retransmissions: 0,
         }
     }
 
-    pub fn state(&self) -> ClientInviteState {
-        self.state
+    pub fn state(&self) -> &ClientInviteState {
+        &self.state
+    }
+
+    pub fn is_terminated(&self) -> bool {
+        self.state == ClientInviteState::Terminated
     }
 
     /// Retransmissions sent so far.
@@ -75,68 +207,59 @@ impl ClientInvite {
 
     /// A response matched this transaction.
     pub fn on_response(&mut self, now: Instant, status: u16) -> ClientInviteAction {
-        use ClientInviteState::*;
-        match (self.state, status) {
-            (Calling | Proceeding, 100..=199) => {
-                self.state = Proceeding;
-                self.timer_a = None;
-                ClientInviteAction::Deliver
+        use ClientInviteState as S;
+        let provisional = (100..200).contains(&status);
+        let (next, action) = match self.state {
+            S::Calling(s) if provisional => (
+                S::Proceeding(s.on_provisional()),
+                ClientInviteAction::Deliver,
+            ),
+            S::Proceeding(s) if provisional => (S::Proceeding(s), ClientInviteAction::Deliver),
+            S::Calling(s) => first_final(s.on_final(now, status, self.cfg)),
+            S::Proceeding(s) => first_final(s.on_final(now, status, self.cfg)),
+            S::Completed(s) => {
+                let action = s.on_response(status);
+                (S::Completed(s), action)
             }
-            (Calling | Proceeding, 200..=299) => {
-                self.state = Accepted;
-                self.timer_a = None;
-                self.linger = Some((now + self.cfg.timeout(), Timer::M));
-                ClientInviteAction::Deliver
+            S::Accepted(s) => {
+                let action = s.on_response(status);
+                (S::Accepted(s), action)
             }
-            (Calling | Proceeding, _) => {
-                self.state = Completed;
-                self.timer_a = None;
-                self.linger = Some((now + self.cfg.timer_d(), Timer::D));
-                ClientInviteAction::AckNon2xx { first: true }
-            }
-            (Completed, 300..=699) => ClientInviteAction::AckNon2xx { first: false },
-            (Accepted, 200..=299) => ClientInviteAction::ReAck2xx,
-            _ => ClientInviteAction::None,
-        }
+            S::Terminated => (S::Terminated, ClientInviteAction::None),
+        };
+        self.state = next;
+        action
     }
 
     /// The earliest armed timer.
+    #[inline]
     pub fn deadline(&self) -> Option<(Instant, Timer)> {
-        match self.state {
-            ClientInviteState::Calling => {
-                let b = (self.timer_b, Timer::B);
-                match self.timer_a {
-                    Some((a, _)) if a < self.timer_b => Some((a, Timer::A)),
-                    _ => Some(b),
-                }
-            }
-            ClientInviteState::Completed | ClientInviteState::Accepted => self.linger,
-            ClientInviteState::Proceeding | ClientInviteState::Terminated => None,
-        }
+        self.state.deadline()
     }
 
     /// Fires whatever is due at `now`.
     pub fn on_timeout(&mut self, now: Instant) -> ClientInviteAction {
-        let Some((at, timer)) = self.deadline() else {
+        use ClientInviteState as S;
+        let Some((at, timer)) = self.state.deadline() else {
             return ClientInviteAction::None;
         };
         if now < at {
             return ClientInviteAction::None;
         }
-        match timer {
-            Timer::A => {
-                // INVITE retransmits double without the T2 cap (§17.1.1.2).
-                let interval = self.timer_a.map_or(self.cfg.t1, |(_, i)| i) * 2;
-                self.timer_a = Some((at + interval, interval));
+        match &mut self.state {
+            // Timer A: Calling again, in place.
+            S::Calling(s) if timer == Timer::A => {
+                *s = s.retransmitted();
                 self.retransmissions += 1;
                 ClientInviteAction::Retransmit
             }
-            Timer::B => {
-                self.state = ClientInviteState::Terminated;
+            S::Calling(_) => {
+                self.state = S::Terminated;
                 ClientInviteAction::TimedOut
             }
+            // Timer D or M: the lingering is over.
             _ => {
-                self.state = ClientInviteState::Terminated;
+                self.state = S::Terminated;
                 ClientInviteAction::Terminated
             }
         }
@@ -148,9 +271,19 @@ impl ClientInvite {
     }
 }
 
+/// The first final response: a 2xx goes to the TU, a non-2xx needs its ACK first.
+fn first_final(next: ClientInviteState) -> (ClientInviteState, ClientInviteAction) {
+    let action = match next {
+        ClientInviteState::Accepted(_) => ClientInviteAction::Deliver,
+        _ => ClientInviteAction::AckNon2xx { first: true },
+    };
+    (next, action)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
@@ -179,7 +312,7 @@ mod tests {
         // 0.5, 1.5, 3.5, 7.5, 15.5, 31.5 s: intervals 0.5, 1, 2, 4, 8, 16 s.
         assert_eq!(retransmits, vec![500, 1500, 3500, 7500, 15500, 31500]);
         assert_eq!(log.last(), Some(&(32_000, ClientInviteAction::TimedOut)));
-        assert_eq!(t.state(), ClientInviteState::Terminated);
+        assert!(t.is_terminated());
     }
 
     #[test]
@@ -240,5 +373,50 @@ mod tests {
         let log = run_until_quiet(&mut t, start);
         assert_eq!(log.first(), Some(&(50, ClientInviteAction::Retransmit)));
         assert_eq!(log.last(), Some(&(3200, ClientInviteAction::TimedOut)));
+    }
+
+    #[test]
+    fn timer_a_is_gone_once_proceeding() {
+        let start = crate::time::virtual_epoch();
+        let mut t = ClientInvite::new(start, TimerConfig::default());
+        t.on_response(start + ms(10), 100);
+        assert_eq!(t.state(), &ClientInviteState::Proceeding(Proceeding));
+        // Where Timer A and Timer B would have fired, nothing does.
+        assert_eq!(t.on_timeout(start + ms(500)), ClientInviteAction::None);
+        assert_eq!(t.on_timeout(start + ms(32_000)), ClientInviteAction::None);
+        assert_eq!(t.retransmissions(), 0);
+    }
+
+    #[test]
+    fn state_types_chain_by_value() {
+        let start = crate::time::virtual_epoch();
+        let cfg = TimerConfig::default();
+        let calling = Calling::new(start, cfg);
+        assert_eq!(calling.deadline(), (start + ms(500), Timer::A));
+        let calling = calling.retransmitted();
+        assert_eq!(calling.deadline(), (start + ms(1500), Timer::A));
+        let accepted = calling
+            .on_provisional()
+            .on_final(start + ms(2000), 200, cfg);
+        assert_eq!(accepted.deadline(), Some((start + ms(34_000), Timer::M)));
+        let completed = Calling::new(start, cfg).on_final(start, 603, cfg);
+        assert_eq!(completed.deadline(), Some((start + ms(32_000), Timer::D)));
+    }
+
+    #[test]
+    fn finals_after_the_first_are_absorbed_by_kind() {
+        let start = crate::time::virtual_epoch();
+        let mut t = ClientInvite::new(start, TimerConfig::default());
+        t.on_response(start, 486);
+        // A 2xx after a non-2xx final does not reopen the transaction.
+        assert_eq!(t.on_response(start, 200), ClientInviteAction::None);
+        assert_eq!(t.on_response(start, 180), ClientInviteAction::None);
+        let mut t = ClientInvite::new(start, TimerConfig::default());
+        t.on_response(start, 200);
+        assert_eq!(t.on_response(start, 486), ClientInviteAction::None);
+        t.abandon();
+        assert!(t.is_terminated());
+        assert_eq!(t.on_response(start, 200), ClientInviteAction::None);
+        assert_eq!(t.deadline(), None);
     }
 }

@@ -1,18 +1,46 @@
 //! Non-INVITE client transaction (RFC 3261 §17.1.2): BYE, CANCEL, OPTIONS.
+//!
+//! One type per state, each holding only the timers that run in it (E and F until a final,
+//! K after it); transitions consume the state they leave.
+//!
+//! Completed has no Timer E, so a retransmission after the final does not compile:
+//!
+//! ```compile_fail
+//! # use sip::txn::{client_non_invite::Trying, TimerConfig};
+//! let (now, cfg) = (sip::time::virtual_epoch(), TimerConfig::default());
+//! let _ = Trying::new(now, cfg).on_final(now, cfg).retransmitted(cfg);
+//! ```
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use super::timers::{Timer, TimerConfig};
+use super::timers::{earliest, Retransmit, Timer, TimerConfig};
 
-/// Where a non-INVITE client transaction stands.
+/// Request sent: Timer E retransmits (doubling to T2), Timer F gives up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trying {
+    timer_e: Retransmit,
+    timer_f: Instant,
+}
+
+/// A provisional arrived: retransmits continue every T2 until F.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Proceeding {
+    timer_e: Retransmit,
+    timer_f: Instant,
+}
+
+/// A final arrived; Timer K absorbs its retransmissions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Completed {
+    timer_k: Instant,
+}
+
+/// Where a non-INVITE client transaction stands; each variant carries only its own timers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientNonInviteState {
-    /// Request sent: Timer E retransmits (doubling to T2), Timer F gives up.
-    Trying,
-    /// A provisional arrived: retransmits continue every T2.
-    Proceeding,
-    /// A final arrived; Timer K absorbs its retransmissions.
-    Completed,
+    Trying(Trying),
+    Proceeding(Proceeding),
+    Completed(Completed),
     Terminated,
 }
 
@@ -28,14 +56,92 @@ pub enum ClientNonInviteAction {
     Terminated,
 }
 
+impl Trying {
+    /// The request has just been sent (once, by the caller).
+    pub fn new(now: Instant, cfg: TimerConfig) -> Self {
+        Self {
+            timer_e: Retransmit::first(now, cfg),
+            timer_f: now + cfg.timeout(),
+        }
+    }
+
+    #[inline]
+    pub fn deadline(&self) -> (Instant, Timer) {
+        earliest((self.timer_e.at, Timer::E), (self.timer_f, Timer::F))
+    }
+
+    /// Timer E fired: the interval doubles up to T2 (§17.1.2.2).
+    #[inline]
+    pub fn retransmitted(self, cfg: TimerConfig) -> Self {
+        Self {
+            timer_e: self.timer_e.doubled(Some(cfg.t2)),
+            ..self
+        }
+    }
+
+    /// A provisional: the armed E still fires; the ones after it come every T2.
+    pub fn on_provisional(self) -> Proceeding {
+        Proceeding {
+            timer_e: self.timer_e,
+            timer_f: self.timer_f,
+        }
+    }
+
+    pub fn on_final(self, now: Instant, cfg: TimerConfig) -> Completed {
+        Completed::new(now, cfg)
+    }
+}
+
+impl Proceeding {
+    #[inline]
+    pub fn deadline(&self) -> (Instant, Timer) {
+        earliest((self.timer_e.at, Timer::E), (self.timer_f, Timer::F))
+    }
+
+    /// Timer E fired: the next one comes T2 later.
+    #[inline]
+    pub fn retransmitted(self, cfg: TimerConfig) -> Self {
+        Self {
+            timer_e: self.timer_e.every(cfg.t2),
+            ..self
+        }
+    }
+
+    pub fn on_final(self, now: Instant, cfg: TimerConfig) -> Completed {
+        Completed::new(now, cfg)
+    }
+}
+
+impl Completed {
+    fn new(now: Instant, cfg: TimerConfig) -> Self {
+        Self {
+            timer_k: now + cfg.t4,
+        }
+    }
+
+    #[inline]
+    pub fn deadline(&self) -> (Instant, Timer) {
+        (self.timer_k, Timer::K)
+    }
+}
+
+impl ClientNonInviteState {
+    #[inline]
+    pub fn deadline(&self) -> Option<(Instant, Timer)> {
+        match self {
+            Self::Trying(s) => Some(s.deadline()),
+            Self::Proceeding(s) => Some(s.deadline()),
+            Self::Completed(s) => Some(s.deadline()),
+            Self::Terminated => None,
+        }
+    }
+}
+
 /// A non-INVITE client transaction on an unreliable transport.
 #[derive(Debug)]
 pub struct ClientNonInvite {
     state: ClientNonInviteState,
     cfg: TimerConfig,
-    timer_e: (Instant, Duration),
-    timer_f: Instant,
-    timer_k: Option<Instant>,
     retransmissions: u32,
 }
 
@@ -43,17 +149,18 @@ impl ClientNonInvite {
     /// Starts the transaction; the caller sends the request once now.
     pub fn new(now: Instant, cfg: TimerConfig) -> Self {
         Self {
-            state: ClientNonInviteState::Trying,
+            state: ClientNonInviteState::Trying(Trying::new(now, cfg)),
             cfg,
-            timer_e: (now + cfg.t1, cfg.t1),
-            timer_f: now + cfg.timeout(),
-            timer_k: None,
             retransmissions: 0,
         }
     }
 
-    pub fn state(&self) -> ClientNonInviteState {
-        self.state
+    pub fn state(&self) -> &ClientNonInviteState {
+        &self.state
+    }
+
+    pub fn is_terminated(&self) -> bool {
+        self.state == ClientNonInviteState::Terminated
     }
 
     pub fn retransmissions(&self) -> u32 {
@@ -61,68 +168,55 @@ impl ClientNonInvite {
     }
 
     pub fn on_response(&mut self, now: Instant, status: u16) -> ClientNonInviteAction {
-        use ClientNonInviteState::*;
-        match (self.state, status) {
-            (Trying | Proceeding, 100..=199) => {
-                self.state = Proceeding;
-                ClientNonInviteAction::Deliver
-            }
-            (Trying | Proceeding, _) => {
-                self.state = Completed;
-                self.timer_k = Some(now + self.cfg.t4);
-                ClientNonInviteAction::Deliver
-            }
-            _ => ClientNonInviteAction::None,
-        }
+        use ClientNonInviteAction::Deliver;
+        use ClientNonInviteState as S;
+        let provisional = (100..200).contains(&status);
+        let (next, action) = match self.state {
+            S::Trying(s) if provisional => (S::Proceeding(s.on_provisional()), Deliver),
+            S::Proceeding(s) if provisional => (S::Proceeding(s), Deliver),
+            S::Trying(s) => (S::Completed(s.on_final(now, self.cfg)), Deliver),
+            S::Proceeding(s) => (S::Completed(s.on_final(now, self.cfg)), Deliver),
+            other => (other, ClientNonInviteAction::None),
+        };
+        self.state = next;
+        action
     }
 
+    #[inline]
     pub fn deadline(&self) -> Option<(Instant, Timer)> {
-        match self.state {
-            ClientNonInviteState::Trying | ClientNonInviteState::Proceeding => {
-                if self.timer_e.0 < self.timer_f {
-                    Some((self.timer_e.0, Timer::E))
-                } else {
-                    Some((self.timer_f, Timer::F))
-                }
-            }
-            ClientNonInviteState::Completed => self.timer_k.map(|k| (k, Timer::K)),
-            ClientNonInviteState::Terminated => None,
-        }
+        self.state.deadline()
     }
 
     pub fn on_timeout(&mut self, now: Instant) -> ClientNonInviteAction {
-        let Some((at, timer)) = self.deadline() else {
+        use ClientNonInviteAction as A;
+        use ClientNonInviteState as S;
+        let Some((at, timer)) = self.state.deadline() else {
             return ClientNonInviteAction::None;
         };
         if now < at {
             return ClientNonInviteAction::None;
         }
-        match timer {
-            Timer::E => {
-                // Trying doubles up to T2; Proceeding retransmits every T2 (§17.1.2.2).
-                let interval = match self.state {
-                    ClientNonInviteState::Trying => (self.timer_e.1 * 2).min(self.cfg.t2),
-                    _ => self.cfg.t2,
-                };
-                self.timer_e = (at + interval, interval);
-                self.retransmissions += 1;
-                ClientNonInviteAction::Retransmit
+        let (next, action) = match (self.state, timer) {
+            (S::Trying(s), Timer::E) => (S::Trying(s.retransmitted(self.cfg)), A::Retransmit),
+            (S::Proceeding(s), Timer::E) => {
+                (S::Proceeding(s.retransmitted(self.cfg)), A::Retransmit)
             }
-            Timer::F => {
-                self.state = ClientNonInviteState::Terminated;
-                ClientNonInviteAction::TimedOut
-            }
-            _ => {
-                self.state = ClientNonInviteState::Terminated;
-                ClientNonInviteAction::Terminated
-            }
+            (S::Trying(_) | S::Proceeding(_), _) => (S::Terminated, A::TimedOut),
+            // Timer K: the lingering is over.
+            _ => (S::Terminated, A::Terminated),
+        };
+        if action == A::Retransmit {
+            self.retransmissions += 1;
         }
+        self.state = next;
+        action
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn retransmit_schedule_caps_at_t2_and_times_out_at_64_t1() {
@@ -180,6 +274,47 @@ mod tests {
         assert_eq!(
             t.on_timeout(start + Duration::from_secs(5)),
             ClientNonInviteAction::Terminated
+        );
+    }
+
+    #[test]
+    fn completed_carries_only_timer_k() {
+        let start = crate::time::virtual_epoch();
+        let cfg = TimerConfig::default();
+        let trying = Trying::new(start, cfg).retransmitted(cfg);
+        assert_eq!(
+            trying.deadline(),
+            (start + Duration::from_millis(1500), Timer::E)
+        );
+        let proceeding = trying.on_provisional().retransmitted(cfg);
+        // The E armed in Trying (1.5 s) fired; the next is T2 after it.
+        assert_eq!(
+            proceeding.deadline(),
+            (start + Duration::from_millis(5500), Timer::E)
+        );
+        let completed = proceeding.on_final(start + Duration::from_secs(6), cfg);
+        assert_eq!(
+            completed.deadline(),
+            (start + Duration::from_secs(11), Timer::K)
+        );
+    }
+
+    #[test]
+    fn terminated_absorbs_everything() {
+        let start = crate::time::virtual_epoch();
+        let mut t = ClientNonInvite::new(start, TimerConfig::default());
+        assert_eq!(
+            t.on_timeout(start + Duration::from_secs(40)),
+            ClientNonInviteAction::Retransmit
+        );
+        while let Some((at, _)) = t.deadline() {
+            t.on_timeout(at);
+        }
+        assert!(t.is_terminated());
+        assert_eq!(t.on_response(start, 200), ClientNonInviteAction::None);
+        assert_eq!(
+            t.on_timeout(start + Duration::from_secs(99)),
+            ClientNonInviteAction::None
         );
     }
 }

@@ -5,10 +5,10 @@
 //! layer above hears about them only through the outcomes returned here, and names a
 //! transaction only by its [`TxnId`].
 
-mod client_invite;
-mod client_non_invite;
-mod server_invite;
-mod server_non_invite;
+pub mod client_invite;
+pub mod client_non_invite;
+pub mod server_invite;
+pub mod server_non_invite;
 mod timers;
 
 use std::collections::HashMap;
@@ -19,7 +19,7 @@ pub use client_invite::{ClientInvite, ClientInviteAction, ClientInviteState};
 pub use client_non_invite::{ClientNonInvite, ClientNonInviteAction, ClientNonInviteState};
 pub use server_invite::{ServerInvite, ServerInviteAction, ServerInviteState};
 pub use server_non_invite::{ServerNonInvite, ServerNonInviteAction, ServerNonInviteState};
-pub use timers::{Timer, TimerConfig};
+pub use timers::{Retransmit, Timer, TimerConfig};
 
 /// A datagram the core wants sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +63,15 @@ enum Machine {
 }
 
 impl Machine {
+    fn is_terminated(&self) -> bool {
+        match self {
+            Machine::ClientInvite(m) => m.is_terminated(),
+            Machine::ClientNonInvite(m) => m.is_terminated(),
+            Machine::ServerInvite(m) => m.is_terminated(),
+            Machine::ServerNonInvite(m) => m.is_terminated(),
+        }
+    }
+
     fn deadline(&self) -> Option<(Instant, Timer)> {
         match self {
             Machine::ClientInvite(m) => m.deadline(),
@@ -353,13 +362,8 @@ impl Layer {
     /// Whether a server INVITE transaction has already sent a final response.
     pub fn server_has_final(&self, id: TxnId) -> bool {
         match self.txns.get(&id).map(|e| &e.machine) {
-            Some(Machine::ServerInvite(m)) => m.state() != ServerInviteState::Proceeding,
-            Some(Machine::ServerNonInvite(m)) => {
-                matches!(
-                    m.state(),
-                    ServerNonInviteState::Completed | ServerNonInviteState::Terminated
-                )
-            }
+            Some(Machine::ServerInvite(m)) => m.has_final(),
+            Some(Machine::ServerNonInvite(m)) => m.has_final(),
             _ => true,
         }
     }
@@ -472,13 +476,10 @@ impl Layer {
     }
 
     fn remove_if_terminated(&mut self, id: TxnId) {
-        let done = match self.txns.get(&id).map(|e| &e.machine) {
-            Some(Machine::ClientInvite(m)) => m.state() == ClientInviteState::Terminated,
-            Some(Machine::ClientNonInvite(m)) => m.state() == ClientNonInviteState::Terminated,
-            Some(Machine::ServerInvite(m)) => m.state() == ServerInviteState::Terminated,
-            Some(Machine::ServerNonInvite(m)) => m.state() == ServerNonInviteState::Terminated,
-            None => false,
-        };
+        let done = self
+            .txns
+            .get(&id)
+            .is_some_and(|e| e.machine.is_terminated());
         if done {
             if let Some(e) = self.txns.remove(&id) {
                 if let Some((branch, method)) = e.client_key {

@@ -1,17 +1,32 @@
 //! Non-INVITE server transaction (RFC 3261 §17.2.2).
+//!
+//! Only Completed runs a timer (J), so only its state type carries one.
 
 use std::time::Instant;
 
 use super::timers::{Timer, TimerConfig};
 
+/// A final sent: request retransmissions get it again until Timer J.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Completed {
+    timer_j: Instant,
+}
+
+impl Completed {
+    #[inline]
+    pub fn deadline(&self) -> (Instant, Timer) {
+        (self.timer_j, Timer::J)
+    }
+}
+
+/// Where a non-INVITE server transaction stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServerNonInviteState {
     /// Received, nothing sent yet: retransmissions are absorbed.
     Trying,
     /// A provisional sent: retransmissions get it again.
     Proceeding,
-    /// A final sent: retransmissions get it again until Timer J.
-    Completed,
+    Completed(Completed),
     Terminated,
 }
 
@@ -26,7 +41,6 @@ pub enum ServerNonInviteAction {
 pub struct ServerNonInvite {
     state: ServerNonInviteState,
     cfg: TimerConfig,
-    timer_j: Option<Instant>,
 }
 
 impl ServerNonInvite {
@@ -34,39 +48,50 @@ impl ServerNonInvite {
         Self {
             state: ServerNonInviteState::Trying,
             cfg,
-            timer_j: None,
         }
     }
 
-    pub fn state(&self) -> ServerNonInviteState {
-        self.state
+    pub fn state(&self) -> &ServerNonInviteState {
+        &self.state
+    }
+
+    pub fn is_terminated(&self) -> bool {
+        self.state == ServerNonInviteState::Terminated
+    }
+
+    /// Whether a final response has gone out.
+    pub fn has_final(&self) -> bool {
+        matches!(
+            self.state,
+            ServerNonInviteState::Completed(_) | ServerNonInviteState::Terminated
+        )
     }
 
     pub fn on_send(&mut self, now: Instant, status: u16) {
-        match (self.state, status) {
-            (ServerNonInviteState::Trying | ServerNonInviteState::Proceeding, 100..=199) => {
-                self.state = ServerNonInviteState::Proceeding;
-            }
-            (ServerNonInviteState::Trying | ServerNonInviteState::Proceeding, _) => {
-                self.state = ServerNonInviteState::Completed;
-                self.timer_j = Some(now + self.cfg.timeout());
-            }
-            _ => {}
+        use ServerNonInviteState as S;
+        if let S::Trying | S::Proceeding = self.state {
+            self.state = match status {
+                100..=199 => S::Proceeding,
+                _ => S::Completed(Completed {
+                    timer_j: now + self.cfg.timeout(),
+                }),
+            };
         }
     }
 
     pub fn on_retransmitted_request(&self) -> ServerNonInviteAction {
         match self.state {
-            ServerNonInviteState::Proceeding | ServerNonInviteState::Completed => {
+            ServerNonInviteState::Proceeding | ServerNonInviteState::Completed(_) => {
                 ServerNonInviteAction::ResendLast
             }
             _ => ServerNonInviteAction::None,
         }
     }
 
+    #[inline]
     pub fn deadline(&self) -> Option<(Instant, Timer)> {
-        match self.state {
-            ServerNonInviteState::Completed => self.timer_j.map(|j| (j, Timer::J)),
+        match &self.state {
+            ServerNonInviteState::Completed(s) => Some(s.deadline()),
             _ => None,
         }
     }
@@ -108,6 +133,26 @@ mod tests {
         assert_eq!(
             t.on_timeout(start + Duration::from_secs(32)),
             ServerNonInviteAction::Terminated
+        );
+    }
+
+    #[test]
+    fn provisional_is_resent_and_only_the_first_final_counts() {
+        let start = crate::time::virtual_epoch();
+        let mut t = ServerNonInvite::new(TimerConfig::default());
+        t.on_send(start, 100);
+        assert_eq!(t.state(), &ServerNonInviteState::Proceeding);
+        assert!(!t.has_final());
+        assert_eq!(
+            t.on_retransmitted_request(),
+            ServerNonInviteAction::ResendLast
+        );
+        t.on_send(start, 200);
+        t.on_send(start + Duration::from_secs(1), 500);
+        assert!(t.has_final());
+        assert_eq!(
+            t.deadline(),
+            Some((start + Duration::from_secs(32), Timer::J))
         );
     }
 }

@@ -1,6 +1,6 @@
 //! RFC 3261 §17 timer values and the closed set of timers a transaction can arm.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// T1, T2 and T4 of RFC 3261 §17.1.1.1 / Table 4; every other timer derives from them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,4 +64,53 @@ pub enum Timer {
     L,
     /// INVITE client Accepted state lifetime (RFC 6026 Timer M).
     M,
+}
+
+/// A retransmit timer (A, E, G or the 2xx one): when it fires next and the interval that led
+/// there. Lives only inside the states that retransmit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retransmit {
+    pub at: Instant,
+    pub interval: Duration,
+}
+
+impl Retransmit {
+    /// The first firing, T1 after `now`.
+    #[inline]
+    pub fn first(now: Instant, cfg: TimerConfig) -> Self {
+        Self {
+            at: now + cfg.t1,
+            interval: cfg.t1,
+        }
+    }
+
+    /// The firing after this one: the interval doubles, up to `cap` when there is one.
+    #[inline]
+    pub fn doubled(self, cap: Option<Duration>) -> Self {
+        let doubled = self.interval * 2;
+        let interval = cap.map_or(doubled, |cap| doubled.min(cap));
+        Self {
+            at: self.at + interval,
+            interval,
+        }
+    }
+
+    /// The firing after this one at a fixed interval.
+    #[inline]
+    pub fn every(self, interval: Duration) -> Self {
+        Self {
+            at: self.at + interval,
+            interval,
+        }
+    }
+}
+
+/// The earlier of two armed timers; on a tie the second (the one that ends the state) wins.
+#[inline]
+pub(super) fn earliest(a: (Instant, Timer), b: (Instant, Timer)) -> (Instant, Timer) {
+    if a.0 < b.0 {
+        a
+    } else {
+        b
+    }
 }

@@ -1,0 +1,177 @@
+//! The requests of a call we place, written straight to bytes: INVITE, CANCEL, the ACKs of
+//! both kinds of final response, BYE.
+
+use super::{Established, UacParams};
+use crate::build::{RequestSpec, ALLOW};
+use crate::dialog::{Local, Request};
+use crate::ids::{self, DialogIds};
+use crate::txn::MethodClass;
+
+pub(super) fn invite(
+    call: &UacParams,
+    ids: &DialogIds,
+    local: Local<'_>,
+    branch: &str,
+    cseq: u32,
+    authorization: Option<(&str, &str)>,
+) -> Vec<u8> {
+    let mut extra: Vec<(&str, &str)> = call
+        .extra
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    extra.push(("Allow", ALLOW));
+    if let Some(a) = authorization {
+        extra.push(a);
+    }
+    RequestSpec {
+        method: "INVITE",
+        request_uri: &call.request_uri,
+        local: local.addr,
+        branch,
+        from_uri: &call.from_uri,
+        from_tag: &ids.from_tag,
+        to_uri: &call.to_uri,
+        to_tag: None,
+        call_id: &ids.call_id,
+        cseq,
+        cseq_method: None,
+        route: &[],
+        contact: true,
+        extra: &extra,
+        body: call.offer.as_deref().map(|b| ("application/sdp", b)),
+        user_agent: local.user_agent,
+    }
+    .to_bytes()
+}
+
+/// The CANCEL of the INVITE with `branch` (it shares the INVITE's branch and CSeq number).
+pub(super) fn cancel(
+    call: &UacParams,
+    ids: &DialogIds,
+    branch: &str,
+    cseq: u32,
+    local: Local<'_>,
+) -> Request {
+    let bytes = RequestSpec {
+        method: "CANCEL",
+        request_uri: &call.request_uri,
+        local: local.addr,
+        branch,
+        from_uri: &call.from_uri,
+        from_tag: &ids.from_tag,
+        to_uri: &call.to_uri,
+        to_tag: None,
+        call_id: &ids.call_id,
+        cseq,
+        cseq_method: None,
+        route: &[],
+        contact: false,
+        extra: &[],
+        body: None,
+        user_agent: local.user_agent,
+    }
+    .to_bytes();
+    Request {
+        method: MethodClass::Cancel,
+        branch: branch.to_owned(),
+        dest: call.target,
+        bytes,
+    }
+}
+
+/// The ACK for the 2xx that established `dialog`: a transaction of its own (§13.2.2.4).
+pub(super) fn ack_2xx(
+    call: &UacParams,
+    ids: &DialogIds,
+    cseq: u32,
+    dialog: &Established,
+    local: Local<'_>,
+) -> Vec<u8> {
+    let branch = ids::branch(local.namespace, call.id, cseq, true);
+    RequestSpec {
+        method: "ACK",
+        request_uri: dialog.remote_target.as_deref().unwrap_or(&call.request_uri),
+        local: local.addr,
+        branch: &branch,
+        from_uri: &call.from_uri,
+        from_tag: &ids.from_tag,
+        to_uri: &call.to_uri,
+        to_tag: dialog.remote_tag.as_deref(),
+        call_id: &ids.call_id,
+        cseq,
+        cseq_method: None,
+        route: &dialog.route,
+        contact: false,
+        extra: &[],
+        body: None,
+        user_agent: "",
+    }
+    .to_bytes()
+}
+
+/// The ACK for a non-2xx final: part of the INVITE's transaction, so its branch (§17.1.1.3).
+pub(super) fn ack_non_2xx(
+    call: &UacParams,
+    ids: &DialogIds,
+    branch: &str,
+    cseq: u32,
+    to_tag: Option<&str>,
+    local: Local<'_>,
+) -> Vec<u8> {
+    RequestSpec {
+        method: "ACK",
+        request_uri: &call.request_uri,
+        local: local.addr,
+        branch,
+        from_uri: &call.from_uri,
+        from_tag: &ids.from_tag,
+        to_uri: &call.to_uri,
+        to_tag,
+        call_id: &ids.call_id,
+        cseq,
+        cseq_method: None,
+        route: &[],
+        contact: false,
+        extra: &[],
+        body: None,
+        user_agent: "",
+    }
+    .to_bytes()
+}
+
+/// The BYE with `cseq` in `dialog`, to its remote target through its route set.
+pub(super) fn bye(
+    call: &UacParams,
+    ids: &DialogIds,
+    cseq: u32,
+    dialog: &Established,
+    local: Local<'_>,
+) -> Request {
+    let branch = ids::branch(local.namespace, call.id, cseq, false);
+    let bytes = RequestSpec {
+        method: "BYE",
+        request_uri: dialog.remote_target.as_deref().unwrap_or(&call.request_uri),
+        local: local.addr,
+        branch: &branch,
+        from_uri: &call.from_uri,
+        from_tag: &ids.from_tag,
+        to_uri: &call.to_uri,
+        to_tag: dialog.remote_tag.as_deref(),
+        call_id: &ids.call_id,
+        cseq,
+        cseq_method: None,
+        route: &dialog.route,
+        contact: false,
+        extra: &[],
+        body: None,
+        user_agent: local.user_agent,
+    }
+    .to_bytes();
+    Request {
+        method: MethodClass::Other,
+        branch,
+        dest: call.target,
+        bytes,
+    }
+}
