@@ -123,7 +123,7 @@ impl Plant {
     /// The cluster file's `[[mpp]]`, `[desktop]` and `[[agent]]`s (agent `zN-aK`, password
     /// `pw`) for `zones`.
     fn extra(&self, zones: &[&str]) -> String {
-        let hex = outdial_node::agents::sha256_hex("pw");
+        let hex = outdial_node::sha256_hex("pw");
         let mut s = format!(
             "[[mpp]]\nname = \"customers\"\naddress = \"{}\"\ncapacity = 1000\noptions_interval_ms = 1000\n\n\
              [desktop]\nheartbeat_ms = 500\nmissed_heartbeats = 4\nwrapup_timeout_ms = 5000\n",

@@ -171,7 +171,7 @@ fn main() -> ExitCode {
         return match actix::System::new().block_on(run_node_command(cli.cmd)) {
             Ok(code) => code,
             Err(e) => {
-                eprintln!("outdial: {e}");
+                eprintln!("outdial: {}", outdial_core::error_chain(e.as_ref()));
                 ExitCode::FAILURE
             }
         };
@@ -191,7 +191,7 @@ fn main() -> ExitCode {
     match local.block_on(&rt, run(cli.cmd)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("outdial: {e}");
+            eprintln!("outdial: {}", outdial_core::error_chain(e.as_ref()));
             ExitCode::FAILURE
         }
     }

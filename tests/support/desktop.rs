@@ -141,7 +141,7 @@ impl Desktop {
 pub fn agents_toml(n: usize, desktop: &str) -> String {
     let mut s = format!("[desktop]\n{desktop}\n");
     for i in 0..n {
-        let hex = outdial_node::agents::sha256_hex(&format!("pw-{i}"));
+        let hex = outdial_node::sha256_hex(&format!("pw-{i}"));
         s.push_str(&format!(
             "\n[[agent]]\nid = \"agent-{i}\"\npassword_sha256 = \"{hex}\"\n"
         ));

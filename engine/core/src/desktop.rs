@@ -307,9 +307,14 @@ impl ServerMessage {
     }
 }
 
+/// A desktop frame that is not a message of the protocol (the desktop's fault).
+#[derive(Debug, thiserror::Error)]
+#[error("not a desktop message: {0}")]
+pub struct BadFrame(#[source] serde_json::Error);
+
 /// Parses one text frame from a desktop, naming what is wrong.
-pub fn parse_client(text: &str) -> Result<ClientMessage, String> {
-    serde_json::from_str(text).map_err(|e| e.to_string())
+pub fn parse_client(text: &str) -> Result<ClientMessage, BadFrame> {
+    serde_json::from_str(text).map_err(BadFrame)
 }
 
 /// An agent the node accepts, from its configuration.

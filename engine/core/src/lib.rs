@@ -33,3 +33,32 @@ pub mod pacing;
 pub mod store;
 pub mod sync;
 pub mod zone;
+
+/// An error and its causes in one line (`a: b: c`), for people reading a report or a log.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let s = c.to_string();
+        // thiserror's `transparent` and `#[error("{0}")]` repeat the cause in the message.
+        if !out.ends_with(&s) {
+            out.push_str(": ");
+            out.push_str(&s);
+        }
+        cause = c.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn the_chain_names_every_cause_once() {
+        let e = Outer(std::io::Error::other("disk full"));
+        assert_eq!(super::error_chain(&e), "outer: disk full");
+    }
+}

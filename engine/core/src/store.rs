@@ -6,6 +6,8 @@
 //! `Dialing` on disk before its INVITE leaves. The node's group commit batches many callers'
 //! writes into one commit so durability does not cap the call rate.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Attempt, CampaignId, Contact, ContactId, ContactState, JobId, UnixMs};
@@ -98,8 +100,14 @@ pub struct ContactCounts {
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    #[error("storage I/O: {0}")]
-    Io(String),
+    /// The backend failed: the disk, the database or the connection to it, a worker that
+    /// did not answer in time.
+    #[error("storage I/O: {what}")]
+    Io {
+        what: String,
+        #[source]
+        source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+    },
     /// A record on disk did not decode: corruption, or a format from another version.
     #[error("corrupt record under key {key}: {why}")]
     Corrupt { key: String, why: String },
@@ -114,6 +122,28 @@ pub enum StoreError {
         node: String,
         epoch: u64,
     },
+}
+
+impl StoreError {
+    /// The backend failed doing `what`, because of `source`.
+    pub fn io(
+        what: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Io {
+            what: what.into(),
+            source: Some(Arc::new(source)),
+        }
+    }
+
+    /// The backend failed doing `what`, with no underlying error to show (a timeout, a
+    /// result that should not be).
+    pub fn io_failed(what: impl Into<String>) -> Self {
+        Self::Io {
+            what: what.into(),
+            source: None,
+        }
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

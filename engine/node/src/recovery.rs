@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::error::NodeError;
-use crate::storage::{GroupCommit, Store, Write};
+use crate::storage::{GroupCommit, Store, Write, Writer};
 use outdial_core::attempt::ledger::{self, LedgerEntry};
 use outdial_core::campaign::{Campaign, CampaignSpec};
 use outdial_core::domain::{CompletionCode, JobId, UnixMs};
@@ -36,20 +36,20 @@ pub fn resolve_in_flight(
 /// the zone meanwhile makes this a no-op.
 /// `jobs` are the zone's.
 pub fn resolve_zone(
-    shared: &crate::shared::NodeShared,
+    store: &dyn Store,
+    writer: &Writer,
     zone: &str,
     jobs: &std::collections::HashSet<JobId>,
     epoch: u64,
     now: UnixMs,
 ) -> Result<u64, NodeError> {
-    let store = shared.store.as_ref();
     let transient: Vec<_> = store
         .transient_attempts()?
         .into_iter()
         .filter(|a| jobs.contains(&a.job))
         .collect();
-    let fence = shared.fenced_at(zone, epoch, Vec::new());
-    resolve(store, &shared.commit, transient, now, fence)
+    let fence = writer.fenced(zone, epoch, Vec::new());
+    resolve(store, writer.group(), transient, now, fence)
 }
 
 fn resolve(

@@ -3,11 +3,12 @@
 //! cross-thread hop. Commands arrive on a bounded channel (`try_send`: a full channel is
 //! counted and the attempt fails over to its retry rule, never blocks the pacing loop).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use actix::dev::SendError;
 use actix::prelude::*;
 use sip::transport::{SocketConfig, UdpTransport};
 use sip::{CallEvent, CallKey, Dial, Endpoint, EndpointConfig, Event, TimerConfig};
@@ -67,6 +68,10 @@ pub struct SipCounters {
     pub retransmissions: AtomicU64,
     pub rejected_malformed: AtomicU64,
     pub dropped_junk: AtomicU64,
+    /// Signals a call's full mailbox could not take at once (delivered later, in order).
+    pub signals_deferred: AtomicU64,
+    /// Socket errors the receive loop survived.
+    pub socket_errors: AtomicU64,
 }
 
 /// A handle to send commands to the plant.
@@ -117,13 +122,18 @@ pub fn start(
     };
     let (tx, rx) = mpsc::channel(65_536);
     let counters = Arc::new(SipCounters::default());
-    actix::spawn(run(
+    let plant = Plant {
         transport,
-        Endpoint::new(cfg),
-        rx,
-        Arc::clone(&counters),
+        ep: Endpoint::new(cfg),
+        counters: Arc::clone(&counters),
         faults,
-    ));
+        calls: HashMap::new(),
+        probes: HashMap::new(),
+        next_probe_token: 0,
+        hung_up: None,
+        undelivered: VecDeque::new(),
+    };
+    actix::spawn(plant.run(rx));
     Ok(SipHandle {
         tx,
         local,
@@ -131,44 +141,140 @@ pub fn start(
     })
 }
 
-async fn run(
-    mut transport: UdpTransport,
-    mut ep: Endpoint,
-    mut rx: mpsc::Receiver<SipCommand>,
+/// Most signals kept for calls whose mailbox was full; past it, progress reports are dropped
+/// (counted) while answers and ends still wait their turn, so no call is left without its end.
+const MAX_UNDELIVERED: usize = 65_536;
+
+/// How long the loop waits after a socket error before reading again.
+const SOCKET_ERROR_PAUSE: Duration = Duration::from_millis(10);
+
+/// Where one call's signals go.
+struct Route {
+    to: Recipient<CallSignal>,
+}
+
+/// The plant's state: the socket, the endpoint, and who hears about each call and probe.
+struct Plant {
+    transport: UdpTransport,
+    ep: Endpoint,
     counters: Arc<SipCounters>,
     faults: Option<Arc<SipFaults>>,
-) {
-    let mut calls: HashMap<CallKey, (AttemptId, Recipient<CallSignal>)> = HashMap::new();
-    let mut by_attempt: HashMap<AttemptId, CallKey> = HashMap::new();
-    // Plant token → (the MPP's own token, who asked).
-    let mut probes: HashMap<u64, (u64, Recipient<ProbeResult>)> = HashMap::new();
-    let mut next_probe_token = 0u64;
-    // A `HangUpAll` to answer once its requests have left.
-    let mut hung_up: Option<(std::sync::mpsc::Sender<usize>, usize)> = None;
-    loop {
-        let now = clock::now();
-        ep.handle_timeout(now);
-        while let Some(ev) = ep.poll_event() {
+    calls: HashMap<CallKey, Route>,
+    /// Plant token → (the MPP's own token, who asked).
+    probes: HashMap<u64, (u64, Recipient<ProbeResult>)>,
+    next_probe_token: u64,
+    /// A `HangUpAll` to answer once its requests have left.
+    hung_up: Option<(std::sync::mpsc::Sender<usize>, usize)>,
+    /// Signals waiting for room in their call's mailbox, oldest first.
+    undelivered: VecDeque<(Recipient<CallSignal>, CallSignal)>,
+}
+
+impl Plant {
+    async fn run(mut self, mut rx: mpsc::Receiver<SipCommand>) {
+        loop {
+            let now = clock::now();
+            self.ep.handle_timeout(now);
+            self.retry_undelivered();
+            self.take_events(now);
+            self.send_out().await;
+            self.publish_counters();
+            let stalled = self.faults.as_ref().and_then(|f| f.stalled_until(now));
+            let wake = self.next_wake(now, stalled);
+            tokio::select! {
+                r = self.transport.readable(), if stalled.is_none() => {
+                    if let Err(e) = r {
+                        self.socket_error(&e).await;
+                    }
+                }
+                cmd = rx.recv() => {
+                    let Some(cmd) = cmd else { return };
+                    let mut next = Some(cmd);
+                    // Take every queued command in one go: the pacing loop sends in bursts.
+                    while let Some(cmd) = next.take() {
+                        self.command(cmd, clock::now());
+                        next = rx.try_recv().ok();
+                    }
+                }
+                _ = tokio::time::sleep_until(wake.into()) => {}
+            }
+            self.receive(clock::now()).await;
+        }
+    }
+
+    fn next_wake(&self, now: Instant, stalled: Option<Instant>) -> Instant {
+        let mut wake = self
+            .ep
+            .poll_timeout()
+            .unwrap_or(now + Duration::from_millis(100))
+            .min(now + Duration::from_millis(100));
+        if let Some(t) = stalled {
+            wake = wake.min(t);
+        }
+        if !self.undelivered.is_empty() {
+            wake = wake.min(now + Duration::from_millis(1));
+        }
+        wake
+    }
+
+    /// A call's signal, without waiting: a full mailbox defers it, a gone actor drops it.
+    fn deliver(&mut self, to: &Recipient<CallSignal>, signal: CallSignal) {
+        if !self.undelivered.is_empty() {
+            // Keep the call's signals in order behind those already waiting.
+            self.defer(to.clone(), signal);
+            return;
+        }
+        match to.try_send(signal) {
+            Ok(()) => {}
+            Err(SendError::Full(signal)) => self.defer(to.clone(), signal),
+            Err(SendError::Closed(_)) => {}
+        }
+    }
+
+    fn defer(&mut self, to: Recipient<CallSignal>, signal: CallSignal) {
+        self.counters
+            .signals_deferred
+            .fetch_add(1, Ordering::Relaxed);
+        let progress = matches!(signal.0, Signal::Progress { .. } | Signal::Sent);
+        if progress && self.undelivered.len() >= MAX_UNDELIVERED {
+            return;
+        }
+        self.undelivered.push_back((to, signal));
+    }
+
+    fn retry_undelivered(&mut self) {
+        while let Some((to, signal)) = self.undelivered.pop_front() {
+            match to.try_send(signal) {
+                Ok(()) | Err(SendError::Closed(_)) => {}
+                Err(SendError::Full(signal)) => {
+                    self.undelivered.push_front((to, signal));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The endpoint's events, to the calls and probes they are for.
+    fn take_events(&mut self, now: Instant) {
+        while let Some(ev) = self.ep.poll_event() {
             match ev {
                 Event::Call { call, event } => {
                     let ended = matches!(event, CallEvent::Ended(_));
-                    if let Some((attempt, r)) = calls.get(&call) {
-                        let signal = match event {
-                            CallEvent::Progress { status, sdp } => Signal::Progress {
-                                status,
-                                early_media: sdp.is_some(),
-                            },
-                            CallEvent::Answered { sdp } => Signal::Answered { sdp },
-                            CallEvent::Ended(reason) => Signal::Ended(reason),
-                            _ => continue,
-                        };
-                        r.do_send(CallSignal(signal));
-                        if ended {
-                            by_attempt.remove(attempt);
-                        }
-                    }
-                    if ended {
-                        calls.remove(&call);
+                    let signal = match event {
+                        CallEvent::Progress { status, sdp } => Signal::Progress {
+                            status,
+                            early_media: sdp.is_some(),
+                        },
+                        CallEvent::Answered { sdp } => Signal::Answered { sdp },
+                        CallEvent::Ended(reason) => Signal::Ended(reason),
+                        _ => continue,
+                    };
+                    let route = if ended {
+                        self.calls.remove(&call)
+                    } else {
+                        self.calls.get(&call).map(|r| Route { to: r.to.clone() })
+                    };
+                    if let Some(r) = route {
+                        self.deliver(&r.to, CallSignal(signal));
                     }
                 }
                 Event::ProbeResult {
@@ -176,7 +282,7 @@ async fn run(
                     status,
                     retry_after,
                 } => {
-                    if let Some((theirs, r)) = probes.remove(&token) {
+                    if let Some((theirs, r)) = self.probes.remove(&token) {
                         r.do_send(ProbeResult {
                             token: theirs,
                             status,
@@ -186,16 +292,105 @@ async fn run(
                 }
                 // Incoming calls are not ours to take: refuse them.
                 Event::Incoming(inc) => {
-                    let _ = ep.respond(now, inc.call, 403, None);
+                    let _ = self.ep.respond(now, inc.call, 403, None);
                 }
                 _ => {}
             }
         }
+    }
+
+    fn command(&mut self, cmd: SipCommand, now: Instant) {
+        match cmd {
+            SipCommand::Dial {
+                attempt,
+                target,
+                request_uri,
+                from_uri,
+                sdp_offer,
+                ring_timeout,
+                call,
+            } => {
+                let dial = Dial {
+                    id: attempt.0,
+                    target,
+                    request_uri,
+                    from_uri,
+                    to_uri: None,
+                    sdp_offer,
+                    ring_timeout: Some(ring_timeout),
+                    extra_headers: Vec::new(),
+                };
+                self.dial(now, attempt, dial, call);
+            }
+            SipCommand::HangUp { attempt } => {
+                if let Some(key) = self.ep.call_of(attempt.0) {
+                    let _ = self.ep.hang_up(now, key);
+                }
+            }
+            SipCommand::HangUpAll { done } => {
+                let keys: Vec<CallKey> = self.calls.keys().copied().collect();
+                let n = keys
+                    .into_iter()
+                    .filter(|key| self.ep.hang_up(now, *key).is_ok())
+                    .count();
+                self.hung_up = Some((done, n));
+            }
+            SipCommand::Probe {
+                target,
+                token,
+                reply,
+            } => {
+                self.next_probe_token += 1;
+                let t = self.next_probe_token;
+                if self
+                    .ep
+                    .probe(now, target, &format!("sip:{target}"), t)
+                    .is_ok()
+                {
+                    self.probes.insert(t, (token, reply));
+                }
+            }
+        }
+    }
+
+    fn dial(&mut self, now: Instant, attempt: AttemptId, dial: Dial, call: Recipient<CallSignal>) {
+        if self
+            .faults
+            .as_ref()
+            .is_some_and(|f| f.rejecting(dial.target, now))
+        {
+            // An injected fault: the media server answers 503 at once.
+            self.deliver(&call, CallSignal(Signal::Sent));
+            let rejected = sip::EndReason::Rejected {
+                status: 503,
+                retry_after: Some(Duration::from_secs(1)),
+            };
+            self.deliver(&call, CallSignal(Signal::Ended(rejected)));
+            return;
+        }
+        match self.ep.dial(now, dial) {
+            Ok(key) => {
+                self.counters.invites.fetch_add(1, Ordering::Relaxed);
+                self.deliver(&call, CallSignal(Signal::Sent));
+                self.calls.insert(key, Route { to: call });
+            }
+            Err(sip::Error::Backoff { .. }) => {
+                self.deliver(&call, CallSignal(Signal::NotSent { backoff: true }));
+            }
+            Err(e) => {
+                tracing::warn!(%attempt, error = %e, "dial refused");
+                self.deliver(&call, CallSignal(Signal::NotSent { backoff: false }));
+            }
+        }
+    }
+
+    /// Sends what the endpoint queued, unless an injected fault holds or drops it.
+    async fn send_out(&mut self) {
         // Only a node with fault injection on pays for looking at the fault windows.
-        let (stalled, dropping) = match &faults {
+        let (stalled, dropping) = match &self.faults {
             Some(f) => {
                 let t = clock::now();
-                (f.stalled_until(t), f.dropping(t).then_some(f))
+                (f.stalled_until(t), f.dropping(t).then_some(Arc::clone(f)))
             }
             None => (None, None),
         };
@@ -204,129 +399,56 @@ async fn run(
             (Some(_), _) => {}
             (None, Some(f)) => {
                 let mut n = 0;
-                while ep.poll_transmit().is_some() {
+                while self.ep.poll_transmit().is_some() {
                     n += 1;
                 }
                 f.count_dropped(n);
             }
-            (None, None) => transport.flush(&mut ep).await,
+            (None, None) => self.transport.flush(&mut self.ep).await,
         }
-        if let Some((done, n)) = hung_up.take() {
+        if let Some((done, n)) = self.hung_up.take() {
             let _ = done.send(n);
         }
-        let s = ep.stats();
-        counters.retransmissions.store(
+    }
+
+    fn publish_counters(&self) {
+        let s = self.ep.stats();
+        let c = &self.counters;
+        c.retransmissions.store(
             s.txn.client_retransmissions + s.txn.server_retransmissions,
             Ordering::Relaxed,
         );
-        counters
-            .rejected_malformed
+        c.rejected_malformed
             .store(s.rejected_malformed, Ordering::Relaxed);
-        counters
-            .dropped_junk
-            .store(s.dropped_junk, Ordering::Relaxed);
+        c.dropped_junk.store(s.dropped_junk, Ordering::Relaxed);
+    }
 
-        let mut wake = ep
-            .poll_timeout()
-            .unwrap_or(now + Duration::from_millis(100))
-            .min(now + Duration::from_millis(100));
-        if let Some(t) = stalled {
-            wake = wake.min(t);
-        }
-        tokio::select! {
-            r = transport.readable(), if stalled.is_none() => {
-                if let Err(e) = r {
-                    tracing::error!(error = %e, "SIP socket failed; the plant stops");
-                    return;
-                }
+    /// Reads what arrived, unless an injected fault holds or drops it.
+    async fn receive(&mut self, now: Instant) {
+        if let Some(f) = self.faults.clone() {
+            if f.stalled_until(now).is_some() {
+                return;
             }
-            cmd = rx.recv() => {
-                let Some(cmd) = cmd else { return };
-                let mut next = Some(cmd);
-                // Take every queued command in one go: the pacing loop sends in bursts.
-                while let Some(cmd) = next.take() {
-                    let now = clock::now();
-                    match cmd {
-                        SipCommand::Dial { attempt, target, request_uri, from_uri, sdp_offer, ring_timeout, call } => {
-                            if faults.as_ref().is_some_and(|f| f.rejecting(target, now)) {
-                                // An injected fault: the media server answers 503 at once.
-                                call.do_send(CallSignal(Signal::Sent));
-                                call.do_send(CallSignal(Signal::Ended(sip::EndReason::Rejected {
-                                    status: 503,
-                                    retry_after: Some(Duration::from_secs(1)),
-                                })));
-                                next = rx.try_recv().ok();
-                                continue;
-                            }
-                            let dial = Dial {
-                                id: attempt.0,
-                                target,
-                                request_uri,
-                                from_uri,
-                                to_uri: None,
-                                sdp_offer,
-                                ring_timeout: Some(ring_timeout),
-                                extra_headers: Vec::new(),
-                            };
-                            match ep.dial(now, dial) {
-                                Ok(key) => {
-                                    counters.invites.fetch_add(1, Ordering::Relaxed);
-                                    call.do_send(CallSignal(Signal::Sent));
-                                    calls.insert(key, (attempt, call));
-                                    by_attempt.insert(attempt, key);
-                                }
-                                Err(sip::Error::Backoff { .. }) => call.do_send(CallSignal(Signal::NotSent { backoff: true })),
-                                Err(e) => {
-                                    tracing::warn!(%attempt, error = %e, "dial refused");
-                                    call.do_send(CallSignal(Signal::NotSent { backoff: false }));
-                                }
-                            }
-                        }
-                        SipCommand::HangUp { attempt } => {
-                            if let Some(key) = by_attempt.get(&attempt) {
-                                let _ = ep.hang_up(now, *key);
-                            }
-                        }
-                        SipCommand::HangUpAll { done } => {
-                            let n = by_attempt
-                                .values()
-                                .filter(|key| ep.hang_up(now, **key).is_ok())
-                                .count();
-                            hung_up = Some((done, n));
-                        }
-                        SipCommand::Probe { target, token, reply } => {
-                            next_probe_token += 1;
-                            let t = next_probe_token;
-                            if ep.probe(now, target, &format!("sip:{target}"), t).is_ok() {
-                                probes.insert(t, (token, reply));
-                            }
-                        }
-                    }
-                    next = rx.try_recv().ok();
+            if f.dropping(now) {
+                match self.transport.discard(512) {
+                    Ok(n) => f.count_dropped(n as u64),
+                    Err(e) => self.socket_error(&e).await,
                 }
+                return;
             }
-            _ = tokio::time::sleep_until(wake.into()) => {}
         }
-        let now = clock::now();
-        if faults
-            .as_ref()
-            .is_some_and(|f| f.stalled_until(now).is_some())
-        {
-            continue;
+        if let Err(e) = self.transport.pump(&mut self.ep, now, 512).await {
+            self.socket_error(&e).await;
         }
-        if let Some(f) = faults.as_ref().filter(|f| f.dropping(now)) {
-            match transport.discard(512) {
-                Ok(n) => f.count_dropped(n as u64),
-                Err(e) => {
-                    tracing::error!(error = %e, "SIP receive failed; the plant stops");
-                    return;
-                }
-            }
-            continue;
+    }
+
+    /// A socket error (an ICMP "port unreachable" reported on the next read, a full buffer)
+    /// is counted and survived: the plant serves every call of the node.
+    async fn socket_error(&self, e: &std::io::Error) {
+        let n = self.counters.socket_errors.fetch_add(1, Ordering::Relaxed);
+        if (n + 1).is_power_of_two() {
+            tracing::warn!(error = %e, errors = n + 1, "SIP socket error; reading on");
         }
-        if let Err(e) = transport.pump(&mut ep, now, 512).await {
-            tracing::error!(error = %e, "SIP receive failed; the plant stops");
-            return;
-        }
+        tokio::time::sleep(SOCKET_ERROR_PAUSE).await;
     }
 }

@@ -1081,7 +1081,7 @@ fn a_server_restart_fails_calls_during_the_outage_then_the_store_works_again() {
             s.commit(&[new(&contact(1, 100 + i, 0))])
         };
         assert!(
-            matches!(r, Err(StoreError::Io(_))),
+            matches!(r, Err(StoreError::Io { .. })),
             "call {i} in the outage: {r:?}"
         );
         assert!(
@@ -1132,7 +1132,7 @@ fn a_takeover_waits_for_a_batch_in_flight_and_no_call_waits_forever() {
     let t = wall_now();
     let r = b.acquire(&lease, "node-b", TTL, &["node-a".into()]);
     assert!(
-        matches!(&r, Err(StoreError::Io(m)) if m.contains("no answer")),
+        matches!(&r, Err(StoreError::Io { what, .. }) if what.contains("no answer")),
         "{r:?}"
     );
     assert!(

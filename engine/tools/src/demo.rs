@@ -292,7 +292,7 @@ pub async fn run(
             .iter()
             .map(|(id, pw)| outdial_core::desktop::AgentCredential {
                 agent: outdial_core::agent::AgentId(id.clone()),
-                password_sha256: outdial_node::agents::sha256_hex(pw),
+                password_sha256: outdial_node::sha256_hex(pw),
                 zones: Vec::new(),
             })
             .collect(),

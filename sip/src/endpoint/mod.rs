@@ -355,6 +355,11 @@ impl Endpoint {
         Ok(key)
     }
 
+    /// The call placed under the caller's id `id` (see [`Dial::id`]), while it lasts.
+    pub fn call_of(&self, id: u64) -> Option<CallKey> {
+        self.by_id.get(&id).copied()
+    }
+
     /// Ends a call: CANCEL before an answer, BYE after, a 480 for an unanswered incoming call.
     pub fn hang_up(&mut self, now: Instant, key: CallKey) -> Result<(), Error> {
         let now = self.clamp(now);

@@ -9,20 +9,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use media::{BridgeHandle, Codec, RtpLeg};
+use media::{BridgeHandle, RtpLeg};
 use tokio::sync::mpsc;
 
 use crate::actors::supervisor::ZoneDown;
+use crate::actors::zones::ZoneHandle;
 use crate::faults::{raise_contained, Inject};
-use crate::shared::NodeShared;
-use crate::sip_plant::{CallSignal, Signal, SipCommand};
+use crate::rtp::Rtp;
+use crate::sip_plant::{CallSignal, Signal, SipCommand, SipHandle};
 use outdial_core::agent::takeover::Cause;
 use outdial_core::agent::{
     AgentEffect, AgentEvent, AgentId, AgentSession, CallInfo, Command, CommandError, LogoutReason,
     Output, TakenOver,
 };
+use outdial_core::clock::Clock;
 use outdial_core::desktop::{ClientMessage, ServerMessage};
 use outdial_core::domain::{AttemptId, CompletionCode, JobId, UnixMs};
+use outdial_core::sync::{AtomicBool, AtomicU64, Ordering};
 use outdial_core::zone::board::ZoneBoard;
 
 /// The zone's board as the node keeps it: agents by their actor's address.
@@ -150,8 +153,49 @@ struct Customer {
     leg: Option<RtpLeg>,
 }
 
+/// What every agent actor of the node needs, shared by all of them.
+pub struct AgentDeps {
+    pub sip: SipHandle,
+    pub rtp: Rtp,
+    pub clock: Arc<dyn Clock>,
+    pub nails: NailIds,
+    /// Set once the node is stopping: an actor's end is then not a failure.
+    pub stopping: Arc<AtomicBool>,
+}
+
+/// Where nailing calls' ids start: far above any attempt id a store hands out.
+pub const NAIL_ID_BASE: u64 = 1 << 62;
+
+/// Nail `n` of a run under `epoch`: the epoch's low 30 bits above the count's low 32.
+pub fn nail_id(epoch: u64, n: u64) -> AttemptId {
+    AttemptId(NAIL_ID_BASE | ((epoch & ((1 << 30) - 1)) << 32) | (n & 0xFFFF_FFFF))
+}
+
+/// Ids for nailing calls, from their own range so they never meet an attempt's. The epoch is
+/// part of them: a restarted node's nails must not reuse the Call-IDs of the last run's,
+/// which a phone may still hold open.
+pub struct NailIds {
+    epoch: u64,
+    next: AtomicU64,
+}
+
+impl NailIds {
+    pub fn new(epoch: u64) -> Self {
+        Self {
+            epoch,
+            next: AtomicU64::new(0),
+        }
+    }
+
+    pub fn next(&self) -> AttemptId {
+        nail_id(self.epoch, self.next.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
 pub struct AgentActor {
-    shared: Arc<NodeShared>,
+    deps: Arc<AgentDeps>,
+    /// The agent's zone: its board, its pacing actor (previews), its supervisor (failures).
+    zone: Arc<ZoneHandle>,
     board: Arc<AgentBoard>,
     session: AgentSession,
     phone: Phone,
@@ -172,15 +216,16 @@ pub struct AgentActor {
 
 impl AgentActor {
     pub fn new(
-        shared: Arc<NodeShared>,
-        board: Arc<AgentBoard>,
+        deps: Arc<AgentDeps>,
+        zone: Arc<ZoneHandle>,
         session: AgentSession,
         phone: Phone,
         desktop: mpsc::Sender<ServerMessage>,
     ) -> Self {
         Self {
-            shared,
-            board,
+            deps,
+            board: Arc::clone(zone.board()),
+            zone,
             session,
             phone,
             desktop,
@@ -198,15 +243,11 @@ impl AgentActor {
     /// This actor failed: its zone is taken over (DESIGN.md §4: a restart of a zone's actors
     /// is a takeover).
     fn report_down(&mut self, cause: Cause) {
-        if self
-            .shared
-            .stopping
-            .load(outdial_core::sync::Ordering::Acquire)
-        {
+        if self.deps.stopping.load(Ordering::Acquire) {
             return;
         }
         if std::mem::take(&mut self.armed) {
-            if let Some(sup) = self.shared.supervisor(self.session.zone()) {
+            if let Some(sup) = self.zone.supervisor() {
                 sup.do_send(ZoneDown {
                     generation: None,
                     cause,
@@ -251,10 +292,10 @@ impl AgentActor {
             ctx.cancel_future(h);
         }
         if let Some((at, _)) = self.session.poll_timeout() {
-            let wait = at.saturating_duration_since(self.shared.clock.now());
+            let wait = at.saturating_duration_since(self.deps.clock.now());
             self.timer = Some(ctx.run_later(wait, |act, ctx| {
                 act.timer = None;
-                let now = act.shared.clock.now();
+                let now = act.deps.clock.now();
                 act.session.handle_timeout(now);
                 act.drain(ctx);
             }));
@@ -267,7 +308,7 @@ impl AgentActor {
         ctx: &mut Context<Self>,
         input: impl FnOnce(&mut AgentSession, std::time::Instant) -> R,
     ) -> R {
-        let now = self.shared.clock.now();
+        let now = self.deps.clock.now();
         let r = input(&mut self.session, now);
         self.drain(ctx);
         r
@@ -278,7 +319,7 @@ impl AgentActor {
             AgentEffect::Nail => self.nail(ctx),
             AgentEffect::DropNail => self.drop_nail(),
             AgentEffect::DialPreview(info) => {
-                if let Some(zone) = self.shared.zone(self.session.zone()) {
+                if let Some(zone) = self.zone.pacing() {
                     zone.do_send(crate::actors::zone::LaunchPreview {
                         info,
                         agent: ctx.address(),
@@ -286,7 +327,7 @@ impl AgentActor {
                 }
             }
             AgentEffect::ReturnPreview(info) => {
-                if let Some(zone) = self.shared.zone(self.session.zone()) {
+                if let Some(zone) = self.zone.pacing() {
                     zone.do_send(crate::actors::zone::ReturnPreview(info));
                 }
             }
@@ -321,9 +362,7 @@ impl AgentActor {
             AgentEffect::Ended(reason) => {
                 if reason == LogoutReason::DesktopError {
                     self.board.count_desktop_error();
-                    if let Some(z) = self.shared.zone_status.get(self.session.zone()) {
-                        z.note_desktop_error();
-                    }
+                    self.zone.status().note_desktop_error();
                 }
                 self.board.unregister(self.session.id());
                 ctx.stop();
@@ -336,7 +375,7 @@ impl AgentActor {
     /// the caller took this agent off the board's free list, and only the session knows
     /// whether it is free.
     fn sync_board(&self) {
-        let now = self.shared.clock.now();
+        let now = self.deps.clock.now();
         self.board.update(
             self.session.id(),
             self.session.is_available(),
@@ -349,25 +388,25 @@ impl AgentActor {
 
     fn nail(&mut self, ctx: &mut Context<Self>) {
         self.drop_nail();
-        let leg = match RtpLeg::bind_from(&self.shared.ports, self.shared.rtp_ip, Codec::Pcmu, 8) {
+        let leg = match self.deps.rtp.bind_leg() {
             Ok(l) => l,
             Err(e) => {
                 tracing::warn!(agent = %self.session.id(), error = %e, "no RTP port to nail the agent's phone");
-                let now = self.shared.clock.now();
+                let now = self.deps.clock.now();
                 self.session.on_nail_lost(now);
                 return;
             }
         };
-        let id = self.shared.next_nail_id();
+        let id = self.deps.nails.next();
         let offer =
-            sip::sdp::offer(id.0, 1, self.shared.rtp_ip, leg.local_addr().port()).into_bytes();
+            sip::sdp::offer(id.0, 1, self.deps.rtp.ip(), leg.local_addr().port()).into_bytes();
         self.nail_leg = Some(leg);
         self.nail_id = Some(id);
-        let sent = self.shared.sip.send(SipCommand::Dial {
+        let sent = self.deps.sip.send(SipCommand::Dial {
             attempt: id,
             target: self.phone.addr,
             request_uri: self.phone.uri.clone(),
-            from_uri: format!("sip:outdial@{}", self.shared.sip.local),
+            from_uri: format!("sip:outdial@{}", self.deps.sip.local),
             sdp_offer: Some(offer),
             ring_timeout: NAIL_RING_TIMEOUT,
             call: ctx.address().recipient(),
@@ -377,14 +416,14 @@ impl AgentActor {
             if let Some(leg) = self.nail_leg.take() {
                 stop_leg(leg);
             }
-            let now = self.shared.clock.now();
+            let now = self.deps.clock.now();
             self.session.on_nail_lost(now);
         }
     }
 
     fn drop_nail(&mut self) {
         if let Some(id) = self.nail_id.take() {
-            self.shared.sip.send(SipCommand::HangUp { attempt: id });
+            self.deps.sip.send(SipCommand::HangUp { attempt: id });
         }
         if let Some(leg) = self.nail_leg.take() {
             stop_leg(leg);
@@ -418,8 +457,8 @@ impl AgentActor {
                         tracing::warn!(agent = %act.session.id(), error = %e, "could not bridge");
                         act.nail_id
                             .take()
-                            .map(|id| act.shared.sip.send(SipCommand::HangUp { attempt: id }));
-                        let now = act.shared.clock.now();
+                            .map(|id| act.deps.sip.send(SipCommand::HangUp { attempt: id }));
+                        let now = act.deps.clock.now();
                         act.session.on_nail_lost(now);
                         act.drain(ctx);
                     }
@@ -462,8 +501,8 @@ impl AgentActor {
                         tracing::warn!(agent = %act.session.id(), error = %e, "could not unbridge");
                         act.nail_id
                             .take()
-                            .map(|id| act.shared.sip.send(SipCommand::HangUp { attempt: id }));
-                        let now = act.shared.clock.now();
+                            .map(|id| act.deps.sip.send(SipCommand::HangUp { attempt: id }));
+                        let now = act.deps.clock.now();
                         act.session.on_nail_lost(now);
                         act.drain(ctx);
                     }
@@ -487,7 +526,7 @@ impl Actor for AgentActor {
         // The session was created logged in, with its first effects queued (nail, state).
         let job = self.board.job_for_agent();
         if let Some(job) = job {
-            let now = self.shared.clock.now();
+            let now = self.deps.clock.now();
             self.session.attach(now, job);
         }
         self.drain(ctx);
@@ -600,12 +639,11 @@ impl Handler<Desktop> for AgentActor {
             return MessageResult(ServerMessage::Ok { id });
         };
         if let Command::Dispose { callback_at, .. } = &cmd {
-            if let Err(e) = AgentSession::check_callback(*callback_at, self.shared.clock.unix_ms())
-            {
+            if let Err(e) = AgentSession::check_callback(*callback_at, self.deps.clock.unix_ms()) {
                 return MessageResult(ServerMessage::error(id, e.code(), e.to_string()));
             }
         }
-        let now = self.shared.clock.now();
+        let now = self.deps.clock.now();
         let reply = match self.session.handle_command(now, cmd) {
             Ok(()) => ServerMessage::Ok { id },
             Err(e) => error_of(id, &e),
@@ -624,7 +662,7 @@ impl Handler<CallSignal> for AgentActor {
 
     /// Signals of the nailing call.
     fn handle(&mut self, CallSignal(signal): CallSignal, ctx: &mut Context<Self>) {
-        let now = self.shared.clock.now();
+        let now = self.deps.clock.now();
         match signal {
             Signal::Answered { sdp } => {
                 let remote = sdp
@@ -676,7 +714,7 @@ impl Handler<Connect> for AgentActor {
     type Result = Result<(), RtpLeg>;
 
     fn handle(&mut self, msg: Connect, ctx: &mut Context<Self>) -> Self::Result {
-        let now = self.shared.clock.now();
+        let now = self.deps.clock.now();
         let preview = self.session.call_state() == outdial_core::agent::CallState::Dialing
             && self.session.call().map(|c| c.attempt) == Some(msg.info.attempt);
         if self.nail_leg.is_none() {
@@ -765,7 +803,7 @@ impl Handler<View> for AgentActor {
     type Result = MessageResult<View>;
 
     fn handle(&mut self, _: View, _ctx: &mut Context<Self>) -> Self::Result {
-        let times = self.session.times(self.shared.clock.now());
+        let times = self.session.times(self.deps.clock.now());
         MessageResult(AgentView {
             agent: self.session.id().clone(),
             zone: self.session.zone().to_owned(),
@@ -777,5 +815,20 @@ impl Handler<View> for AgentActor {
             times,
             calls: self.calls,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nail_ids_differ_across_restarts_and_stay_above_attempts() {
+        assert_ne!(nail_id(1, 0), nail_id(2, 0));
+        assert_ne!(nail_id(1, 0), nail_id(1, 1));
+        assert!(nail_id(1, 0).0 >= NAIL_ID_BASE);
+        assert!(nail_id(u64::MAX, u64::MAX).0 >= NAIL_ID_BASE);
+        let ids = NailIds::new(3);
+        assert_ne!(ids.next(), ids.next());
     }
 }

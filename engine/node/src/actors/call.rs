@@ -3,30 +3,112 @@
 //! RTP leg, hang-up, finding an agent inside the connect window and handing the leg over),
 //! then records the outcome durably and applies the retry rule, or the agent's callback.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix::prelude::*;
-use media::{Codec, RtpLeg};
+use media::RtpLeg;
 
 use crate::actors::agent::{
     AgentActor, AgentBoard, CallLost, Connect, CustomerEnded, PreviewUnanswered, Resync, ToCall,
 };
+use crate::actors::zone::PlaceCall;
+use crate::cluster::leases::Leases;
+use crate::events::AttemptEvents;
 use crate::faults::{raise_contained, Inject};
 use crate::job::JobRuntime;
-use crate::shared::NodeShared;
-use crate::sip_plant::{CallSignal, Signal, SipCommand};
+use crate::mpp::MppTable;
+use crate::rtp::Rtp;
+use crate::sip_plant::{CallSignal, Signal, SipCommand, SipHandle};
+use crate::storage::Writer;
 use outdial_core::agent::CallInfo;
 use outdial_core::attempt::flow::{AttemptFlow, CallMode, Effect, Stage};
 use outdial_core::attempt::LedgerEntry;
+use outdial_core::clock::Clock;
+use outdial_core::domain::AttemptId;
 use outdial_core::domain::{CompletionCode, UnixMs};
+use outdial_core::sync::{AtomicBool, Ordering};
 use outdial_core::zone::board::CallStage;
+use outdial_core::zone::Launch;
 
 /// How often a live answer looks again for a free agent inside its connect window.
 const SEEK_INTERVAL: Duration = Duration::from_millis(10);
 
+/// What every call actor of the node needs, shared by all of them.
+pub struct CallDeps {
+    pub sip: SipHandle,
+    pub rtp: Rtp,
+    pub mpps: Arc<MppTable>,
+    pub writer: Writer,
+    pub leases: Arc<Leases>,
+    pub clock: Arc<dyn Clock>,
+    pub events: AttemptEvents,
+    /// The calls in flight, kept only when fault injection is on (so it can reach them).
+    pub registry: Option<Arc<CallRegistry>>,
+    /// Set once the node is stopping: calls dropped from then on are left to recovery.
+    pub stopping: Arc<AtomicBool>,
+}
+
+/// Places a zone's calls as call actors.
+pub struct CallStarter(pub Arc<CallDeps>);
+
+impl PlaceCall for CallStarter {
+    /// Starts the call's actor, on the current arbiter (the SIP plant's), after telling
+    /// subscribers the attempt is `Dialing`.
+    fn place(
+        &self,
+        launch: Launch,
+        job: Arc<JobRuntime>,
+        board: Arc<AgentBoard>,
+        preview_agent: Option<Addr<AgentActor>>,
+    ) {
+        self.0.events.publish(launch.entry.attempt());
+        CallActor::new(
+            Arc::clone(&self.0),
+            Some(board),
+            job,
+            launch.entry,
+            launch.media,
+            launch.mode,
+            preview_agent,
+        )
+        .start();
+    }
+}
+
+/// The calls in flight by attempt, for fault injection.
+#[derive(Default)]
+pub struct CallRegistry(Mutex<HashMap<AttemptId, Addr<CallActor>>>);
+
+impl CallRegistry {
+    fn insert(&self, attempt: AttemptId, call: Addr<CallActor>) {
+        if let Ok(mut calls) = self.0.lock() {
+            calls.insert(attempt, call);
+        }
+    }
+
+    fn remove(&self, attempt: AttemptId) {
+        if let Ok(mut calls) = self.0.lock() {
+            calls.remove(&attempt);
+        }
+    }
+
+    /// `attempt`'s call, or any call in flight when none is named.
+    pub fn pick(&self, attempt: Option<AttemptId>) -> Option<(AttemptId, Addr<CallActor>)> {
+        let calls = self.0.lock().ok()?;
+        match attempt {
+            Some(a) => calls.get(&a).map(|c| (a, c.clone())),
+            None => calls
+                .iter()
+                .min_by_key(|(a, _)| **a)
+                .map(|(a, c)| (*a, c.clone())),
+        }
+    }
+}
+
 pub struct CallActor {
-    shared: Arc<NodeShared>,
+    deps: Arc<CallDeps>,
     job: Arc<JobRuntime>,
     /// The attempt and its contact: every change of either goes through it.
     entry: LedgerEntry,
@@ -57,20 +139,18 @@ pub struct CallActor {
 
 impl CallActor {
     pub fn new(
-        shared: Arc<NodeShared>,
+        deps: Arc<CallDeps>,
+        board: Option<Arc<AgentBoard>>,
         job: Arc<JobRuntime>,
         entry: LedgerEntry,
         mpp: usize,
         mode: CallMode,
         preview_agent: Option<Addr<AgentActor>>,
     ) -> Self {
-        let board = match mode {
-            CallMode::Agentless => None,
-            _ => shared.board(job.campaign.zone()).cloned(),
-        };
-        let now = shared.clock.now();
+        let board = board.filter(|_| mode != CallMode::Agentless);
+        let now = deps.clock.now();
         Self {
-            shared,
+            deps,
             job,
             entry,
             mpp,
@@ -96,7 +176,7 @@ impl CallActor {
         let (Some(at), Some(_)) = (self.answered_at.take(), &self.board) else {
             return;
         };
-        let waited = self.shared.clock.now().saturating_duration_since(at);
+        let waited = self.deps.clock.now().saturating_duration_since(at);
         self.job
             .with_estimator(|e| e.record_wait(waited, customer_left));
     }
@@ -107,7 +187,7 @@ impl CallActor {
             return;
         }
         self.measured = true;
-        let now = self.shared.clock.now();
+        let now = self.deps.clock.now();
         let took = now.saturating_duration_since(self.launched_at);
         self.job
             .with_estimator(|e| e.record_attempt(now, answered_live, took));
@@ -143,7 +223,7 @@ impl CallActor {
         if self.flow.stage() != Stage::Waiting {
             return;
         }
-        let now = self.shared.clock.now();
+        let now = self.deps.clock.now();
         if let Some(b) = self.board.as_ref().filter(|_| self.preview_agent.is_none()) {
             if !b.in_service() || b.outage_count() != self.waiting_since_outage {
                 // Its zone is being taken over: no agent is handed this call, now or after.
@@ -195,7 +275,7 @@ impl CallActor {
                         Ok(Ok(())) => {
                             act.agent = Some(agent);
                             act.watch_agent(ctx);
-                            act.connected_at = Some(act.shared.clock.now());
+                            act.connected_at = Some(act.deps.clock.now());
                             act.job
                                 .stats
                                 .with_agent
@@ -220,7 +300,7 @@ impl CallActor {
     }
 
     fn bind_leg(&mut self) -> Option<u16> {
-        let leg = RtpLeg::bind_from(&self.shared.ports, self.shared.rtp_ip, Codec::Pcmu, 8).ok()?;
+        let leg = self.deps.rtp.bind_leg().ok()?;
         let port = leg.local_addr().port();
         self.leg = Some(leg);
         Some(port)
@@ -230,10 +310,10 @@ impl CallActor {
         for e in effects {
             match e {
                 Effect::Persist(state) => {
-                    let write = self.entry.advance(state, self.shared.clock.unix_ms());
+                    let write = self.entry.advance(state, self.deps.clock.unix_ms());
                     // Not awaited: recovery treats Ringing and Answered like Dialing.
-                    drop(self.shared.commit.submit(vec![write]));
-                    self.shared.publish(self.entry.attempt());
+                    drop(self.deps.writer.submit_unfenced(vec![write]));
+                    self.deps.events.publish(self.entry.attempt());
                 }
                 Effect::PlayPrompt => {
                     let prompt = self.job.prompt.clone();
@@ -247,7 +327,7 @@ impl CallActor {
                     });
                 }
                 Effect::HangUp => {
-                    self.shared.sip.send(SipCommand::HangUp {
+                    self.deps.sip.send(SipCommand::HangUp {
                         attempt: self.entry.id(),
                     });
                 }
@@ -255,7 +335,7 @@ impl CallActor {
                 Effect::SeekAgent => {
                     self.waiting_since_outage = self.board.as_ref().map_or(0, |b| b.outage_count());
                     self.window_closes =
-                        Some(self.shared.clock.now() + self.job.campaign.connect_window());
+                        Some(self.deps.clock.now() + self.job.campaign.connect_window());
                     self.seek_agent(ctx);
                 }
                 Effect::TellAgentEnded => {
@@ -283,9 +363,9 @@ impl CallActor {
         ctx.wait(ticket.into_actor(self).map(move |res, act, ctx| {
             match res {
                 Ok(()) => {
-                    job.stats.completed(code, act.shared.clock.unix_ms());
+                    job.stats.completed(code, act.deps.clock.unix_ms());
                     job.release(contact);
-                    act.shared.publish(act.entry.attempt());
+                    act.deps.events.publish(act.entry.attempt());
                 }
                 // The contact stays InFlight on disk; recovery resolves it at the next
                 // start. Keep it claimed so this node does not dial it again meanwhile.
@@ -306,7 +386,7 @@ impl CallActor {
             return;
         };
         tracing::warn!(attempt = %self.entry.id(), why, ?code, "call actor failed; the attempt ends here");
-        self.shared.sip.send(SipCommand::HangUp {
+        self.deps.sip.send(SipCommand::HangUp {
             attempt: self.entry.id(),
         });
         if let Some(a) = &self.agent {
@@ -325,9 +405,9 @@ impl CallActor {
         // lands the contact is still in flight on disk, so no prefetch can take it, and if
         // the process dies first, recovery resolves it at the next start.
         drop(ticket);
-        self.job.stats.completed(code, self.shared.clock.unix_ms());
+        self.job.stats.completed(code, self.deps.clock.unix_ms());
         self.job.release(self.entry.contact().id);
-        self.shared.publish(self.entry.attempt());
+        self.deps.events.publish(self.entry.attempt());
     }
 
     /// Releases the call's resources and submits its outcome; None if it was recorded
@@ -337,10 +417,8 @@ impl CallActor {
             return None;
         }
         self.completed = true;
-        if let Some(c) = &self.shared.chaos {
-            if let Ok(mut calls) = c.calls.lock() {
-                calls.remove(&self.entry.id());
-            }
+        if let Some(r) = &self.deps.registry {
+            r.remove(self.entry.id());
         }
         self.sync_board();
         if self.agent.is_some() {
@@ -350,31 +428,27 @@ impl CallActor {
                 |v| v.checked_sub(1),
             );
         }
-        self.shared.mpps.release(self.mpp);
+        self.deps.mpps.release(self.mpp);
         if let Some(leg) = self.leg.take() {
             actix::spawn(async move {
                 let _ = leg.stop().await;
             });
         }
-        let now = self.shared.clock.unix_ms();
+        let now = self.deps.clock.unix_ms();
         let writes = self
             .entry
             .close(Some(&self.job.campaign), code, self.callback_at, now);
-        Some(self.shared.commit.submit(self.shared.fenced_at(
-            self.job.campaign.zone(),
-            self.entry.attempt().epoch,
-            writes,
-        )))
+        Some(
+            self.deps
+                .writer
+                .submit(self.job.campaign.zone(), self.entry.attempt().epoch, writes),
+        )
     }
 }
 
 impl Drop for CallActor {
     fn drop(&mut self) {
-        if self
-            .shared
-            .stopping
-            .load(outdial_core::sync::Ordering::Acquire)
-        {
+        if self.deps.stopping.load(Ordering::Acquire) {
             return;
         }
         // Stopped (killed) or unwound by a panic before its outcome was recorded.
@@ -419,13 +493,11 @@ impl Actor for CallActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        if let Some(c) = &self.shared.chaos {
-            if let Ok(mut calls) = c.calls.lock() {
-                calls.insert(self.entry.id(), ctx.address());
-            }
+        if let Some(r) = &self.deps.registry {
+            r.insert(self.entry.id(), ctx.address());
         }
         self.sync_board();
-        if !self.shared.may_dial(self.job.campaign.zone()) {
+        if !self.deps.leases.may_dial(self.job.campaign.zone()) {
             // The zone's lease ran out (or moved) between recording Dialing and now: no INVITE
             // leaves a node that may no longer be master.
             tracing::warn!(attempt = %self.entry.id(), "not dialed: this node no longer masters the zone");
@@ -438,20 +510,20 @@ impl Actor for CallActor {
             self.perform(effects, ctx);
             return;
         };
-        let Some(slot) = self.shared.mpps.slot(self.mpp) else {
+        let Some(slot) = self.deps.mpps.slot(self.mpp) else {
             let effects = self.flow.no_media();
             self.perform(effects, ctx);
             return;
         };
         let target = slot.config.address;
         tracing::debug!(attempt = %self.entry.id(), phone = %outdial_core::domain::Redacted(&self.entry.contact().phone), mpp = %slot.config.name, "dialing");
-        let offer = sip::sdp::offer(self.entry.id().0, 1, self.shared.rtp_ip, port).into_bytes();
+        let offer = sip::sdp::offer(self.entry.id().0, 1, self.deps.rtp.ip(), port).into_bytes();
         let campaign = &self.job.campaign;
-        let sent = self.shared.sip.send(SipCommand::Dial {
+        let sent = self.deps.sip.send(SipCommand::Dial {
             attempt: self.entry.id(),
             target,
             request_uri: format!("sip:{}@{}", self.entry.contact().phone, target),
-            from_uri: caller_uri(campaign, self.shared.sip.local),
+            from_uri: caller_uri(campaign, self.deps.sip.local),
             sdp_offer: Some(offer),
             ring_timeout: campaign.ring_timeout(),
             call: ctx.address().recipient(),
@@ -477,8 +549,8 @@ impl Handler<CallSignal> for CallActor {
         }
         if let Signal::NotSent { backoff: true } = signal {
             // The MPP asked for a pause (503 Retry-After): stop picking it meanwhile.
-            if let Some(slot) = self.shared.mpps.slot(self.mpp) {
-                slot.block_until(self.shared.clock.unix_ms() + 1000);
+            if let Some(slot) = self.deps.mpps.slot(self.mpp) {
+                slot.block_until(self.deps.clock.unix_ms() + 1000);
             }
         }
         if let Signal::Ended(sip::EndReason::Rejected {
@@ -486,9 +558,9 @@ impl Handler<CallSignal> for CallActor {
             retry_after: Some(ra),
         }) = &signal
         {
-            if let Some(slot) = self.shared.mpps.slot(self.mpp) {
+            if let Some(slot) = self.deps.mpps.slot(self.mpp) {
                 slot.block_until(
-                    self.shared.clock.unix_ms() + u64::try_from(ra.as_millis()).unwrap_or(u64::MAX),
+                    self.deps.clock.unix_ms() + u64::try_from(ra.as_millis()).unwrap_or(u64::MAX),
                 );
             }
         }
@@ -500,7 +572,7 @@ impl Handler<CallSignal> for CallActor {
         match &signal {
             Signal::Answered { sdp: Some(_) } => {
                 if self.answered_at.is_none() && self.flow.stage() != Stage::Done {
-                    self.answered_at = Some(self.shared.clock.now());
+                    self.answered_at = Some(self.deps.clock.now());
                 }
                 self.measure_attempt(true)
             }
@@ -521,7 +593,7 @@ impl Handler<ToCall> for CallActor {
             ToCall::Disposition { code, callback_at } => {
                 self.callback_at = callback_at;
                 if let Some(at) = self.connected_at.take() {
-                    let now = self.shared.clock.now();
+                    let now = self.deps.clock.now();
                     self.job.with_estimator(|e| {
                         e.record_handle(now, now.saturating_duration_since(at))
                     });

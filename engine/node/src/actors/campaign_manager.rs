@@ -9,13 +9,17 @@ use std::time::Duration;
 use actix::prelude::*;
 
 use crate::actors::rule_engine::RuleSet;
-use crate::actors::supervisor::Role;
+use crate::actors::supervisor::{ControlRoles, Role};
 use crate::actors::zone::{AttachJob, DetachJob};
+use crate::actors::zones::Zones;
+use crate::cluster::leases::Leases;
 use crate::faults::{raise_contained, Inject};
 use crate::job::{JobRuntime, RunState};
-use crate::shared::NodeShared;
+use crate::storage::group::Ticket;
 use crate::storage::{JobState, Write};
+use crate::storage::{Store, Writer};
 use outdial_core::attempt::ledger;
+use outdial_core::clock::Clock;
 use outdial_core::domain::JobId;
 use outdial_core::sync::Ordering;
 
@@ -45,17 +49,36 @@ pub struct DropZone(pub String);
 #[rtype(result = "Vec<Arc<JobRuntime>>")]
 pub struct RunningJobs;
 
+/// What the campaign manager needs from its node.
+pub struct ManagerDeps {
+    pub store: Arc<dyn Store>,
+    pub writer: Writer,
+    /// The epochs its writes for each zone are fenced with.
+    pub leases: Arc<Leases>,
+    /// Where each zone's pacing actor is, to attach and detach jobs.
+    pub zones: Zones,
+    pub clock: Arc<dyn Clock>,
+    pub roles: Arc<ControlRoles>,
+}
+
+impl ManagerDeps {
+    /// Queues `writes` of `zone`, fenced by the epoch this node holds it under.
+    fn submit(&self, zone: &str, writes: Vec<Write>) -> Ticket {
+        self.writer.submit(zone, self.leases.epoch(zone), writes)
+    }
+}
+
 pub struct CampaignManager {
-    shared: Arc<NodeShared>,
+    deps: Arc<ManagerDeps>,
     rules: Arc<arc_swap::ArcSwap<RuleSet>>,
     jobs: HashMap<JobId, Arc<JobRuntime>>,
     prefetching: HashSet<JobId>,
 }
 
 impl CampaignManager {
-    pub fn new(shared: Arc<NodeShared>, rules: Arc<arc_swap::ArcSwap<RuleSet>>) -> Self {
+    pub fn new(deps: Arc<ManagerDeps>, rules: Arc<arc_swap::ArcSwap<RuleSet>>) -> Self {
         Self {
-            shared,
+            deps,
             rules,
             jobs: HashMap::new(),
             prefetching: HashSet::new(),
@@ -72,11 +95,11 @@ impl CampaignManager {
             }
             self.prefetching.insert(*id);
             let job = Arc::clone(job);
-            let shared = Arc::clone(&self.shared);
+            let deps = Arc::clone(&self.deps);
             let rules = self.rules.load_full();
             let id = *id;
             let fut = async move {
-                tokio::task::spawn_blocking(move || refill(&shared, &job, &rules)).await
+                tokio::task::spawn_blocking(move || refill(&deps, &job, &rules)).await
             };
             ctx.spawn(fut.into_actor(self).map(move |res, act, _| {
                 act.prefetching.remove(&id);
@@ -90,7 +113,7 @@ impl CampaignManager {
     }
 
     fn check_finished(&mut self, ctx: &mut Context<Self>) {
-        let now_ms = self.shared.clock.unix_ms();
+        let now_ms = self.deps.clock.unix_ms();
         let mut done = Vec::new();
         for (id, job) in &self.jobs {
             let state = job.run_state();
@@ -104,7 +127,7 @@ impl CampaignManager {
             let by_time = finish.after.is_some_and(|a| {
                 job.stats.started_ms + u64::try_from(a.as_millis()).unwrap_or(u64::MAX) <= now_ms
             }) || finish.at.is_some_and(|at| at <= now_ms);
-            let all_final = idle && matches!(self.shared.store.next_due(*id), Ok(None));
+            let all_final = idle && matches!(self.deps.store.next_due(*id), Ok(None));
             if by_time
                 || (all_final && finish.when_all_final)
                 || (state == RunState::Stopped && idle)
@@ -116,7 +139,12 @@ impl CampaignManager {
             if let Some(job) = self.jobs.get(&id) {
                 let stopped = job.run_state() == RunState::Stopped;
                 job.set_run_state(RunState::Finished);
-                if let Some(z) = self.shared.zone(job.campaign.zone()) {
+                if let Some(z) = self
+                    .deps
+                    .zones
+                    .get(job.campaign.zone())
+                    .and_then(|z| z.pacing())
+                {
                     z.do_send(DetachJob(id));
                 }
                 let final_state = if stopped {
@@ -124,14 +152,11 @@ impl CampaignManager {
                 } else {
                     JobState::Finished
                 };
-                if let Ok(Some(mut rec)) = self.shared.store.job(id) {
+                if let Ok(Some(mut rec)) = self.deps.store.job(id) {
                     rec.state = final_state;
                     rec.updated_at = now_ms;
-                    drop(
-                        self.shared
-                            .commit
-                            .submit(self.shared.fenced(&rec.zone.clone(), vec![Write::Job(rec)])),
-                    );
+                    let zone = rec.zone.clone();
+                    drop(self.deps.submit(&zone, vec![Write::Job(rec)]));
                 }
                 tracing::info!(job = %id, state = ?final_state, "job over");
             }
@@ -142,11 +167,11 @@ impl CampaignManager {
 
 /// Tops up one job's queue: due contacts not already claimed, after the rules.
 fn refill(
-    shared: &NodeShared,
+    deps: &ManagerDeps,
     job: &JobRuntime,
     rules: &RuleSet,
 ) -> Result<(), crate::storage::StoreError> {
-    let now = shared.clock.unix_ms();
+    let now = deps.clock.unix_ms();
     let room = job.queue.room();
     if room == 0 {
         return Ok(());
@@ -154,9 +179,7 @@ fn refill(
     // Ask for more than the room: some due contacts are already claimed (queued or in flight).
     let claimed_now = job.claimed_len();
     let read_epoch = job.claimed.lock().map(|c| c.epoch()).unwrap_or(0);
-    let due = shared
-        .store
-        .due_contacts(job.job, now, room + claimed_now)?;
+    let due = deps.store.due_contacts(job.job, now, room + claimed_now)?;
     let mut writes = Vec::new();
     let mut queued = 0;
     for c in due {
@@ -196,9 +219,8 @@ fn refill(
         claimed.prune(read_epoch);
     }
     if !writes.is_empty() {
-        shared
-            .commit
-            .commit_blocking(shared.fenced(job.campaign.zone(), writes))?;
+        let zone = job.campaign.zone();
+        deps.writer.commit(zone, deps.leases.epoch(zone), writes)?;
     }
     Ok(())
 }
@@ -207,10 +229,10 @@ impl Actor for CampaignManager {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        self.shared
+        self.deps
             .roles
             .campaign_manager
-            .up(Role::Running, self.shared.clock.now());
+            .up(Role::Running, self.deps.clock.now());
         ctx.run_interval(PREFETCH_EVERY, |act, ctx| act.prefetch(ctx));
         ctx.run_interval(FINISH_EVERY, |act, ctx| act.check_finished(ctx));
     }
@@ -234,10 +256,10 @@ impl Handler<Inject> for CampaignManager {
         if msg == Inject::Panic {
             tracing::error!(panic = %raise_contained(), "campaign manager panicked");
         }
-        self.shared
+        self.deps
             .roles
             .campaign_manager
-            .failed(Role::Stopped, self.shared.clock.now());
+            .failed(Role::Stopped, self.deps.clock.now());
         ctx.stop();
     }
 }
@@ -247,7 +269,12 @@ impl Handler<RunJob> for CampaignManager {
 
     fn handle(&mut self, msg: RunJob, ctx: &mut Context<Self>) {
         let job = msg.0;
-        match self.shared.zone(job.campaign.zone()) {
+        match self
+            .deps
+            .zones
+            .get(job.campaign.zone())
+            .and_then(|z| z.pacing())
+        {
             Some(z) => z.do_send(AttachJob(Arc::clone(&job))),
             None => {
                 tracing::error!(job = %job.job, zone = %job.campaign.zone(), "no such zone on this node; job not dialed");

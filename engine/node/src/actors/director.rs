@@ -8,14 +8,17 @@ use std::sync::Arc;
 use actix::prelude::*;
 
 use crate::actors::campaign_manager::{CampaignManager, DropZone, RunJob, SetRunState};
-use crate::actors::supervisor::Role;
-use crate::error::NodeError;
+use crate::actors::supervisor::{ControlRoles, Role};
+use crate::actors::zones::Zones;
+use crate::cluster::coordination::Coordination;
+use crate::cluster::leases::Leases;
+use crate::error::{Missing, NodeError, Problem};
 use crate::faults::{raise_contained, Inject};
 use crate::job::{JobRuntime, RunState};
-use crate::shared::NodeShared;
-use crate::storage::{CampaignRecord, Job, JobState, Write};
+use crate::storage::{CampaignRecord, Job, JobState, Store, Write, Writer};
 use media::{Codec, Prompt};
 use outdial_core::campaign::{AbandonMessage, Campaign, CampaignSpec};
+use outdial_core::clock::Clock;
 use outdial_core::domain::{CampaignId, JobId};
 use outdial_core::pacing::ContactQueue;
 
@@ -62,17 +65,31 @@ pub struct ForgetZone(pub String);
 /// of the zones it masters.
 const RECONCILE_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
 
+/// What the director needs from its node.
+pub struct DirectorDeps {
+    pub store: Arc<dyn Store>,
+    pub writer: Writer,
+    pub leases: Arc<Leases>,
+    pub zones: Zones,
+    pub clock: Arc<dyn Clock>,
+    pub roles: Arc<ControlRoles>,
+    /// The cluster's leases (None for a single node).
+    pub coord: Option<Arc<dyn Coordination>>,
+    /// Played on abandons when a campaign names no message.
+    pub default_prompt: Prompt,
+}
+
 pub struct Director {
-    shared: Arc<NodeShared>,
+    deps: Arc<DirectorDeps>,
     manager: Addr<CampaignManager>,
     runtimes: HashMap<JobId, Arc<JobRuntime>>,
     queue_capacity: usize,
 }
 
 impl Director {
-    pub fn new(shared: Arc<NodeShared>, manager: Addr<CampaignManager>) -> Self {
+    pub fn new(deps: Arc<DirectorDeps>, manager: Addr<CampaignManager>) -> Self {
         Self {
-            shared,
+            deps,
             manager,
             runtimes: HashMap::new(),
             queue_capacity: 4096,
@@ -81,14 +98,14 @@ impl Director {
 
     fn campaign_of(&self, job: &Job) -> Result<Campaign, NodeError> {
         let rec = self
-            .shared
+            .deps
             .store
             .campaign(job.campaign)?
-            .ok_or_else(|| NodeError::NotFound(format!("campaign {}", job.campaign)))?;
-        let spec = CampaignSpec::from_json(&rec.spec)
-            .map_err(|e| NodeError::Invalid(vec![e.to_string()]))?;
+            .ok_or_else(|| NodeError::NotFound(Missing::Campaign(job.campaign)))?;
+        let spec =
+            CampaignSpec::from_json(&rec.spec).map_err(|e| NodeError::invalid(Problem::Spec(e)))?;
         spec.resolve()
-            .map_err(|errs| NodeError::Invalid(errs.iter().map(|e| e.to_string()).collect()))
+            .map_err(|errs| NodeError::Invalid(errs.into_iter().map(Problem::Spec).collect()))
     }
 
     fn run(&mut self, job: &Job) -> Result<(), NodeError> {
@@ -99,16 +116,16 @@ impl Director {
         }
         let campaign = Arc::new(self.campaign_of(job)?);
         let prompt = match campaign.abandon_message() {
-            AbandonMessage::Tone => self.shared.default_prompt.clone(),
+            AbandonMessage::Tone => self.deps.default_prompt.clone(),
             AbandonMessage::Prompt(path) => Prompt::from_wav(path, Codec::Pcmu)
-                .map_err(|e| NodeError::Invalid(vec![format!("abandon_message: {e}")]))?,
+                .map_err(|e| NodeError::invalid(Problem::cause("abandon_message", e)))?,
         };
         let rt = Arc::new(JobRuntime::new(
             job.id,
             campaign,
             ContactQueue::new(self.queue_capacity, self.queue_capacity / 2),
             prompt,
-            self.shared.clock.unix_ms(),
+            self.deps.clock.unix_ms(),
         ));
         self.runtimes.insert(job.id, Arc::clone(&rt));
         self.manager.do_send(RunJob(rt));
@@ -120,15 +137,15 @@ impl Actor for Director {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        if self.shared.clustered {
+        if self.deps.writer.clustered() {
             // Mastership of the director role is the cluster's lease; this actor runs the
             // jobs of the zones this node masters.
             ctx.run_interval(RECONCILE_EVERY, |act, _| act.reconcile());
         } else {
-            self.shared
+            self.deps
                 .roles
                 .director
-                .up(Role::Master, self.shared.clock.now());
+                .up(Role::Master, self.deps.clock.now());
         }
     }
 }
@@ -137,7 +154,7 @@ impl Director {
     /// Brings this node's job runtimes in line with storage for the zones it masters: a
     /// change made through another node's API is recorded there and applied here.
     fn reconcile(&mut self) {
-        let jobs = match self.shared.store.jobs() {
+        let jobs = match self.deps.store.jobs() {
             Ok(j) => j,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read jobs to reconcile");
@@ -145,7 +162,7 @@ impl Director {
             }
         };
         for job in jobs {
-            if !self.shared.may_dial(&job.zone) || !self.shared.zone_in_service(&job.zone) {
+            if !self.deps.leases.may_dial(&job.zone) || !self.deps.zones.in_service(&job.zone) {
                 continue;
             }
             let rt = self.runtimes.get(&job.id).map(|r| r.run_state());
@@ -171,7 +188,7 @@ impl Director {
     /// picks it up. Refused when no node masters the zone now (it would wait unseen).
     fn control_elsewhere(&self, mut job: Job, next: JobState) -> Result<JobState, NodeError> {
         let lease = crate::cluster::coordination::zone_lease(&job.zone);
-        let held = match &self.shared.coord {
+        let held = match &self.deps.coord {
             Some(c) => c
                 .leases()?
                 .iter()
@@ -179,14 +196,14 @@ impl Director {
             None => false,
         };
         if !held {
-            return Err(NodeError::Unavailable(format!(
+            return Err(NodeError::unavailable(format!(
                 "zone {} has no master right now (a failover is under way); job {} was not changed, try again",
                 job.zone, job.id
             )));
         }
         job.state = next;
-        job.updated_at = self.shared.clock.unix_ms();
-        self.shared.commit.commit_blocking(vec![Write::Job(job)])?;
+        job.updated_at = self.deps.clock.unix_ms();
+        self.deps.writer.commit_unfenced(vec![Write::Job(job)])?;
         Ok(next)
     }
 }
@@ -207,10 +224,10 @@ impl Handler<Inject> for Director {
         if msg == Inject::Panic {
             tracing::error!(panic = %raise_contained(), "director panicked");
         }
-        self.shared
+        self.deps
             .roles
             .director
-            .failed(Role::Dormant, self.shared.clock.now());
+            .failed(Role::Dormant, self.deps.clock.now());
         ctx.stop();
     }
 }
@@ -223,22 +240,20 @@ impl Handler<CreateCampaign> for Director {
         let campaign = msg
             .0
             .resolve()
-            .map_err(|errs| NodeError::Invalid(errs.iter().map(|e| e.to_string()).collect()))?;
-        if !self
-            .shared
-            .config_zones
-            .iter()
-            .any(|z| z == campaign.zone())
-        {
-            return Err(NodeError::Invalid(vec![format!(
-                "zone: {:?} is not a zone of this node ({})",
-                campaign.zone(),
-                self.shared.config_zones.join(", ")
-            )]));
+            .map_err(|errs| NodeError::Invalid(errs.into_iter().map(Problem::Spec).collect()))?;
+        if !self.deps.zones.names().iter().any(|z| z == campaign.zone()) {
+            return Err(NodeError::invalid(Problem::field(
+                "zone",
+                format!(
+                    "{:?} is not a zone of this node ({})",
+                    campaign.zone(),
+                    self.deps.zones.names().join(", ")
+                ),
+            )));
         }
-        let now = self.shared.clock.unix_ms();
-        let cid = CampaignId(self.shared.store.allocate_ids("campaign", 1)?);
-        let jid = JobId(self.shared.store.allocate_ids("job", 1)?);
+        let now = self.deps.clock.unix_ms();
+        let cid = CampaignId(self.deps.store.allocate_ids("campaign", 1)?);
+        let jid = JobId(self.deps.store.allocate_ids("job", 1)?);
         let rec = CampaignRecord {
             id: cid,
             name: campaign.name().to_owned(),
@@ -253,9 +268,9 @@ impl Handler<CreateCampaign> for Director {
             created_at: now,
             updated_at: now,
         };
-        self.shared
-            .commit
-            .commit_blocking(vec![Write::Campaign(rec), Write::Job(job)])?;
+        self.deps
+            .writer
+            .commit_unfenced(vec![Write::Campaign(rec), Write::Job(job)])?;
         Ok((cid, jid))
     }
 }
@@ -266,14 +281,14 @@ impl Handler<ControlJob> for Director {
     fn handle(&mut self, msg: ControlJob, _ctx: &mut Context<Self>) -> Self::Result {
         let ControlJob(id, action) = msg;
         let mut job = self
-            .shared
+            .deps
             .store
             .job(id)?
-            .ok_or_else(|| NodeError::NotFound(format!("job {id}")))?;
-        let elsewhere = self.shared.clustered && !self.shared.may_dial(&job.zone);
-        if !elsewhere && !self.shared.zone_in_service(&job.zone) {
+            .ok_or_else(|| NodeError::NotFound(Missing::Job(id)))?;
+        let elsewhere = self.deps.writer.clustered() && !self.deps.leases.may_dial(&job.zone);
+        if !elsewhere && !self.deps.zones.in_service(&job.zone) {
             // A change made now could be lost with the zone's state: refuse it out loud.
-            return Err(NodeError::Unavailable(format!(
+            return Err(NodeError::unavailable(format!(
                 "zone {} is being taken over; job {id} was not changed, try again when it is back",
                 job.zone
             )));
@@ -294,11 +309,12 @@ impl Handler<ControlJob> for Director {
             return self.control_elsewhere(job, next);
         }
         job.state = next;
-        job.updated_at = self.shared.clock.unix_ms();
+        job.updated_at = self.deps.clock.unix_ms();
         // The new state is durable before it takes effect.
-        self.shared
-            .commit
-            .commit_blocking(self.shared.fenced(&job.zone, vec![Write::Job(job.clone())]))?;
+        let epoch = self.deps.leases.epoch(&job.zone);
+        self.deps
+            .writer
+            .commit(&job.zone, epoch, vec![Write::Job(job.clone())])?;
         match next {
             Running => self.run(&job)?,
             Paused => self.manager.do_send(SetRunState(id, RunState::Paused)),
@@ -320,7 +336,7 @@ impl Handler<JobRuntimeOf> for Director {
 impl Director {
     /// Runs every Running job `which` picks, from where storage has it.
     fn resume(&mut self, which: impl Fn(&Job) -> bool) {
-        let jobs = match self.shared.store.jobs() {
+        let jobs = match self.deps.store.jobs() {
             Ok(j) => j,
             Err(e) => {
                 tracing::error!(error = %e, "cannot list jobs to resume");
@@ -346,8 +362,8 @@ impl Handler<ResumeRunning> for Director {
 
     fn handle(&mut self, _: ResumeRunning, _ctx: &mut Context<Self>) {
         // A cluster node runs only the jobs of zones it masters (none at start).
-        let shared = Arc::clone(&self.shared);
-        self.resume(|j| shared.may_dial(&j.zone));
+        let leases = Arc::clone(&self.deps.leases);
+        self.resume(|j| leases.may_dial(&j.zone));
     }
 }
 

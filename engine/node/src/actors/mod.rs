@@ -14,3 +14,4 @@ pub mod mpp;
 pub mod rule_engine;
 pub mod supervisor;
 pub mod zone;
+pub mod zones;

@@ -7,31 +7,41 @@ use std::time::Duration;
 use actix::prelude::*;
 
 use crate::faults::{raise_contained, Inject};
-use crate::mpp::{HealthAction, MppHealth};
-use crate::shared::NodeShared;
+use crate::mpp::{HealthAction, MppHealth, MppTable};
+use crate::sip_plant::SipHandle;
 use crate::sip_plant::{ProbeResult, SipCommand};
+use outdial_core::clock::Clock;
+
+/// What the MPP actors need from their node.
+pub struct MppDeps {
+    pub mpps: Arc<MppTable>,
+    pub sip: SipHandle,
+    pub clock: Arc<dyn Clock>,
+    /// The node's run: its probes' Call-IDs carry it.
+    pub epoch: u64,
+}
 
 pub struct MppActor {
-    shared: Arc<NodeShared>,
+    deps: Arc<MppDeps>,
     index: usize,
     health: MppHealth,
     token: u64,
 }
 
 impl MppActor {
-    pub fn new(shared: Arc<NodeShared>, index: usize) -> Option<Self> {
-        let cfg = shared.mpps.slot(index)?.config.clone();
+    pub fn new(deps: Arc<MppDeps>, index: usize) -> Option<Self> {
+        let cfg = deps.mpps.slot(index)?.config.clone();
         let health = MppHealth::new(
-            shared.clock.now(),
+            deps.clock.now(),
             cfg.options_interval,
             cfg.down_after_missed,
         );
         // Probe Call-IDs carry the token: a restarted node must not reuse the last run's,
         // which a media server may still hold (SIPp takes a repeated Call-ID for the old
         // dialog and ignores the probe, and the server looks down).
-        let token = (shared.epoch & ((1 << 30) - 1)) << 32;
+        let token = (deps.epoch & ((1 << 30) - 1)) << 32;
         Some(Self {
-            shared,
+            deps,
             index,
             health,
             token,
@@ -39,7 +49,7 @@ impl MppActor {
     }
 
     fn tick(&mut self, ctx: &mut Context<Self>) {
-        let now = self.shared.clock.now();
+        let now = self.deps.clock.now();
         self.token += 1;
         for action in self.health.on_tick(now, self.token) {
             self.apply(action, ctx);
@@ -53,12 +63,12 @@ impl MppActor {
     }
 
     fn apply(&mut self, action: HealthAction, ctx: &mut Context<Self>) {
-        let Some(slot) = self.shared.mpps.slot(self.index) else {
+        let Some(slot) = self.deps.mpps.slot(self.index) else {
             return;
         };
         match action {
             HealthAction::Probe(token) => {
-                self.shared.sip.send(SipCommand::Probe {
+                self.deps.sip.send(SipCommand::Probe {
                     target: slot.config.address,
                     token,
                     reply: ctx.address().recipient(),
@@ -88,10 +98,10 @@ impl Actor for MppActor {
 impl actix::Supervised for MppActor {
     fn restarting(&mut self, _ctx: &mut Context<Self>) {
         // Health is re-learned from fresh probes; the slot keeps its last verdict meanwhile.
-        let cfg = self.shared.mpps.slot(self.index).map(|s| s.config.clone());
+        let cfg = self.deps.mpps.slot(self.index).map(|s| s.config.clone());
         if let Some(cfg) = cfg {
             self.health = MppHealth::new(
-                self.shared.clock.now(),
+                self.deps.clock.now(),
                 cfg.options_interval,
                 cfg.down_after_missed,
             );
@@ -117,10 +127,10 @@ impl Handler<ProbeResult> for MppActor {
 
     fn handle(&mut self, r: ProbeResult, ctx: &mut Context<Self>) {
         if let (Some(503), Some(ra), Some(slot)) =
-            (r.status, r.retry_after, self.shared.mpps.slot(self.index))
+            (r.status, r.retry_after, self.deps.mpps.slot(self.index))
         {
             slot.block_until(
-                self.shared.clock.unix_ms() + u64::try_from(ra.as_millis()).unwrap_or(u64::MAX),
+                self.deps.clock.unix_ms() + u64::try_from(ra.as_millis()).unwrap_or(u64::MAX),
             );
         }
         let action = self.health.on_result(r.token, r.status);

@@ -16,16 +16,17 @@
 //!
 //! The steps' times go into a [`TakeoverRecord`], which `outdial status` shows.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use actix::prelude::*;
 use serde::Serialize;
 
 use crate::actors::agent::{AgentBoard, JobEnded, Resync, ServiceLost, TakeOver};
 use crate::actors::campaign_manager::RunningJobs;
-use crate::actors::zone::{AttachJob, ZoneActor};
+use crate::actors::zone::{AttachJob, Reports, ZoneActor, ZoneDeps};
+use crate::actors::zones::ZoneHandle;
 use crate::job::RunState;
-use crate::shared::NodeShared;
 use outdial_core::agent::takeover::{Cause, Step, TakeoverRecord};
 use outdial_core::sync::{AtomicU64, AtomicU8, Ordering};
 
@@ -265,8 +266,20 @@ pub struct Release {
     pub done: std::sync::mpsc::Sender<()>,
 }
 
+/// What a zone's supervisor needs from its node.
+pub struct SupervisorDeps {
+    /// To build the zone's pacing actors.
+    pub zone: Arc<ZoneDeps>,
+    /// The campaign manager's list of running jobs, once it is started.
+    pub running_jobs: Arc<OnceLock<Recipient<RunningJobs>>>,
+    /// How long a takeover waits before the new agent manager takes the zone (fault
+    /// injection only; zero otherwise).
+    pub takeover_delay: Duration,
+}
+
 pub struct ZoneSupervisor {
-    shared: Arc<NodeShared>,
+    deps: Arc<SupervisorDeps>,
+    handle: Arc<ZoneHandle>,
     zone: String,
     board: Arc<AgentBoard>,
     status: Arc<ZoneStatus>,
@@ -283,54 +296,44 @@ impl ZoneSupervisor {
     /// Starts the zone: its supervisor and its first pacing actor (generation 1), with the
     /// actor's address registered before this returns. A `dormant` zone (a cluster node's
     /// zone until its lease is taken) starts without one, out of service.
-    pub fn start(
-        shared: Arc<NodeShared>,
-        zone: String,
-        board: Arc<AgentBoard>,
-        dormant: bool,
-    ) -> Addr<Self> {
+    pub fn start(deps: Arc<SupervisorDeps>, handle: Arc<ZoneHandle>, dormant: bool) -> Addr<Self> {
         let ctx = Context::<ZoneSupervisor>::new();
         let me = ctx.address();
-        let status = shared.zone_status.get(&zone).cloned().unwrap_or_default();
-        let current = if dormant {
-            board.service_lost(false);
-            status.role.set(Role::Dormant);
-            None
-        } else {
-            let first = ZoneActor::new(
-                Arc::clone(&shared),
-                zone.clone(),
-                Arc::clone(&board),
-                1,
-                me.clone(),
-            )
-            .start();
-            shared.set_zone(&zone, first.clone());
-            Some(first)
-        };
-        ctx.run(ZoneSupervisor {
-            shared,
-            zone,
-            board,
-            status,
-            generation: 1,
-            current,
+        handle.set_supervisor(me.clone());
+        let mut sup = ZoneSupervisor {
+            zone: handle.name().to_owned(),
+            board: Arc::clone(handle.board()),
+            status: Arc::clone(handle.status()),
+            deps,
+            handle,
+            generation: 0,
+            current: None,
             takeover: None,
             released_before: 0,
-        })
+        };
+        if dormant {
+            sup.board.service_lost(false);
+            sup.status.role.set(Role::Dormant);
+        } else {
+            sup.new_pacing_actor(&me);
+        }
+        ctx.run(sup)
     }
 
-    fn new_pacing_actor(&mut self, ctx: &mut Context<Self>) -> Addr<ZoneActor> {
+    fn new_pacing_actor(&mut self, me: &Addr<Self>) -> Addr<ZoneActor> {
         self.generation += 1;
+        let reports = Reports {
+            down: me.clone().recipient(),
+            resumed: me.clone().recipient(),
+        };
         let zone = ZoneActor::new(
-            Arc::clone(&self.shared),
-            self.zone.clone(),
-            Arc::clone(&self.board),
+            Arc::clone(&self.deps.zone),
+            &self.handle,
             self.generation,
-            ctx.address(),
+            reports,
         )
         .start();
-        self.shared.set_zone(&self.zone, zone.clone());
+        self.handle.set_pacing(Some(zone.clone()));
         self.current = Some(zone.clone());
         zone
     }
@@ -341,9 +344,9 @@ impl ZoneSupervisor {
         if !dead.is_empty() {
             tracing::warn!(zone = %self.zone, agents = ?dead, "sessions lost with their actors");
         }
-        let zone = self.new_pacing_actor(ctx);
+        let zone = self.new_pacing_actor(&ctx.address());
         let generation = self.generation;
-        let manager = self.shared.manager();
+        let manager = self.deps.running_jobs.get().cloned();
         let name = self.zone.clone();
         let board = Arc::clone(&self.board);
         let me = ctx.address();
@@ -410,7 +413,7 @@ impl Handler<ZoneDown> for ZoneSupervisor {
             // DORMANT here: there is nothing to take over.
             return;
         };
-        let now = self.shared.clock.now();
+        let now = self.deps.zone.clock.now();
         if let Some(t) = &self.takeover {
             if msg.generation == Some(self.generation) {
                 // The new pacing actor itself failed before dialing resumed: build another.
@@ -436,13 +439,13 @@ impl Handler<ZoneDown> for ZoneSupervisor {
         // Rules 2–3: the outage count moved, so waiting calls release themselves and no
         // queued call is assigned; the API refuses changes while the board is out of service.
         current.do_send(crate::actors::zone::Retire);
-        record.reached(Step::CallsReleased, self.shared.clock.now());
+        record.reached(Step::CallsReleased, self.deps.zone.clock.now());
         self.takeover = Some(record);
-        match self.shared.chaos.as_ref().map(|c| c.takeover_delay) {
-            Some(d) if !d.is_zero() => {
-                ctx.run_later(d, |act, ctx| act.rebuild(ctx));
-            }
-            _ => self.rebuild(ctx),
+        let delay = self.deps.takeover_delay;
+        if delay.is_zero() {
+            self.rebuild(ctx);
+        } else {
+            ctx.run_later(delay, |act, ctx| act.rebuild(ctx));
         }
     }
 }
@@ -454,7 +457,7 @@ impl Handler<Rebuilt> for ZoneSupervisor {
         if msg.generation != self.generation {
             return;
         }
-        let now = self.shared.clock.now();
+        let now = self.deps.zone.clock.now();
         if let Some(t) = self.takeover.as_mut() {
             t.reached(Step::Rebuilt, now);
         }
@@ -468,7 +471,7 @@ impl Handler<AgentsTakenOver> for ZoneSupervisor {
         if msg.generation != self.generation {
             return;
         }
-        let now = self.shared.clock.now();
+        let now = self.deps.zone.clock.now();
         if let Some(t) = self.takeover.as_mut() {
             for o in msg.outcomes.into_iter().flatten() {
                 if o.kept {
@@ -492,7 +495,7 @@ impl Handler<Resumed> for ZoneSupervisor {
         }
         if let Ok(mut a) = self.status.acquired.lock() {
             if let Some(a) = a.as_mut().filter(|a| a.dialing_resumed_at_ms.is_none()) {
-                a.dialing_resumed_at_ms = Some(self.shared.clock.unix_ms());
+                a.dialing_resumed_at_ms = Some(self.deps.zone.clock.unix_ms());
                 self.status.role.set(Role::Master);
                 tracing::info!(zone = %self.zone, epoch = a.epoch, took_ms = a.dialing_resumed_at_ms.unwrap_or(0).saturating_sub(a.taken_at_ms), "zone mastered here; dialing resumed");
             }
@@ -500,7 +503,7 @@ impl Handler<Resumed> for ZoneSupervisor {
         let Some(mut t) = self.takeover.take() else {
             return;
         };
-        let now = self.shared.clock.now();
+        let now = self.deps.zone.clock.now();
         t.reached(Step::DialingResumed, now);
         t.nuisance_released =
             u32::try_from(self.board.released_by_takeover() - self.released_before)
@@ -524,7 +527,7 @@ impl Handler<Acquire> for ZoneSupervisor {
         if let Ok(mut a) = self.status.acquired.lock() {
             *a = Some(Acquisition {
                 epoch: msg.epoch,
-                taken_at_ms: self.shared.clock.unix_ms(),
+                taken_at_ms: self.deps.zone.clock.unix_ms(),
                 dialing_resumed_at_ms: None,
             });
         }
@@ -534,7 +537,7 @@ impl Handler<Acquire> for ZoneSupervisor {
         }
         // Agents log in here once they see the zone in service; jobs arrive from the
         // director, which starts the zone's running jobs.
-        self.new_pacing_actor(ctx);
+        self.new_pacing_actor(&ctx.address());
         self.board.service_restored();
     }
 }
@@ -549,7 +552,7 @@ impl Handler<Release> for ZoneSupervisor {
             tracing::warn!(zone = %self.zone, why = ?msg.why, "zone leaves this node; its agents are logged out");
             self.board.service_lost(true);
             current.do_send(crate::actors::zone::Retire);
-            self.shared.remove_zone(&self.zone);
+            self.handle.set_pacing(None);
             for (_, a) in self.board.handles() {
                 a.do_send(crate::actors::agent::ForceLogout(
                     outdial_core::agent::LogoutReason::ZoneReleased,

@@ -13,17 +13,22 @@ use actix::prelude::*;
 use crate::actors::agent::{
     AgentActor, AgentBoard, AttachTo, JobEnded, OfferPreview, PreviewUnanswered, Resync,
 };
-use crate::actors::call::CallActor;
-use crate::actors::supervisor::{Resumed, ZoneDown, ZoneSupervisor};
+use crate::actors::supervisor::{Resumed, ZoneDown};
+use crate::actors::zones::ZoneHandle;
+use crate::cluster::leases::Leases;
+use crate::cluster::ZoneLease;
 use crate::faults::{contain, Inject};
 use crate::job::{JobRuntime, RunState};
-use crate::shared::NodeShared;
-use crate::storage::{StoreError, Write};
+use crate::mpp::MppTable;
+use crate::storage::{Store, StoreError, Write, Writer};
 use outdial_core::agent::takeover::Cause;
 use outdial_core::agent::CallInfo;
-use outdial_core::domain::{CompletionCode, Contact, ContactId, ContactState, JobId, UnixMs};
+use outdial_core::clock::Clock;
+use outdial_core::domain::{
+    AttemptId, CompletionCode, Contact, ContactId, ContactState, JobId, UnixMs,
+};
 use outdial_core::pacing::{Pacer, PacingPolicy, ZoneSnapshot};
-use outdial_core::sync::Ordering;
+use outdial_core::sync::{AtomicBool, Ordering};
 use outdial_core::zone::{Launch, Now, PreviewStart, Unplaced, Zone, ZoneHost};
 
 /// Longest the loop sleeps when no pacer names an earlier decision.
@@ -57,12 +62,45 @@ pub struct LaunchPreview {
 #[rtype(result = "()")]
 pub struct ReturnPreview(pub CallInfo);
 
+/// Places the calls a decision recorded: the node starts a call actor for each; a test
+/// collects them.
+pub trait PlaceCall: Send + Sync {
+    fn place(
+        &self,
+        launch: Launch,
+        job: Arc<JobRuntime>,
+        board: Arc<AgentBoard>,
+        preview_agent: Option<Addr<AgentActor>>,
+    );
+}
+
+/// What a zone's pacing actor needs from its node, shared by every zone.
+pub struct ZoneDeps {
+    /// The node's name, on every attempt it opens.
+    pub node: String,
+    /// Attempt id blocks, and contacts read back for previews from before a takeover.
+    pub store: Arc<dyn Store>,
+    pub writer: Writer,
+    pub mpps: Arc<MppTable>,
+    pub clock: Arc<dyn Clock>,
+    pub leases: Arc<Leases>,
+    pub calls: Arc<dyn PlaceCall>,
+    /// Set once the node is stopping: the actor's end is then not a failure.
+    pub stopping: Arc<AtomicBool>,
+}
+
+/// Who hears about a pacing actor's life: its zone's supervisor.
+pub struct Reports {
+    pub down: Recipient<ZoneDown>,
+    pub resumed: Recipient<Resumed>,
+}
+
 pub struct ZoneActor {
-    shared: Arc<NodeShared>,
-    pub name: String,
+    deps: Arc<ZoneDeps>,
+    name: String,
     /// The zone's lease cell: the epoch attempts carry and the deadline dialing stops at
-    /// (looked up once, read every tick).
-    lease: Arc<crate::cluster::ZoneLease>,
+    /// (read every tick).
+    lease: Arc<ZoneLease>,
     /// The zone's dialing decisions; this actor performs them.
     core: Zone,
     jobs: HashMap<JobId, Arc<JobRuntime>>,
@@ -70,7 +108,7 @@ pub struct ZoneActor {
     address: Option<Addr<ZoneActor>>,
     /// Which incarnation of the zone's pacing actor this is (a takeover makes a new one).
     generation: u64,
-    supervisor: Addr<ZoneSupervisor>,
+    reports: Reports,
     /// Until this actor reports its end (or retires), its drop is a failure to report.
     armed: bool,
     /// Whether the supervisor was told this actor decided in service.
@@ -82,7 +120,7 @@ pub struct ZoneActor {
 struct Host<'a> {
     board: &'a AgentBoard,
     jobs: &'a HashMap<JobId, Arc<JobRuntime>>,
-    shared: &'a NodeShared,
+    deps: &'a ZoneDeps,
     now_ms: UnixMs,
 }
 
@@ -131,20 +169,17 @@ impl ZoneHost for Host<'_> {
     }
 
     fn pick_media(&mut self, now: UnixMs) -> Option<usize> {
-        self.shared.mpps.pick(now)
+        self.deps.mpps.pick(now)
     }
 
     fn release_media(&mut self, media: usize) {
-        self.shared.mpps.release(media);
+        self.deps.mpps.release(media);
     }
 
     fn allocate_ids(&mut self, n: u64) -> Result<u64, StoreError> {
-        self.shared
-            .store
-            .allocate_ids("attempt", n)
-            .inspect_err(|e| {
-                tracing::error!(error = %e, "cannot allocate attempt ids; dialing waits");
-            })
+        self.deps.store.allocate_ids("attempt", n).inspect_err(|e| {
+            tracing::error!(error = %e, "cannot allocate attempt ids; dialing waits");
+        })
     }
 
     fn free_agent(&mut self, job: JobId) -> Option<Addr<AgentActor>> {
@@ -152,34 +187,23 @@ impl ZoneHost for Host<'_> {
     }
 
     fn stored_contact(&mut self, job: JobId, contact: ContactId) -> Option<Contact> {
-        let c = self.shared.store.contact(job, contact).ok()??;
+        let c = self.deps.store.contact(job, contact).ok()??;
         matches!(c.state, ContactState::Ready { .. }).then_some(c)
     }
 }
 
 impl ZoneActor {
-    pub fn new(
-        shared: Arc<NodeShared>,
-        name: String,
-        board: Arc<AgentBoard>,
-        generation: u64,
-        supervisor: Addr<ZoneSupervisor>,
-    ) -> Self {
-        let lease = shared
-            .zone_leases
-            .get(&name)
-            .cloned()
-            .unwrap_or_else(|| Arc::new(crate::cluster::ZoneLease::not_held()));
+    pub fn new(deps: Arc<ZoneDeps>, zone: &ZoneHandle, generation: u64, reports: Reports) -> Self {
         Self {
-            lease,
-            core: Zone::new(name.clone(), shared.name.clone()),
-            shared,
-            name,
+            lease: Arc::clone(zone.lease()),
+            core: Zone::new(zone.name(), deps.node.clone()),
+            deps,
+            name: zone.name().to_owned(),
             jobs: HashMap::new(),
-            board,
+            board: Arc::clone(zone.board()),
             address: None,
             generation,
-            supervisor,
+            reports,
             armed: true,
             resumed: false,
         }
@@ -187,11 +211,11 @@ impl ZoneActor {
 
     /// Reports this actor's failure to its supervisor, once.
     fn report_down(&mut self, cause: Cause) {
-        if self.shared.stopping.load(Ordering::Acquire) {
+        if self.deps.stopping.load(Ordering::Acquire) {
             return;
         }
         if std::mem::take(&mut self.armed) {
-            self.supervisor.do_send(ZoneDown {
+            self.reports.down.do_send(ZoneDown {
                 generation: Some(self.generation),
                 cause,
             });
@@ -214,8 +238,8 @@ impl ZoneActor {
 
     fn now(&self) -> Now {
         Now {
-            at: self.shared.clock.now(),
-            unix: self.shared.clock.unix_ms(),
+            at: self.deps.clock.now(),
+            unix: self.deps.clock.unix_ms(),
         }
     }
 
@@ -224,8 +248,8 @@ impl ZoneActor {
         let mut host = Host {
             board: &self.board,
             jobs: &self.jobs,
-            shared: &self.shared,
-            now_ms: self.shared.clock.unix_ms(),
+            deps: &self.deps,
+            now_ms: self.deps.clock.unix_ms(),
         };
         f(&mut self.core, &mut host)
     }
@@ -233,10 +257,10 @@ impl ZoneActor {
     fn tick(&mut self, ctx: &mut Context<Self>) {
         self.guarded(ctx, |act, ctx| {
             // A cluster node past its own deadline for the zone's lease dials nothing more.
-            if act.board.in_service() && act.shared.lease_valid(&act.lease) {
+            if act.board.in_service() && act.deps.leases.valid(&act.lease) {
                 if !act.resumed {
                     act.resumed = true;
-                    act.supervisor.do_send(Resumed {
+                    act.reports.resumed.do_send(Resumed {
                         generation: act.generation,
                     });
                 }
@@ -264,7 +288,7 @@ impl ZoneActor {
             .wake_at
             .map_or(now.at + MAX_TICK, |w| w.min(now.at + MAX_TICK));
         let wait = wake
-            .saturating_duration_since(self.shared.clock.now())
+            .saturating_duration_since(self.deps.clock.now())
             .max(Duration::from_millis(1));
         ctx.run_later(wait, |act, ctx| act.tick(ctx));
     }
@@ -312,63 +336,24 @@ impl ZoneActor {
             .into_iter()
             .filter_map(|u| Some((u, self.job_of(u.job)?)))
             .collect();
+        let placement = Placement {
+            launches: jobs,
+            unplaced,
+            board: Arc::clone(&self.board),
+            preview_agent,
+        };
         // `Dialing` is durable before any INVITE of the batch leaves.
-        let ticket = self.shared.commit.submit(self.shared.fenced_at(
-            &self.name,
-            self.lease.epoch(),
-            writes,
-        ));
-        let shared = Arc::clone(&self.shared);
+        let ticket = self
+            .deps
+            .writer
+            .submit(&self.name, self.lease.epoch(), writes);
+        let deps = Arc::clone(&self.deps);
         // Detached from this actor: a takeover may retire it before the batch commits, and
         // the calls (or outcomes) it recorded must go ahead all the same.
         actix::spawn(async move {
             match ticket.await {
-                Ok(()) => {
-                    for (launch, job) in jobs {
-                        shared.publish(launch.entry.attempt());
-                        CallActor::new(
-                            Arc::clone(&shared),
-                            job,
-                            launch.entry,
-                            launch.media,
-                            launch.mode,
-                            preview_agent.clone(),
-                        )
-                        .start();
-                    }
-                    let now_ms = shared.clock.unix_ms();
-                    for (u, job) in unplaced {
-                        job.stats.completed(u.code, now_ms);
-                        job.release(u.contact);
-                        if let Some(a) = &preview_agent {
-                            a.do_send(PreviewUnanswered(u.attempt, u.code));
-                        }
-                    }
-                }
-                Err(e) => {
-                    // Nothing was dialed; the contacts stay as they were on disk, and stay
-                    // claimed so they are not queued again before a restart re-reads them.
-                    if matches!(e, crate::storage::StoreError::Fenced { .. }) {
-                        tracing::warn!(error = %e, "not master any more; these calls are not placed");
-                    } else {
-                        tracing::error!(error = %e, "could not record Dialing; these calls are not placed");
-                    }
-                    for (launch, job) in jobs {
-                        shared.mpps.release(launch.media);
-                        job.stats.not_launched();
-                        if let Some(a) = &preview_agent {
-                            a.do_send(PreviewUnanswered(
-                                launch.entry.id(),
-                                CompletionCode::NetworkFailure,
-                            ));
-                        }
-                    }
-                    for (u, _) in unplaced {
-                        if let Some(a) = &preview_agent {
-                            a.do_send(PreviewUnanswered(u.attempt, u.code));
-                        }
-                    }
-                }
+                Ok(()) => placement.recorded(&deps),
+                Err(e) => placement.refused(&deps, &e),
             }
         });
     }
@@ -515,14 +500,66 @@ impl ZoneActor {
         let Some(job) = self.job_of(job) else {
             return;
         };
-        let ticket = self.shared.commit.submit(self.shared.fenced_at(
-            &self.name,
-            self.lease.epoch(),
-            vec![write],
-        ));
+        let ticket = self
+            .deps
+            .writer
+            .submit(&self.name, self.lease.epoch(), vec![write]);
         actix::spawn(async move {
             let _ = ticket.await;
             job.release(contact);
         });
+    }
+}
+
+/// What one recorded decision places once its writes are durable.
+struct Placement {
+    launches: Vec<(Launch, Arc<JobRuntime>)>,
+    unplaced: Vec<(Unplaced, Arc<JobRuntime>)>,
+    board: Arc<AgentBoard>,
+    /// The agent a preview call is for: told when it could not be placed.
+    preview_agent: Option<Addr<AgentActor>>,
+}
+
+impl Placement {
+    /// The writes are durable: the calls go out, the unplaced attempts are settled.
+    fn recorded(mut self, deps: &ZoneDeps) {
+        for (launch, job) in std::mem::take(&mut self.launches) {
+            deps.calls.place(
+                launch,
+                job,
+                Arc::clone(&self.board),
+                self.preview_agent.clone(),
+            );
+        }
+        let now_ms = deps.clock.unix_ms();
+        for (u, job) in std::mem::take(&mut self.unplaced) {
+            job.stats.completed(u.code, now_ms);
+            job.release(u.contact);
+            self.tell_agent(u.attempt, u.code);
+        }
+    }
+
+    /// Nothing was dialed; the contacts stay as they were on disk, and stay claimed so they
+    /// are not queued again before a restart re-reads them.
+    fn refused(self, deps: &ZoneDeps, e: &StoreError) {
+        if matches!(e, StoreError::Fenced { .. }) {
+            tracing::warn!(error = %e, "not master any more; these calls are not placed");
+        } else {
+            tracing::error!(error = %e, "could not record Dialing; these calls are not placed");
+        }
+        for (launch, job) in &self.launches {
+            deps.mpps.release(launch.media);
+            job.stats.not_launched();
+            self.tell_agent(launch.entry.id(), CompletionCode::NetworkFailure);
+        }
+        for (u, _) in &self.unplaced {
+            self.tell_agent(u.attempt, u.code);
+        }
+    }
+
+    fn tell_agent(&self, attempt: AttemptId, code: CompletionCode) {
+        if let Some(a) = &self.preview_agent {
+            a.do_send(PreviewUnanswered(attempt, code));
+        }
     }
 }

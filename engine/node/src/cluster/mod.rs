@@ -13,6 +13,7 @@
 
 pub mod coordination;
 pub mod hooks;
+pub mod leases;
 pub mod peers;
 pub mod plan;
 pub mod shell;

@@ -8,8 +8,6 @@
 //! a supervised actor runs inside [`contain`], and a contained panic stops the actor the
 //! ordinary way, which its supervisor sees.
 
-pub mod inject;
-
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;

@@ -53,16 +53,16 @@ impl ResponseError for ApiError {
 impl From<NodeError> for ApiError {
     fn from(e: NodeError) -> Self {
         match e {
-            NodeError::NotFound(what) => {
-                ApiError::new(StatusCode::NOT_FOUND, format!("{what} does not exist"))
-            }
+            NodeError::NotFound(what) => ApiError::new(StatusCode::NOT_FOUND, what.to_string()),
             NodeError::Conflict(why) => ApiError::new(StatusCode::CONFLICT, why),
             NodeError::Invalid(problems) => ApiError {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 message: "the request is not valid".into(),
-                details: problems,
+                details: problems.iter().map(ToString::to_string).collect(),
             },
-            NodeError::Unavailable(why) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, why),
+            e @ NodeError::Unavailable { .. } => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+            }
             NodeError::Forbidden(why) => ApiError::new(StatusCode::FORBIDDEN, why),
             other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
         }

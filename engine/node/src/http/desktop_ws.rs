@@ -14,6 +14,7 @@ use crate::actors::agent::{AgentActor, Desktop, ForceLogout};
 use crate::NodeHandle;
 use outdial_core::agent::LogoutReason;
 use outdial_core::desktop::{parse_client, ClientMessage, ServerMessage};
+use outdial_core::error_chain;
 
 /// Events a desktop may have queued before it counts as not reading them.
 const DESKTOP_QUEUE: usize = 256;
@@ -116,7 +117,7 @@ async fn handle_text(
 ) -> Option<ServerMessage> {
     let msg = match parse_client(text) {
         Ok(m) => m,
-        Err(e) => return Some(ServerMessage::error(None, "malformed", e)),
+        Err(e) => return Some(ServerMessage::error(None, "malformed", error_chain(&e))),
     };
     let id = msg.id();
     match (&msg, agent.as_ref()) {

@@ -380,7 +380,7 @@ mod tests {
                 self.slow_ms.load(Ordering::Relaxed),
             ));
             if self.fail.load(Ordering::Relaxed) {
-                return Err(StoreError::Io("disk on fire".into()));
+                return Err(StoreError::io_failed("disk on fire"));
             }
             self.commits.lock().expect("lock").push(batch.to_vec());
             Ok(())
@@ -506,7 +506,7 @@ mod tests {
         let gc = GroupCommit::new(rec.clone(), 1000);
         let tickets: Vec<_> = (0..5).map(|i| gc.submit(vec![job(i)])).collect();
         for t in tickets {
-            assert!(matches!(t.wait(), Err(StoreError::Io(m)) if m == "disk on fire"));
+            assert!(matches!(t.wait(), Err(StoreError::Io { what, .. }) if what == "disk on fire"));
         }
         assert!(gc.stats().failed_commits >= 1);
     }

@@ -5,8 +5,10 @@
 pub mod group;
 pub mod pg_store;
 pub mod sled_store;
+pub mod writer;
 
 pub use group::GroupCommit;
 pub use outdial_core::store::*;
 pub use pg_store::PgStore;
 pub use sled_store::SledStore;
+pub use writer::Writer;

@@ -106,7 +106,7 @@ impl PgStore {
     pub fn connect_with(url: &str, node: &str, opts: PgOptions) -> StoreResult<PgStore> {
         let mut config: postgres::Config = url
             .parse()
-            .map_err(|e| StoreError::Io(format!("postgres: connection string: {e}")))?;
+            .map_err(|e| StoreError::io("postgres: connection string", e))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(5));
         }
@@ -155,9 +155,7 @@ impl PgStore {
         P: Params,
     {
         self.pool.run(what, move |c| {
-            c.client
-                .query(stmt(&c.st), &params.refs())
-                .map_err(|e| pg_err(&e))
+            c.client.query(stmt(&c.st), &params.refs()).map_err(pg_err)
         })
     }
 
@@ -171,7 +169,7 @@ impl PgStore {
         self.pool.run(what, move |c| {
             c.client
                 .execute(stmt(&c.st), &params.refs())
-                .map_err(|e| pg_err(&e))
+                .map_err(pg_err)
         })
     }
 }
@@ -230,7 +228,7 @@ impl Store for PgStore {
                     Err(e) if tries < COMMIT_TRIES && retryable(&e) => {
                         tracing::debug!(error = %e, tries, "commit rolled back by the server; again");
                     }
-                    Err(e) => return Err(pg_err(&e)),
+                    Err(e) => return Err(pg_err(e)),
                 }
             }
         })
@@ -378,7 +376,7 @@ impl Store for PgStore {
                         why: format!("the counter cannot hand out {n} more ids"),
                     })
                 }
-                Err(e) => Err(pg_err(&e)),
+                Err(e) => Err(pg_err(e)),
             }
         })?;
         let first: i64 = rows
@@ -386,7 +384,7 @@ impl Store for PgStore {
             .map(|r| col(r, 0, &key))
             .transpose()?
             .ok_or_else(|| {
-                StoreError::Io(format!("postgres: {key}: the upsert returned no row"))
+                StoreError::io_failed(format!("postgres: {key}: the upsert returned no row"))
             })?;
         Ok(from_db(first))
     }
@@ -630,15 +628,17 @@ fn decode_job(r: &Row) -> StoreResult<Job> {
 
 pub(super) fn encode_json<T: Serialize>(v: &T) -> StoreResult<String> {
     // Our own plain-data types always serialise; this maps the impossible case anyway.
-    serde_json::to_string(v).map_err(|e| StoreError::Io(format!("encode: {e}")))
+    serde_json::to_string(v).map_err(|e| StoreError::io("encode", e))
 }
 
 /// The serde name of a unit enum variant (`JobState::Running` → `running`).
 pub(super) fn enum_name<T: Serialize>(v: &T) -> StoreResult<String> {
     match serde_json::to_value(v) {
         Ok(serde_json::Value::String(s)) => Ok(s),
-        Ok(other) => Err(StoreError::Io(format!("encode: {other} is not a name"))),
-        Err(e) => Err(StoreError::Io(format!("encode: {e}"))),
+        Ok(other) => Err(StoreError::io_failed(format!(
+            "encode: {other} is not a name"
+        ))),
+        Err(e) => Err(StoreError::io("encode", e)),
     }
 }
 
@@ -681,13 +681,13 @@ mod tests {
         };
         let url = "host=127.0.0.1 port=1 user=outdial dbname=outdial connect_timeout=2";
         match PgStore::connect_with(url, "n1", opts) {
-            Err(StoreError::Io(m)) => assert!(m.starts_with("postgres:"), "{m}"),
+            Err(StoreError::Io { what, .. }) => assert!(what.starts_with("postgres:"), "{what}"),
             Err(e) => panic!("wrong error: {e}"),
             Ok(_) => panic!("connected to port 1"),
         }
         assert!(matches!(
             PgStore::connect("port=notanumber", "n1"),
-            Err(StoreError::Io(_))
+            Err(StoreError::Io { .. })
         ));
     }
 
@@ -704,6 +704,6 @@ mod tests {
             )
             .map(drop)
         });
-        assert!(matches!(r, Err(StoreError::Io(_))), "{r:?}");
+        assert!(matches!(r, Err(StoreError::Io { .. })), "{r:?}");
     }
 }

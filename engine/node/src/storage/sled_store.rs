@@ -79,10 +79,13 @@ impl SledStore {
                         || e.to_string().contains("could not acquire lock") =>
                 {
                     if waited >= LOCK_WAIT {
-                        return Err(StoreError::Io(format!(
-                            "{} is in use by another process (its lock was held for {LOCK_WAIT:?})",
-                            dir.display()
-                        )));
+                        return Err(StoreError::io(
+                            format!(
+                                "{} is in use by another process (its lock was held for {LOCK_WAIT:?})",
+                                dir.display()
+                            ),
+                            e,
+                        ));
                     }
                     std::thread::sleep(STEP);
                     waited += STEP;
@@ -428,7 +431,7 @@ fn parse_hex(k: &[u8], at: std::ops::Range<usize>) -> StoreResult<u64> {
 
 fn encode<T: Serialize>(v: &T) -> StoreResult<Vec<u8>> {
     // Our own plain-data types always serialise; this maps the impossible case anyway.
-    serde_json::to_vec(v).map_err(|e| StoreError::Io(format!("encode: {e}")))
+    serde_json::to_vec(v).map_err(|e| StoreError::io("encode", e))
 }
 
 fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> StoreResult<T> {
@@ -473,7 +476,7 @@ fn sled_err(e: sled::Error) -> StoreError {
             key: "(sled log)".into(),
             why: e.to_string(),
         },
-        other => StoreError::Io(other.to_string()),
+        other => StoreError::io("sled", other),
     }
 }
 

@@ -276,13 +276,17 @@ impl Workload {
 }
 
 /// Why a workload was refused: every problem, each with its key.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WorkloadError {
-    #[error("cannot read {path}: {reason}")]
-    Read { path: String, reason: String },
-    #[error("TOML: {0}")]
-    Syntax(String),
+    #[error("cannot read {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("TOML")]
+    Syntax(#[source] toml::de::Error),
     #[error("{}", .0.join("\n"))]
     Invalid(Vec<String>),
 }
@@ -298,13 +302,13 @@ impl Problems {
 
 impl WorkloadSpec {
     pub fn from_toml(text: &str) -> Result<Self, WorkloadError> {
-        toml::from_str(text).map_err(|e| WorkloadError::Syntax(e.to_string()))
+        toml::from_str(text).map_err(WorkloadError::Syntax)
     }
 
     pub fn load(path: &Path) -> Result<Self, WorkloadError> {
-        let text = std::fs::read_to_string(path).map_err(|e| WorkloadError::Read {
+        let text = std::fs::read_to_string(path).map_err(|source| WorkloadError::Read {
             path: path.display().to_string(),
-            reason: e.to_string(),
+            source,
         })?;
         Self::from_toml(&text)
     }

@@ -55,7 +55,7 @@ impl Pool {
             std::thread::Builder::new()
                 .name(format!("outdial-pg-{i}"))
                 .spawn(move || worker(&shared))
-                .map_err(|e| StoreError::Io(format!("cannot start a postgres worker: {e}")))?;
+                .map_err(|e| StoreError::io("cannot start a postgres worker", e))?;
         }
         Ok(Pool { tx, call_timeout })
     }
@@ -70,7 +70,7 @@ impl Pool {
         let (reply, answer) = sync_channel::<StoreResult<T>>(1);
         let task: Task = Box::new(move |conn| {
             let result = conn.and_then(f);
-            let failed = matches!(result, Err(StoreError::Io(_)));
+            let failed = matches!(result, Err(StoreError::Io { .. }));
             // The caller may have timed out and gone: nobody to tell then.
             let _ = reply.send(result);
             failed
@@ -78,12 +78,12 @@ impl Pool {
         self.tx.send(task).map_err(|_| StoreError::Closed)?;
         match answer.recv_timeout(self.call_timeout) {
             Ok(r) => r,
-            Err(RecvTimeoutError::Timeout) => Err(StoreError::Io(format!(
+            Err(RecvTimeoutError::Timeout) => Err(StoreError::io_failed(format!(
                 "postgres: {what} got no answer within {:?}",
                 self.call_timeout
             ))),
             // The worker dropped the task without answering: only a panic in it does that.
-            Err(RecvTimeoutError::Disconnected) => Err(StoreError::Io(format!(
+            Err(RecvTimeoutError::Disconnected) => Err(StoreError::io_failed(format!(
                 "postgres: {what} failed inside its worker"
             ))),
         }

@@ -25,9 +25,9 @@ pub(super) struct Conn {
 impl Conn {
     /// Connects, brings the schema up to date, prepares the statements.
     pub(super) fn open(config: &postgres::Config) -> StoreResult<Conn> {
-        let mut client = config.connect(NoTls).map_err(|e| pg_err(&e))?;
+        let mut client = config.connect(NoTls).map_err(pg_err)?;
         migrate(&mut client)?;
-        let st = Statements::prepare(&mut client).map_err(|e| pg_err(&e))?;
+        let st = Statements::prepare(&mut client).map_err(pg_err)?;
         Ok(Conn { client, st })
     }
 }
@@ -36,37 +36,39 @@ impl Conn {
 fn migrate(client: &mut Client) -> StoreResult<usize> {
     let mut applied = 0;
     for &(version, sql) in MIGRATIONS {
-        let mut tx = client.transaction().map_err(|e| pg_err(&e))?;
+        let mut tx = client.transaction().map_err(pg_err)?;
         tx.execute(
             "SELECT pg_advisory_xact_lock($1::bigint)",
             &[&MIGRATION_LOCK],
         )
-        .map_err(|e| pg_err(&e))?;
+        .map_err(pg_err)?;
         tx.batch_execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (
                  version    BIGINT      PRIMARY KEY,
                  applied_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp()
              )",
         )
-        .map_err(|e| pg_err(&e))?;
+        .map_err(pg_err)?;
         let done = tx
             .query_opt(
                 "SELECT 1 FROM schema_migrations WHERE version = $1::bigint",
                 &[&version],
             )
-            .map_err(|e| pg_err(&e))?
+            .map_err(pg_err)?
             .is_some();
         if !done {
-            tx.batch_execute(sql)
-                .map_err(|e| StoreError::Io(format!("migration {version}: {}", describe(&e))))?;
+            tx.batch_execute(sql).map_err(|e| StoreError::Io {
+                what: format!("migration {version}: {}", describe(&e)),
+                source: Some(std::sync::Arc::new(e)),
+            })?;
             tx.execute(
                 "INSERT INTO schema_migrations (version) VALUES ($1::bigint)",
                 &[&version],
             )
-            .map_err(|e| pg_err(&e))?;
+            .map_err(pg_err)?;
             applied += 1;
         }
-        tx.commit().map_err(|e| pg_err(&e))?;
+        tx.commit().map_err(pg_err)?;
     }
     if applied > 0 {
         tracing::info!(applied, "postgres schema migrated");
@@ -75,8 +77,11 @@ fn migrate(client: &mut Client) -> StoreResult<usize> {
 }
 
 /// A postgres error as the store reports it, with the server's SQLSTATE when it sent one.
-pub(super) fn pg_err(e: &postgres::Error) -> StoreError {
-    StoreError::Io(describe(e))
+pub(super) fn pg_err(e: postgres::Error) -> StoreError {
+    StoreError::Io {
+        what: describe(&e),
+        source: Some(std::sync::Arc::new(e)),
+    }
 }
 
 fn describe(e: &postgres::Error) -> String {

@@ -9,9 +9,10 @@ use actix::prelude::*;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use super::{NodeError, NodeHandle};
+use super::NodeHandle;
 use crate::actors::agent::{AgentActor, AgentView, AttachTo, ForceLogout, Phone, View};
 use crate::config::DesktopSettings;
+use crate::error::{Missing, NodeError};
 use outdial_core::agent::{AgentId, AgentSession, LogoutReason};
 use outdial_core::desktop::ServerMessage;
 use outdial_core::domain::JobId;
@@ -75,7 +76,7 @@ fn same(a: &str, b: &str) -> bool {
 
 impl NodeHandle {
     pub fn desktop_settings(&self) -> DesktopSettings {
-        self.shared.desktop
+        self.parts.desktop
     }
 
     /// Logs an agent in: checks its credentials, zone and phone, registers it on the zone's
@@ -91,20 +92,21 @@ impl NodeHandle {
     ) -> Result<Addr<AgentActor>, LoginError> {
         let id = AgentId(agent.to_owned());
         let cred = self
-            .shared
+            .parts
             .credentials
             .get(&id)
             .ok_or_else(|| refuse("auth", "unknown agent or wrong password"))?;
         if !same(&sha256_hex(password), &cred.password_sha256) {
             return Err(refuse("auth", "unknown agent or wrong password"));
         }
-        let board = self.shared.board(zone).ok_or_else(|| {
+        let handle = self.parts.zones.get(zone).ok_or_else(|| {
             refuse(
                 "unknown-zone",
                 format!("zone {zone:?} is not mastered here"),
             )
         })?;
-        if self.shared.clustered && !self.shared.zone_leases.get(zone).is_some_and(|l| l.held()) {
+        let board = handle.board();
+        if self.parts.writer.clustered() && !handle.lease().held() {
             // Smart failover: the desktop looks for the node that reports the zone in service.
             return Err(refuse(
                 "not-master",
@@ -131,13 +133,13 @@ impl NodeHandle {
         board
             .register(id.clone(), addr.clone())
             .map_err(|e| refuse("already-logged-in", e.to_string()))?;
-        let shared = Arc::clone(&self.shared);
-        let board = Arc::clone(board);
-        let zone = zone.to_owned();
-        self.shared.home.spawn_fn(move || {
-            let now = shared.clock.now();
-            let session = AgentSession::new(id, zone, shared.desktop.session, now);
-            let actor = AgentActor::new(shared, board, session, phone, desktop);
+        let deps = Arc::clone(&self.parts.agent_deps);
+        let handle = Arc::clone(handle);
+        let settings = self.parts.desktop.session;
+        self.parts.home.spawn_fn(move || {
+            let now = deps.clock.now();
+            let session = AgentSession::new(id, handle.name().to_owned(), settings, now);
+            let actor = AgentActor::new(deps, handle, session, phone, desktop);
             let ctx = Context::with_receiver(rx);
             actix::spawn(ctx.into_future(actor));
         });
@@ -147,10 +149,10 @@ impl NodeHandle {
     /// Each zone's agent and call counts, as its pacing loop sees them.
     pub fn zone_counts(&self) -> Vec<(String, outdial_core::pacing::ZoneSnapshot)> {
         let mut v: Vec<_> = self
-            .shared
-            .boards
+            .parts
+            .zones
             .iter()
-            .map(|(z, b)| (z.clone(), b.counts()))
+            .map(|z| (z.name().to_owned(), z.board().counts()))
             .collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
         v
@@ -159,10 +161,10 @@ impl NodeHandle {
     /// Supervisor changes made while a zone is being taken over are refused, not lost
     /// (DESIGN.md §5 rule 3): the caller hears so and may try again.
     pub(crate) fn refuse_during_takeover(&self, zone: &str) -> Result<(), NodeError> {
-        if self.shared.zone_in_service(zone) {
+        if self.parts.zones.in_service(zone) {
             Ok(())
         } else {
-            Err(NodeError::Unavailable(format!(
+            Err(NodeError::unavailable(format!(
                 "zone {zone} is being taken over; the change was not made, try again when it is back"
             )))
         }
@@ -170,14 +172,14 @@ impl NodeHandle {
 
     fn agent_addr(&self, agent: &str) -> Option<Addr<AgentActor>> {
         let id = AgentId(agent.to_owned());
-        self.shared.boards.values().find_map(|b| b.handle(&id))
+        self.parts.zones.iter().find_map(|z| z.board().handle(&id))
     }
 
     /// Every logged-in agent, as its actor sees it now.
     pub async fn agents(&self) -> Vec<AgentView> {
         let mut out = Vec::new();
-        for b in self.shared.boards.values() {
-            for (_, addr) in b.handles() {
+        for z in self.parts.zones.iter() {
+            for (_, addr) in z.board().handles() {
                 if let Ok(v) = addr.send(View).await {
                     out.push(v);
                 }
@@ -191,16 +193,14 @@ impl NodeHandle {
     pub async fn move_agent(&self, agent: &str, job: JobId) -> Result<(), NodeError> {
         let addr = self
             .agent_addr(agent)
-            .ok_or_else(|| NodeError::NotFound(format!("agent {agent} is not logged in")))?;
-        let view = addr
-            .send(View)
-            .await
-            .map_err(|e| NodeError::Unavailable(e.to_string()))?;
+            .ok_or_else(|| NodeError::NotFound(Missing::Agent(agent.to_owned())))?;
+        let view = addr.send(View).await?;
         self.refuse_during_takeover(&view.zone)?;
         let running = self
-            .shared
-            .board(&view.zone)
-            .map(|b| b.jobs().contains(&job))
+            .parts
+            .zones
+            .get(&view.zone)
+            .map(|z| z.board().jobs().contains(&job))
             .unwrap_or(false);
         if !running {
             return Err(NodeError::Conflict(format!(
@@ -208,24 +208,19 @@ impl NodeHandle {
                 view.zone
             )));
         }
-        addr.send(AttachTo(job))
-            .await
-            .map_err(|e| NodeError::Unavailable(e.to_string()))
+        addr.send(AttachTo(job)).await.map_err(NodeError::from)
     }
 
     /// A supervisor logs an agent out.
     pub async fn logout_agent(&self, agent: &str) -> Result<(), NodeError> {
         let addr = self
             .agent_addr(agent)
-            .ok_or_else(|| NodeError::NotFound(format!("agent {agent} is not logged in")))?;
-        let view = addr
-            .send(View)
-            .await
-            .map_err(|e| NodeError::Unavailable(e.to_string()))?;
+            .ok_or_else(|| NodeError::NotFound(Missing::Agent(agent.to_owned())))?;
+        let view = addr.send(View).await?;
         self.refuse_during_takeover(&view.zone)?;
         addr.send(ForceLogout(LogoutReason::Supervisor))
             .await
-            .map_err(|e| NodeError::Unavailable(e.to_string()))
+            .map_err(NodeError::from)
     }
 }
 

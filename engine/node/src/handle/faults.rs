@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::error::{Missing, NodeError, Problem};
 use crate::faults::{Fault, Inject};
-use crate::{NodeError, NodeHandle};
+use crate::NodeHandle;
 use outdial_core::agent::AgentId;
 
 /// What an injected fault hit.
@@ -26,16 +27,17 @@ const MAX_WINDOW_MS: u64 = 600_000;
 impl NodeHandle {
     /// Injects `fault`. Refused (Forbidden) when `[chaos] enabled` is not set.
     pub fn inject(&self, fault: Fault) -> Result<Injected, NodeError> {
-        let Some(chaos) = self.shared.chaos.as_ref() else {
+        let Some(chaos) = self.parts.chaos.as_ref() else {
             return Err(NodeError::Forbidden(
                 "fault injection is off; set [chaos] enabled = true in the node's config".into(),
             ));
         };
         let window = |ms: u64| -> Result<Duration, NodeError> {
             if ms == 0 || ms > MAX_WINDOW_MS {
-                return Err(NodeError::Invalid(vec![format!(
-                    "ms: {ms} is outside 1..={MAX_WINDOW_MS}"
-                )]));
+                return Err(NodeError::invalid(Problem::field(
+                    "ms",
+                    format!("{ms} is outside 1..={MAX_WINDOW_MS}"),
+                )));
             }
             Ok(Duration::from_millis(ms))
         };
@@ -50,58 +52,50 @@ impl NodeHandle {
         let target = match &fault {
             Fault::PanicZone { zone } | Fault::KillZone { zone } => {
                 let addr = self
-                    .shared
-                    .zone(zone)
-                    .ok_or_else(|| NodeError::NotFound(format!("zone {zone}")))?;
+                    .parts
+                    .zones
+                    .get(zone)
+                    .and_then(|z| z.pacing())
+                    .ok_or_else(|| NodeError::NotFound(Missing::Zone(zone.to_owned())))?;
                 addr.do_send(how);
                 format!("zone {zone}'s pacing actor")
             }
             Fault::PanicAgent { agent } | Fault::KillAgent { agent } => {
                 let id = AgentId(agent.clone());
                 let addr = self
-                    .shared
-                    .boards
-                    .values()
-                    .find_map(|b| b.handle(&id))
-                    .ok_or_else(|| {
-                        NodeError::NotFound(format!("agent {agent} is not logged in"))
-                    })?;
+                    .parts
+                    .zones
+                    .iter()
+                    .find_map(|z| z.board().handle(&id))
+                    .ok_or_else(|| NodeError::NotFound(Missing::Agent(agent.to_owned())))?;
                 addr.do_send(how);
                 format!("agent {agent}'s actor")
             }
             Fault::PanicCall { attempt } | Fault::KillCall { attempt } => {
-                let calls = chaos
-                    .calls
-                    .lock()
-                    .map_err(|_| NodeError::Unavailable("the call registry is poisoned".into()))?;
-                let (id, addr) = match attempt {
-                    Some(a) => calls.get(a).map(|c| (*a, c.clone())).ok_or_else(|| {
-                        NodeError::NotFound(format!("attempt {a} is not in flight"))
-                    })?,
-                    // The oldest call in flight: the one most likely to be with an agent.
-                    None => calls
-                        .iter()
-                        .min_by_key(|(a, _)| **a)
-                        .map(|(a, c)| (*a, c.clone()))
-                        .ok_or_else(|| NodeError::NotFound("no call is in flight".into()))?,
-                };
+                // Without a named attempt, the oldest call in flight: the one most likely to
+                // be with an agent.
+                let (id, addr) = chaos.calls.pick(*attempt).ok_or_else(|| match attempt {
+                    Some(a) => NodeError::NotFound(Missing::Attempt(*a)),
+                    None => NodeError::NotFound(Missing::AnyCall),
+                })?;
                 addr.do_send(how);
                 format!("attempt {id}'s call actor")
             }
             Fault::PanicMpp { mpp } => {
                 let i = self.mpp_index(mpp)?;
                 let addr = self
+                    .parts
                     .mpp_actors
                     .get(i)
-                    .ok_or_else(|| NodeError::NotFound(format!("mpp {mpp}")))?;
+                    .ok_or_else(|| NodeError::NotFound(Missing::MediaServer(mpp.clone())))?;
                 addr.do_send(Inject::Panic);
                 format!("mpp {mpp}'s health actor")
             }
             Fault::MppDown { mpp, ms } => {
                 let d = window(*ms)?;
                 let i = self.mpp_index(mpp)?;
-                if let Some(slot) = self.shared.mpps.slot(i) {
-                    let until = self.shared.clock.unix_ms() + d.as_millis() as u64;
+                if let Some(slot) = self.parts.mpps.slot(i) {
+                    let until = self.parts.clock.unix_ms() + d.as_millis() as u64;
                     slot.block_until(until);
                 }
                 format!("mpp {mpp} unusable for {ms} ms")
@@ -110,11 +104,11 @@ impl NodeHandle {
                 let d = window(*ms)?;
                 let i = self.mpp_index(mpp)?;
                 let addr = self
-                    .shared
+                    .parts
                     .mpps
                     .slot(i)
                     .map(|s| s.config.address)
-                    .ok_or_else(|| NodeError::NotFound(format!("mpp {mpp}")))?;
+                    .ok_or_else(|| NodeError::NotFound(Missing::MediaServer(mpp.clone())))?;
                 chaos.sip.reject_for(addr, now, d);
                 format!("mpp {mpp} answers 503 for {ms} ms")
             }
@@ -127,15 +121,11 @@ impl NodeHandle {
                 format!("SIP stalled for {ms} ms")
             }
             Fault::PanicDirector => {
-                self.director.do_send(Inject::Panic);
+                self.parts.director.do_send(Inject::Panic);
                 "the director".to_owned()
             }
             Fault::PanicCampaignManager => {
-                let m = self
-                    .shared
-                    .manager()
-                    .ok_or_else(|| NodeError::Unavailable("no campaign manager".into()))?;
-                m.do_send(Inject::Panic);
+                self.parts.manager.do_send(Inject::Panic);
                 "the campaign manager".to_owned()
             }
             Fault::KillProcess => {
@@ -152,10 +142,12 @@ impl NodeHandle {
     /// and agents go through Table 9 and the state check as in any takeover.
     pub fn switchover(&self, zone: &str) -> Result<(), NodeError> {
         let sup = self
-            .shared
-            .supervisor(zone)
-            .ok_or_else(|| NodeError::NotFound(format!("zone {zone}")))?;
-        if !self.shared.zone_in_service(zone) {
+            .parts
+            .zones
+            .get(zone)
+            .and_then(|z| z.supervisor())
+            .ok_or_else(|| NodeError::NotFound(Missing::Zone(zone.to_owned())))?;
+        if !self.parts.zones.in_service(zone) {
             return Err(NodeError::Conflict(format!(
                 "zone {zone} is being taken over already"
             )));
@@ -168,11 +160,11 @@ impl NodeHandle {
     }
 
     fn mpp_index(&self, name: &str) -> Result<usize, NodeError> {
-        self.shared
+        self.parts
             .mpps
             .slots()
             .iter()
             .position(|s| s.config.name == name)
-            .ok_or_else(|| NodeError::NotFound(format!("mpp {name}")))
+            .ok_or_else(|| NodeError::NotFound(Missing::MediaServer(name.to_owned())))
     }
 }
