@@ -1,11 +1,11 @@
-//! The seed's HA deployments as real processes (003, Tables 1-6): nodes of a cluster on one
+//! The HA deployments of docs/design.md §5.1 as real processes: nodes of a cluster on one
 //! PostgreSQL (started by the test, throwaway data dir, loopback port), SIPp as the customer
 //! network and as the agents' phones, simulated desktops that know every node's address. The
-//! test kills (SIGKILL) the node(s) the seed's scenario fails and asserts:
-//! - the status table after the failover is the seed's "after" table for that deployment;
+//! test kills (SIGKILL) the node(s) each deployment's scenario fails and asserts:
+//! - the status table after the failover is the "after" table for that deployment;
 //! - dialing resumed in the failed zones (and never stopped in the others);
 //! - the agents logged in again on the new master, only once it reported itself in service;
-//! - DESIGN.md §6: every contact final, none left in flight; every INVITE SIPp saw belongs to
+//! - docs/design.md §6: every contact final, none left in flight; every INVITE SIPp saw belongs to
 //!   a recorded attempt, sent once; no contact dialed twice at once; one master per zone per
 //!   epoch, the newer epoch's node dialing only after the older one stopped;
 //! - rejoin: a recovered node stays DORMANT for its zone until "save and apply" (which logs
@@ -320,7 +320,7 @@ fn wait_job_over(c: &Cluster, node: &str, job: u64, limit: Duration) {
     }
 }
 
-/// DESIGN.md §6 over `jobs`, against SIPp's record of INVITEs; returns the attempts.
+/// docs/design.md §6 over `jobs`, against SIPp's record of INVITEs; returns the attempts.
 fn check_invariants(c: &Cluster, via: &str, jobs: &[u64], log: &Path) -> Vec<AttemptView> {
     let mut all = Vec::new();
     for job in jobs {
@@ -482,7 +482,7 @@ fn wait_assignment(c: &Cluster, node: &str, zone: &str, pred: impl Fn(&Value) ->
 }
 
 /// The end of a test: the desktops stop (each must have ended on the master of its zone in
-/// `homes`, `(zone, node)`), SIPp is stopped so its log is complete, and DESIGN.md §6 is
+/// `homes`, `(zone, node)`), SIPp is stopped so its log is complete, and docs/design.md §6 is
 /// checked over `jobs` through `via`. Returns the attempts.
 fn finish(
     plant: &mut Plant,

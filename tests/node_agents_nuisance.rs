@@ -1,5 +1,5 @@
 //! Live answers that find no ready agent inside the connect window: each is played the
-//! campaign's information message, released, and coded nuisance (DESIGN.md §6 invariant 4),
+//! campaign's information message, released, and coded nuisance (docs/design.md §6 invariant 4),
 //! and the job's nuisance meter counts it. One agent, three lines per agent (progressive),
 //! customers who stay on the line: the agent takes one call, the others are abandoned.
 

@@ -1,4 +1,4 @@
-//! Chaos with real processes (DESIGN.md §5 and §6): a node dials a campaign into SIPp with
+//! Chaos with real processes (docs/design.md §5 and §6): a node dials a campaign into SIPp with
 //! simulated agents logged in over the desktop WebSocket (their phones are a second SIPp),
 //! while faults are injected on a schedule — zone panics and kills, an agent killed and one
 //! panicking, a call's actor panicking, the media server answering 503, SIP dropped and
@@ -143,7 +143,7 @@ fn faults_and_a_sigkill_lose_nothing_and_dial_nothing_twice() {
         "too few faults reached their actors: {takeovers}"
     );
 
-    // A planned switchover hands the zone over at once, calls up or not (DESIGN.md §5, 000).
+    // A planned switchover hands the zone over at once, calls up or not (docs/design.md §5.2, planned switchover).
     let (s, body) = node.post("/v1/admin/zones/default/switchover", None, b"");
     assert_eq!(s, 202, "{body}");
     takeovers += 1;
@@ -152,7 +152,7 @@ fn faults_and_a_sigkill_lose_nothing_and_dial_nothing_twice() {
     assert_eq!(last["cause"]["kind"], "planned", "{last}");
 
     // Requests made while the director restarts wait in its mailbox and are carried out
-    // (DESIGN.md §5, director failure): none is lost.
+    // (docs/design.md §5.4, director failure): none is lost.
     let (s, body) = inject(&node, &json!({"kind": "panic-director"}));
     assert_eq!(s, 200, "{body}");
     assert_eq!(node.job_action(job, "pause")["state"], "paused");
@@ -284,7 +284,7 @@ fn faults_and_a_sigkill_lose_nothing_and_dial_nothing_twice() {
     );
 }
 
-/// `outdial status` against the live node and a silent address: the seed's table shape, a
+/// `outdial status` against the live node and a silent address: the status table's shape, a
 /// column per node, STOPPED for the one that does not answer.
 fn check_status_command(node: &Node) {
     let dead = format!("127.0.0.1:{}", free_udp_port());
@@ -356,7 +356,7 @@ fn wait_attempts(node: &Node, job: u64, n: u64) {
     });
 }
 
-/// After a fault the node's components are back in their roles (the seed's Table 1 shape
+/// After a fault the node's components are back in their roles (the status table's shape
 /// for one node: masters and running services).
 fn assert_roles_restored(status: &Value) {
     let role = |c: &str| -> Vec<String> {

@@ -3,7 +3,7 @@
 //! finishes; no contact is lost; every attempt that was in flight at a kill ends
 //! `recovered-after-failover` (and only those); no attempt reaches the peer twice and every
 //! INVITE the peer saw belongs to exactly one recorded attempt; no contact is dialed twice at
-//! once across the restarts (DESIGN.md §6, invariants 1 and 2).
+//! once across the restarts (docs/design.md §6, invariants 1 and 2).
 
 mod support;
 

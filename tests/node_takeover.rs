@@ -1,4 +1,4 @@
-//! A zone (agent-manager) takeover on a live node follows DESIGN.md §5's rules in order, seen
+//! A zone (agent-manager) takeover on a live node follows docs/design.md §5's rules in order, seen
 //! from the agents' desktops and from the node's API and records.
 //!
 //! Real processes: `outdial run` with fault injection on and every takeover held open for
@@ -70,7 +70,7 @@ fn customers_profile() -> String {
 /// Slack between the node's history timestamps and the test's reading of the same moments.
 const SLACK_MS: u64 = 150;
 
-/// The takeover's steps in the order DESIGN.md §5 gives the rules.
+/// The takeover's steps in the order docs/design.md §5 gives the rules.
 const STEPS: [&str; 7] = [
     "fault",
     "service-down",
@@ -81,7 +81,7 @@ const STEPS: [&str; 7] = [
     "dialing-resumed",
 ];
 
-/// DESIGN.md §5, Table 9 (the seed's 003 Table 9), written out so the engine is checked
+/// docs/design.md §5.3, Table 9, written out so the engine is checked
 /// against the spec rather than against its own matrix: an attached agent's call state after
 /// a takeover, by its state before and the column. A = customer call survived, agent nailed;
 /// B = customer call lost, agent unnailed; C = customer call lost, agent nailed.

@@ -62,8 +62,10 @@ enum Cmd {
         #[arg(long)]
         node: Option<String>,
     },
-    /// The component table of one or more nodes (MASTER / DORMANT / RUNNING / STOPPED), as
-    /// the seed's Tables 1-8 lay it out, with each zone's takeovers.
+    /// The component table of one or more nodes, and each zone's takeovers.
+    ///
+    /// A row per component, a column per node, each cell MASTER, DORMANT, RUNNING or STOPPED;
+    /// a node that does not answer is STOPPED throughout (exit status 2).
     Status {
         /// A node's HTTP API; repeat for each node of a cluster.
         #[arg(long)]
@@ -142,8 +144,11 @@ enum Cmd {
         #[arg(long, requires = "auth_user")]
         auth_password: Option<String>,
     },
-    /// Simulate a zone in virtual time: predictive pacing against baselines, with DESIGN.md §6's
-    /// invariants checked (exit status 3 if one fails).
+    /// Simulate a zone in virtual time: predictive pacing against its baselines.
+    ///
+    /// Hours of a shift in seconds, with the node's own pacing and agent sessions. Checks that
+    /// no contact is lost or dialed twice, every live answer reaches an agent or hears the
+    /// message in time, and the nuisance rate stays under its cap (exit status 3 if not).
     Simulate {
         /// Workload (TOML), e.g. configs/workloads/small-team.toml.
         #[arg(long)]
@@ -151,8 +156,9 @@ enum Cmd {
         /// RNG seed (default: the workload's).
         #[arg(long)]
         seed: Option<u64>,
-        /// Meet faults drawn from the seed (zone takeovers, killed agent and call actors, MPP
-        /// outages, process kills; the workload's `[chaos]`), and judge invariant 6 too.
+        /// Meet faults drawn from the seed (zone takeovers, killed agent and call actors, media
+        /// server outages, process kills; the workload's `[chaos]`), and check that every
+        /// agent's state after a takeover is the right one.
         #[arg(long)]
         chaos: bool,
         /// Print one JSON object instead of the text report (and no progress).

@@ -1,5 +1,5 @@
 //! `outdial simulate --chaos`: faults drawn from the seed (zone takeovers, killed agent and
-//! call actors, MPP outages, process kills) break none of DESIGN.md §6's invariants on
+//! call actors, MPP outages, process kills) break none of docs/design.md §6's invariants on
 //! hundreds of seeds; every kind of fault and every column of Table 9 comes up; a seed
 //! replays exactly; and each invariant the faults exercise fails when the code is wrong.
 
@@ -301,7 +301,7 @@ fn seed_83_process_killed_again_as_it_restarts() {
 /// Seed 11 of this workload once hung: an agent's shift ended while its desktop still owed
 /// the state check after a takeover; the ended session kept the check's deadline, which it
 /// then ignored, so the run re-armed the agent's timer at the same instant forever. Fixed in
-/// `AgentSession` (engine/src/agent.rs: an ended session owes no state check).
+/// `AgentSession` (engine/core/src/agent/mod.rs: an ended session owes no state check).
 #[test]
 fn seed_11_shift_ends_while_the_state_check_is_pending() {
     let text = r#"

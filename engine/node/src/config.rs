@@ -119,7 +119,7 @@ pub struct DesktopSection {
     pub state_check_timeout_ms: u64,
 }
 
-/// `[chaos]`: fault injection (DESIGN.md §5 under test). Off unless a config turns it on.
+/// `[chaos]`: fault injection (docs/design.md §5 under test). Off unless a config turns it on.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChaosSection {

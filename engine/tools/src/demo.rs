@@ -114,7 +114,7 @@ pub struct DemoReport {
     pub cps: f64,
     /// Nuisance calls as a share of live-answered calls, in percent.
     pub nuisance_rate: f64,
-    /// The campaign's cap, in percent (agents only; DESIGN.md §6 invariant 5).
+    /// The campaign's cap, in percent (agents only; docs/design.md §6 invariant 5).
     pub nuisance_cap_pct: Option<f64>,
     pub invite_dialogs_seen_by_peer: u64,
     pub seconds: f64,

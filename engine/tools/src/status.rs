@@ -1,7 +1,7 @@
-//! `outdial status`: the component table of one or more nodes, in the shape of the seed's
-//! Tables 1-8 (a row per component, a column per node, MASTER / DORMANT / RUNNING /
+//! `outdial status`: the component table of one or more nodes, in the shape of the
+//! deployment tables (a row per component, a column per node, MASTER / DORMANT / RUNNING /
 //! STOPPED), read from each node's `GET /v1/node`. A node that does not answer is shown
-//! STOPPED in every row, as the seed's tables show a failed server.
+//! STOPPED in every row, as the deployment tables show a failed server.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-/// The table's rows, in the seed's order, with the names an operator knows them by.
+/// The table's rows, in the status table's order, with the names an operator knows them by.
 const ROWS: [(&str, &str); 7] = [
     ("desktop-service", "Desktop Service"),
     ("agent-manager", "Agent Manager"),
@@ -33,8 +33,8 @@ pub struct NodeColumn {
     pub error: Option<String>,
 }
 
-/// Every node of a cluster file, in the file's order (the seed's column order), asked for its
-/// status; a silent node's column keeps its configured name (the seed's "failed server").
+/// Every node of a cluster file, in the file's order (the table's column order), asked for its
+/// status; a silent node's column keeps its configured name (a "failed server").
 pub fn collect_cluster(path: &std::path::Path) -> Result<Vec<NodeColumn>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let file = outdial_node::config::NodeConfigFile::parse(&text, &path.display().to_string())

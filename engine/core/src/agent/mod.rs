@@ -6,7 +6,7 @@
 //! [`AgentSession::poll_output`] until it returns `None`, and re-arm the timer from
 //! [`AgentSession::poll_timeout`].
 //!
-//! Three things are tracked separately, as DESIGN.md §3 does:
+//! Three things are tracked separately, as docs/design.md §3 does:
 //! - the **call state** (Idle, Preview, Dialing, Talking, Held, ..., Wrapup, PendingCall);
 //! - the **nail** (the SIP leg to the agent's phone that stays up while logged in);
 //! - the **job** the agent is attached to, with job end and pending moves.
@@ -36,7 +36,7 @@ impl fmt::Display for AgentId {
     }
 }
 
-/// The agent call states of DESIGN.md §3 (Avaya POM's list).
+/// The agent call states of docs/design.md §3 (Avaya POM's list).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CallState {
@@ -116,7 +116,7 @@ pub enum LogoutReason {
     NailFailed,
     /// The desktop stopped answering heartbeats or closed its connection.
     DesktopLost,
-    /// After a takeover the desktop's state did not match ours (DESIGN.md §5 rule 5).
+    /// After a takeover the desktop's state did not match ours (docs/design.md §5.2 rule 5).
     DesktopError,
     /// A supervisor logged the agent out.
     Supervisor,
@@ -144,7 +144,7 @@ pub enum EndedBy {
     PhoneLost,
     /// A preview call that was never answered; `code` says why.
     NotAnswered,
-    /// The call dropped while the zone was being taken over (DESIGN.md §5 rule 4).
+    /// The call dropped while the zone was being taken over (docs/design.md §5.2 rule 4).
     Failover,
 }
 
@@ -234,7 +234,7 @@ pub enum AgentEvent {
     Service {
         available: bool,
     },
-    /// After a takeover: the desktop must report the state it holds (DESIGN.md §5 rule 5).
+    /// After a takeover: the desktop must report the state it holds (docs/design.md §5.2 rule 5).
     StateCheck,
 }
 
@@ -317,7 +317,7 @@ pub struct AgentTimes {
     pub waiting: Duration,
     /// Everything else: not ready, unnailed, preview, dialing.
     pub other: Duration,
-    /// While the agent's zone was being taken over ("HA time" in the seed's reports).
+    /// While the agent's zone was being taken over ("HA time" in the reports).
     pub ha: Duration,
 }
 
@@ -573,7 +573,7 @@ impl AgentSession {
         self.state_check_deadline.is_some()
     }
 
-    /// The zone's agent service went down (DESIGN.md §5 rule 1): the desktop is told, its
+    /// The zone's agent service went down (docs/design.md §5.2 rule 1): the desktop is told, its
     /// commands are refused, no call is offered, and the time counts as HA time. Engine
     /// events that arrive meanwhile are remembered for [`AgentSession::take_over`].
     pub fn service_lost(&mut self, now: Instant) {
@@ -589,7 +589,7 @@ impl AgentSession {
         self.availability_changed(now);
     }
 
-    /// The zone is back under a new agent manager (DESIGN.md §5 rules 4 and 5): the service
+    /// The zone is back under a new agent manager (docs/design.md §5.2 rules 4 and 5): the service
     /// is available again, the agent's state follows Table 9 for what happened to its call
     /// and phone during the outage, a dropped call is reported and goes to Wrapup, and the
     /// desktop is asked to confirm its state. None if there was no outage.
@@ -695,7 +695,7 @@ impl AgentSession {
 
     /// The desktop's answer to the state check: the call state and attempt it holds. A
     /// mismatch means one side lost events: the call gets desktop-error and the agent is
-    /// logged out (DESIGN.md §5 rule 5). True if the states matched.
+    /// logged out (docs/design.md §5.2 rule 5). True if the states matched.
     pub fn state_report(
         &mut self,
         now: Instant,
@@ -849,7 +849,7 @@ impl AgentSession {
     }
 
     /// The nailing call failed or dropped. A call with the agent cannot go on without the
-    /// phone: it is hung up and the agent goes to Wrapup (DESIGN.md §5, MPP failure).
+    /// phone: it is hung up and the agent goes to Wrapup (docs/design.md §5.4, media server failure).
     pub fn on_nail_lost(&mut self, now: Instant) {
         if self.logged_out.is_some() {
             return;
@@ -1073,7 +1073,7 @@ impl AgentSession {
         }
         if self.state_check_deadline.is_some_and(|t| t <= now) {
             // A desktop that cannot confirm its state after a takeover cannot be trusted
-            // with the call (DESIGN.md §5 rule 5).
+            // with the call (docs/design.md §5.2 rule 5).
             self.state_check_deadline = None;
             self.force_logout(now, LogoutReason::DesktopError);
             return;

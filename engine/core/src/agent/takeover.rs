@@ -1,5 +1,5 @@
-//! Zone (agent-manager) takeover as plain data: the agent call-state matrix of DESIGN.md §5
-//! (the seed's Table 9), and the record of one takeover's steps with their times.
+//! Zone (agent-manager) takeover as plain data: the agent call-state matrix of docs/design.md §5
+//! (Table 9, docs/design.md §5.3), and the record of one takeover's steps with their times.
 //!
 //! A takeover happens when a zone's actors fail: the agent manager comes back, rebuilds its
 //! state, and every agent of the zone goes through [`after_takeover`] with the column its
@@ -44,7 +44,7 @@ impl Column {
         }
     }
 
-    /// The letter the seed's table uses.
+    /// The letter Table 9 (docs/design.md §5.3) uses.
     pub fn letter(self) -> char {
         match self {
             Column::CallSurvivedNailed => 'A',
@@ -94,7 +94,7 @@ pub fn after_takeover(before: CallState, column: Column, role: ConsultRole) -> C
     }
 }
 
-/// The steps of a zone takeover, in the order DESIGN.md §5 gives them.
+/// The steps of a zone takeover, in the order docs/design.md §5 gives them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Step {
@@ -192,7 +192,7 @@ mod tests {
     use super::*;
     use CallState::*;
 
-    /// DESIGN.md §5's Table 9, row by row: (before, A, B, C). Consult lists owner then
+    /// docs/design.md §5's Table 9, row by row: (before, A, B, C). Consult lists owner then
     /// passive.
     const TABLE_9: [(CallState, [CallState; 3]); 11] = [
         (Idle, [Idle, Idle, Idle]),

@@ -211,7 +211,7 @@ impl AttemptFlow {
     }
 
     /// The connect window closed with no agent: the information message, then release, and
-    /// the call counts as nuisance (DESIGN.md §6 invariant 4).
+    /// the call counts as nuisance (docs/design.md §6 invariant 4).
     pub fn on_connect_window_closed(&mut self) -> Vec<Effect> {
         if self.stage != Stage::Waiting {
             return Vec::new();
@@ -258,7 +258,7 @@ impl AttemptFlow {
 
     /// The call's own actor failed (a panic, a kill): the code its attempt ends with, by
     /// how far it got, or None if it had already ended. A call with an agent lost its
-    /// platform events, so it is desktop-error (DESIGN.md §5 rule 5).
+    /// platform events, so it is desktop-error (docs/design.md §5.2 rule 5).
     pub fn lost(&mut self) -> Option<CompletionCode> {
         let code = match self.stage {
             Stage::Done => return None,

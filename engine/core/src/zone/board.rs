@@ -60,7 +60,7 @@ pub struct ZoneBoard<A> {
     /// False while the zone is being taken over: no agent is handed a call.
     in_service: AtomicBool,
     /// Counts the zone's outages. A live answer that started waiting under an older outage
-    /// count waited across a takeover and is released, never assigned (DESIGN.md §5 rule 3).
+    /// count waited across a takeover and is released, never assigned (docs/design.md §5.2 rule 3).
     outages: AtomicU64,
     /// Live answers released as nuisance because a takeover began while they waited.
     released_by_takeover: AtomicU64,

@@ -102,7 +102,7 @@ pub struct ServiceLost;
 pub struct TakeOver;
 
 /// The customer call's actor failed: its disconnect event will never come, so the session
-/// cannot be trusted with it (DESIGN.md §5 rule 5).
+/// cannot be trusted with it (docs/design.md §5.2 rule 5).
 #[derive(Debug, Clone, Copy, Message)]
 #[rtype(result = "()")]
 pub struct CallLost(pub AttemptId);
@@ -240,7 +240,7 @@ impl AgentActor {
         }
     }
 
-    /// This actor failed: its zone is taken over (DESIGN.md §4: a restart of a zone's actors
+    /// This actor failed: its zone is taken over (docs/design.md §4: a restart of a zone's actors
     /// is a takeover).
     fn report_down(&mut self, cause: Cause) {
         if self.deps.stopping.load(Ordering::Acquire) {

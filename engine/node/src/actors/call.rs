@@ -133,7 +133,7 @@ pub struct CallActor {
     connected_at: Option<std::time::Instant>,
     measured: bool,
     /// The zone's outage count when the call started waiting for an agent: if it moves, a
-    /// takeover began meanwhile and the call is released (DESIGN.md §5 rules 2–3).
+    /// takeover began meanwhile and the call is released (docs/design.md §5.2 rules 2–3).
     waiting_since_outage: u64,
 }
 

@@ -239,7 +239,7 @@ impl Actor for CampaignManager {
 }
 
 /// Restarted by its supervisor, it resumes its jobs where they were: their queues and
-/// claims live in the jobs' runtimes, and the contacts' states in storage (DESIGN.md §5,
+/// claims live in the jobs' runtimes, and the contacts' states in storage (docs/design.md §5,
 /// campaign manager failure: nothing redialed, nothing left behind).
 impl actix::Supervised for CampaignManager {
     fn restarting(&mut self, _ctx: &mut Context<Self>) {

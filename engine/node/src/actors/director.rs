@@ -209,7 +209,7 @@ impl Director {
 }
 
 /// Restarted by its supervisor: requests sent meanwhile wait in its mailbox and apply once
-/// it is master again (DESIGN.md §5, director failure). Job state lives in storage and the
+/// it is master again (docs/design.md §5.4, director failure). Job state lives in storage and the
 /// runtimes with the campaign manager, so nothing is rebuilt from memory.
 impl actix::Supervised for Director {
     fn restarting(&mut self, _ctx: &mut Context<Self>) {

@@ -1,6 +1,6 @@
 //! The zone supervisor: owns a zone's agent-manager role and turns any failure of the
 //! zone's actors — a contained panic, a stop, an actor that vanished — into the dormant
-//! takeover of DESIGN.md §5, in the rules' order:
+//! takeover of docs/design.md §5.2, in the rules' order:
 //!
 //! 1. the board goes out of service: every desktop of the zone hears `service: false`, no
 //!    agent is handed a call and the pacing loop stops;
@@ -30,7 +30,7 @@ use crate::job::RunState;
 use outdial_core::agent::takeover::{Cause, Step, TakeoverRecord};
 use outdial_core::sync::{AtomicU64, AtomicU8, Ordering};
 
-/// A component's role, as the seed's status tables name them.
+/// A component's role, as the status tables name them (docs/design.md §5.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Role {

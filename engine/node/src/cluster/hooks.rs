@@ -52,7 +52,7 @@ impl Hooks for NodeHooks {
                 tracing::warn!(%job, error = %e, "cannot take over the last master's claims; they run out by themselves");
             }
         }
-        // What the last master left in flight is resolved before anything dials (DESIGN.md §5:
+        // What the last master left in flight is resolved before anything dials (docs/design.md §5:
         // none trapped, none dialed twice), with writes fenced by the new epoch.
         match crate::recovery::resolve_zone(
             self.store.as_ref(),

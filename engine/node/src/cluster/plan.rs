@@ -1,5 +1,5 @@
 //! What a node does next about mastership, decided from what it sees: a pure function, so
-//! the seed's deployments and their failures can be played through it in tests without a
+//! the shipped deployments and their failures can be played through it in tests without a
 //! database or a network.
 //!
 //! The rules:
@@ -9,7 +9,7 @@
 //!   recovered director takes its zones back).
 //! - Only the director allocates zones: a zone whose assigned node is not live, and whose
 //!   lease nobody alive holds, goes to the least busy live node (fewest zones), the earlier
-//!   node on a tie (the seed's Table 6: the third server takes zone 1, the fourth zone 2).
+//!   node on a tie (docs/design.md §5.1: in the four-node deployment the third node takes zone 1, the fourth zone 2).
 //! - A node takes a zone's lease only when the zone is assigned to it and the lease is free.
 //!   A node holding a zone assigned elsewhere hands it over (its agents are logged out
 //!   first), which is how "save and apply" moves a zone; a recovered node is never assigned
@@ -279,7 +279,7 @@ mod tests {
             panic!("no fixed point: {:?}", self.leases);
         }
 
-        /// The seed's table rows we own: who masters what.
+        /// The status table's rows we own: who masters what.
         fn table(&self) -> Vec<(String, String)> {
             let mut v: Vec<(String, String)> = self
                 .leases

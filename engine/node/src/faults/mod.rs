@@ -1,7 +1,7 @@
 //! Fault injection, on only when the node's config says `[chaos] enabled = true`: what can be
 //! broken (a zone's, an agent's, a call's or an MPP's actor; a media server; the SIP socket;
 //! the whole process), and the containment that turns a panic in an actor's handler into
-//! the restart DESIGN.md §4 calls a takeover.
+//! the restart docs/design.md §4 calls a takeover.
 //!
 //! actix's `Supervisor` restarts an actor that stops, not one whose handler panics (the
 //! panic unwinds through the arbiter's task and the actor is dropped). So every handler of

@@ -159,7 +159,7 @@ impl NodeHandle {
     }
 
     /// Supervisor changes made while a zone is being taken over are refused, not lost
-    /// (DESIGN.md §5 rule 3): the caller hears so and may try again.
+    /// (docs/design.md §5.2 rule 3): the caller hears so and may try again.
     pub(crate) fn refuse_during_takeover(&self, zone: &str) -> Result<(), NodeError> {
         if self.parts.zones.in_service(zone) {
             Ok(())

@@ -12,7 +12,7 @@ impl NodeHandle {
 
     /// Zone assignment (any node of a cluster): "save" records `node` as the zone's choice;
     /// "save and apply" also moves the zone there, its current master logging its agents
-    /// out first (DESIGN.md §5, rejoin).
+    /// out first (docs/design.md §5.4, rejoin).
     pub fn assign_zone(&self, zone: &str, node: &str, apply: bool) -> Result<(), NodeError> {
         let Some(c) = &self.parts.cluster else {
             return Err(NodeError::Conflict(

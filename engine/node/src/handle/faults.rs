@@ -137,7 +137,7 @@ impl NodeHandle {
         Ok(Injected { fault, target })
     }
 
-    /// A planned switchover of `zone`'s agent manager (DESIGN.md §5, 000): a fresh one takes
+    /// A planned switchover of `zone`'s agent manager (docs/design.md §5.2, planned switchover): a fresh one takes
     /// the zone at once, without waiting for calls to end; waiting calls are not released,
     /// and agents go through Table 9 and the state check as in any takeover.
     pub fn switchover(&self, zone: &str) -> Result<(), NodeError> {

@@ -12,7 +12,7 @@ use crate::storage::{ContactCounts, Job};
 use outdial_core::agent::takeover::TakeoverRecord;
 use outdial_core::sync::Ordering;
 
-/// One component's role, as a row of the seed's status tables (Tables 1-8).
+/// One component's role, as a row of the status tables (docs/design.md §5.1).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ComponentStatus {
     pub component: String,
@@ -128,7 +128,7 @@ impl NodeHandle {
             zones.push(zone_takeovers(z));
         }
         if clustered && zones.is_empty() {
-            // The seed's tables show a dormant agent manager without a zone.
+            // The status tables show a dormant agent manager without a zone.
             components.push(row("agent-manager", Role::Dormant));
         }
         let c = &p.sip.counters;

@@ -1,7 +1,7 @@
 //! The desktop WebSocket shell (`GET /v1/desktop`): frames in, [`ClientMessage`]s to the
 //! agent's actor; the actor's events out as JSON; heartbeats both ways. A desktop that stays
 //! silent for `missed_heartbeats` intervals, or whose connection drops, is logged out with
-//! reason desktop-lost (an active call gets desktop-error: DESIGN.md §5 rule 5).
+//! reason desktop-lost (an active call gets desktop-error: docs/design.md §5.2 rule 5).
 
 use std::time::Duration;
 

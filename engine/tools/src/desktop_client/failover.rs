@@ -1,4 +1,4 @@
-//! Smart failover for the desktops of a cluster (the Cisco seed's "smart failover"): a desktop
+//! Smart failover for the desktops of a cluster ("smart failover", docs/design.md §8): a desktop
 //! is given every node's address, and after losing its session it moves to the node that
 //! reports itself master of the agent's zone *and* in service, never to one still taking the
 //! zone over, then logs in again there.

@@ -419,7 +419,7 @@ pub struct AgentRunReport {
     pub failure: Option<ClientError>,
 }
 
-/// One takeover from the desktop's side (DESIGN.md §5, Table 9): what its last `state`
+/// One takeover from the desktop's side (docs/design.md §5.3, Table 9): what its last `state`
 /// said when the service went down, whether it was told its call dropped meanwhile, and
 /// the `state` it was in when asked to confirm.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -38,7 +38,7 @@ pub const DEFAULT_WEIGHTS: [u32; 5] = [3, 2, 2, 2, 1];
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FaultKind {
-    /// The zone's agent manager dies; the dormant one takes the zone over (DESIGN.md §5).
+    /// The zone's agent manager dies; the dormant one takes the zone over (docs/design.md §5).
     ZoneTakeover,
     /// One agent's actor dies: its session is logged out with desktop-error.
     AgentKill,

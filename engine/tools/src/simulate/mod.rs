@@ -1,6 +1,6 @@
 //! `outdial simulate`: a zone's agents, customers and pacing loop in virtual time, to compare
 //! predictive pacing with baselines (progressive, a fixed ratio, VICIdial's adaptive mode)
-//! on the same customers, and to check DESIGN.md §6's invariants on every run.
+//! on the same customers, and to check docs/design.md §6's invariants on every run.
 //!
 //! Layers: [`workload`] reads and checks the TOML; [`run`] is the discrete-event zone, built
 //! from the node's own parts (pacer, estimator, nuisance meter, agent sessions, retry

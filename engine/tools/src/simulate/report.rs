@@ -1,4 +1,4 @@
-//! What a simulation reports, and the invariants of DESIGN.md §6 it checks.
+//! What a simulation reports, and the invariants of docs/design.md §6 it checks.
 //!
 //! The [`Checker`] is fed the simulation's events as they happen and judges them on its own,
 //! apart from the code that produced them, so a bug in the simulated zone shows up as a
@@ -56,7 +56,7 @@ impl ModeReport {
 /// One invariant's verdict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Invariant {
-    /// Its number in DESIGN.md §6.
+    /// Its number in docs/design.md §6.
     pub id: u8,
     pub name: &'static str,
     pub pass: bool,
@@ -202,7 +202,7 @@ fn render_chaos(out: &mut String, runs: &[ModeReport]) {
 /// A desktop's or the engine's view of an agent: its call state and the attempt it is on.
 pub type Held = (CallState, Option<AttemptId>);
 
-/// Judges a run's events against DESIGN.md §6. Invariant 3 (one master per zone) needs
+/// Judges a run's events against docs/design.md §6. Invariant 3 (one master per zone) needs
 /// several nodes, which a one-zone simulation does not have; it is not reported. Invariant
 /// 6 (agents after a takeover) is reported when the run has takeovers to judge
 /// ([`Checker::check_takeovers`]).

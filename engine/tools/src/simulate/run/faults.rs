@@ -1,5 +1,5 @@
 //! How the simulated zone lives the faults of [`crate::simulate::chaos`]: a zone takeover
-//! (DESIGN.md §5, agent-manager rules 1–6, with Table 9 applied by the sessions
+//! (docs/design.md §5.2, rules 1–6, with Table 9 applied by the sessions
 //! themselves), a killed agent or call actor, an MPP outage, a process killed and
 //! restarted. Every hook does nothing in a run without faults, so such a run is exactly what
 //! it was before they existed.
@@ -150,7 +150,7 @@ impl Sim<'_> {
         down && by_people
     }
 
-    /// No dialing during a zone outage (DESIGN.md §5 rule 1) or while the process is dead.
+    /// No dialing during a zone outage (docs/design.md §5.2 rule 1) or while the process is dead.
     pub(super) fn dialing_held(&self) -> bool {
         self.chaos
             .as_ref()
@@ -409,7 +409,7 @@ impl Sim<'_> {
             }
             Stage::WithAgent => {
                 // The platform's disconnect event died with the actor: the agent is logged
-                // out and the call gets desktop-error (DESIGN.md §5 rule 5).
+                // out and the call gets desktop-error (docs/design.md §5.2 rule 5).
                 let agent = (0..self.agents.len() as u32).find(|&i| {
                     self.agents[i as usize].session.as_ref().is_some_and(|s| {
                         s.logged_out().is_none()
