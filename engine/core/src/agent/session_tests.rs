@@ -1,7 +1,12 @@
 //! Unit tests of [`AgentSession`]: every transition, what it outputs, and what it refuses,
 //! under virtual time (an `Instant` base plus offsets; nothing sleeps).
 
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use super::takeover::{Column, ConsultRole};
 use super::*;
+use crate::domain::{AttemptId, CompletionCode, ContactId, JobId, UnixMs};
 
 const J1: JobId = JobId(1);
 const J2: JobId = JobId(2);
@@ -1358,8 +1363,6 @@ fn on_call_states() {
 }
 
 // ---- takeover: Table 9, service notices, the state check, HA time ----------------------
-
-use crate::agent::takeover::{Column, ConsultRole};
 
 /// A session restored in `state` (with call A1 where the state has one), nailed, ready and
 /// attached to J1, then taken out of service at `base`; drained.

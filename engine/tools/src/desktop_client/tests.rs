@@ -1,8 +1,14 @@
 //! Against a scripted node: a tokio-tungstenite server in the test that plays the node's
 //! side message by message. Nothing sleeps; every wait is for a message, with a timeout.
 
+use std::collections::BTreeMap;
+
+use tokio::sync::watch;
+
 use super::*;
+use outdial_core::agent::{CallState, EndedBy, LogoutReason, NailState};
 use outdial_core::desktop::{parse_client, ContactCard, JobWire};
+use outdial_core::domain::{AttemptId, CompletionCode};
 use outdial_core::domain::{ContactId, JobId};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;

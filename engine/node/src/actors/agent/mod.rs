@@ -4,9 +4,11 @@
 //! the RTP bridge between the customer's leg and the agent's nailed leg, and dispositions
 //! sent back to the call actor.
 
+mod audio;
+mod messages;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix::prelude::*;
 use media::{BridgeHandle, RtpLeg};
@@ -16,101 +18,22 @@ use crate::actors::supervisor::ZoneDown;
 use crate::actors::zones::ZoneHandle;
 use crate::faults::{raise_contained, Inject};
 use crate::rtp::Rtp;
-use crate::sip_plant::{CallSignal, Signal, SipCommand, SipHandle};
+use crate::sip_plant::{CallSignal, Signal, SipHandle};
 use outdial_core::agent::takeover::Cause;
 use outdial_core::agent::{
-    AgentEffect, AgentEvent, AgentId, AgentSession, CallInfo, Command, CommandError, LogoutReason,
-    Output, TakenOver,
+    AgentEffect, AgentEvent, AgentSession, Command, CommandError, LogoutReason, Output, TakenOver,
 };
 use outdial_core::clock::Clock;
 use outdial_core::desktop::{ClientMessage, ServerMessage};
-use outdial_core::domain::{AttemptId, CompletionCode, JobId, UnixMs};
+use outdial_core::domain::AttemptId;
 use outdial_core::sync::{AtomicBool, AtomicU64, Ordering};
 use outdial_core::zone::board::ZoneBoard;
 
 /// The zone's board as the node keeps it: agents by their actor's address.
 pub type AgentBoard = ZoneBoard<Addr<AgentActor>>;
 
-/// How long the agent's phone may ring before the nailing call counts as failed.
-const NAIL_RING_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// What the agent's session tells its customer call.
-#[derive(Debug, Clone, PartialEq, Eq, Message)]
-#[rtype(result = "()")]
-pub enum ToCall {
-    HangUp,
-    Disposition {
-        code: CompletionCode,
-        callback_at: Option<UnixMs>,
-    },
-}
-
-/// A customer call for this agent, with its RTP leg: progressive/predictive after a live
-/// answer, or the answer of a preview call the agent accepted. Refused (the leg comes back)
-/// if the agent cannot take it any more.
-#[derive(Message)]
-#[rtype(result = "Result<(), RtpLeg>")]
-pub struct Connect {
-    pub info: CallInfo,
-    pub leg: RtpLeg,
-    pub call: Recipient<ToCall>,
-}
-
-/// The customer's side of a call with this agent ended.
-#[derive(Debug, Clone, Copy, Message)]
-#[rtype(result = "()")]
-pub struct CustomerEnded(pub AttemptId);
-
-/// A preview call this agent accepted ended unanswered.
-#[derive(Debug, Clone, Copy, Message)]
-#[rtype(result = "()")]
-pub struct PreviewUnanswered(pub AttemptId, pub CompletionCode);
-
-/// A contact to preview. False if the agent cannot take it (the caller returns it).
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "bool")]
-pub struct OfferPreview(pub CallInfo);
-
-/// Attach to a job (or move to it at the next idle moment).
-#[derive(Debug, Clone, Copy, Message)]
-#[rtype(result = "()")]
-pub struct AttachTo(pub JobId);
-
-/// The agent's job finished or stopped.
-#[derive(Debug, Clone, Copy, Message)]
-#[rtype(result = "()")]
-pub struct JobEnded(pub JobId);
-
-/// End the session now.
-#[derive(Debug, Clone, Copy, Message)]
-#[rtype(result = "()")]
-pub struct ForceLogout(pub LogoutReason);
-
-/// A desktop command, already parsed; the reply is `ok` or `error`.
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "ServerMessage")]
-pub struct Desktop(pub ClientMessage);
-
-/// The zone's agent service went down: a takeover is under way.
-#[derive(Debug, Clone, Copy, Message)]
-#[rtype(result = "()")]
-pub struct ServiceLost;
-
-/// The zone is back under a new agent manager: apply Table 9 and check with the desktop.
-#[derive(Debug, Clone, Copy, Message)]
-#[rtype(result = "Option<TakenOver>")]
-pub struct TakeOver;
-
-/// The customer call's actor failed: its disconnect event will never come, so the session
-/// cannot be trusted with it (docs/design.md §5.2 rule 5).
-#[derive(Debug, Clone, Copy, Message)]
-#[rtype(result = "()")]
-pub struct CallLost(pub AttemptId);
-
-/// Re-publish the agent's availability on its board (a hand-over that was never offered).
-#[derive(Debug, Clone, Copy, Message)]
-#[rtype(result = "()")]
-pub struct Resync;
+use audio::stop_leg;
+pub use messages::*;
 
 impl Handler<Resync> for AgentActor {
     type Result = ();
@@ -119,24 +42,6 @@ impl Handler<Resync> for AgentActor {
         self.sync_board();
     }
 }
-
-/// A live view of the agent for the API.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct AgentView {
-    pub agent: AgentId,
-    pub zone: String,
-    pub call_state: outdial_core::agent::CallState,
-    pub ready: bool,
-    pub nail: outdial_core::agent::NailState,
-    pub job: outdial_core::desktop::JobWire,
-    pub times: outdial_core::agent::AgentTimes,
-    pub occupancy: f64,
-    pub calls: u64,
-}
-
-#[derive(Debug, Clone, Copy, Message)]
-#[rtype(result = "AgentView")]
-pub struct View;
 
 /// Where the agent's phone is.
 #[derive(Debug, Clone)]
@@ -385,136 +290,6 @@ impl AgentActor {
             now,
         );
     }
-
-    fn nail(&mut self, ctx: &mut Context<Self>) {
-        self.drop_nail();
-        let leg = match self.deps.rtp.bind_leg() {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::warn!(agent = %self.session.id(), error = %e, "no RTP port to nail the agent's phone");
-                let now = self.deps.clock.now();
-                self.session.on_nail_lost(now);
-                return;
-            }
-        };
-        let id = self.deps.nails.next();
-        let offer =
-            sip::sdp::offer(id.0, 1, self.deps.rtp.ip(), leg.local_addr().port()).into_bytes();
-        self.nail_leg = Some(leg);
-        self.nail_id = Some(id);
-        let sent = self.deps.sip.send(SipCommand::Dial {
-            attempt: id,
-            target: self.phone.addr,
-            request_uri: self.phone.uri.clone(),
-            from_uri: format!("sip:outdial@{}", self.deps.sip.local),
-            sdp_offer: Some(offer),
-            ring_timeout: NAIL_RING_TIMEOUT,
-            call: ctx.address().recipient(),
-        });
-        if !sent {
-            self.nail_id = None;
-            if let Some(leg) = self.nail_leg.take() {
-                stop_leg(leg);
-            }
-            let now = self.deps.clock.now();
-            self.session.on_nail_lost(now);
-        }
-    }
-
-    fn drop_nail(&mut self) {
-        if let Some(id) = self.nail_id.take() {
-            self.deps.sip.send(SipCommand::HangUp { attempt: id });
-        }
-        if let Some(leg) = self.nail_leg.take() {
-            stop_leg(leg);
-        }
-        if let Some(b) = self.bridge.take() {
-            actix::spawn(async move {
-                let _ = b.stop().await;
-            });
-        }
-    }
-
-    /// Bridges the customer's leg to the nailed leg.
-    fn bridge(&mut self, ctx: &mut Context<Self>) {
-        let Some(customer_leg) = self.customer.as_mut().and_then(|c| c.leg.take()) else {
-            return;
-        };
-        let Some(nail_leg) = self.nail_leg.take() else {
-            if let Some(c) = self.customer.as_mut() {
-                c.leg = Some(customer_leg);
-            }
-            return;
-        };
-        ctx.wait(
-            media::spawn_bridge(customer_leg, nail_leg)
-                .into_actor(self)
-                .map(|res, act, ctx| match res {
-                    Ok(handle) => act.bridge = Some(handle),
-                    Err(e) => {
-                        // Both legs are gone with the failed bridge: the agent cannot hear
-                        // the customer, which is a lost phone as far as the call goes.
-                        tracing::warn!(agent = %act.session.id(), error = %e, "could not bridge");
-                        act.nail_id
-                            .take()
-                            .map(|id| act.deps.sip.send(SipCommand::HangUp { attempt: id }));
-                        let now = act.deps.clock.now();
-                        act.session.on_nail_lost(now);
-                        act.drain(ctx);
-                    }
-                }),
-        );
-    }
-
-    /// Ends the bridge: the nailed leg comes back to the agent, the customer's leg is closed.
-    fn unbridge(&mut self, ctx: &mut Context<Self>) {
-        self.unbridge_then(ctx, false);
-    }
-
-    /// Ends the bridge but keeps the customer's leg (hold).
-    fn unbridge_keep_customer(&mut self, ctx: &mut Context<Self>) {
-        self.unbridge_then(ctx, true);
-    }
-
-    fn unbridge_then(&mut self, ctx: &mut Context<Self>, keep_customer: bool) {
-        let Some(handle) = self.bridge.take() else {
-            if !keep_customer {
-                if let Some(leg) = self.customer.as_mut().and_then(|c| c.leg.take()) {
-                    stop_leg(leg);
-                }
-            }
-            return;
-        };
-        ctx.wait(
-            handle
-                .unbridge()
-                .into_actor(self)
-                .map(move |res, act, ctx| match res {
-                    Ok((customer_leg, nail_leg)) => {
-                        act.nail_leg = Some(nail_leg);
-                        match act.customer.as_mut() {
-                            Some(c) if keep_customer => c.leg = Some(customer_leg),
-                            _ => stop_leg(customer_leg),
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(agent = %act.session.id(), error = %e, "could not unbridge");
-                        act.nail_id
-                            .take()
-                            .map(|id| act.deps.sip.send(SipCommand::HangUp { attempt: id }));
-                        let now = act.deps.clock.now();
-                        act.session.on_nail_lost(now);
-                        act.drain(ctx);
-                    }
-                }),
-        );
-    }
-}
-
-fn stop_leg(leg: RtpLeg) {
-    actix::spawn(async move {
-        let _ = leg.stop().await;
-    });
 }
 
 impl Actor for AgentActor {

@@ -1,0 +1,104 @@
+use super::*;
+
+#[test]
+fn shipped_single_node_config_resolves() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../configs/single-node.toml"
+    );
+    let cfg = NodeConfigFile::load(std::path::Path::new(path))
+        .expect("configs/single-node.toml is valid");
+    assert_eq!(cfg.zones, vec!["default".to_owned()]);
+    assert!(!cfg.mpps.is_empty());
+}
+
+#[test]
+fn every_problem_is_reported_with_its_key() {
+    let text = "[node]\nname = \"bad name\"\ndata_dir = \"/tmp/x\"\n[sip]\nt1_ms = 0\n";
+    let err = NodeConfigFile::parse(text, "t")
+        .and_then(|c| c.resolve("t"))
+        .expect_err("invalid");
+    let msg = err.to_string();
+    assert!(msg.contains("node.name"), "{msg}");
+    assert!(msg.contains("sip.t1_ms"), "{msg}");
+    assert!(msg.contains("mpp"), "{msg}");
+}
+
+#[test]
+fn unknown_keys_are_refused() {
+    let text = "[node]\nname = \"a\"\ndata_dir = \"/tmp/x\"\nbogus = 1\n";
+    assert!(matches!(
+        NodeConfigFile::parse(text, "t"),
+        Err(ConfigError::Parse { .. })
+    ));
+}
+
+#[test]
+fn shipped_cluster_configs_resolve_for_each_of_their_nodes() {
+    for (file, nodes) in [
+        ("ha-2-nodes-1-zone.toml", 2),
+        ("ha-3-nodes-2-zones.toml", 3),
+        ("ha-4-nodes-2-zones.toml", 4),
+    ] {
+        let path = format!("{}/../../configs/{file}", env!("CARGO_MANIFEST_DIR"));
+        let path = std::path::Path::new(&path);
+        let mut sips = std::collections::HashSet::new();
+        for i in 1..=nodes {
+            let name = format!("pom{i}");
+            let cfg = NodeConfigFile::load_node(path, Some(&name))
+                .unwrap_or_else(|e| panic!("{file} as {name}: {e}"));
+            assert_eq!(cfg.name, name);
+            let c = cfg.cluster.expect("a cluster node");
+            assert_eq!(c.nodes.len(), nodes);
+            assert_eq!(c.me, name);
+            assert!(
+                sips.insert(cfg.sip_bind),
+                "{file}: each node its own SIP port"
+            );
+        }
+        let err = NodeConfigFile::load_node(path, None).expect_err("--node is required");
+        assert!(err.to_string().contains("--node"), "{err}");
+        let err = NodeConfigFile::load_node(path, Some("pom9")).expect_err("no such node");
+        assert!(err.to_string().contains("pom9"), "{err}");
+    }
+}
+
+#[test]
+fn a_zone_given_to_two_nodes_and_a_short_ttl_are_refused() {
+    let text = r#"
+[node]
+name = "x"
+data_dir = "/tmp/x"
+zones = ["z"]
+[[mpp]]
+name = "gw"
+address = "127.0.0.1:5070"
+[cluster]
+database = "host=127.0.0.1"
+lease_ttl_ms = 500
+renew_every_ms = 400
+[[cluster.node]]
+name = "a"
+sip = "127.0.0.1:1"
+http = "127.0.0.1:2"
+heartbeat = "127.0.0.1:3"
+rtp_port_first = 20000
+rtp_port_last = 20100
+zones = ["z"]
+[[cluster.node]]
+name = "b"
+sip = "127.0.0.1:4"
+http = "127.0.0.1:5"
+heartbeat = "127.0.0.1:6"
+rtp_port_first = 20200
+rtp_port_last = 20300
+zones = ["z"]
+"#;
+    let err = NodeConfigFile::parse(text, "t")
+        .and_then(|c| c.as_node(Some("a"), "t"))
+        .and_then(|c| c.resolve("t"))
+        .expect_err("invalid");
+    let msg = err.to_string();
+    assert!(msg.contains("one master per zone"), "{msg}");
+    assert!(msg.contains("renew_every_ms"), "{msg}");
+}
