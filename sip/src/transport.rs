@@ -123,10 +123,16 @@ impl UdpTransport {
         Ok(n)
     }
 
-    /// Sends every datagram the endpoint has queued.
+    /// Sends every datagram the endpoint has queued. A message for a TCP or TLS peer has no
+    /// way out of a UDP-only shell: it is counted as a send error (the transaction's timer
+    /// reports the loss); [`crate::transport`]'s multi-transport shell carries those.
     pub async fn flush(&mut self, ep: &mut Endpoint) {
         while let Some(t) = ep.poll_transmit() {
-            self.send(&t.payload, t.dest).await;
+            if t.dest.transport == crate::peer::Transport::Udp {
+                self.send(&t.payload, t.dest.addr).await;
+            } else {
+                self.stats.send_errors += 1;
+            }
         }
     }
 
