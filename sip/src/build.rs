@@ -7,6 +7,8 @@
 use std::fmt::Write;
 use std::net::SocketAddr;
 
+use crate::peer::{Peer, Transport};
+
 /// Everything a request line and its mandatory headers need.
 #[derive(Debug, Clone)]
 pub struct RequestSpec<'a> {
@@ -14,6 +16,8 @@ pub struct RequestSpec<'a> {
     pub request_uri: &'a str,
     /// Our address as written in Via (sent-by) and Contact.
     pub local: SocketAddr,
+    /// The transport the request goes over: Via's sent-protocol, and Contact's form.
+    pub transport: Transport,
     pub branch: &'a str,
     pub from_uri: &'a str,
     pub from_tag: &'a str,
@@ -41,9 +45,10 @@ impl<'a> RequestSpec<'a> {
         // INVARIANT: writing to a String cannot fail; the results are ignored below.
         let _ = write!(
             s,
-            "{m} {ruri} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch={branch};rport\r\nMax-Forwards: 70\r\n",
+            "{m} {ruri} SIP/2.0\r\nVia: SIP/2.0/{t} {local};branch={branch};rport\r\nMax-Forwards: 70\r\n",
             m = self.method,
             ruri = self.request_uri,
+            t = self.transport.via_name(),
             local = self.local,
             branch = self.branch
         );
@@ -67,7 +72,7 @@ impl<'a> RequestSpec<'a> {
             self.cseq_method.unwrap_or(self.method)
         );
         if self.contact {
-            let _ = write!(s, "Contact: <sip:outdial@{}>\r\n", self.local);
+            write_contact(&mut s, self.local, self.transport);
         }
         for (k, v) in self.extra {
             let _ = write!(s, "{k}: {v}\r\n");
@@ -87,6 +92,17 @@ impl<'a> RequestSpec<'a> {
     }
 }
 
+/// Our Contact for `transport`: `sip:` for UDP as always, `;transport=tcp` for TCP, and a
+/// `sips:` URI for TLS (RFC 3261 §19.1.1, §26.2.1).
+fn write_contact(s: &mut String, local: SocketAddr, transport: Transport) {
+    // INVARIANT: writing to a String cannot fail.
+    let _ = match transport {
+        Transport::Udp => write!(s, "Contact: <sip:outdial@{local}>\r\n"),
+        Transport::Tcp => write!(s, "Contact: <sip:outdial@{local};transport=tcp>\r\n"),
+        Transport::Tls => write!(s, "Contact: <sips:outdial@{local}>\r\n"),
+    };
+}
+
 /// Allow header value for what our endpoint implements.
 pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS";
 
@@ -102,7 +118,8 @@ pub struct ResponseSpec<'a> {
     pub to_tag: Option<&'a str>,
     pub call_id: &'a str,
     pub cseq: &'a str,
-    pub contact: Option<SocketAddr>,
+    /// Our address and the transport the response goes over, for a Contact.
+    pub contact: Option<Peer>,
     pub extra: &'a [(&'a str, &'a str)],
     pub body: Option<(&'a str, &'a [u8])>,
 }
@@ -127,7 +144,7 @@ impl<'a> ResponseSpec<'a> {
         }
         let _ = write!(s, "Call-ID: {}\r\nCSeq: {}\r\n", self.call_id, self.cseq);
         if let Some(c) = self.contact {
-            let _ = write!(s, "Contact: <sip:outdial@{c}>\r\n");
+            write_contact(&mut s, c.addr, c.transport);
         }
         for (k, v) in self.extra {
             let _ = write!(s, "{k}: {v}\r\n");

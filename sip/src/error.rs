@@ -19,6 +19,25 @@ pub enum Error {
     /// The caller used the API wrongly (our user's fault).
     #[error("API misuse: {0}")]
     Usage(&'static str),
+    /// A TCP or TLS peer's byte stream lost its framing; its connection was closed (the
+    /// peer's fault).
+    #[error("stream framing: {0}")]
+    Framing(#[from] crate::msg::FrameError),
+    /// A certificate, key or CA bundle in the TLS configuration could not be read (our
+    /// configuration's fault).
+    #[error("TLS configuration: cannot read {what}: {source}")]
+    Pem {
+        what: &'static str,
+        #[source]
+        source: rustls::pki_types::pem::Error,
+    },
+    /// rustls refused the TLS configuration, or a handshake (configuration or peer).
+    #[error("TLS: {0}")]
+    Tls(#[from] rustls::Error),
+    /// The client-certificate verifier could not be built from the client CA bundle (our
+    /// configuration's fault).
+    #[error("TLS client verifier: {0}")]
+    TlsVerifier(#[from] rustls::server::VerifierBuilderError),
     /// The operating system refused (nobody's fault, or the machine's).
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),

@@ -1,14 +1,19 @@
-//! SIP for outdial: everything between UDP datagrams and call events.
+//! SIP for outdial: everything between UDP datagrams or TCP/TLS streams and call events.
 //!
 //! Layers, dependencies pointing down (see ../shared/STYLE.md):
 //!
 //! ```text
-//!   transport   the only module that owns sockets (tokio UDP shell)
-//!   endpoint    sans-IO core: routes datagrams to transactions and dialogs
+//!   transport   the only module that owns sockets: UDP shell; Shell with TCP and TLS
+//!               listeners and connections (conn tasks, rustls configs in transport::tls)
+//!   endpoint    sans-IO core: routes messages to transactions and dialogs
 //!   dialog      UAC/UAS dialogs, consuming transaction events
-//!   txn         RFC 3261 §17 transactions: four machines, one state type each
+//!   txn         RFC 3261 §17 transactions: four machines, one state type each; no
+//!               retransmit timers on reliable transports
+//!   resolve     RFC 3263: transport from a URI, NAPTR/SRV ordering, a Dns trait the shell fills
 //!   auth, ids   digest authentication; Call-ID/tag/branch derived from a caller's id
-//!   msg, sdp    strict framing and validation in front of rsip; a small strict SDP
+//!   msg, sdp    strict framing and validation in front of rsip (msg::stream frames TCP/TLS
+//!               byte streams); a small strict SDP
+//!   peer        Peer (transport + address) and Transport, named by every layer above
 //! ```
 //!
 //! The protocol cores never read the clock: every call takes `now`.
@@ -21,6 +26,8 @@ pub mod endpoint;
 pub mod error;
 pub mod ids;
 pub mod msg;
+pub mod peer;
+pub mod resolve;
 pub mod sdp;
 pub mod time;
 pub mod transport;
@@ -29,4 +36,5 @@ pub mod txn;
 pub use dialog::{CallEvent, EndReason};
 pub use endpoint::{CallKey, Dial, Endpoint, EndpointConfig, EndpointStats, Event, IncomingCall};
 pub use error::Error;
+pub use peer::{Peer, Transport};
 pub use txn::{TimerConfig, Transmit};

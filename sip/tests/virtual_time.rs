@@ -7,7 +7,7 @@ use std::collections::BinaryHeap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use sip::{CallEvent, CallKey, Dial, EndReason, Endpoint, EndpointConfig, Event};
+use sip::{CallEvent, CallKey, Dial, EndReason, Endpoint, EndpointConfig, Event, Peer, Transport};
 
 const UAC: usize = 0;
 const UAS: usize = 1;
@@ -15,8 +15,8 @@ const UAS: usize = 1;
 /// What crossed the wire, for assertions: (ms since start, sender, first line).
 type WireLog = Vec<(u64, usize, String)>;
 
-/// A datagram on its way: (delivery time, sequence for ties, receiver, bytes).
-type InFlight = Reverse<(Instant, u64, usize, Vec<u8>)>;
+/// A message on its way: (delivery time, sequence for ties, receiver, transport, bytes).
+type InFlight = Reverse<(Instant, u64, usize, Transport, Vec<u8>)>;
 
 /// Decides whether to drop a datagram: (sender, first line, how many such lines sent before).
 type DropRule = Box<dyn FnMut(usize, &str, usize) -> bool>;
@@ -33,7 +33,11 @@ struct Net {
     /// The UAS is not there at all: datagrams to it vanish.
     uas_dead: bool,
     wire: WireLog,
+    /// Every message sent: (sender, destination, bytes).
+    sent_raw: Vec<(usize, Peer, Vec<u8>)>,
     events: Vec<(u64, usize, Event)>,
+    /// The transport calls are dialled over (through the Request-URI).
+    transport: Transport,
 }
 
 impl Net {
@@ -57,7 +61,9 @@ impl Net {
             drop: Box::new(|_, _, _| false),
             uas_dead: false,
             wire: Vec::new(),
+            sent_raw: Vec::new(),
             events: Vec::new(),
+            transport: Transport::Udp,
         }
     }
 
@@ -80,13 +86,19 @@ impl Net {
                     .filter(|(_, s, l)| *s == i && *l == line)
                     .count();
                 self.wire.push((self.ms(), i, line.clone()));
-                let to = if t.dest == self.addrs[UAC] { UAC } else { UAS };
+                self.sent_raw.push((i, t.dest, t.payload.clone()));
+                let to = if t.dest.addr == self.addrs[UAC] {
+                    UAC
+                } else {
+                    UAS
+                };
                 if (self.uas_dead && to == UAS) || (self.drop)(i, &line, nth) {
                     continue;
                 }
                 self.seq += 1;
+                let (at, tr) = (self.now + self.latency, t.dest.transport);
                 self.in_flight
-                    .push(Reverse((self.now + self.latency, self.seq, to, t.payload)));
+                    .push(Reverse((at, self.seq, to, tr, t.payload)));
             }
             while let Some(e) = self.eps[i].poll_event() {
                 self.events.push((self.ms(), i, e));
@@ -111,11 +123,14 @@ impl Net {
             if *at > self.now {
                 break;
             }
-            let Some(Reverse((_, _, to, bytes))) = self.in_flight.pop() else {
+            let Some(Reverse((_, _, to, transport, bytes))) = self.in_flight.pop() else {
                 break;
             };
-            let from = self.addrs[1 - to];
-            self.eps[to].handle_datagram(self.now, from, &bytes);
+            let from = Peer {
+                transport,
+                addr: self.addrs[1 - to],
+            };
+            self.eps[to].handle_message(self.now, from, &bytes);
         }
         for ep in &mut self.eps {
             ep.handle_timeout(self.now);
@@ -152,7 +167,11 @@ impl Net {
         let d = Dial {
             id,
             target: self.addrs[UAS],
-            request_uri: format!("sip:+15551230{id}@{}", self.addrs[UAS]),
+            request_uri: match self.transport {
+                Transport::Udp => format!("sip:+15551230{id}@{}", self.addrs[UAS]),
+                Transport::Tcp => format!("sip:+15551230{id}@{};transport=tcp", self.addrs[UAS]),
+                Transport::Tls => format!("sips:+15551230{id}@{}", self.addrs[UAS]),
+            },
             from_uri: format!("sip:outdial@{}", self.addrs[UAC]),
             to_uri: None,
             sdp_offer: Some(sip::sdp::offer(id, 1, self.addrs[UAC].ip(), 40000).into_bytes()),
@@ -428,4 +447,96 @@ fn nothing_leaks_after_many_calls() {
         assert_eq!(ep.live_transactions(), 0);
         assert_eq!(ep.poll_timeout(), None, "no timer left armed");
     }
+}
+
+fn text_of(net: &Net, who: usize, prefix: &str) -> (Peer, String) {
+    net.sent_raw
+        .iter()
+        .find(|(w, _, b)| *w == who && b.starts_with(prefix.as_bytes()))
+        .map(|(_, dest, b)| (*dest, String::from_utf8_lossy(b).into_owned()))
+        .unwrap_or_else(|| panic!("nothing starting {prefix:?} sent"))
+}
+
+#[test]
+fn over_tcp_a_silent_peer_gets_one_invite_and_timer_b_still_ends_it() {
+    let mut net = Net::new();
+    net.transport = Transport::Tcp;
+    net.uas_dead = true;
+    net.dial(11, None);
+    net.run_for(Duration::from_secs(40));
+    // No Timer A on a reliable transport: the connection carries the INVITE or fails.
+    assert_eq!(net.sent(UAC, "INVITE"), vec![0]);
+    assert_eq!(net.ended(UAC), Some((32_000, EndReason::TimedOut)));
+    let (dest, invite) = text_of(&net, UAC, "INVITE");
+    assert_eq!(dest, Peer::tcp(net.addrs[UAS]));
+    assert!(
+        invite.contains("\r\nVia: SIP/2.0/TCP 127.0.0.1:5060;branch="),
+        "{invite}"
+    );
+    assert!(
+        invite.contains("\r\nContact: <sip:outdial@127.0.0.1:5060;transport=tcp>\r\n"),
+        "{invite}"
+    );
+}
+
+#[test]
+fn a_call_over_tls_speaks_tls_both_ways_and_leaves_nothing_lingering() {
+    let mut net = Net::new();
+    net.transport = Transport::Tls;
+    let key = net.dial(12, None);
+    net.run_until(Duration::from_secs(1), |w, e| {
+        matches!(e, Event::Incoming(i) if i.transport == Transport::Tls) && w == UAS
+    })
+    .expect("the INVITE arrived over TLS");
+    let call = net.incoming().expect("incoming");
+    let now = net.now;
+    net.eps[UAS].respond(now, call, 200, None).expect("answer");
+    net.run_until(Duration::from_secs(1), |w, e| {
+        w == UAS
+            && matches!(
+                e,
+                Event::Call {
+                    event: CallEvent::Answered { .. },
+                    ..
+                }
+            )
+    })
+    .expect("confirmed");
+    let (_, invite) = text_of(&net, UAC, "INVITE");
+    assert!(invite.starts_with("INVITE sips:+1555123012@127.0.0.2:5060 SIP/2.0\r\n"));
+    assert!(invite.contains("\r\nVia: SIP/2.0/TLS 127.0.0.1:5060;branch="));
+    assert!(invite.contains("\r\nContact: <sips:outdial@127.0.0.1:5060>\r\n"));
+    let (dest, ok) = text_of(&net, UAS, "SIP/2.0 200");
+    assert_eq!(
+        dest,
+        Peer::tls(net.addrs[UAC]),
+        "answered over the INVITE's transport"
+    );
+    assert!(
+        ok.contains("\r\nContact: <sips:outdial@127.0.0.2:5060>\r\n"),
+        "{ok}"
+    );
+    let (dest, _) = text_of(&net, UAC, "ACK");
+    assert_eq!(dest, Peer::tls(net.addrs[UAS]));
+
+    let now = net.now;
+    net.eps[UAC].hang_up(now, key).expect("BYE");
+    let ended = net.run_until(Duration::from_secs(1), |w, e| {
+        w == UAC
+            && matches!(
+                e,
+                Event::Call {
+                    event: CallEvent::Ended(_),
+                    ..
+                }
+            )
+    });
+    assert!(ended.is_some());
+    net.run_for(Duration::from_millis(100));
+    // The BYE's transactions ended at once (Timers K and J are zero); only the INVITE
+    // transactions linger for Timers M and L, which guard end-to-end 2xx retransmissions.
+    assert_eq!(net.eps[UAC].live_transactions(), 1);
+    assert_eq!(net.eps[UAS].live_transactions(), 1);
+    let s = net.eps[UAC].stats().txn;
+    assert_eq!(s.client_retransmissions + s.server_retransmissions, 0);
 }

@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use rsip::headers::UntypedHeader;
 
+use crate::peer::{Peer, Transport};
+
 use crate::txn::{ClientRequest, MethodClass, TimerOutcome, TxnId};
 
 mod uac;
@@ -63,6 +65,8 @@ pub enum CallEvent {
 pub struct Local<'a> {
     /// Written in Via (sent-by) and Contact.
     pub addr: SocketAddr,
+    /// The call's transport: Via's sent-protocol and Contact's form.
+    pub transport: Transport,
     /// Keeps branches of different nodes or runs apart.
     pub namespace: &'a str,
     pub user_agent: &'a str,
@@ -73,7 +77,7 @@ pub struct Local<'a> {
 pub struct Request {
     pub method: MethodClass,
     pub branch: String,
-    pub dest: SocketAddr,
+    pub dest: Peer,
     pub bytes: Vec<u8>,
 }
 

@@ -1,19 +1,19 @@
 //! Our side of a call we answer: responses to the INVITE, its ACK, a CANCEL before the
 //! answer, BYE after it. Each state keeps only what exists in it.
 
-use std::net::SocketAddr;
-
 use super::{EndReason, Local, Raw, Request};
 use crate::build::{self, RequestSpec, ResponseSpec};
 use crate::error::Error;
 use crate::ids;
 use crate::msg::{self, Head};
+use crate::peer::Peer;
 use crate::txn::{MethodClass, TimerOutcome, TxnId};
 
 /// Our side of a call we answer.
 #[derive(Debug)]
 pub struct Uas {
-    source: SocketAddr,
+    /// Where the INVITE came from: responses and our requests go back there.
+    source: Peer,
     call_id: String,
     remote_tag: Option<String>,
     local_tag: String,
@@ -47,7 +47,7 @@ impl Uas {
     /// A dialog for a new INVITE (`head` and `raw` of it) from `source`, in server
     /// transaction `invite_txn`.
     pub fn new(
-        source: SocketAddr,
+        source: Peer,
         head: &Head,
         raw: &Raw<'_>,
         local_tag: String,
@@ -75,6 +75,11 @@ impl Uas {
         &self.call_id
     }
 
+    /// Where the INVITE came from, and over which transport.
+    pub fn source(&self) -> Peer {
+        self.source
+    }
+
     /// From of the INVITE, as received.
     pub fn from(&self) -> &str {
         &self.from
@@ -99,10 +104,11 @@ impl Uas {
     }
 
     /// Writes a response to the INVITE: a provisional keeps the call incoming, a 2xx (with
-    /// our SDP) waits for the ACK. After a final one, responses are refused.
+    /// our SDP) waits for the ACK. After a final one, responses are refused. `local` is our
+    /// address on the call's transport, for the Contact.
     pub fn respond(
         &mut self,
-        local: SocketAddr,
+        local: Peer,
         status: u16,
         sdp: Option<Vec<u8>>,
         extra: &[(&str, &str)],
@@ -216,6 +222,7 @@ impl Uas {
             extra: &[],
             body: None,
             user_agent: local.user_agent,
+            transport: local.transport,
         }
         .to_bytes();
         Some(Request {
@@ -269,15 +276,22 @@ mod tests {
     fn local() -> Local<'static> {
         Local {
             addr: SocketAddr::from(([127, 0, 0, 1], 5060)),
+            transport: crate::Transport::Udp,
             namespace: "test",
             user_agent: "outdial-test",
         }
     }
 
+    use std::net::SocketAddr;
+
+    fn me() -> Peer {
+        Peer::udp(local().addr)
+    }
+
     fn incoming() -> Uas {
         let inc = msg::parse_datagram(INVITE.as_bytes()).expect("a valid INVITE");
         let raw = Raw::of(&inc.msg);
-        let source = SocketAddr::from(([10, 0, 0, 2], 5070));
+        let source = SocketAddr::from(([10, 0, 0, 2], 5070)).into();
         Uas::new(source, &inc.head, &raw, "lt".into(), TxnId(1))
     }
 
@@ -288,16 +302,16 @@ mod tests {
     #[test]
     fn responses_echo_the_invite_until_the_final_one() {
         let mut uas = incoming();
-        let ringing = text(&uas.respond(local().addr, 180, None, &[]).expect("180"));
+        let ringing = text(&uas.respond(me(), 180, None, &[]).expect("180"));
         assert!(ringing.starts_with("SIP/2.0 180 Ringing\r\n"));
         assert!(ringing.contains("Via: SIP/2.0/UDP 10.0.0.2:5070;branch=z9hG4bK-1\r\n"));
         assert!(ringing.contains("CSeq: 4 INVITE\r\n"));
         assert!(uas.is_incoming());
-        let ok = uas.respond(local().addr, 200, Some(b"v=0\r\n".to_vec()), &[]);
+        let ok = uas.respond(me(), 200, Some(b"v=0\r\n".to_vec()), &[]);
         assert!(text(&ok.expect("200")).ends_with("\r\n\r\nv=0\r\n"));
         assert_eq!(uas.awaiting_ack(), Some(TxnId(1)));
         assert!(matches!(
-            uas.respond(local().addr, 486, None, &[]),
+            uas.respond(me(), 486, None, &[]),
             Err(Error::Usage(_))
         ));
         // A CANCEL after the answer cancels nothing.
@@ -321,7 +335,7 @@ mod tests {
         assert!(!uas.on_ack(), "no 2xx yet");
         assert_eq!(uas.awaiting_ack(), None);
         assert_eq!(uas.reinvite_answer(), None);
-        uas.respond(local().addr, 200, Some(b"v=0\r\n".to_vec()), &[])
+        uas.respond(me(), 200, Some(b"v=0\r\n".to_vec()), &[])
             .expect("200");
         assert_eq!(uas.reinvite_answer(), None, "not before the ACK");
         assert!(uas.on_ack());
@@ -336,12 +350,12 @@ mod tests {
         assert_eq!(uas.bye(local(), 3, &mut nonce), None);
         assert_eq!(nonce, 0, "the counter moves only when a BYE goes");
         assert!(!uas.accepts_bye(Some("rt")), "not before our 2xx");
-        uas.respond(local().addr, 200, None, &[]).expect("200");
+        uas.respond(me(), 200, None, &[]).expect("200");
         assert!(uas.accepts_bye(Some("rt")));
         assert!(!uas.accepts_bye(Some("other")));
         let bye = uas.bye(local(), 3, &mut nonce).expect("BYE");
         assert_eq!(nonce, 1);
-        assert_eq!(bye.dest, SocketAddr::from(([10, 0, 0, 2], 5070)));
+        assert_eq!(bye.dest, Peer::udp(SocketAddr::from(([10, 0, 0, 2], 5070))));
         let bye = text(&bye.bytes);
         assert!(bye.starts_with("BYE sip:caller@10.0.0.1:5062 SIP/2.0\r\n"));
         assert!(bye.contains("Route: <sip:p1;lr>\r\n"));
@@ -363,7 +377,7 @@ mod tests {
         assert_eq!(uas.on_txn_timeout(TxnId(2), ack), None);
         let timed_out = TimerOutcome::TimedOut;
         assert_eq!(uas.on_txn_timeout(TxnId(2), timed_out), None);
-        uas.respond(local().addr, 200, None, &[]).expect("200");
+        uas.respond(me(), 200, None, &[]).expect("200");
         uas.bye(local(), 3, &mut 0).expect("BYE");
         let ended = uas.on_txn_timeout(TxnId(2), timed_out);
         assert_eq!(ended, Some(EndReason::LocalHangup));

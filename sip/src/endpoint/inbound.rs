@@ -2,12 +2,13 @@
 
 use std::time::{Duration, Instant};
 
-use super::{local, CallKey, Endpoint, Event, IncomingCall, PROBE_OWNER};
+use super::{local, me, CallKey, Endpoint, Event, IncomingCall, PROBE_OWNER};
 use crate::auth;
 use crate::build::{ResponseSpec, ALLOW};
 use crate::dialog::{CallEvent, Dialog, EndReason, Raw, Uas};
 use crate::ids;
 use crate::msg::{self, Incoming};
+use crate::peer::Peer;
 use crate::txn::{MethodClass, ResponseOutcome, ServerKey, TxnId};
 
 /// The methods our UAS implements, for `check_uas_acceptable`.
@@ -40,7 +41,7 @@ impl Endpoint {
         r: &Raw<'_>,
         status: u16,
         to_tag: Option<&str>,
-        contact: bool,
+        contact: Option<Peer>,
         extra: &[(&str, &str)],
         sdp: Option<&[u8]>,
     ) -> Vec<u8> {
@@ -53,7 +54,7 @@ impl Endpoint {
             to_tag,
             call_id: r.call_id,
             cseq: r.cseq,
-            contact: contact.then_some(self.cfg.local),
+            contact,
             extra,
             body: sdp.map(|b| ("application/sdp", b)),
         }
@@ -65,13 +66,13 @@ impl Endpoint {
         &mut self,
         now: Instant,
         key: ServerKey,
-        from: std::net::SocketAddr,
+        from: Peer,
         inc: &Incoming,
         status: u16,
         extra: &[(&str, &str)],
     ) {
         let tag = ids::local_tag(self.stats.datagrams);
-        let bytes = self.reply(&Raw::of(&inc.msg), status, Some(&tag), false, extra, None);
+        let bytes = self.reply(&Raw::of(&inc.msg), status, Some(&tag), None, extra, None);
         let txn = self.layer.start_server(key, from, 0);
         self.layer.respond(now, txn, status, bytes, &mut self.out);
         self.arm_txn(txn);
@@ -100,7 +101,7 @@ impl Endpoint {
             if status >= 200 {
                 let ra = retry_after(Raw::of(&inc.msg).retry_after);
                 if let (503, Some(ra), Some(dest)) = (status, ra, self.layer.dest(txn)) {
-                    self.note_backoff(now, dest, ra);
+                    self.note_backoff(now, dest.addr, ra);
                 }
                 self.events.push_back(Event::ProbeResult {
                     token: owner & !PROBE_OWNER,
@@ -146,7 +147,8 @@ impl Endpoint {
         let to_tag = inc.head.to_tag.as_deref();
         match status {
             100..=199 => {
-                let cancel = u.on_provisional(status, to_tag, local(&self.cfg));
+                let local = local(&self.cfg, u.target().transport);
+                let cancel = u.on_provisional(status, to_tag, local);
                 if status > 100 {
                     self.events.push_back(Event::Call {
                         call: key,
@@ -162,7 +164,7 @@ impl Endpoint {
             }
             200..=299 => {
                 let r = Raw::of(&inc.msg);
-                let local = local(&self.cfg);
+                let local = local(&self.cfg, u.target().transport);
                 let Some(answer) = u.on_2xx(to_tag, r.contact, &r.record_route, local) else {
                     return;
                 };
@@ -193,7 +195,8 @@ impl Endpoint {
         let Some(Dialog::Uac(u)) = self.calls.get(&key) else {
             return;
         };
-        if let Some(ack) = u.ack_non_2xx(inc.head.to_tag.as_deref(), local(&self.cfg)) {
+        let local = local(&self.cfg, u.target().transport);
+        if let Some(ack) = u.ack_non_2xx(inc.head.to_tag.as_deref(), local) {
             self.layer.send_ack(txn, ack, &mut self.out);
         }
         let r = Raw::of(&inc.msg);
@@ -210,7 +213,7 @@ impl Endpoint {
             retry_after: Some(ra),
         } = reason
         {
-            self.note_backoff(now, u.target(), ra);
+            self.note_backoff(now, u.target().addr, ra);
         }
         self.end_call(key, reason);
     }
@@ -232,8 +235,9 @@ impl Endpoint {
         let Some(Dialog::Uac(u)) = self.calls.get_mut(&key) else {
             return None;
         };
+        let target = u.target();
         let creds =
-            (self.cfg.credentials.get(&u.target())).or(self.cfg.default_credentials.as_ref())?;
+            (self.cfg.credentials.get(&target.addr)).or(self.cfg.default_credentials.as_ref())?;
         let challenge = auth::parse_challenge(challenge).ok()?;
         if !u.may_retry_auth(challenge.stale) {
             return None;
@@ -246,12 +250,12 @@ impl Endpoint {
             &challenge,
             creds,
             &cnonce,
-            local(&self.cfg),
+            local(&self.cfg, target.transport),
             |req| layer.start_client(now, req.owned_by(key.0), out),
         )
     }
 
-    pub(super) fn on_request(&mut self, now: Instant, from: std::net::SocketAddr, inc: &Incoming) {
+    pub(super) fn on_request(&mut self, now: Instant, from: Peer, inc: &Incoming) {
         let Some(method) = inc.head.method.as_ref() else {
             return;
         };
@@ -360,13 +364,7 @@ impl Endpoint {
         }
     }
 
-    fn on_cancel(
-        &mut self,
-        now: Instant,
-        key: ServerKey,
-        from: std::net::SocketAddr,
-        inc: &Incoming,
-    ) {
+    fn on_cancel(&mut self, now: Instant, key: ServerKey, from: Peer, inc: &Incoming) {
         let invite_key = ServerKey {
             method: MethodClass::Invite,
             ..key.clone()
@@ -395,13 +393,7 @@ impl Endpoint {
         self.end_call(call, EndReason::RemoteCancel);
     }
 
-    fn on_new_invite(
-        &mut self,
-        now: Instant,
-        key: ServerKey,
-        from: std::net::SocketAddr,
-        inc: &Incoming,
-    ) {
+    fn on_new_invite(&mut self, now: Instant, key: ServerKey, from: Peer, inc: &Incoming) {
         if self.by_call_id.contains_key(inc.head.call_id.as_str()) {
             // Same Call-ID, new transaction, no To-tag: a merged request (§8.2.2.2).
             self.answer_in_new_txn(now, key, from, inc, 482, &[]);
@@ -413,7 +405,7 @@ impl Endpoint {
         let r = Raw::of(&inc.msg);
         let local_tag = ids::local_tag(call.0 ^ self.stats.datagrams.rotate_left(32));
         let uas = Uas::new(from, &inc.head, &r, local_tag, txn);
-        let trying = self.reply(&r, 100, None, false, &[], None);
+        let trying = self.reply(&r, 100, None, None, &[], None);
         self.layer.respond(now, txn, 100, trying, &mut self.out);
         let request_uri = match &inc.msg {
             rsip::SipMessage::Request(req) => req.uri.to_string(),
@@ -421,7 +413,8 @@ impl Endpoint {
         };
         self.events.push_back(Event::Incoming(IncomingCall {
             call,
-            source: from,
+            source: from.addr,
+            transport: from.transport,
             request_uri,
             from: uas.from().to_owned(),
             to: uas.to().to_owned(),
@@ -433,13 +426,7 @@ impl Endpoint {
         self.stats.calls_started += 1;
     }
 
-    fn on_reinvite(
-        &mut self,
-        now: Instant,
-        key: ServerKey,
-        from: std::net::SocketAddr,
-        inc: &Incoming,
-    ) {
+    fn on_reinvite(&mut self, now: Instant, key: ServerKey, from: Peer, inc: &Incoming) {
         let call = self.by_call_id.get(inc.head.call_id.as_str()).copied();
         let answer = call
             .and_then(|c| self.calls.get(&c))
@@ -450,14 +437,15 @@ impl Endpoint {
         };
         // Our media does not change, so the answer repeats our session description (RFC 3264 §8).
         let r = Raw::of(&inc.msg);
-        let bytes = self.reply(&r, 200, Some(tag), true, &[("Allow", ALLOW)], sdp);
+        let me = Some(me(&self.cfg, from.transport));
+        let bytes = self.reply(&r, 200, Some(tag), me, &[("Allow", ALLOW)], sdp);
         let txn = self.layer.start_server(key, from, 0);
         self.layer.respond(now, txn, 200, bytes, &mut self.out);
         self.arm_txn(txn);
         self.reinvites.insert(inc.head.call_id.clone(), txn);
     }
 
-    fn on_bye(&mut self, now: Instant, key: ServerKey, from: std::net::SocketAddr, inc: &Incoming) {
+    fn on_bye(&mut self, now: Instant, key: ServerKey, from: Peer, inc: &Incoming) {
         let call = self.by_call_id.get(inc.head.call_id.as_str()).copied();
         let from_tag = inc.head.from_tag.as_deref();
         let matches = call

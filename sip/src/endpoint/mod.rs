@@ -1,10 +1,15 @@
-//! The sans-IO SIP endpoint: datagrams and timeouts in, datagrams and call events out.
+//! The sans-IO SIP endpoint: messages and timeouts in, messages and call events out.
 //!
 //! # Contract
-//! After every `handle_datagram`, `handle_timeout` or command (`dial`, `hang_up`, `respond`,
-//! `options`), drain `poll_transmit` and `poll_event` until they return `None`, then re-arm
-//! the timer from `poll_timeout`. Nothing here reads the clock or touches a socket; time
-//! going backwards is ignored.
+//! After every `handle_datagram`/`handle_message`, `handle_timeout` or command (`dial`,
+//! `hang_up`, `respond`, `probe`), drain `poll_transmit` and `poll_event` until they return
+//! `None`, then re-arm the timer from `poll_timeout`. Nothing here reads the clock or touches a
+//! socket; time going backwards is ignored.
+//!
+//! Every message names its [`Peer`]: the transport it came on and the address at the other
+//! end. Over TCP and TLS a message is one the shell's [`StreamFramer`](crate::msg::StreamFramer)
+//! cut out whole; responses go back to the peer a request came from (its connection), and
+//! transactions on those transports run without retransmissions (RFC 3261 §17).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -19,6 +24,8 @@ use crate::dialog::{
 use crate::error::Error;
 use crate::ids;
 use crate::msg;
+use crate::peer::{Peer, Transport};
+use crate::resolve;
 use crate::txn::{
     ClientRequest, Layer, MethodClass, TimerConfig, TimerOutcome, Transmit, TxnId, TxnStats,
 };
@@ -35,8 +42,13 @@ const PROBE_OWNER: u64 = 1 << 63;
 /// How an endpoint behaves. See `configs/` for the keys' units and bounds.
 #[derive(Debug, Clone)]
 pub struct EndpointConfig {
-    /// The address written in Via and Contact: the transport socket's.
+    /// The address written in Via and Contact: the UDP socket's (and the streams', unless
+    /// they have their own below).
     pub local: SocketAddr,
+    /// The TCP listener's address, for Via and Contact of calls over TCP.
+    pub local_tcp: Option<SocketAddr>,
+    /// The TLS listener's address, for Via and Contact of calls over TLS.
+    pub local_tls: Option<SocketAddr>,
     /// Keeps Call-IDs and branches of different nodes or runs apart.
     pub namespace: String,
     pub timers: TimerConfig,
@@ -51,12 +63,25 @@ impl EndpointConfig {
     pub fn new(local: SocketAddr) -> Self {
         Self {
             local,
+            local_tcp: None,
+            local_tls: None,
             namespace: "outdial".into(),
             timers: TimerConfig::default(),
             user_agent: concat!("outdial/", env!("CARGO_PKG_VERSION")).into(),
             credentials: HashMap::new(),
             default_credentials: None,
         }
+    }
+
+    /// Our address on `transport`, as Via and Contact write it.
+    #[inline]
+    pub fn local_for(&self, transport: Transport) -> SocketAddr {
+        let own = match transport {
+            Transport::Udp => None,
+            Transport::Tcp => self.local_tcp,
+            Transport::Tls => self.local_tls,
+        };
+        own.unwrap_or(self.local)
     }
 }
 
@@ -65,6 +90,8 @@ impl EndpointConfig {
 pub struct Dial {
     /// The caller's id (an attempt id): Call-ID, From-tag and branches derive from it.
     pub id: u64,
+    /// The next hop (the callee, or an outbound proxy). The transport is the one the
+    /// Request-URI names (see [`Endpoint::dial`]) unless [`Endpoint::dial_via`] picks one.
     pub target: SocketAddr,
     pub request_uri: String,
     pub from_uri: String,
@@ -82,6 +109,8 @@ pub struct Dial {
 pub struct IncomingCall {
     pub call: CallKey,
     pub source: SocketAddr,
+    /// The transport the INVITE came on.
+    pub transport: Transport,
     pub request_uri: String,
     pub from: String,
     pub to: String,
@@ -272,8 +301,15 @@ impl Endpoint {
         self.flush();
     }
 
-    /// Feeds one received datagram.
+    /// Feeds one received UDP datagram.
+    #[inline]
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) {
+        self.handle_message(now, Peer::udp(from), bytes)
+    }
+
+    /// Feeds one received message: a UDP datagram, or a message a stream framer cut out of a
+    /// TCP or TLS connection (pings and pongs are the shell's business, not the endpoint's).
+    pub fn handle_message(&mut self, now: Instant, from: Peer, bytes: &[u8]) {
         let now = self.clamp(now);
         self.stats.datagrams += 1;
         // Keep-alive CRLFs (RFC 5626 §4.4.1) are not messages.
@@ -316,9 +352,21 @@ impl Endpoint {
 
     // ---- commands ----------------------------------------------------------------------
 
-    /// Places a call. Fails if `dial.id` already has a live dialog or the peer asked us to
-    /// back off.
+    /// Places a call over the transport its Request-URI names (RFC 3263 §4.1 for a target
+    /// given as an address: `;transport=` if present, TLS for `sips:`, else UDP). Fails if
+    /// `dial.id` already has a live dialog or the peer asked us to back off.
     pub fn dial(&mut self, now: Instant, dial: Dial) -> Result<CallKey, Error> {
+        let transport = resolve::uri_transport(&dial.request_uri);
+        self.dial_via(now, dial, transport)
+    }
+
+    /// Places a call over `transport`, as chosen by RFC 3263 resolution or configuration.
+    pub fn dial_via(
+        &mut self,
+        now: Instant,
+        dial: Dial,
+        transport: Transport,
+    ) -> Result<CallKey, Error> {
         let now = self.clamp(now);
         if self.by_id.contains_key(&dial.id) {
             return Err(Error::Usage("this id already has a live dialog"));
@@ -333,7 +381,10 @@ impl Endpoint {
         let key = CallKey(self.next_call);
         let call = UacParams {
             id: dial.id,
-            target: dial.target,
+            target: Peer {
+                transport,
+                addr: dial.target,
+            },
             to_uri: dial.to_uri.unwrap_or_else(|| dial.request_uri.clone()),
             request_uri: dial.request_uri,
             from_uri: dial.from_uri,
@@ -342,7 +393,7 @@ impl Endpoint {
         };
         let ring_deadline = dial.ring_timeout.map(|t| now + t);
         let (layer, out) = (&mut self.layer, &mut self.out);
-        let (uac, txn) = Uac::new(call, ring_deadline, local(&self.cfg), |req| {
+        let (uac, txn) = Uac::new(call, ring_deadline, local(&self.cfg, transport), |req| {
             layer.start_client(now, req.owned_by(key.0), out)
         });
         self.by_call_id.insert(uac.call_id().to_owned(), key);
@@ -367,12 +418,13 @@ impl Endpoint {
         match self.calls.get_mut(&key) {
             None => return Err(Error::Usage("no such call")),
             Some(Dialog::Uac(u)) => {
-                let hang_up = u.hang_up(now, guard, local(&self.cfg));
+                let hang_up = u.hang_up(now, guard, local(&self.cfg, u.target().transport));
                 self.on_hang_up(now, key, hang_up);
             }
             Some(Dialog::Uas(u)) if u.is_incoming() => return self.respond(now, key, 480, None),
             Some(Dialog::Uas(u)) => {
-                if let Some(bye) = u.bye(local(&self.cfg), key.0, &mut self.cnonce_counter) {
+                let local = local(&self.cfg, u.source().transport);
+                if let Some(bye) = u.bye(local, key.0, &mut self.cnonce_counter) {
                     self.send_request(now, key, bye);
                 }
             }
@@ -408,7 +460,8 @@ impl Endpoint {
         let Some(Dialog::Uas(u)) = self.calls.get_mut(&key) else {
             return Err(Error::Usage("no such incoming call"));
         };
-        let bytes = u.respond(self.cfg.local, status, sdp, extra)?;
+        let me = me(&self.cfg, u.source().transport);
+        let bytes = u.respond(me, status, sdp, extra)?;
         let txn = u.invite_txn();
         self.layer.respond(now, txn, status, bytes, &mut self.out);
         self.arm_txn(txn);
@@ -419,11 +472,32 @@ impl Endpoint {
         Ok(())
     }
 
-    /// Sends an out-of-dialog OPTIONS (a health probe); the answer comes as `Event::ProbeResult`.
+    /// Sends an out-of-dialog OPTIONS (a health probe) over the transport `request_uri`
+    /// names, as [`dial`](Self::dial) does; the answer comes as `Event::ProbeResult`.
     pub fn probe(
         &mut self,
         now: Instant,
         target: SocketAddr,
+        request_uri: &str,
+        token: u64,
+    ) -> Result<(), Error> {
+        let transport = resolve::uri_transport(request_uri);
+        self.probe_via(
+            now,
+            Peer {
+                transport,
+                addr: target,
+            },
+            request_uri,
+            token,
+        )
+    }
+
+    /// [`probe`](Self::probe) to an explicit transport and address.
+    pub fn probe_via(
+        &mut self,
+        now: Instant,
+        target: Peer,
         request_uri: &str,
         token: u64,
     ) -> Result<(), Error> {
@@ -432,15 +506,17 @@ impl Endpoint {
             return Err(Error::Usage("probe token must be below 2^63"));
         }
         let id = token | PROBE_OWNER;
-        let ids = ids::dialog_ids(&self.cfg.namespace, id, &self.cfg.local.ip().to_string());
+        let me = me(&self.cfg, target.transport);
+        let ids = ids::dialog_ids(&self.cfg.namespace, id, &me.addr.ip().to_string());
         self.cnonce_counter += 1;
         let branch = ids::branch(&self.cfg.namespace, id, self.cnonce_counter as u32, false);
         let bytes = RequestSpec {
             method: "OPTIONS",
             request_uri,
-            local: self.cfg.local,
+            local: me.addr,
+            transport: me.transport,
             branch: &branch,
-            from_uri: &format!("sip:outdial@{}", self.cfg.local),
+            from_uri: &format!("sip:outdial@{}", me.addr),
             from_tag: &ids.from_tag,
             to_uri: request_uri,
             to_tag: None,
@@ -517,7 +593,7 @@ impl Endpoint {
         let Some(Dialog::Uac(u)) = self.calls.get_mut(&key) else {
             return;
         };
-        match u.on_deadline(now, guard, local(&self.cfg)) {
+        match u.on_deadline(now, guard, local(&self.cfg, u.target().transport)) {
             Expired::NotDue => {}
             Expired::RingTimeout(hang_up) => self.on_hang_up(now, key, hang_up),
             Expired::Abandon { invite, reason } => {
@@ -547,10 +623,21 @@ impl Endpoint {
     }
 }
 
-/// What dialogs need of the configuration to write their requests.
-fn local(cfg: &EndpointConfig) -> Local<'_> {
+/// Our own address on `transport`, for a Contact.
+#[inline]
+fn me(cfg: &EndpointConfig, transport: Transport) -> Peer {
+    Peer {
+        transport,
+        addr: cfg.local_for(transport),
+    }
+}
+
+/// What dialogs need of the configuration to write their requests over `transport`.
+#[inline]
+fn local(cfg: &EndpointConfig, transport: Transport) -> Local<'_> {
     Local {
-        addr: cfg.local,
+        addr: cfg.local_for(transport),
+        transport,
         namespace: &cfg.namespace,
         user_agent: &cfg.user_agent,
     }

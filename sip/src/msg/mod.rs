@@ -6,6 +6,7 @@
 //!              └──────────┴──> ParseError { status() 400/505/501/513 or drop, reply_context() }
 //!   Incoming ── check_uas_acceptable ──> Reject { 405/416/420/415/406 }
 //!   reply: stateless answers from a ReplyContext, response_to, to_bytes
+//!   stream: TCP/TLS octets ── StreamFramer ──> whole messages (then as above), pings, pongs
 //! ```
 //!
 //! rsip 0.4 parses leniently (no compact names, no Content-Length, no folding, IPv6 hosts
@@ -23,6 +24,7 @@ mod lex;
 mod name;
 mod print;
 pub mod reply;
+pub mod stream;
 mod uas;
 pub mod uri;
 mod validate;
@@ -33,6 +35,7 @@ pub use error::{ParseError, Problem};
 pub use frame::MAX_HEADERS;
 pub use print::{reason_phrase, to_bytes};
 pub use reply::{response_to, ReplyContext};
+pub use stream::{Frame, FrameError, Origin, StreamFramer};
 pub use uas::{check_uas_acceptable, check_uas_acceptable_with, Reject, SUPPORTED_EXTENSIONS};
 
 /// The largest datagram looked at; nothing larger fits in UDP anyway.

@@ -2,7 +2,7 @@
 //!
 //! One type per state, each holding only the timers that run in it, so Timer A cannot be armed
 //! in Proceeding and Timer D exists only in Completed. Transitions consume the state they
-//! leave. [`ClientInvite`] carries the state for the layer, which keeps its machines in one map.
+//! leave. Over a reliable transport (TCP, TLS) Calling arms no Timer A and Timer D is zero. [`ClientInvite`] carries the state for the layer, which keeps its machines in one map.
 //!
 //! Retransmitting from Calling is a method of [`Calling`]:
 //!
@@ -24,8 +24,9 @@
 use std::time::Instant;
 
 use super::timers::{earliest, Retransmit, Timer, TimerConfig};
+use crate::peer::Transport;
 
-/// INVITE sent, no response yet: Timer A retransmits, Timer B gives up.
+/// INVITE sent, no response yet: Timer A retransmits (on UDP), Timer B gives up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Calling {
     timer_a: Retransmit,
@@ -79,15 +80,21 @@ pub enum ClientInviteAction {
 }
 
 impl Calling {
-    /// The INVITE has just been sent (once, by the caller).
+    /// The INVITE has just been sent (once, by the caller) over UDP.
     pub fn new(now: Instant, cfg: TimerConfig) -> Self {
+        Self::over(now, cfg, Transport::Udp)
+    }
+
+    /// The INVITE has just been sent over `transport`.
+    pub fn over(now: Instant, cfg: TimerConfig, transport: Transport) -> Self {
+        let timer_b = now + cfg.timeout();
         Self {
-            timer_a: Retransmit::first(now, cfg),
-            timer_b: now + cfg.timeout(),
+            timer_a: Retransmit::first_over(now, cfg, transport, timer_b),
+            timer_b,
         }
     }
 
-    /// Timer A or, once A would fire after it, Timer B.
+    /// Timer A or, once A would fire after it (or without A), Timer B.
     #[inline]
     pub fn deadline(&self) -> (Instant, Timer) {
         earliest((self.timer_a.at, Timer::A), (self.timer_b, Timer::B))
@@ -108,25 +115,44 @@ impl Calling {
     }
 
     /// A final response: 2xx to Accepted, anything else to Completed.
-    pub fn on_final(self, now: Instant, status: u16, cfg: TimerConfig) -> ClientInviteState {
-        final_response(now, status, cfg)
+    pub fn on_final(
+        self,
+        now: Instant,
+        status: u16,
+        cfg: TimerConfig,
+        transport: Transport,
+    ) -> ClientInviteState {
+        final_response(now, status, cfg, transport)
     }
 }
 
 impl Proceeding {
-    pub fn on_final(self, now: Instant, status: u16, cfg: TimerConfig) -> ClientInviteState {
-        final_response(now, status, cfg)
+    pub fn on_final(
+        self,
+        now: Instant,
+        status: u16,
+        cfg: TimerConfig,
+        transport: Transport,
+    ) -> ClientInviteState {
+        final_response(now, status, cfg, transport)
     }
 }
 
-fn final_response(now: Instant, status: u16, cfg: TimerConfig) -> ClientInviteState {
+fn final_response(
+    now: Instant,
+    status: u16,
+    cfg: TimerConfig,
+    transport: Transport,
+) -> ClientInviteState {
     if (200..300).contains(&status) {
+        // Timer M is 64·T1 on every transport (RFC 6026 §8.4): the 2xx may be retransmitted
+        // end to end by the UAS core even when this hop is reliable.
         ClientInviteState::Accepted(Accepted {
             timer_m: now + cfg.timeout(),
         })
     } else {
         ClientInviteState::Completed(Completed {
-            timer_d: now + cfg.timer_d(),
+            timer_d: now + cfg.timer_d_over(transport),
         })
     }
 }
@@ -174,20 +200,27 @@ impl ClientInviteState {
     }
 }
 
-/// An INVITE client transaction on an unreliable transport: its state and what outlives a state.
+/// An INVITE client transaction: its state and what outlives a state.
 #[derive(Debug)]
 pub struct ClientInvite {
     state: ClientInviteState,
     cfg: TimerConfig,
+    transport: Transport,
     retransmissions: u32,
 }
 
 impl ClientInvite {
-    /// Starts the transaction; the caller sends the INVITE once now.
+    /// Starts the transaction over UDP; the caller sends the INVITE once now.
     pub fn new(now: Instant, cfg: TimerConfig) -> Self {
+        Self::over(now, cfg, Transport::Udp)
+    }
+
+    /// Starts the transaction over `transport`; the caller sends the INVITE once now.
+    pub fn over(now: Instant, cfg: TimerConfig, transport: Transport) -> Self {
         Self {
-            state: ClientInviteState::Calling(Calling::new(now, cfg)),
+            state: ClientInviteState::Calling(Calling::over(now, cfg, transport)),
             cfg,
+            transport,
             retransmissions: 0,
         }
     }
@@ -215,8 +248,8 @@ impl ClientInvite {
                 ClientInviteAction::Deliver,
             ),
             S::Proceeding(s) if provisional => (S::Proceeding(s), ClientInviteAction::Deliver),
-            S::Calling(s) => first_final(s.on_final(now, status, self.cfg)),
-            S::Proceeding(s) => first_final(s.on_final(now, status, self.cfg)),
+            S::Calling(s) => first_final(s.on_final(now, status, self.cfg, self.transport)),
+            S::Proceeding(s) => first_final(s.on_final(now, status, self.cfg, self.transport)),
             S::Completed(s) => {
                 let action = s.on_response(status);
                 (S::Completed(s), action)
@@ -395,12 +428,38 @@ mod tests {
         assert_eq!(calling.deadline(), (start + ms(500), Timer::A));
         let calling = calling.retransmitted();
         assert_eq!(calling.deadline(), (start + ms(1500), Timer::A));
-        let accepted = calling
-            .on_provisional()
-            .on_final(start + ms(2000), 200, cfg);
+        let accepted =
+            calling
+                .on_provisional()
+                .on_final(start + ms(2000), 200, cfg, Transport::Udp);
         assert_eq!(accepted.deadline(), Some((start + ms(34_000), Timer::M)));
-        let completed = Calling::new(start, cfg).on_final(start, 603, cfg);
+        let completed = Calling::new(start, cfg).on_final(start, 603, cfg, Transport::Udp);
         assert_eq!(completed.deadline(), Some((start + ms(32_000), Timer::D)));
+    }
+
+    #[test]
+    fn over_a_reliable_transport_no_timer_a_and_no_timer_d() {
+        let start = crate::time::virtual_epoch();
+        let cfg = TimerConfig::default();
+        let mut t = ClientInvite::over(start, cfg, Transport::Tcp);
+        // Only Timer B is armed, at 64·T1.
+        assert_eq!(t.deadline(), Some((start + ms(32_000), Timer::B)));
+        let log = run_until_quiet(&mut t, start);
+        assert_eq!(log, [(32_000, ClientInviteAction::TimedOut)]);
+        assert_eq!(t.retransmissions(), 0);
+        // A non-2xx final is ACKed and the transaction ends at once (Timer D is zero).
+        let mut t = ClientInvite::over(start, cfg, Transport::Tls);
+        let at = start + ms(40);
+        assert_eq!(
+            t.on_response(at, 486),
+            ClientInviteAction::AckNon2xx { first: true }
+        );
+        assert_eq!(t.deadline(), Some((at, Timer::D)));
+        assert_eq!(t.on_timeout(at), ClientInviteAction::Terminated);
+        // A 2xx still lingers for Timer M, to re-ACK end-to-end retransmissions.
+        let mut t = ClientInvite::over(start, cfg, Transport::Tcp);
+        t.on_response(start, 200);
+        assert_eq!(t.deadline(), Some((start + ms(32_000), Timer::M)));
     }
 
     #[test]

@@ -1,21 +1,23 @@
 //! Non-INVITE client transaction (RFC 3261 §17.1.2): BYE, CANCEL, OPTIONS.
 //!
 //! One type per state, each holding only the timers that run in it (E and F until a final,
-//! K after it); transitions consume the state they leave.
+//! K after it); transitions consume the state they leave. Over a reliable transport (TCP, TLS)
+//! Timer E is never armed and Timer K is zero.
 //!
 //! Completed has no Timer E, so a retransmission after the final does not compile:
 //!
 //! ```compile_fail
 //! # use sip::txn::{client_non_invite::Trying, TimerConfig};
 //! let (now, cfg) = (sip::time::virtual_epoch(), TimerConfig::default());
-//! let _ = Trying::new(now, cfg).on_final(now, cfg).retransmitted(cfg);
+//! let _ = Trying::new(now, cfg).on_final(now, cfg, sip::Transport::Udp).retransmitted(cfg);
 //! ```
 
 use std::time::Instant;
 
 use super::timers::{earliest, Retransmit, Timer, TimerConfig};
+use crate::peer::Transport;
 
-/// Request sent: Timer E retransmits (doubling to T2), Timer F gives up.
+/// Request sent: Timer E retransmits (doubling to T2, UDP only), Timer F gives up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Trying {
     timer_e: Retransmit,
@@ -57,11 +59,17 @@ pub enum ClientNonInviteAction {
 }
 
 impl Trying {
-    /// The request has just been sent (once, by the caller).
+    /// The request has just been sent (once, by the caller) over UDP.
     pub fn new(now: Instant, cfg: TimerConfig) -> Self {
+        Self::over(now, cfg, Transport::Udp)
+    }
+
+    /// The request has just been sent over `transport`.
+    pub fn over(now: Instant, cfg: TimerConfig, transport: Transport) -> Self {
+        let timer_f = now + cfg.timeout();
         Self {
-            timer_e: Retransmit::first(now, cfg),
-            timer_f: now + cfg.timeout(),
+            timer_e: Retransmit::first_over(now, cfg, transport, timer_f),
+            timer_f,
         }
     }
 
@@ -87,8 +95,8 @@ impl Trying {
         }
     }
 
-    pub fn on_final(self, now: Instant, cfg: TimerConfig) -> Completed {
-        Completed::new(now, cfg)
+    pub fn on_final(self, now: Instant, cfg: TimerConfig, transport: Transport) -> Completed {
+        Completed::new(now, cfg, transport)
     }
 }
 
@@ -107,15 +115,15 @@ impl Proceeding {
         }
     }
 
-    pub fn on_final(self, now: Instant, cfg: TimerConfig) -> Completed {
-        Completed::new(now, cfg)
+    pub fn on_final(self, now: Instant, cfg: TimerConfig, transport: Transport) -> Completed {
+        Completed::new(now, cfg, transport)
     }
 }
 
 impl Completed {
-    fn new(now: Instant, cfg: TimerConfig) -> Self {
+    fn new(now: Instant, cfg: TimerConfig, transport: Transport) -> Self {
         Self {
-            timer_k: now + cfg.t4,
+            timer_k: now + cfg.linger(transport),
         }
     }
 
@@ -137,20 +145,27 @@ impl ClientNonInviteState {
     }
 }
 
-/// A non-INVITE client transaction on an unreliable transport.
+/// A non-INVITE client transaction.
 #[derive(Debug)]
 pub struct ClientNonInvite {
     state: ClientNonInviteState,
     cfg: TimerConfig,
+    transport: Transport,
     retransmissions: u32,
 }
 
 impl ClientNonInvite {
-    /// Starts the transaction; the caller sends the request once now.
+    /// Starts the transaction over UDP; the caller sends the request once now.
     pub fn new(now: Instant, cfg: TimerConfig) -> Self {
+        Self::over(now, cfg, Transport::Udp)
+    }
+
+    /// Starts the transaction over `transport`; the caller sends the request once now.
+    pub fn over(now: Instant, cfg: TimerConfig, transport: Transport) -> Self {
         Self {
-            state: ClientNonInviteState::Trying(Trying::new(now, cfg)),
+            state: ClientNonInviteState::Trying(Trying::over(now, cfg, transport)),
             cfg,
+            transport,
             retransmissions: 0,
         }
     }
@@ -174,8 +189,14 @@ impl ClientNonInvite {
         let (next, action) = match self.state {
             S::Trying(s) if provisional => (S::Proceeding(s.on_provisional()), Deliver),
             S::Proceeding(s) if provisional => (S::Proceeding(s), Deliver),
-            S::Trying(s) => (S::Completed(s.on_final(now, self.cfg)), Deliver),
-            S::Proceeding(s) => (S::Completed(s.on_final(now, self.cfg)), Deliver),
+            S::Trying(s) => (
+                S::Completed(s.on_final(now, self.cfg, self.transport)),
+                Deliver,
+            ),
+            S::Proceeding(s) => (
+                S::Completed(s.on_final(now, self.cfg, self.transport)),
+                Deliver,
+            ),
             other => (other, ClientNonInviteAction::None),
         };
         self.state = next;
@@ -292,11 +313,34 @@ mod tests {
             proceeding.deadline(),
             (start + Duration::from_millis(5500), Timer::E)
         );
-        let completed = proceeding.on_final(start + Duration::from_secs(6), cfg);
+        let completed = proceeding.on_final(start + Duration::from_secs(6), cfg, Transport::Udp);
         assert_eq!(
             completed.deadline(),
             (start + Duration::from_secs(11), Timer::K)
         );
+    }
+
+    #[test]
+    fn over_a_reliable_transport_no_timer_e_and_no_timer_k() {
+        let start = crate::time::virtual_epoch();
+        let mut t = ClientNonInvite::over(start, TimerConfig::default(), Transport::Tcp);
+        assert_eq!(
+            t.deadline(),
+            Some((start + Duration::from_secs(32), Timer::F))
+        );
+        assert_eq!(
+            t.on_response(start + Duration::from_millis(100), 100),
+            ClientNonInviteAction::Deliver
+        );
+        assert_eq!(
+            t.deadline(),
+            Some((start + Duration::from_secs(32), Timer::F))
+        );
+        let at = start + Duration::from_millis(200);
+        assert_eq!(t.on_response(at, 200), ClientNonInviteAction::Deliver);
+        assert_eq!(t.deadline(), Some((at, Timer::K)));
+        assert_eq!(t.on_timeout(at), ClientNonInviteAction::Terminated);
+        assert_eq!(t.retransmissions(), 0);
     }
 
     #[test]

@@ -12,8 +12,9 @@ pub mod server_non_invite;
 mod timers;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::time::Instant;
+
+use crate::peer::Peer;
 
 pub use client_invite::{ClientInvite, ClientInviteAction, ClientInviteState};
 pub use client_non_invite::{ClientNonInvite, ClientNonInviteAction, ClientNonInviteState};
@@ -21,10 +22,11 @@ pub use server_invite::{ServerInvite, ServerInviteAction, ServerInviteState};
 pub use server_non_invite::{ServerNonInvite, ServerNonInviteAction, ServerNonInviteState};
 pub use timers::{Retransmit, Timer, TimerConfig};
 
-/// A datagram the core wants sent.
+/// A message the core wants sent: a datagram for a UDP peer, a whole message to write on the
+/// connection to a TCP or TLS peer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transmit {
-    pub dest: SocketAddr,
+    pub dest: Peer,
     pub payload: Vec<u8>,
 }
 
@@ -85,7 +87,7 @@ impl Machine {
 #[derive(Debug)]
 struct Entry {
     machine: Machine,
-    dest: SocketAddr,
+    dest: Peer,
     /// Client: the request. Server: the last response sent.
     last: Vec<u8>,
     /// Client INVITE: the ACK for its final (non-2xx, or the TU's 2xx ACK), resent on each
@@ -110,7 +112,7 @@ pub struct ClientRequest {
     pub method: MethodClass,
     /// Top Via branch; unique per request (CANCEL reuses its INVITE's).
     pub branch: String,
-    pub dest: SocketAddr,
+    pub dest: Peer,
     pub request: Vec<u8>,
     /// Who hears about this transaction (a call slot, or a probe).
     pub owner: u64,
@@ -203,8 +205,10 @@ impl Layer {
         } = req;
         let id = self.alloc();
         let machine = match method {
-            MethodClass::Invite => Machine::ClientInvite(ClientInvite::new(now, self.cfg)),
-            _ => Machine::ClientNonInvite(ClientNonInvite::new(now, self.cfg)),
+            MethodClass::Invite => {
+                Machine::ClientInvite(ClientInvite::over(now, self.cfg, dest.transport))
+            }
+            _ => Machine::ClientNonInvite(ClientNonInvite::over(now, self.cfg, dest.transport)),
         };
         out.push(Transmit {
             dest,
@@ -304,12 +308,15 @@ impl Layer {
         Some((id, self.txns.get(&id)?.owner))
     }
 
-    /// Creates a server transaction for a new request.
-    pub fn start_server(&mut self, key: ServerKey, dest: SocketAddr, owner: u64) -> TxnId {
+    /// Creates a server transaction for a new request from `dest`, answered where it came
+    /// from (over its connection, for TCP and TLS).
+    pub fn start_server(&mut self, key: ServerKey, dest: Peer, owner: u64) -> TxnId {
         let id = self.alloc();
         let machine = match key.method {
-            MethodClass::Invite => Machine::ServerInvite(ServerInvite::new(self.cfg)),
-            _ => Machine::ServerNonInvite(ServerNonInvite::new(self.cfg)),
+            MethodClass::Invite => {
+                Machine::ServerInvite(ServerInvite::over(self.cfg, dest.transport))
+            }
+            _ => Machine::ServerNonInvite(ServerNonInvite::over(self.cfg, dest.transport)),
         };
         self.server_keys.insert(key.clone(), id);
         self.txns.insert(
@@ -371,12 +378,7 @@ impl Layer {
     /// A request retransmission from `from` matched `id`; resends the last response when the
     /// machine says so, to where the retransmission came from (a NATed or re-bound peer keeps
     /// its transaction).
-    pub fn on_retransmitted_request(
-        &mut self,
-        id: TxnId,
-        from: SocketAddr,
-        out: &mut Vec<Transmit>,
-    ) {
+    pub fn on_retransmitted_request(&mut self, id: TxnId, from: Peer, out: &mut Vec<Transmit>) {
         let Some(entry) = self.txns.get_mut(&id) else {
             return;
         };
@@ -408,7 +410,7 @@ impl Layer {
     }
 
     /// Where the transaction sends.
-    pub fn dest(&self, id: TxnId) -> Option<SocketAddr> {
+    pub fn dest(&self, id: TxnId) -> Option<Peer> {
         self.txns.get(&id).map(|e| e.dest)
     }
 

@@ -2,25 +2,29 @@
 //!
 //! One type per state, each holding only the timers that run in it: G and H exist only in
 //! Completed, I only in Confirmed, the 2xx retransmit and L only in Accepted. Transitions
-//! consume the state they leave.
+//! consume the state they leave. Over a reliable transport (TCP, TLS) Timer G is never armed
+//! and Timer I is zero; the 2xx is still retransmitted until the ACK, because RFC 3261
+//! §13.3.1.4 makes that the UAS core's job end to end, whatever this hop's transport.
 //!
 //! Only Proceeding can send a final, so a second final response has no method to call:
 //!
 //! ```compile_fail
 //! # use sip::txn::{server_invite::Proceeding, TimerConfig};
 //! let (now, cfg) = (sip::time::virtual_epoch(), TimerConfig::default());
-//! let _ = Proceeding.on_send_non_2xx(now, cfg).on_send_2xx(now, cfg);
+//! let udp = sip::Transport::Udp;
+//! let _ = Proceeding.on_send_non_2xx(now, cfg, udp).on_send_2xx(now, cfg);
 //! ```
 
 use std::time::Instant;
 
 use super::timers::{earliest, Retransmit, Timer, TimerConfig};
+use crate::peer::Transport;
 
 /// Request received, no final sent; retransmitted INVITEs get the last provisional again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Proceeding;
 
-/// A non-2xx final sent: Timer G retransmits it, Timer H waits for the ACK.
+/// A non-2xx final sent: Timer G retransmits it (UDP only), Timer H waits for the ACK.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Completed {
     timer_g: Retransmit,
@@ -74,10 +78,16 @@ impl Proceeding {
     }
 
     /// The TU sent a final above 299.
-    pub fn on_send_non_2xx(self, now: Instant, cfg: TimerConfig) -> Completed {
+    pub fn on_send_non_2xx(
+        self,
+        now: Instant,
+        cfg: TimerConfig,
+        transport: Transport,
+    ) -> Completed {
+        let timer_h = now + cfg.timeout();
         Completed {
-            timer_g: Retransmit::first(now, cfg),
-            timer_h: now + cfg.timeout(),
+            timer_g: Retransmit::first_over(now, cfg, transport, timer_h),
+            timer_h,
         }
     }
 }
@@ -97,9 +107,9 @@ impl Completed {
         }
     }
 
-    pub fn on_ack(self, now: Instant, cfg: TimerConfig) -> Confirmed {
+    pub fn on_ack(self, now: Instant, cfg: TimerConfig, transport: Transport) -> Confirmed {
         Confirmed {
-            timer_i: now + cfg.t4,
+            timer_i: now + cfg.linger(transport),
         }
     }
 }
@@ -153,20 +163,27 @@ impl ServerInviteState {
     }
 }
 
-/// An INVITE server transaction on an unreliable transport.
+/// An INVITE server transaction.
 #[derive(Debug)]
 pub struct ServerInvite {
     state: ServerInviteState,
     cfg: TimerConfig,
+    transport: Transport,
     retransmissions: u32,
 }
 
 impl ServerInvite {
-    /// A new INVITE arrived; the TU answers it through `on_send`.
+    /// A new INVITE arrived over UDP; the TU answers it through `on_send`.
     pub fn new(cfg: TimerConfig) -> Self {
+        Self::over(cfg, Transport::Udp)
+    }
+
+    /// A new INVITE arrived over `transport`.
+    pub fn over(cfg: TimerConfig, transport: Transport) -> Self {
         Self {
             state: ServerInviteState::Proceeding(Proceeding),
             cfg,
+            transport,
             retransmissions: 0,
         }
     }
@@ -195,7 +212,7 @@ impl ServerInvite {
             S::Proceeding(s) => match status {
                 100..=199 => S::Proceeding(s),
                 200..=299 => S::Accepted(s.on_send_2xx(now, self.cfg)),
-                _ => S::Completed(s.on_send_non_2xx(now, self.cfg)),
+                _ => S::Completed(s.on_send_non_2xx(now, self.cfg, self.transport)),
             },
             other => other,
         };
@@ -217,7 +234,7 @@ impl ServerInvite {
         use ServerInviteState as S;
         let (next, action) = match self.state {
             S::Completed(s) => (
-                S::Confirmed(s.on_ack(now, self.cfg)),
+                S::Confirmed(s.on_ack(now, self.cfg, self.transport)),
                 ServerInviteAction::Acked,
             ),
             S::Accepted(mut s) => {
@@ -365,15 +382,40 @@ mod tests {
     fn confirmed_carries_only_timer_i() {
         let start = crate::time::virtual_epoch();
         let cfg = TimerConfig::default();
-        let completed = Proceeding.on_send_non_2xx(start, cfg).retransmitted(cfg);
+        let completed = Proceeding
+            .on_send_non_2xx(start, cfg, Transport::Udp)
+            .retransmitted(cfg);
         assert_eq!(
             completed.deadline(),
             (start + Duration::from_millis(1500), Timer::G)
         );
-        let confirmed = completed.on_ack(start + Duration::from_secs(1), cfg);
+        let confirmed = completed.on_ack(start + Duration::from_secs(1), cfg, Transport::Udp);
         assert_eq!(
             confirmed.deadline(),
             (start + Duration::from_secs(6), Timer::I)
+        );
+    }
+
+    #[test]
+    fn over_a_reliable_transport_no_timer_g_and_no_timer_i() {
+        let start = crate::time::virtual_epoch();
+        let mut t = ServerInvite::over(TimerConfig::default(), Transport::Tls);
+        t.on_send(start, 486);
+        // Only Timer H waits for the ACK.
+        assert_eq!(
+            t.deadline(),
+            Some((start + Duration::from_secs(32), Timer::H))
+        );
+        let at = start + Duration::from_millis(30);
+        assert_eq!(t.on_ack(at), ServerInviteAction::Acked);
+        assert_eq!(t.deadline(), Some((at, Timer::I)));
+        assert_eq!(t.on_timeout(at), ServerInviteAction::Terminated);
+        // The 2xx is the UAS core's to retransmit end to end (§13.3.1.4), on any transport.
+        let mut t = ServerInvite::over(TimerConfig::default(), Transport::Tcp);
+        t.on_send(start, 200);
+        assert_eq!(
+            t.deadline(),
+            Some((start + Duration::from_millis(500), Timer::Retransmit2xx))
         );
     }
 }

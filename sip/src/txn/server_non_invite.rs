@@ -1,10 +1,12 @@
 //! Non-INVITE server transaction (RFC 3261 §17.2.2).
 //!
-//! Only Completed runs a timer (J), so only its state type carries one.
+//! Only Completed runs a timer (J), so only its state type carries one; over a reliable
+//! transport (TCP, TLS) it is zero.
 
 use std::time::Instant;
 
 use super::timers::{Timer, TimerConfig};
+use crate::peer::Transport;
 
 /// A final sent: request retransmissions get it again until Timer J.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,13 +43,21 @@ pub enum ServerNonInviteAction {
 pub struct ServerNonInvite {
     state: ServerNonInviteState,
     cfg: TimerConfig,
+    transport: Transport,
 }
 
 impl ServerNonInvite {
+    /// A request arrived over UDP.
     pub fn new(cfg: TimerConfig) -> Self {
+        Self::over(cfg, Transport::Udp)
+    }
+
+    /// A request arrived over `transport`.
+    pub fn over(cfg: TimerConfig, transport: Transport) -> Self {
         Self {
             state: ServerNonInviteState::Trying,
             cfg,
+            transport,
         }
     }
 
@@ -73,7 +83,7 @@ impl ServerNonInvite {
             self.state = match status {
                 100..=199 => S::Proceeding,
                 _ => S::Completed(Completed {
-                    timer_j: now + self.cfg.timeout(),
+                    timer_j: now + self.cfg.timer_j(self.transport),
                 }),
             };
         }
@@ -154,5 +164,14 @@ mod tests {
             t.deadline(),
             Some((start + Duration::from_secs(32), Timer::J))
         );
+    }
+
+    #[test]
+    fn over_a_reliable_transport_timer_j_is_zero() {
+        let start = crate::time::virtual_epoch();
+        let mut t = ServerNonInvite::over(TimerConfig::default(), Transport::Tcp);
+        t.on_send(start, 200);
+        assert_eq!(t.deadline(), Some((start, Timer::J)));
+        assert_eq!(t.on_timeout(start), ServerNonInviteAction::Terminated);
     }
 }

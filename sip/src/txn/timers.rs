@@ -2,6 +2,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::peer::Transport;
+
 /// T1, T2 and T4 of RFC 3261 §17.1.1.1 / Table 4; every other timer derives from them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimerConfig {
@@ -32,6 +34,37 @@ impl TimerConfig {
     /// Timer D on an unreliable transport: at least 32 s, and never shorter than 64·T1.
     pub fn timer_d(&self) -> Duration {
         Duration::from_secs(32).max(self.timeout())
+    }
+
+    /// Timer D on `transport`: zero on a reliable one, where no final is retransmitted.
+    #[inline]
+    pub fn timer_d_over(&self, transport: Transport) -> Duration {
+        if transport.is_reliable() {
+            Duration::ZERO
+        } else {
+            self.timer_d()
+        }
+    }
+
+    /// Timers I and K: T4 to absorb retransmissions on an unreliable transport, zero on a
+    /// reliable one.
+    #[inline]
+    pub fn linger(&self, transport: Transport) -> Duration {
+        if transport.is_reliable() {
+            Duration::ZERO
+        } else {
+            self.t4
+        }
+    }
+
+    /// Timer J: 64·T1 on an unreliable transport, zero on a reliable one.
+    #[inline]
+    pub fn timer_j(&self, transport: Transport) -> Duration {
+        if transport.is_reliable() {
+            Duration::ZERO
+        } else {
+            self.timeout()
+        }
     }
 }
 
@@ -81,6 +114,22 @@ impl Retransmit {
         Self {
             at: now + cfg.t1,
             interval: cfg.t1,
+        }
+    }
+
+    /// The first firing on `transport`. A reliable transport retransmits nothing (no Timer A,
+    /// E or G): the timer is parked at `end`, the timer that ends its state, which wins every
+    /// tie ([`earliest`]), so it never fires. Parking rather than an `Option` keeps the UDP
+    /// path's deadline arithmetic exactly as it was.
+    #[inline]
+    pub fn first_over(now: Instant, cfg: TimerConfig, transport: Transport, end: Instant) -> Self {
+        if transport.is_reliable() {
+            Self {
+                at: end,
+                interval: Duration::ZERO,
+            }
+        } else {
+            Self::first(now, cfg)
         }
     }
 

@@ -2,13 +2,13 @@
 //! ACK, BYE. Each state keeps only what exists in it.
 
 use std::mem;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::{EndReason, Local, Request};
 use crate::auth::{self, Challenge, Credentials};
 use crate::build;
 use crate::ids::{self, DialogIds};
+use crate::peer::Peer;
 use crate::txn::{MethodClass, TimerOutcome, TxnId};
 
 mod requests;
@@ -18,7 +18,8 @@ mod requests;
 pub struct UacParams {
     /// The caller's id (an attempt id): Call-ID, From-tag and branches derive from it.
     pub id: u64,
-    pub target: SocketAddr,
+    /// The next hop every request of the call goes to.
+    pub target: Peer,
     pub request_uri: String,
     pub from_uri: String,
     pub to_uri: String,
@@ -166,7 +167,7 @@ impl Uac {
         &self.ids.call_id
     }
 
-    pub fn target(&self) -> SocketAddr {
+    pub fn target(&self) -> Peer {
         self.call.target
     }
 
@@ -437,12 +438,14 @@ impl Uac {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::SocketAddr;
 
     const GUARD: Duration = Duration::from_secs(32);
 
     fn local() -> Local<'static> {
         Local {
             addr: SocketAddr::from(([127, 0, 0, 1], 5060)),
+            transport: crate::Transport::Udp,
             namespace: "test",
             user_agent: "outdial-test",
         }
@@ -457,7 +460,7 @@ mod tests {
         let now = crate::time::virtual_epoch();
         let call = UacParams {
             id: 7,
-            target: SocketAddr::from(([127, 0, 0, 2], 5060)),
+            target: SocketAddr::from(([127, 0, 0, 2], 5060)).into(),
             request_uri: "sip:+15550100@127.0.0.2".into(),
             from_uri: "sip:outdial@127.0.0.1".into(),
             to_uri: "sip:+15550100@127.0.0.2".into(),

@@ -1,6 +1,6 @@
-//! UDP transport: the only module that owns sockets. A thin shell that moves datagrams
-//! between one socket and an [`Endpoint`]; one socket serves every dialog, and since the
-//! endpoint lives on the task that owns the socket, dispatch needs no lock at all.
+//! UDP: a thin shell that moves datagrams between one socket and an [`Endpoint`]; one socket
+//! serves every dialog, and since the endpoint lives on the task that owns the socket,
+//! dispatch needs no lock at all.
 
 use std::io;
 use std::net::SocketAddr;
@@ -90,6 +90,13 @@ impl UdpTransport {
     /// Reads every datagram already queued (up to `max`) into the endpoint, then sends
     /// whatever it produced. Returns how many datagrams were read.
     pub async fn pump(&mut self, ep: &mut Endpoint, now: Instant, max: usize) -> io::Result<usize> {
+        let n = self.receive(ep, now, max)?;
+        self.flush(ep).await;
+        Ok(n)
+    }
+
+    /// Reads every datagram already queued (up to `max`) into the endpoint, sending nothing.
+    pub fn receive(&mut self, ep: &mut Endpoint, now: Instant, max: usize) -> io::Result<usize> {
         let mut n = 0;
         while n < max {
             match self.socket.try_recv_from(&mut self.buf) {
@@ -104,7 +111,6 @@ impl UdpTransport {
                 Err(e) => return Err(e),
             }
         }
-        self.flush(ep).await;
         Ok(n)
     }
 
@@ -123,10 +129,16 @@ impl UdpTransport {
         Ok(n)
     }
 
-    /// Sends every datagram the endpoint has queued.
+    /// Sends every datagram the endpoint has queued. A message for a TCP or TLS peer has no
+    /// way out of a UDP-only shell: it is counted as a send error (the transaction's timer
+    /// reports the loss); [`Shell`](super::Shell) carries those.
     pub async fn flush(&mut self, ep: &mut Endpoint) {
         while let Some(t) = ep.poll_transmit() {
-            self.send(&t.payload, t.dest).await;
+            if t.dest.transport == crate::peer::Transport::Udp {
+                self.send(&t.payload, t.dest.addr).await;
+            } else {
+                self.stats.send_errors += 1;
+            }
         }
     }
 
