@@ -83,6 +83,19 @@ pub struct SipHandle {
 }
 
 impl SipHandle {
+    /// A handle whose commands go to `rx` rather than to a plant: a unit test stands in for
+    /// the plant with it.
+    #[cfg(test)]
+    pub(crate) fn detached(local: SocketAddr) -> (Self, mpsc::Receiver<SipCommand>) {
+        let (tx, rx) = mpsc::channel(64);
+        let handle = Self {
+            tx,
+            local,
+            counters: Arc::new(SipCounters::default()),
+        };
+        (handle, rx)
+    }
+
     /// Hands a command over without waiting; false (and counted) when the plant is saturated
     /// or gone.
     pub fn send(&self, cmd: SipCommand) -> bool {

@@ -613,3 +613,6 @@ fn caller_uri(campaign: &outdial_core::campaign::Campaign, local: std::net::Sock
         None => format!("sip:outdial@{local}"),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -563,3 +563,6 @@ impl Placement {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
