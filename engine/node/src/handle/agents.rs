@@ -16,6 +16,9 @@ use crate::error::{Missing, NodeError};
 use outdial_core::agent::{AgentId, AgentSession, LogoutReason};
 use outdial_core::desktop::ServerMessage;
 use outdial_core::domain::JobId;
+use outdial_core::pacing::PacingPolicy;
+
+use crate::job::RunState;
 
 /// A refused login, with the desktop protocol's error code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -196,12 +199,13 @@ impl NodeHandle {
             .ok_or_else(|| NodeError::NotFound(Missing::Agent(agent.to_owned())))?;
         let view = addr.send(View).await?;
         self.refuse_during_takeover(&view.zone)?;
-        let running = self
-            .parts
-            .zones
-            .get(&view.zone)
-            .map(|z| z.board().jobs().contains(&job))
-            .unwrap_or(false);
+        // The job's runtime exists as soon as its start is accepted, before its zone's pacing
+        // loop attaches it: a move made right after a start is not refused for that race.
+        let running = self.runtime(job).await.is_some_and(|rt| {
+            rt.run_state() == RunState::Running
+                && rt.campaign.zone() == view.zone
+                && !matches!(rt.campaign.mode(), PacingPolicy::Agentless { .. })
+        });
         if !running {
             return Err(NodeError::Conflict(format!(
                 "job {job} is not running with agents in zone {}",
