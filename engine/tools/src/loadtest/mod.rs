@@ -3,10 +3,12 @@
 //! ```text
 //!   mod      the configuration, the report and `run`, which picks one of:
 //!   fixed    the fixed call shape through the `sip` crate's endpoint
+//!   scenario SIPp XML scenarios (`--scenario`), one sans-IO interpreter per call
 //! ```
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -16,6 +18,9 @@ use sip::TimerConfig;
 use crate::stats::Percentiles;
 
 mod fixed;
+pub mod scenario;
+
+pub use scenario::Scenario;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -42,6 +47,17 @@ pub struct LoadTestConfig {
     /// waking for each datagram: under load, one wake handles many. Adds at most this much
     /// to a measured setup time. Zero wakes for every datagram.
     pub coalesce: Duration,
+    /// Play this SIPp scenario instead of the fixed call shape (`--scenario`).
+    pub scenario: Option<Arc<Scenario>>,
+    /// `[service]` in scenarios (SIPp's `-s`).
+    pub service: String,
+    /// `[remote_host]` in scenarios: the target as given; defaults to its address.
+    pub remote_host: Option<String>,
+    /// How long a scenario's `<recv>` without `timeout` waits (SIPp's `-recv_timeout`);
+    /// `None` waits forever, as SIPp does by default.
+    pub recv_timeout: Option<Duration>,
+    /// Seeds the scenario's random choices (`lost`, `chance`, RANDOM lines, distributions).
+    pub seed: u64,
 }
 
 impl LoadTestConfig {
@@ -68,6 +84,11 @@ impl LoadTestConfig {
             progress: true,
             credentials: None,
             coalesce: Duration::from_millis(1),
+            scenario: None,
+            service: "service".into(),
+            remote_host: None,
+            recv_timeout: None,
+            seed: 1,
         }
     }
 }
@@ -95,6 +116,9 @@ pub struct LoadReport {
     pub stray_responses: u64,
     pub dropped_junk: u64,
     pub media: Option<crate::media_legs::MediaSummary>,
+    /// With `--scenario`: SIPp's successful/failed calls and per-message counts.
+    #[serde(flatten)]
+    pub scenario: Option<scenario::ScenarioReport>,
 }
 
 impl LoadReport {
@@ -121,6 +145,29 @@ impl LoadReport {
         for (code, n) in &self.failed {
             s.push_str(&format!("  failed {code}: {n}\n"));
         }
+        if let Some(sc) = &self.scenario {
+            s.push_str(&format!(
+                "scenario {}: successful calls {}  failed calls {}\n",
+                sc.scenario_file, sc.successful_calls, sc.failed_calls
+            ));
+            s.push_str(
+                "  index  line  element  message            sent  recv  retrans  timeout  unexp\n",
+            );
+            for m in &sc.messages {
+                s.push_str(&format!(
+                    "  {:>5} {:>5}  {:<8} {:<16} {:>6} {:>5} {:>8} {:>8} {:>6}\n",
+                    m.index,
+                    m.line,
+                    m.element,
+                    m.message,
+                    m.sent,
+                    m.received,
+                    m.retransmissions + m.recv_retransmissions,
+                    m.timeouts,
+                    m.unexpected
+                ));
+            }
+        }
         if let Some(m) = &self.media {
             s.push_str(&format!(
                 "media: legs {}  sent {}  received {}  lost {}  mean jitter {:.2} ms\n",
@@ -133,5 +180,8 @@ impl LoadReport {
 
 /// Runs the load test to completion. Must run inside a tokio runtime.
 pub async fn run(cfg: LoadTestConfig) -> std::io::Result<LoadReport> {
-    fixed::run(cfg).await
+    match cfg.scenario.clone() {
+        Some(scn) => scenario::shell::run(&cfg, scn).await,
+        None => fixed::run(cfg).await,
+    }
 }
