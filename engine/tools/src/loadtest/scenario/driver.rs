@@ -272,3 +272,206 @@ impl Driver {
         &mut self.tally
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    const INVITE: &str = "<send retrans=\"500\"><![CDATA[
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Content-Length: 0
+    ]]></send>";
+    const ACK: &str = "<send><![CDATA[
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Content-Length: 0
+    ]]></send>";
+
+    fn driver(body: &str, calls: u64) -> (Driver, Instant) {
+        let xml = format!("<scenario>{body}</scenario>");
+        let scn = Scenario::parse(Path::new("t.xml"), &xml, Vec::new()).expect("loads");
+        let t0 = outdial_core::clock::Clock::now(&outdial_core::clock::VirtualClock::new());
+        let plan = Plan {
+            rate: 10.0,
+            calls,
+            concurrency: 100,
+        };
+        let mut d = Driver::new(Arc::new(scn), Env::for_tests(), plan, t0);
+        d.handle_timeout(t0);
+        (d, t0)
+    }
+
+    fn sent(d: &mut Driver) -> Vec<String> {
+        std::iter::from_fn(|| d.poll_transmit())
+            .map(|t| String::from_utf8(t.payload).expect("utf-8"))
+            .collect()
+    }
+
+    /// A response to `req` with a To tag, as a UAS would send it.
+    fn answer(req: &str, status: &str) -> Vec<u8> {
+        let m = Received::parse(req).expect("request");
+        let h = |n| m.first(n).unwrap_or("");
+        format!(
+            "SIP/2.0 {status}\r\nVia: {}\r\nFrom: {}\r\nTo: {};tag=uas\r\nCall-ID: {}\r\nCSeq: {}\r\nContent-Length: 0\r\n\r\n",
+            h("Via"),
+            h("From"),
+            h("To"),
+            h("Call-ID"),
+            h("CSeq")
+        )
+        .into_bytes()
+    }
+
+    fn from() -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], 5060))
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn a_call_runs_to_the_end_and_acks_with_the_peer_tag() {
+        let body = format!("{INVITE}<recv response=\"100\" optional=\"true\"/><recv response=\"180\" optional=\"true\"/><recv response=\"200\"/>{ACK}");
+        let (mut d, t0) = driver(&body, 1);
+        let out = sent(&mut d);
+        assert_eq!(out.len(), 1);
+        assert!(out[0].starts_with("INVITE sip:service@127.0.0.1:5060 SIP/2.0\r\n"));
+        d.handle_datagram(t0 + ms(10), from(), &answer(&out[0], "180 Ringing"));
+        d.handle_datagram(t0 + ms(20), from(), &answer(&out[0], "200 OK"));
+        let ack = sent(&mut d);
+        assert_eq!(ack.len(), 1);
+        assert!(
+            ack[0].starts_with("ACK ") && ack[0].contains(">;tag=uas\r\n"),
+            "{}",
+            ack[0]
+        );
+        assert!(d.is_done());
+        let r = d.report();
+        assert_eq!((r.successful_calls, r.failed_calls), (1, 0));
+        assert_eq!(r.messages[2].received, 1);
+        assert_eq!(r.messages[1].received, 0);
+        assert_eq!(d.tally().answered, 1);
+    }
+
+    #[test]
+    fn retransmissions_double_until_sipps_limit_then_the_call_fails() {
+        let (mut d, t0) = driver(&format!("{INVITE}<recv response=\"200\"/>"), 1);
+        assert_eq!(sent(&mut d).len(), 1);
+        let mut at = Vec::new();
+        let mut t = t0;
+        while !d.is_done() {
+            t = d.poll_timeout().expect("a timer");
+            d.handle_timeout(t);
+            if !sent(&mut d).is_empty() {
+                at.push((t - t0).as_millis());
+            }
+        }
+        // T1 = 500 ms doubling, 5 retransmissions for an INVITE, failure after the sixth wait.
+        assert_eq!(at, [500, 1500, 3500, 7500, 15500]);
+        assert_eq!((t - t0).as_millis(), 31_500);
+        let r = d.report();
+        assert_eq!(r.failed_calls, 1);
+        assert_eq!(r.messages[0].retransmissions, 5);
+        assert_eq!(r.messages[0].timeouts, 1);
+        assert_eq!(d.tally().failed.get("max-retransmissions"), Some(&1));
+    }
+
+    #[test]
+    fn a_repeated_200_gets_the_ack_again_and_an_unexpected_486_fails_with_an_ack() {
+        let body = format!("{INVITE}<recv response=\"200\"/>{ACK}<pause milliseconds=\"1000\"/>");
+        let (mut d, t0) = driver(&body, 2);
+        let inv = sent(&mut d);
+        let ok = answer(&inv[0], "200 OK");
+        d.handle_datagram(t0 + ms(5), from(), &ok);
+        assert_eq!(sent(&mut d).len(), 1);
+        d.handle_datagram(t0 + ms(505), from(), &ok);
+        let again = sent(&mut d);
+        assert_eq!(again.len(), 1);
+        assert!(again[0].starts_with("ACK "));
+        d.handle_timeout(t0 + ms(100));
+        let inv2 = sent(&mut d);
+        assert_eq!(inv2.len(), 1);
+        d.handle_datagram(t0 + ms(110), from(), &answer(&inv2[0], "486 Busy Here"));
+        let tidy = sent(&mut d);
+        assert_eq!(tidy.len(), 1, "{tidy:?}");
+        assert!(tidy[0].starts_with("ACK sip:service@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-42-2-0\r\n"), "{}", tidy[0]);
+        assert!(tidy[0].contains("CSeq: 1 ACK\r\n"));
+        d.handle_timeout(t0 + ms(2000));
+        assert!(d.is_done());
+        let r = d.report();
+        assert_eq!((r.successful_calls, r.failed_calls), (1, 1));
+        assert_eq!(r.messages[1].recv_retransmissions, 1);
+        assert_eq!(r.messages[2].retransmissions, 1);
+        assert_eq!(r.messages[1].unexpected, 1);
+        assert_eq!(d.tally().failed.get("486"), Some(&1));
+    }
+
+    #[test]
+    fn variables_loop_through_a_test_and_a_label() {
+        let body = r#"<nop><action><assign assign_to="i" value="0"/></action></nop>
+            <label id="top"/>
+            <nop counter="turns"><action><add assign_to="i" value="1"/>
+              <test assign_to="more" variable="i" compare="less_than" value="3"/></action></nop>
+            <nop next="top" test="more"/>
+            <nop><action><jump value="5"/></action></nop>
+            <nop counter="skipped"/>"#;
+        let (mut d, _) = driver(body, 1);
+        assert!(d.is_done());
+        let r = d.report();
+        assert_eq!(r.successful_calls, 1);
+        assert_eq!(r.counters.get("turns"), Some(&3));
+        assert_eq!(r.counters.get("skipped"), Some(&0));
+    }
+
+    #[test]
+    fn a_recv_timeout_jumps_to_ontimeout_or_fails_the_call() {
+        let body = format!(
+            "{INVITE}<recv response=\"200\" timeout=\"2000\" ontimeout=\"late\"/><label id=\"late\"/><recv response=\"600\" timeout=\"100\"/>"
+        );
+        let (mut d, t0) = driver(&body, 1);
+        let inv = sent(&mut d);
+        d.handle_datagram(t0 + ms(1), from(), &answer(&inv[0], "100 Trying"));
+        // The 100 ends INVITE retransmissions without matching: it is unexpected.
+        assert!(d.is_done());
+        assert_eq!(d.tally().failed.get("100"), Some(&1));
+        let (mut d, t0) = driver(&body, 1);
+        sent(&mut d);
+        let mut t = t0;
+        while !d.is_done() {
+            t = d.poll_timeout().expect("timer");
+            d.handle_timeout(t);
+            sent(&mut d);
+        }
+        // Retransmissions run until the 2 s timeout jumps, then the 100 ms one fails the call.
+        assert_eq!((t - t0).as_millis(), 2100);
+        let r = d.report();
+        assert_eq!((r.messages[1].timeouts, r.messages[2].timeouts), (1, 1));
+        assert_eq!(d.tally().failed.get("recv-timeout"), Some(&1));
+    }
+
+    #[test]
+    fn lost_and_failed_checks_are_counted() {
+        let body = format!(
+            "<send lost=\"100\"><![CDATA[\nOPTIONS sip:a SIP/2.0\nCall-ID: [call_id]\n]]></send>{}",
+            "<nop><action><ereg regexp=\"x\" search_in=\"var\" variable=\"unset\" check_it=\"true\" assign_to=\"m\"/></action></nop>"
+        );
+        let (mut d, _) = driver(&body, 1);
+        assert!(sent(&mut d).is_empty());
+        assert!(d.is_done());
+        let r = d.report();
+        assert_eq!((r.messages[0].lost, r.messages[0].sent), (1, 1));
+        assert_eq!(r.failed_calls, 1);
+        assert_eq!(d.tally().failed.get("regexp-header-missing"), Some(&1));
+    }
+}

@@ -3,243 +3,19 @@
 //! dropped. The actions inside `<action>` are read by `load_action.rs`.
 
 use std::collections::HashMap;
-use std::fmt;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::Path;
 
 use roxmltree::{Document, Node, ParsingOptions};
 
 use super::dist::Dist;
 use super::inject::InjectionFile;
+use super::load_el::{El, Refusal};
+pub use super::load_el::{LoadError, LoadProblem};
 use super::template::{clean_message, Names, Template, TemplateError};
 use super::vars::VarId;
 use super::{
     Defaults, Expect, Optional, Outgoing, Pause, PauseLen, Recv, Scenario, Send, Step, StepKind,
 };
-
-/// Why a scenario was refused: the file, the line of the element at fault, and the problem.
-#[derive(Debug)]
-pub struct LoadError {
-    pub path: PathBuf,
-    /// 0 when the problem is the file as a whole.
-    pub line: u32,
-    pub problem: LoadProblem,
-}
-
-impl fmt::Display for LoadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 {
-            write!(f, "{}: {}", self.path.display(), self.problem)
-        } else {
-            write!(f, "{}:{}: {}", self.path.display(), self.line, self.problem)
-        }
-    }
-}
-
-impl std::error::Error for LoadError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.problem)
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum LoadProblem {
-    #[error("cannot read the scenario: {0}")]
-    Read(#[source] std::io::Error),
-    #[error("not well-formed XML: {0}")]
-    Xml(#[source] roxmltree::Error),
-    #[error("the root element is <{0}>, not <scenario>")]
-    Root(String),
-    #[error("<{element}> is not supported{hint}")]
-    Element { element: String, hint: &'static str },
-    #[error("attribute {attribute:?} of <{element}> is not supported{hint}")]
-    Attribute {
-        element: String,
-        attribute: String,
-        hint: &'static str,
-    },
-    #[error("<{element}> needs the attribute {attribute:?}")]
-    Missing {
-        element: String,
-        attribute: &'static str,
-    },
-    #[error("{attribute}={value:?} of <{element}>: expected {expected}")]
-    Value {
-        element: String,
-        attribute: String,
-        value: String,
-        expected: &'static str,
-    },
-    #[error("<{element}>: {source}")]
-    Template {
-        element: String,
-        #[source]
-        source: TemplateError,
-    },
-    #[error("regular expression: {0}")]
-    Regex(#[source] regex::Error),
-    #[error("label {0:?} is not defined")]
-    UnknownLabel(String),
-    #[error("label {0:?} is defined twice")]
-    DuplicateLabel(String),
-    #[error("the optional <recv> before <{0}> has no mandatory <recv> after it")]
-    OptionalSequence(String),
-    #[error("the scenario waits for a message before sending one: UAS scenarios are not supported (the load tester places calls)")]
-    NotUac,
-    #[error("<timewait> must be the scenario's last message")]
-    TimewaitNotLast,
-    #[error("the scenario has no message")]
-    Empty,
-}
-
-/// The attributes every message element may carry (SIPp's common attributes).
-const COMMON: &[&str] = &[
-    "next",
-    "test",
-    "chance",
-    "condexec",
-    "condexec_inverse",
-    "start_rtd",
-    "rtd",
-    "repeat_rtd",
-    "counter",
-    "lost",
-    "crlf",
-    "hide",
-    "display",
-    "hiderest",
-    "ontimeout",
-];
-
-/// One element being read: its node, line and name.
-#[derive(Clone, Copy)]
-pub(super) struct El<'a, 'i> {
-    pub node: Node<'a, 'i>,
-    pub line: u32,
-    pub name: &'a str,
-}
-
-impl<'a, 'i> El<'a, 'i> {
-    pub fn new(doc: &Document<'i>, node: Node<'a, 'i>) -> Self {
-        Self {
-            node,
-            line: doc.text_pos_at(node.range().start).row,
-            name: node.tag_name().name(),
-        }
-    }
-
-    pub fn attr(&self, name: &str) -> Option<&'a str> {
-        self.node.attribute(name)
-    }
-
-    pub fn err(&self, problem: LoadProblem) -> Refusal {
-        Refusal {
-            line: self.line,
-            problem,
-        }
-    }
-
-    pub fn refuse(&self, hint: &'static str) -> Refusal {
-        self.err(LoadProblem::Element {
-            element: self.name.into(),
-            hint,
-        })
-    }
-
-    /// Refuses any attribute outside `allowed` (and, when `common`, SIPp's common ones).
-    pub fn only(&self, allowed: &[&str], common: bool) -> Result<(), Refusal> {
-        for a in self.node.attributes() {
-            let n = a.name();
-            if !(allowed.contains(&n) || common && COMMON.contains(&n)) {
-                return Err(self.err(LoadProblem::Attribute {
-                    element: self.name.into(),
-                    attribute: n.into(),
-                    hint: attribute_hint(n),
-                }));
-            }
-        }
-        Ok(())
-    }
-
-    pub fn need(&self, name: &'static str) -> Result<&'a str, Refusal> {
-        self.attr(name).ok_or_else(|| {
-            self.err(LoadProblem::Missing {
-                element: self.name.into(),
-                attribute: name,
-            })
-        })
-    }
-
-    pub fn bad(&self, attribute: &str, value: &str, expected: &'static str) -> Refusal {
-        self.err(LoadProblem::Value {
-            element: self.name.into(),
-            attribute: attribute.into(),
-            value: value.into(),
-            expected,
-        })
-    }
-
-    pub fn bool(&self, name: &str, default: bool) -> Result<bool, Refusal> {
-        match self.attr(name) {
-            None => Ok(default),
-            Some("true") => Ok(true),
-            Some("false") => Ok(false),
-            Some(v) => Err(self.bad(name, v, "true or false")),
-        }
-    }
-
-    pub fn f64(&self, name: &str) -> Result<Option<f64>, Refusal> {
-        match self.attr(name) {
-            None => Ok(None),
-            Some(v) => match v.trim().parse::<f64>() {
-                Ok(x) if x.is_finite() => Ok(Some(x)),
-                _ => Err(self.bad(name, v, "a number")),
-            },
-        }
-    }
-
-    pub fn need_f64(&self, name: &'static str) -> Result<f64, Refusal> {
-        self.need(name)?;
-        self.f64(name)?
-            .ok_or_else(|| self.bad(name, "", "a number"))
-    }
-
-    pub fn millis(&self, name: &str) -> Result<Option<Duration>, Refusal> {
-        match self.attr(name) {
-            None => Ok(None),
-            Some(v) => match v.trim().parse::<u64>() {
-                Ok(ms) if ms <= i32::MAX as u64 => Ok(Some(Duration::from_millis(ms))),
-                _ => Err(self.bad(name, v, "whole milliseconds")),
-            },
-        }
-    }
-
-    pub fn template(&self, text: &str, names: &mut Loader) -> Result<Template, Refusal> {
-        Template::compile_fragment(text, names).map_err(|source| {
-            self.err(LoadProblem::Template {
-                element: self.name.into(),
-                source,
-            })
-        })
-    }
-}
-
-fn attribute_hint(name: &str) -> &'static str {
-    match name {
-        "start_txn" | "ack_txn" | "response_txn" => " (named transactions are not implemented)",
-        "timeout" => " here (only <recv> takes a timeout)",
-        "dest" | "src" => " (3PCC is not implemented)",
-        _ => "",
-    }
-}
-
-/// A refusal before the path is attached.
-#[derive(Debug)]
-pub(super) struct Refusal {
-    pub line: u32,
-    pub problem: LoadProblem,
-}
 
 /// Names met while loading: variables, rtds, counters, injection files.
 pub(super) struct Loader {
@@ -463,6 +239,13 @@ const PAUSE_ATTRS: &[&str] = &[
     "k",
     "x_m",
     "sanity_check",
+    // Parameters of the distributions refused by name (gamma, negbin, gpareto).
+    "theta",
+    "n",
+    "p",
+    "shape",
+    "scale",
+    "location",
 ];
 
 fn read_send(el: El, loader: &mut Loader, methods: &mut Vec<Box<str>>) -> Result<Send, Refusal> {
@@ -722,4 +505,118 @@ fn default_messages(loader: &mut Loader) -> Result<Defaults, Refusal> {
         cancel: t(CANCEL, loader)?,
         ok: t(OK, loader)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(xml: &str) -> Result<Scenario, LoadError> {
+        Scenario::parse(Path::new("t.xml"), xml, Vec::new())
+    }
+
+    fn refused(xml: &str) -> (u32, String) {
+        let e = parse(xml).expect_err("refused");
+        (e.line, e.to_string())
+    }
+
+    const UAC: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="t">
+  <send retrans="500">
+    <![CDATA[
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="403" optional="true" next="end"/>
+  <recv response="200" rtd="true">
+    <action><ereg regexp="tag=([a-z]+)" search_in="hdr" header="To:" assign_to="all,tag"/></action>
+  </recv>
+  <pause/>
+  <label id="end"/>
+</scenario>
+"#;
+
+    #[test]
+    fn compiles_steps_labels_and_names() {
+        let s = parse(UAC).expect("loads");
+        assert_eq!(s.name, "t");
+        assert_eq!(s.steps.len(), 5);
+        assert_eq!(s.steps[0].line, 4);
+        assert!(
+            matches!(&s.steps[0].kind, StepKind::Send(x) if x.what == Outgoing::Request("INVITE".into())
+            && x.retrans == Some(std::time::Duration::from_millis(500)))
+        );
+        let StepKind::Recv(r) = &s.steps[2].kind else {
+            panic!("recv expected");
+        };
+        assert_eq!(r.optional, Optional::Yes);
+        assert_eq!(&*r.methods, &["INVITE".into()]);
+        // A label after the last message points past it: the end of the scenario.
+        assert_eq!(s.steps[2].next, Some(5));
+        assert_eq!(s.rtd_names, vec!["1".into()]);
+        assert_eq!(s.var_names, vec!["all".into(), "tag".into()]);
+        assert!(matches!(
+            s.steps[4].kind,
+            StepKind::Pause(Pause {
+                len: PauseLen::Default,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn refuses_what_it_does_not_play_with_the_line() {
+        let body = |inner: &str| {
+            format!("<scenario>\n<send><![CDATA[\nOPTIONS sip:a SIP/2.0\n]]></send>\n{inner}\n</scenario>")
+        };
+        let (line, msg) = refused(&body("<sendCmd><![CDATA[x]]></sendCmd>"));
+        assert_eq!(line, 5);
+        assert!(
+            msg.starts_with("t.xml:5: <sendCmd> is not supported"),
+            "{msg}"
+        );
+        let (line, msg) = refused(&body("<recv response=\"200\" response_txn=\"inv\"/>"));
+        assert_eq!(line, 5);
+        assert!(
+            msg.contains("response_txn") && msg.contains("transactions"),
+            "{msg}"
+        );
+        let (line, msg) = refused(&body(
+            "<nop>\n<action>\n<exec play_pcap_audio=\"a.pcap\"/>\n</action>\n</nop>",
+        ));
+        assert_eq!(line, 7);
+        assert!(msg.contains("<exec>") && msg.contains("media"), "{msg}");
+        let (line, msg) = refused(&body("<recv response=\"200\" next=\"nowhere\"/>"));
+        assert_eq!((line, msg.contains("\"nowhere\"")), (5, true));
+        let (line, msg) = refused("<scenario>\n\n<send><![CDATA[\nINVITE sip:a SIP/2.0\nX: [unknown_kw]\n]]></send>\n</scenario>");
+        assert_eq!(line, 3);
+        assert!(msg.contains("[unknown_kw]"), "{msg}");
+        let (line, _) = refused("<scenario>\n<recv request=\"INVITE\"/>\n</scenario>");
+        assert_eq!(line, 2);
+        let (line, msg) = refused(&body(
+            "<recv response=\"180\" optional=\"true\"/>\n<pause/>",
+        ));
+        assert_eq!(line, 6);
+        assert!(msg.contains("optional"), "{msg}");
+        let (line, msg) = refused("<scenario>\n<send>\n</scenario>");
+        assert!(line >= 2 && msg.contains("XML"), "{msg}");
+        let (_, msg) = refused(&body("<pause distribution=\"gamma\" k=\"1\" theta=\"2\"/>"));
+        assert!(msg.contains("distribution=\"gamma\""), "{msg}");
+    }
+
+    #[test]
+    fn latin1_files_load() {
+        let mut bytes = b"<scenario name=\"caf\xe9\"><send><![CDATA[\nOPTIONS sip:a SIP/2.0\n]]></send></scenario>".to_vec();
+        let dir = std::env::temp_dir().join(format!("outdial-latin1-{}.xml", std::process::id()));
+        std::fs::write(&dir, &bytes).expect("write");
+        let s = Scenario::load(&dir, Vec::new()).expect("loads");
+        let _ = std::fs::remove_file(&dir);
+        assert_eq!(s.name, "café");
+        bytes.clear();
+    }
 }

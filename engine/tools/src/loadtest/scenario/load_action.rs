@@ -6,7 +6,8 @@ use roxmltree::Node;
 use super::actions::{
     compile_regex, Action, Arith, Check, Compare, Ereg, Rhs, SearchIn, StrRhs, Strcmp, Test,
 };
-use super::load::{read_dist, El, LoadProblem, Loader, Refusal};
+use super::load::{read_dist, Loader};
+use super::load_el::{El, LoadProblem, Refusal};
 use super::template::Names;
 
 /// The actions of a message element, in order; any child other than `<action>` is refused.

@@ -5,6 +5,7 @@
 //!   load      XML -> Scenario (steps, templates, actions); anything unsupported is refused
 //!             with its element's line, never skipped
 //!   template  <send> text split into literals and keywords; rendering per call
+//!   keyword   each keyword's parsing (offsets, parameters) and rendering
 //!   msg       a lenient view of received messages (start line, headers by name)
 //!   actions   ereg, variables, test, jump, log, exec int_cmd, verifyauth
 //!   vars, dist, inject   call variables, seeded draws and distributions, -inf files
@@ -27,8 +28,10 @@ mod call_incoming;
 mod dist;
 mod driver;
 mod inject;
+mod keyword;
 mod load;
 mod load_action;
+mod load_el;
 mod msg;
 mod report;
 pub(crate) mod shell;
