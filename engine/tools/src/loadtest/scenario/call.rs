@@ -115,7 +115,9 @@ pub(crate) struct Call {
     pub(super) paused_until: Option<Instant>,
     pub(super) retrans: Option<Retrans>,
     pub(super) recv_deadline: Option<Instant>,
+    /// The last message sent, while its retransmissions run.
     pub(super) last_send: Vec<u8>,
+    pub(super) last_send_invite: bool,
     pub(super) last_send_index: Option<usize>,
     pub(super) last_recv: Option<String>,
     pub(super) last_recv_index: Option<usize>,
@@ -162,6 +164,7 @@ impl Call {
             retrans: None,
             recv_deadline: None,
             last_send: Vec::new(),
+            last_send_invite: false,
             last_send_index: None,
             last_recv: None,
             last_recv_index: None,
@@ -331,8 +334,8 @@ impl Call {
         if matches!(&send.what, Outgoing::Request(m) if &**m != "ACK" && &**m != "CANCEL") {
             self.cseq = self.cseq.wrapping_add(1);
         }
-        let bytes = match self.render(cx, &send.template, method, self.index as i64, now) {
-            Ok(s) => s.into_bytes(),
+        let text = match self.render(cx, &send.template, method, self.index as i64, now) {
+            Ok(s) => s,
             Err(e) => {
                 self.fail(cx, Failure::Render(e));
                 return false;
@@ -346,12 +349,7 @@ impl Call {
             "INVITE" if self.invite_sent.is_none() => self.invite_sent = Some(now),
             _ => {}
         }
-        if self.lost(step.lost) {
-            cx.tally.messages[self.index].lost += 1;
-        } else {
-            cx.out.push(bytes.clone());
-        }
-        self.last_send = bytes;
+        self.last_send_invite = method == "INVITE";
         self.last_send_index = Some(self.index);
         if let Some(recv) = self.last_recv_index {
             self.recv_retrans = Some(RecvRetrans {
@@ -367,9 +365,18 @@ impl Call {
             delay,
             invite: method == "INVITE",
         });
-        let sent = std::mem::take(&mut self.last_send);
-        self.run_actions(cx, now, std::str::from_utf8(&sent).ok());
-        self.last_send = sent;
+        self.run_actions(cx, now, Some(&text));
+        let bytes = text.into_bytes();
+        // Only a retransmitted message is kept; the others go out without a copy.
+        self.last_send.clear();
+        if self.retrans.is_some() {
+            self.last_send.extend_from_slice(&bytes);
+        }
+        if self.lost(step.lost) {
+            cx.tally.messages[self.index].lost += 1;
+        } else {
+            cx.out.push(bytes);
+        }
         cx.tally.messages[self.index].sent += 1;
         if self.end.is_none() {
             self.next(cx);

@@ -350,7 +350,7 @@ impl Call {
         if self.index == 0 {
             return;
         }
-        let invite = self.last_send.starts_with(b"INVITE");
+        let invite = self.last_send_invite;
         let last_status = self
             .last_recv
             .as_deref()

@@ -42,6 +42,11 @@ async fn send(socket: &UdpSocket, payload: &[u8], dest: SocketAddr) -> bool {
     }
 }
 
+/// SIPp caps pauses and timeouts at INT_MAX milliseconds; so does the player.
+fn cap(d: Duration) -> Duration {
+    d.min(Duration::from_millis(i32::MAX as u64))
+}
+
 /// Plays `scn` against `cfg.target` to completion. Must run inside a tokio runtime.
 pub(crate) async fn run(cfg: &LoadTestConfig, scn: Arc<Scenario>) -> io::Result<LoadReport> {
     let socket = bind(cfg.bind, cfg.socket)?;
@@ -53,8 +58,8 @@ pub(crate) async fn run(cfg: &LoadTestConfig, scn: Arc<Scenario>) -> io::Result<
     let mut env = Env::new(local, cfg.target, std::process::id());
     env.media_port = media.local_addr()?.port();
     env.service.clone_from(&cfg.service);
-    env.default_pause = cfg.hold;
-    env.recv_timeout = cfg.recv_timeout;
+    env.default_pause = cap(cfg.hold);
+    env.recv_timeout = cfg.recv_timeout.map(cap);
     env.seed = cfg.seed;
     env.unix_start = Duration::from_millis(clock::unix_ms());
     if let Some(h) = &cfg.remote_host {

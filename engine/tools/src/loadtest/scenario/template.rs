@@ -151,7 +151,13 @@ impl Template {
                         u8::from_str_radix(&digits, 16).map_err(|_| TemplateError::Unterminated)?;
                     literals.push(char::from(v));
                 }
-                rest = &hex[n.max(1).min(hex.len())..];
+                // Like SIPp, a `\x` not followed by a hex digit swallows the next character.
+                let skip = if n > 0 {
+                    n
+                } else {
+                    hex.chars().next().map_or(0, char::len_utf8)
+                };
+                rest = &hex[skip..];
                 continue;
             }
             match c {
@@ -303,6 +309,53 @@ pub(super) mod tests {
         t.render(&cx(&e, vars, last), "INVITE", &mut out)
             .expect("renders");
         out
+    }
+
+    #[test]
+    fn hex_escapes_never_split_a_character() {
+        let mut n = N::default();
+        for src in ["a\\x", "a\\xé", "\\x5", "\\x5bz", "\\xzz"] {
+            assert!(Template::compile_message(src, &mut n).is_ok(), "{src:?}");
+        }
+    }
+
+    #[test]
+    fn random_text_never_panics_when_compiled_or_rendered() {
+        // Hostile scenario text: brackets, quotes, escapes and multi-byte characters.
+        const ALPHABET: [&str; 16] = [
+            "[",
+            "]",
+            "\"",
+            "\\",
+            "x",
+            "5",
+            "\n",
+            " ",
+            "é",
+            "$",
+            "last_Via:",
+            "len",
+            "+",
+            "-",
+            "field0",
+            "=",
+        ];
+        let mut rng = super::super::dist::Rng::new(3);
+        let e = env();
+        let v = Vars::new(8);
+        let last = "SIP/2.0 200 OK\r\nVia: a\r\nTo: <sip:b>;tag=t\r\nCSeq: 1 INVITE\r\n\r\n";
+        for _ in 0..20_000 {
+            let len = (rng.next_u64() % 24) as usize;
+            let src: String = (0..len)
+                .map(|_| ALPHABET[(rng.next_u64() % ALPHABET.len() as u64) as usize])
+                .collect();
+            let mut n = N::default();
+            if let Ok(t) = Template::compile_message(&src, &mut n) {
+                let mut out = String::new();
+                let _ = t.render(&cx(&e, &v, Some(last)), "INVITE", &mut out);
+            }
+            let _ = super::super::msg::Received::parse(&src);
+        }
     }
 
     #[test]
