@@ -143,8 +143,9 @@ enum Cmd {
         auth_password: Option<String>,
         /// Play this SIPp XML scenario (UAC side) instead of the fixed call shape; the exit
         /// status is then SIPp's: 0 when every call succeeded, 1 when some failed, 255 when
-        /// the scenario is refused.
-        #[arg(long)]
+        /// the scenario is refused. The scenario's own messages replace the fixed shape's
+        /// options (RTP, digest credentials, ring timeout, T1), so those are refused with it.
+        #[arg(long, conflicts_with_all = ["media", "auth_user", "ring_timeout_ms", "t1_ms"])]
         scenario: Option<PathBuf>,
         /// Injection file for [fieldN] keywords (SIPp's -inf); repeat for several.
         #[arg(long = "inf", requires = "scenario")]
