@@ -461,6 +461,46 @@ mod tests {
     }
 
     #[test]
+    fn rrs_keeps_the_route_set_reversed_and_the_contact_as_next_url() {
+        let ack = "<send><![CDATA[
+          ACK [next_url] SIP/2.0
+          [routes]
+          [last_Record-Route:]
+          Call-ID: [call_id]
+          CSeq: 1 ACK
+          Content-Length: 0
+        ]]></send>";
+        let (mut d, t0) = driver(
+            &format!("{INVITE}<recv response=\"200\" rrs=\"true\"/>{ack}"),
+            1,
+        );
+        let inv = sent(&mut d);
+        let ok = String::from_utf8(answer(&inv[0], "200 OK")).expect("utf-8").replace(
+            "Content-Length: 0",
+            "Record-Route: <sip:p1;lr>\r\nRecord-Route: <sip:p2;lr>\r\nContact: <sip:bob@10.0.0.9:5080>\r\nContent-Length: 0",
+        );
+        d.handle_datagram(t0 + ms(3), from(), ok.as_bytes());
+        let out = sent(&mut d);
+        assert!(
+            out[0].starts_with(
+                "ACK sip:bob@10.0.0.9:5080 SIP/2.0\r\nRoute: <sip:p2;lr>, <sip:p1;lr>\r\n\
+                 Record-Route: <sip:p1;lr>, <sip:p2;lr>\r\nCall-ID: "
+            ),
+            "{}",
+            out[0]
+        );
+        // Without Record-Route, [routes] and [last_Record-Route:] take their lines with them.
+        let (mut d, t0) = driver(
+            &format!("{INVITE}<recv response=\"200\" rrs=\"true\"/>{ack}"),
+            1,
+        );
+        let inv = sent(&mut d);
+        d.handle_datagram(t0 + ms(3), from(), &answer(&inv[0], "200 OK"));
+        let out = sent(&mut d);
+        assert!(out[0].contains(" SIP/2.0\r\nCall-ID: "), "{}", out[0]);
+    }
+
+    #[test]
     fn lost_and_failed_checks_are_counted() {
         let body = format!(
             "<send lost=\"100\"><![CDATA[\nOPTIONS sip:a SIP/2.0\nCall-ID: [call_id]\n]]></send>{}",

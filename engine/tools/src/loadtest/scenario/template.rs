@@ -43,6 +43,8 @@ pub enum TemplateError {
     Parameter(String),
     #[error("the message is empty")]
     Empty,
+    #[error("the message is longer than 4 GiB")]
+    TooLong,
 }
 
 /// Why a message could not be rendered for one call (the call fails, the run goes on).
@@ -183,7 +185,7 @@ impl Template {
         }
         flush(&literals, &mut pieces, &mut run_start);
         if literals.len() > u32::MAX as usize {
-            return Err(TemplateError::Empty);
+            return Err(TemplateError::TooLong);
         }
         Ok(Self {
             literals: literals.into(),
