@@ -7,7 +7,7 @@
 //!   template  <send> text split into literals and keywords; rendering per call
 //!   keyword   each keyword's parsing (offsets, parameters) and rendering
 //!   msg       a lenient view of received messages (start line, headers by name)
-//!   actions   ereg, variables, test, jump, log, exec int_cmd, verifyauth
+//!   actions   ereg, variables (assign, arithmetic, test, strcmp), jump, log, exec int_cmd
 //!   vars, dist, inject   call variables, seeded draws and distributions, -inf files
 //!   call      one call: SIPp's message matching, retransmissions, timeouts, branching
 //!   driver    many calls: launching at a rate, demultiplexing by Call-ID, counters
@@ -17,6 +17,11 @@
 //!
 //! The scenario plays the UAC side (calls are started at `--rate`); a scenario that starts by
 //! waiting for a request (a UAS scenario) is refused at load.
+//!
+//! Accepted and without effect, since they only shape SIPp's screen or its media handling:
+//! the attributes `crlf`, `hide`, `display`, `hiderest`, `ignoresdp` and `sanity_check`, and
+//! the elements `<ResponseTimeRepartition>`, `<CallLengthRepartition>` and `<Reference>` (the
+//! report gives `rtd` percentiles rather than repartition buckets).
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
