@@ -143,6 +143,25 @@ enum Cmd {
         /// Password for digest challenges.
         #[arg(long, requires = "auth_user")]
         auth_password: Option<String>,
+        /// Play this SIPp XML scenario (UAC side) instead of the fixed call shape; the exit
+        /// status is then SIPp's: 0 when every call succeeded, 1 when some failed, 255 when
+        /// the scenario is refused. The scenario's own messages replace the fixed shape's
+        /// options (RTP, digest credentials, ring timeout, T1), so those are refused with it.
+        #[arg(long, conflicts_with_all = ["media", "auth_user", "ring_timeout_ms", "t1_ms"])]
+        scenario: Option<PathBuf>,
+        /// Injection file for [fieldN] keywords (SIPp's -inf); repeat for several.
+        #[arg(long = "inf", requires = "scenario")]
+        injection_files: Vec<PathBuf>,
+        /// [service] in scenarios (SIPp's -s).
+        #[arg(long, default_value = "service", requires = "scenario")]
+        service: String,
+        /// How long a scenario's <recv> without timeout waits, ms (SIPp's -recv_timeout);
+        /// 0 waits forever, as SIPp does.
+        #[arg(long, default_value_t = 0, requires = "scenario")]
+        recv_timeout_ms: u64,
+        /// Seed of the scenario's random choices (lost, chance, RANDOM lines, distributions).
+        #[arg(long, default_value_t = 1, requires = "scenario")]
+        seed: u64,
     },
     /// Simulate a zone in virtual time: predictive pacing against its baselines.
     ///
@@ -354,6 +373,11 @@ async fn run(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Error>> {
             coalesce_us,
             auth_user,
             auth_password,
+            scenario,
+            injection_files,
+            service,
+            recv_timeout_ms,
+            seed,
         } => {
             if !(rate > 0.0 && rate.is_finite()) {
                 return Err("--rate must be a positive number of calls per second".into());
@@ -361,12 +385,35 @@ async fn run(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Error>> {
             if t1_ms == 0 {
                 return Err("--t1-ms must be at least 1".into());
             }
+            let compiled = match scenario
+                .as_deref()
+                .map(|p| load_scenario(p, &injection_files))
+            {
+                Some(Ok(s)) => Some(std::sync::Arc::new(s)),
+                Some(Err(e)) => {
+                    eprintln!("outdial: {e}");
+                    return Ok(ExitCode::from(255));
+                }
+                None => None,
+            };
+            let target_text = target.clone();
             let target: SocketAddr = tokio::net::lookup_host(&target)
                 .await
                 .map_err(|e| format!("cannot resolve --target {target}: {e}"))?
                 .next()
                 .ok_or_else(|| format!("--target {target} resolves to no address"))?;
             let mut cfg = loadtest::LoadTestConfig::new(target);
+            let scenario_mode = compiled.is_some();
+            cfg.scenario = compiled;
+            cfg.service = service;
+            cfg.remote_host = Some(
+                target_text
+                    .rsplit_once(':')
+                    .map_or(target_text.clone(), |(h, _)| h.to_owned()),
+            );
+            cfg.recv_timeout =
+                (recv_timeout_ms > 0).then(|| Duration::from_millis(recv_timeout_ms));
+            cfg.seed = seed;
             cfg.rate = rate;
             cfg.calls = calls;
             cfg.concurrency = concurrency.max(1);
@@ -390,7 +437,12 @@ async fn run(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Error>> {
             } else {
                 print!("{}", report.render());
             }
-            Ok(ExitCode::SUCCESS)
+            let some_failed = report.scenario.as_ref().is_some_and(|s| s.failed_calls > 0);
+            Ok(if scenario_mode && some_failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Cmd::Status { api, config, json } => {
             let cols = match config {
@@ -431,4 +483,16 @@ async fn run(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Error>> {
             })
         }
     }
+}
+
+/// Reads the injection files, then compiles the scenario against them.
+fn load_scenario(
+    path: &std::path::Path,
+    injection_files: &[PathBuf],
+) -> Result<loadtest::Scenario, Box<dyn std::error::Error>> {
+    let files = injection_files
+        .iter()
+        .map(|f| loadtest::scenario::InjectionFile::load(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(loadtest::Scenario::load(path, files)?)
 }

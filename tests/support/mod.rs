@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod desktop;
 pub mod node;
 pub mod pg;
+pub mod scenario;
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};

@@ -1,144 +1,29 @@
-//! `outdial loadtest`: places N calls at a rate against a SIP server and reports what happened.
+//! The fixed call shape: INVITE with an SDP offer, hold, BYE, through the `sip` crate's endpoint.
 //!
 //! One task owns the socket and the sans-IO endpoint, so the whole call path runs without a
 //! lock or a cross-thread hop; the pacing below is deadline-based, so a late wake-up launches
 //! the calls it owes instead of drifting.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap};
 use std::io::Write;
-use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-use sip::transport::{SocketConfig, UdpTransport};
-use sip::{CallEvent, CallKey, Dial, EndReason, Endpoint, EndpointConfig, Event, TimerConfig};
+use sip::transport::UdpTransport;
+use sip::{CallEvent, CallKey, Dial, EndReason, Endpoint, EndpointConfig, Event};
 
+use super::{LoadReport, LoadTestConfig};
 use crate::media_legs::MediaLegs;
-use crate::stats::{Percentiles, Samples};
+use crate::stats::Samples;
 use outdial_core::clock;
 use outdial_node::cpu::process_cpu_seconds;
-
-/// What to run.
-#[derive(Debug, Clone)]
-pub struct LoadTestConfig {
-    pub target: SocketAddr,
-    pub bind: SocketAddr,
-    /// Calls per second to attempt.
-    pub rate: f64,
-    pub calls: u64,
-    /// Most calls in progress at once; launching waits when reached.
-    pub concurrency: u64,
-    /// How long an answered call is held before our BYE.
-    pub hold: Duration,
-    pub media: bool,
-    pub ring_timeout: Duration,
-    pub timers: TimerConfig,
-    pub socket: SocketConfig,
-    /// User part of the Request-URI; the call number is appended so each call is distinct.
-    pub user_prefix: String,
-    pub progress: bool,
-    /// Digest credentials for 401/407 challenges from the target.
-    pub credentials: Option<sip::auth::Credentials>,
-    /// After a read that found datagrams, wait this long before the next read instead of
-    /// waking for each datagram: under load, one wake handles many. Adds at most this much
-    /// to a measured setup time. Zero wakes for every datagram.
-    pub coalesce: Duration,
-}
-
-impl LoadTestConfig {
-    pub fn new(target: SocketAddr) -> Self {
-        Self {
-            target,
-            bind: SocketAddr::new(
-                if target.ip().is_loopback() {
-                    target.ip()
-                } else {
-                    IpAddr::from([0, 0, 0, 0])
-                },
-                0,
-            ),
-            rate: 100.0,
-            calls: 1000,
-            concurrency: 10_000,
-            hold: Duration::ZERO,
-            media: false,
-            ring_timeout: Duration::from_secs(30),
-            timers: TimerConfig::default(),
-            socket: SocketConfig::default(),
-            user_prefix: "load".into(),
-            progress: true,
-            credentials: None,
-            coalesce: Duration::from_millis(1),
-        }
-    }
-}
-
-/// The run's outcome: the JSON keys, plus a few more.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct LoadReport {
-    pub attempted: u64,
-    pub answered: u64,
-    /// Final status code (or "timeout", "ring-timeout") → count.
-    pub failed: BTreeMap<String, u64>,
-    /// Answered calls per second of wall time from first INVITE to last answer.
-    pub cps: f64,
-    /// INVITE sent → 2xx received.
-    pub setup_ms: Percentiles,
-    /// SIP retransmissions we sent (INVITE, BYE, CANCEL and answers).
-    pub retransmissions: u64,
-    pub cpu_seconds: f64,
-    pub wall_seconds: f64,
-    /// Provisional responses that carried SDP (early media).
-    pub early_media: u64,
-    /// Calls the far end hung up before our hold time ran out.
-    pub remote_hangups: u64,
-    /// Responses matching no transaction, and datagrams too broken to parse.
-    pub stray_responses: u64,
-    pub dropped_junk: u64,
-    pub media: Option<crate::media_legs::MediaSummary>,
-}
-
-impl LoadReport {
-    pub fn failed_total(&self) -> u64 {
-        self.failed.values().sum()
-    }
-
-    /// The human-readable summary printed without `--json`.
-    pub fn render(&self) -> String {
-        let mut s = format!(
-            "attempted {}  answered {}  failed {}  cps {:.1}\nsetup ms p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}\nretransmissions {}  cpu {:.2} s  wall {:.2} s\n",
-            self.attempted,
-            self.answered,
-            self.failed_total(),
-            self.cps,
-            self.setup_ms.p50,
-            self.setup_ms.p90,
-            self.setup_ms.p99,
-            self.setup_ms.max,
-            self.retransmissions,
-            self.cpu_seconds,
-            self.wall_seconds,
-        );
-        for (code, n) in &self.failed {
-            s.push_str(&format!("  failed {code}: {n}\n"));
-        }
-        if let Some(m) = &self.media {
-            s.push_str(&format!(
-                "media: legs {}  sent {}  received {}  lost {}  mean jitter {:.2} ms\n",
-                m.legs, m.packets_sent, m.packets_received, m.packets_lost, m.mean_jitter_ms
-            ));
-        }
-        s
-    }
-}
 
 struct Live {
     invited: Instant,
 }
 
-/// Runs the load test to completion. Must run inside a tokio runtime.
-pub async fn run(cfg: LoadTestConfig) -> std::io::Result<LoadReport> {
+/// Runs the fixed-shape load test to completion. Must run inside a tokio runtime.
+pub(super) async fn run(cfg: LoadTestConfig) -> std::io::Result<LoadReport> {
     let mut transport = UdpTransport::bind(cfg.bind, cfg.socket)?;
     let local = transport.local_addr()?;
     let mut ep_cfg = EndpointConfig::new(local);
