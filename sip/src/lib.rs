@@ -10,6 +10,7 @@
 //!   txn         RFC 3261 §17 transactions: four machines, one state type each; no
 //!               retransmit timers on reliable transports
 //!   resolve     RFC 3263: transport from a URI, NAPTR/SRV ordering, a Dns trait the shell fills
+//!   guard       per-source rate limits (pike-like) on what the endpoint answers statelessly
 //!   auth, ids   digest authentication; Call-ID/tag/branch derived from a caller's id
 //!   msg, sdp    strict framing and validation in front of rsip (msg::stream frames TCP/TLS
 //!               byte streams); a small strict SDP
@@ -24,6 +25,7 @@ pub mod build;
 pub mod dialog;
 pub mod endpoint;
 pub mod error;
+pub mod guard;
 pub mod ids;
 pub mod msg;
 pub mod peer;
@@ -36,5 +38,6 @@ pub mod txn;
 pub use dialog::{CallEvent, EndReason};
 pub use endpoint::{CallKey, Dial, Endpoint, EndpointConfig, EndpointStats, Event, IncomingCall};
 pub use error::Error;
+pub use guard::{Guard, GuardConfig};
 pub use peer::{Peer, Transport};
 pub use txn::{TimerConfig, Transmit};
