@@ -51,6 +51,19 @@ pub fn id_of_call_id(namespace: &str, call_id: &str) -> Option<u64> {
     u64::from_str_radix(id, 16).ok()
 }
 
+/// The part of a Call-ID that every dialog of one caller id shares: the documented prefix when
+/// the Call-ID has one, else the whole Call-ID (one written by anybody else). A peer that keys
+/// its records or choices by it sees an attempt dialed twice under one key.
+pub fn stable_part(call_id: &str) -> &str {
+    let hex = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let prefix = call_id.split_once('-').and_then(|(id, rest)| {
+        let ns = rest.get(..8)?;
+        let ok = id.len() <= 16 && hex(id) && hex(ns) && rest.as_bytes().get(8) == Some(&b'.');
+        ok.then_some(id.len() + 10)
+    });
+    prefix.map_or(call_id, |end| &call_id[..end])
+}
+
 /// The endpoint's source of identifiers: a CSPRNG for fresh ones, and a secret key for the
 /// To-tags of stateless replies (which must repeat for a retransmitted request).
 pub struct IdGen {
@@ -145,6 +158,18 @@ mod tests {
         assert_eq!(id_of_call_id("node-b", &a.call_id), None, "another node's");
         assert_eq!(id_of_call_id("node-a", "junk"), None);
         assert_eq!(id_of_call_id("node-a", "zz-00000000.1@h"), None);
+        assert_eq!(stable_part(&a.call_id), call_id_prefix("node-a", 42));
+        assert_eq!(stable_part(&b.call_id), stable_part(&a.call_id));
+        for foreign in [
+            "1-2@h",
+            "abc@h",
+            "-12345678.x",
+            "1-1234567z.x",
+            "1-12345678x",
+            "",
+        ] {
+            assert_eq!(stable_part(foreign), foreign);
+        }
         // Another endpoint (another run) never repeats them either.
         let c = IdGen::new().dialog("node-a", 42, "127.0.0.1");
         assert_ne!(a.call_id, c.call_id);

@@ -534,7 +534,8 @@ pub fn call_id_parts(call_id: &str) -> (u64, String) {
         .unwrap_or_else(|| panic!("Call-ID {call_id:?} has no id part"));
     let id = u64::from_str_radix(id, 16)
         .unwrap_or_else(|e| panic!("Call-ID {call_id:?}: id part is not hex: {e}"));
-    let hash = rest.split('@').next().unwrap_or_default().to_owned();
+    // The node's hash ends at the dot; the random part follows it.
+    let hash = rest.split('.').next().unwrap_or_default().to_owned();
     (id, hash)
 }
 
