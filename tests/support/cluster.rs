@@ -130,8 +130,10 @@ impl Cluster {
             }
             z
         };
+        // The cluster's heartbeat key: 32 random bytes as hex, beside the file that names it.
+        write_heartbeat_key(&dir.join("cluster.key"));
         let mut text = format!(
-            "[node]\nname = \"unused\"\ndata_dir = \"{}\"\nzones = [{}]\n\n{}\n\n[cluster]\ndatabase = \"{}\"\n{}\n",
+            "[node]\nname = \"unused\"\ndata_dir = \"{}\"\nzones = [{}]\n\n{}\n\n[cluster]\ndatabase = \"{}\"\nheartbeat_key_file = \"cluster.key\"\n{}\n",
             dir.join("unused").display(),
             zones.iter().map(|z| format!("\"{z}\"")).collect::<Vec<_>>().join(", "),
             d.extra,
@@ -449,6 +451,16 @@ fn pipe(from: &TcpStream, to: &TcpStream) {
         }
         let _ = to.shutdown(std::net::Shutdown::Both);
     });
+}
+
+/// Writes a fresh heartbeat key (64 hex digits from /dev/urandom) to `path`.
+pub fn write_heartbeat_key(path: &Path) {
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .expect("read /dev/urandom");
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::write(path, hex + "\n").expect("write the heartbeat key");
 }
 
 /// A one-way UDP relay: datagrams to `listen` go on to `to`, unless cut.
