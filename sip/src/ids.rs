@@ -37,7 +37,26 @@ pub struct DialogIds {
 
 /// The stable start of the Call-IDs of caller id `id` in `namespace`: `{id:x}-{ns:08x}.`.
 pub fn call_id_prefix(namespace: &str, id: u64) -> String {
-    format!("{id:x}-{:08x}.", fnv1a(namespace.as_bytes()))
+    let mut out = String::with_capacity(26);
+    push_prefix(&mut out, namespace, id);
+    out
+}
+
+fn push_prefix(out: &mut String, namespace: &str, id: u64) {
+    let digits = (64 - id.leading_zeros()).div_ceil(4).max(1);
+    push_hex(out, u128::from(id), digits);
+    out.push('-');
+    push_hex(out, u128::from(fnv1a(namespace.as_bytes())), 8);
+    out.push('.');
+}
+
+/// The low `digits` nibbles of `v` in lower-case hex, most significant first. (`format!`
+/// costs ten times as much, on every request the endpoint writes.)
+fn push_hex(out: &mut String, v: u128, digits: u32) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for i in (0..digits).rev() {
+        out.push(char::from(HEX[((v >> (i * 4)) & 0xf) as usize]));
+    }
 }
 
 /// The caller id a Call-ID of `namespace` was placed for, if it has the documented prefix.
@@ -95,28 +114,41 @@ impl IdGen {
 
     /// The Call-ID and From-tag of a new dialog for caller id `id` (see the module doc).
     pub fn dialog(&mut self, namespace: &str, id: u64, host: &str) -> DialogIds {
-        let random: u128 = self.rng.gen();
+        let mut call_id = String::with_capacity(26 + 32 + 1 + host.len());
+        push_prefix(&mut call_id, namespace, id);
+        self.push_call_id(&mut call_id, host);
         DialogIds {
-            call_id: format!("{}{random:032x}@{host}", call_id_prefix(namespace, id)),
+            call_id,
             from_tag: self.tag(),
         }
     }
 
     /// A Call-ID with no prefix (an out-of-dialog probe).
     pub fn call_id(&mut self, host: &str) -> String {
-        let random: u128 = self.rng.gen();
-        format!("{random:032x}@{host}")
+        let mut call_id = String::with_capacity(32 + 1 + host.len());
+        self.push_call_id(&mut call_id, host);
+        call_id
+    }
+
+    fn push_call_id(&mut self, out: &mut String, host: &str) {
+        push_hex(out, self.rng.gen(), 32);
+        out.push('@');
+        out.push_str(host);
     }
 
     /// A new branch: the cookie and 96 random bits.
     pub fn branch(&mut self) -> String {
-        let (hi, lo): (u64, u32) = self.rng.gen();
-        format!("{BRANCH_COOKIE}{hi:016x}{lo:08x}")
+        let mut b = String::with_capacity(BRANCH_COOKIE.len() + 24);
+        b.push_str(BRANCH_COOKIE);
+        push_hex(&mut b, self.rng.gen(), 24);
+        b
     }
 
     /// A new tag (or client nonce): 64 random bits.
     pub fn tag(&mut self) -> String {
-        format!("{:016x}", self.rng.gen::<u64>())
+        let mut t = String::with_capacity(16);
+        push_hex(&mut t, u128::from(self.rng.gen::<u64>()), 16);
+        t
     }
 
     /// The To-tag of a stateless reply to the request with these identifiers: the same for
@@ -127,10 +159,10 @@ impl IdGen {
         from_tag: Option<&str>,
         branch: Option<&str>,
     ) -> String {
-        format!(
-            "{:016x}",
-            self.stateless.hash_one((call_id, from_tag, branch))
-        )
+        let mut t = String::with_capacity(16);
+        let h = self.stateless.hash_one((call_id, from_tag, branch));
+        push_hex(&mut t, u128::from(h), 16);
+        t
     }
 }
 
@@ -195,6 +227,17 @@ mod tests {
             zeros |= !v;
         }
         assert_eq!((ones, zeros), (u128::MAX, u128::MAX));
+    }
+
+    #[test]
+    fn hex_is_written_as_format_would() {
+        for id in [0u64, 1, 0xf, 0x10, 0x2a, u64::MAX, 1 << 63] {
+            let ns = fnv1a(b"n");
+            assert_eq!(call_id_prefix("n", id), format!("{id:x}-{ns:08x}."));
+        }
+        let mut s = String::new();
+        push_hex(&mut s, 0xabc, 6);
+        assert_eq!(s, "000abc");
     }
 
     #[test]
