@@ -311,6 +311,7 @@ class Node:
         assert self.proc is None
         self.starts += 1
         env = dict(os.environ, OUTDIAL_DATABASE=self.database(),
+                   OUTDIAL_CLUSTER_KEY=self.cluster.heartbeat_key,
                    RUST_LOG="warn,outdial::cluster=info,outdial::actors::supervisor=info")
         self.proc = subprocess.Popen([OUTDIAL, "run", "--config", self.cluster.config, "--node", self.name],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -384,6 +385,7 @@ class Cluster:
         self.dbname = f"outdial_{name}"
         pg.createdb(self.dbname)
         self.config = os.path.join(self.dir, "cluster.toml")
+        self.heartbeat_key = os.urandom(32).hex()  # every node's OUTDIAL_CLUSTER_KEY
         self.nodes = {n: Node(n, self) for n in NODES}
         self.phase = f"{setting[0]}/start"  # what the harness is doing, for the nodes' log lines
         text = f"""[node]

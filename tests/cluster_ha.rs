@@ -418,7 +418,10 @@ fn check_invariants(c: &Cluster, via: &str, jobs: &[u64], log: &Path) -> Vec<Att
             hash,
             "attempt {id} was recorded by {node} but {call_id} came from another node"
         );
-        reached.insert(id);
+        assert!(
+            reached.insert(id),
+            "attempt {id} was dialed under two Call-IDs (the second {call_id})"
+        );
     }
     for a in &all {
         if !reached.contains(&a.id) {

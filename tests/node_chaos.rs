@@ -242,7 +242,10 @@ fn faults_and_a_sigkill_lose_nothing_and_dial_nothing_twice() {
             by_id.contains_key(&id),
             "SIPp saw {call_id} but the node recorded no attempt {id}"
         );
-        reached.insert(id);
+        assert!(
+            reached.insert(id),
+            "attempt {id} was dialed under two Call-IDs (the second {call_id})"
+        );
     }
     for a in &attempts {
         if !reached.contains(&a.id) {

@@ -10,7 +10,9 @@
 //!   txn         RFC 3261 §17 transactions: four machines, one state type each; no
 //!               retransmit timers on reliable transports
 //!   resolve     RFC 3263: transport from a URI, NAPTR/SRV ordering, a Dns trait the shell fills
-//!   auth, ids   digest authentication; Call-ID/tag/branch derived from a caller's id
+//!   guard       per-source rate limits (pike-like) on what the endpoint answers statelessly
+//!   auth, ids   digest authentication; random Call-IDs (with the caller id's prefix), tags
+//!               and branches from a CSPRNG
 //!   msg, sdp    strict framing and validation in front of rsip (msg::stream frames TCP/TLS
 //!               byte streams); a small strict SDP
 //!   peer        Peer (transport + address) and Transport, named by every layer above
@@ -24,6 +26,7 @@ pub mod build;
 pub mod dialog;
 pub mod endpoint;
 pub mod error;
+pub mod guard;
 pub mod ids;
 pub mod msg;
 pub mod peer;
@@ -34,7 +37,10 @@ pub mod transport;
 pub mod txn;
 
 pub use dialog::{CallEvent, EndReason};
-pub use endpoint::{CallKey, Dial, Endpoint, EndpointConfig, EndpointStats, Event, IncomingCall};
+pub use endpoint::{
+    CallKey, Dial, Endpoint, EndpointConfig, EndpointStats, Event, IncomingCall, InvitePolicy,
+};
 pub use error::Error;
+pub use guard::{Guard, GuardConfig};
 pub use peer::{Peer, Transport};
 pub use txn::{TimerConfig, Transmit};

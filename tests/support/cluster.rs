@@ -130,8 +130,10 @@ impl Cluster {
             }
             z
         };
+        // The cluster's heartbeat key: 32 random bytes as hex, beside the file that names it.
+        write_heartbeat_key(&dir.join("cluster.key"));
         let mut text = format!(
-            "[node]\nname = \"unused\"\ndata_dir = \"{}\"\nzones = [{}]\n\n{}\n\n[cluster]\ndatabase = \"{}\"\n{}\n",
+            "[node]\nname = \"unused\"\ndata_dir = \"{}\"\nzones = [{}]\n\n{}\n\n[cluster]\ndatabase = \"{}\"\nheartbeat_key_file = \"cluster.key\"\n{}\n",
             dir.join("unused").display(),
             zones.iter().map(|z| format!("\"{z}\"")).collect::<Vec<_>>().join(", "),
             d.extra,
@@ -451,6 +453,16 @@ fn pipe(from: &TcpStream, to: &TcpStream) {
     });
 }
 
+/// Writes a fresh heartbeat key (64 hex digits from /dev/urandom) to `path`.
+pub fn write_heartbeat_key(path: &Path) {
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .expect("read /dev/urandom");
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::write(path, hex + "\n").expect("write the heartbeat key");
+}
+
 /// A one-way UDP relay: datagrams to `listen` go on to `to`, unless cut.
 pub struct UdpRelay {
     cut: Arc<AtomicBool>,
@@ -534,7 +546,8 @@ pub fn call_id_parts(call_id: &str) -> (u64, String) {
         .unwrap_or_else(|| panic!("Call-ID {call_id:?} has no id part"));
     let id = u64::from_str_radix(id, 16)
         .unwrap_or_else(|e| panic!("Call-ID {call_id:?}: id part is not hex: {e}"));
-    let hash = rest.split('@').next().unwrap_or_default().to_owned();
+    // The node's hash ends at the dot; the random part follows it.
+    let hash = rest.split('.').next().unwrap_or_default().to_owned();
     (id, hash)
 }
 

@@ -2,6 +2,10 @@
 //! arbiter as the call actors it serves, so a call's SIP events reach its actor without a
 //! cross-thread hop. Commands arrive on a bounded channel (`try_send`: a full channel is
 //! counted and the attempt fails over to its retry rule, never blocks the pacing loop).
+//!
+//! A node takes no calls: its endpoint refuses every INVITE from outside statelessly (one 403
+//! per request, nothing kept or retransmitted) and drops a source over the guard's rate
+//! (`sip::GuardConfig::default()`: 30 requests per 2 s, banned 60 s, 4096 sources tracked).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -11,7 +15,10 @@ use std::time::{Duration, Instant};
 use actix::dev::SendError;
 use actix::prelude::*;
 use sip::transport::{SocketConfig, UdpTransport};
-use sip::{CallEvent, CallKey, Dial, Endpoint, EndpointConfig, Event, TimerConfig};
+use sip::{
+    CallEvent, CallKey, Dial, Endpoint, EndpointConfig, Event, GuardConfig, InvitePolicy,
+    TimerConfig,
+};
 use tokio::sync::mpsc;
 
 use crate::faults::SipFaults;
@@ -72,6 +79,15 @@ pub struct SipCounters {
     pub signals_deferred: AtomicU64,
     /// Socket errors the receive loop survived.
     pub socket_errors: AtomicU64,
+    /// Responses that matched a transaction but came from elsewhere than its request went.
+    pub foreign_responses: AtomicU64,
+    /// INVITEs from outside, refused (a stateless 403, or dropped over the guard's rate).
+    pub refused_invites: AtomicU64,
+    /// Requests answered without a transaction.
+    pub answered_stateless: AtomicU64,
+    /// Requests the guard dropped, and the sources it banned.
+    pub guard_dropped: AtomicU64,
+    pub guard_bans: AtomicU64,
 }
 
 /// A handle to send commands to the plant.
@@ -133,6 +149,8 @@ pub fn start(
         t1,
         ..TimerConfig::default()
     };
+    cfg.invites = InvitePolicy::Refuse { status: 403 };
+    cfg.guard = Some(GuardConfig::default());
     let (tx, rx) = mpsc::channel(65_536);
     let counters = Arc::new(SipCounters::default());
     let plant = Plant {
@@ -188,7 +206,7 @@ impl Plant {
             let now = clock::now();
             self.ep.handle_timeout(now);
             self.retry_undelivered();
-            self.take_events(now);
+            self.take_events();
             self.send_out().await;
             self.publish_counters();
             let stalled = self.faults.as_ref().and_then(|f| f.stalled_until(now));
@@ -267,7 +285,7 @@ impl Plant {
     }
 
     /// The endpoint's events, to the calls and probes they are for.
-    fn take_events(&mut self, now: Instant) {
+    fn take_events(&mut self) {
         while let Some(ev) = self.ep.poll_event() {
             match ev {
                 Event::Call { call, event } => {
@@ -303,10 +321,10 @@ impl Plant {
                         });
                     }
                 }
-                // Incoming calls are not ours to take: refuse them.
-                Event::Incoming(inc) => {
-                    let _ = self.ep.respond(now, inc.call, 403, None);
-                }
+                // Incoming calls are not ours to take. The endpoint refuses them itself
+                // (InvitePolicy::Refuse): one stateless 403 per INVITE within the guard's rate,
+                // no transaction, no retransmission, so this is never raised.
+                Event::Incoming(_) => {}
                 _ => {}
             }
         }
@@ -434,6 +452,14 @@ impl Plant {
         c.rejected_malformed
             .store(s.rejected_malformed, Ordering::Relaxed);
         c.dropped_junk.store(s.dropped_junk, Ordering::Relaxed);
+        c.foreign_responses
+            .store(s.foreign_responses, Ordering::Relaxed);
+        c.refused_invites
+            .store(s.refused_invites, Ordering::Relaxed);
+        c.answered_stateless
+            .store(s.answered_stateless, Ordering::Relaxed);
+        c.guard_dropped.store(s.guard.dropped, Ordering::Relaxed);
+        c.guard_bans.store(s.guard.bans, Ordering::Relaxed);
     }
 
     /// Reads what arrived, unless an injected fault holds or drops it.

@@ -190,9 +190,10 @@ fn mix(mut x: u64) -> u64 {
 /// The peer's record, printed as JSON when it stops.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PeerReport {
-    /// Distinct INVITE dialogs (by Call-ID).
+    /// Distinct INVITE dialogs (by Call-ID: its stable part, `sip::ids::stable_part`).
     pub dialogs: u64,
-    /// INVITEs whose Call-ID had already been seen in an earlier, finished dialog.
+    /// INVITEs whose Call-ID (stable part) had already been seen in an earlier, finished
+    /// dialog: an attempt dialed again.
     pub repeated_call_ids: u64,
     pub outcomes: BTreeMap<String, u64>,
     pub answered: u64,
@@ -280,12 +281,15 @@ pub async fn run(
         while let Some(ev) = ep.poll_event() {
             match ev {
                 Event::Incoming(inc) => {
-                    if seen.insert(inc.call_id.clone()) {
+                    // Keyed by the Call-ID's stable part: an outdial node's Call-IDs are random
+                    // after their attempt's prefix, so one attempt dialed twice shares it.
+                    let stable = sip::ids::stable_part(&inc.call_id);
+                    if seen.insert(stable.to_owned()) {
                         report.dialogs += 1;
-                    } else if finished.contains(&inc.call_id) {
+                    } else if finished.contains(stable) {
                         report.repeated_call_ids += 1;
                     }
-                    let (rule, ring, hang) = profile.choose(&inc.call_id);
+                    let (rule, ring, hang) = profile.choose(stable);
                     let kind = rule.kind;
                     *report.outcomes.entry(kind.name().to_owned()).or_default() += 1;
                     if let Some(w) = record.as_mut() {
@@ -328,7 +332,7 @@ pub async fn run(
                     event: CallEvent::Ended(reason),
                 } => {
                     if let Some((cid, ..)) = calls.remove(&call) {
-                        finished.insert(cid);
+                        finished.insert(sip::ids::stable_part(&cid).to_owned());
                     }
                     media.ended(call).await;
                     match reason {

@@ -4,7 +4,7 @@
 use super::{EndReason, Local, Raw, Request};
 use crate::build::{self, RequestSpec, ResponseSpec};
 use crate::error::Error;
-use crate::ids;
+use crate::ids::IdGen;
 use crate::msg::{self, Head};
 use crate::peer::Peer;
 use crate::txn::{MethodClass, TimerOutcome, TxnId};
@@ -186,22 +186,15 @@ impl Uas {
         true
     }
 
-    /// Hangs up an answered call: BYE, and the call is terminating. `None` before our 2xx or
-    /// once the BYE is out. `nonce` is the endpoint's request counter, moved on when used.
-    pub fn bye(&mut self, local: Local<'_>, call_slot: u64, nonce: &mut u64) -> Option<Request> {
+    /// Hangs up an answered call: BYE (its branch fresh from `gen`), and the call is
+    /// terminating. `None` before our 2xx or once the BYE is out.
+    pub fn bye(&mut self, local: Local<'_>, gen: &mut IdGen) -> Option<Request> {
         if !matches!(self.state, State::Answered { .. } | State::Confirmed { .. }) {
             return None;
         }
         self.state = State::Terminating;
         self.local_cseq += 1;
-        *nonce += 1;
-        let branch = format!(
-            "{}{}.{}.{}",
-            ids::BRANCH_COOKIE,
-            self.local_tag,
-            call_slot,
-            *nonce
-        );
+        let branch = gen.branch();
         let bytes = RequestSpec {
             method: "BYE",
             request_uri: self
@@ -346,15 +339,14 @@ mod tests {
     #[test]
     fn bye_only_after_our_2xx_and_only_once() {
         let mut uas = incoming();
-        let mut nonce = 0;
-        assert_eq!(uas.bye(local(), 3, &mut nonce), None);
-        assert_eq!(nonce, 0, "the counter moves only when a BYE goes");
+        let mut gen = IdGen::new();
+        assert_eq!(uas.bye(local(), &mut gen), None);
         assert!(!uas.accepts_bye(Some("rt")), "not before our 2xx");
         uas.respond(me(), 200, None, &[]).expect("200");
         assert!(uas.accepts_bye(Some("rt")));
         assert!(!uas.accepts_bye(Some("other")));
-        let bye = uas.bye(local(), 3, &mut nonce).expect("BYE");
-        assert_eq!(nonce, 1);
+        let bye = uas.bye(local(), &mut gen).expect("BYE");
+        assert!(bye.branch.starts_with(crate::ids::BRANCH_COOKIE));
         assert_eq!(bye.dest, Peer::udp(SocketAddr::from(([10, 0, 0, 2], 5070))));
         let bye = text(&bye.bytes);
         assert!(bye.starts_with("BYE sip:caller@10.0.0.1:5062 SIP/2.0\r\n"));
@@ -362,7 +354,7 @@ mod tests {
         assert!(bye.contains("From: <sip:agent@127.0.0.1>;tag=lt\r\n"));
         assert!(bye.contains("To: <sip:caller@10.0.0.1>;tag=rt\r\n"));
         assert!(uas.is_terminating());
-        assert_eq!(uas.bye(local(), 3, &mut nonce), None);
+        assert_eq!(uas.bye(local(), &mut gen), None);
         assert!(!uas.on_ack(), "an ACK after our BYE confirms nothing");
     }
 
@@ -378,7 +370,7 @@ mod tests {
         let timed_out = TimerOutcome::TimedOut;
         assert_eq!(uas.on_txn_timeout(TxnId(2), timed_out), None);
         uas.respond(me(), 200, None, &[]).expect("200");
-        uas.bye(local(), 3, &mut 0).expect("BYE");
+        uas.bye(local(), &mut IdGen::new()).expect("BYE");
         let ended = uas.on_txn_timeout(TxnId(2), timed_out);
         assert_eq!(ended, Some(EndReason::LocalHangup));
     }

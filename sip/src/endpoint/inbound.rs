@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{local, me, CallKey, Endpoint, Event, IncomingCall, PROBE_OWNER};
+use super::{local, me, CallKey, Endpoint, Event, IncomingCall, InvitePolicy, PROBE_OWNER};
 use crate::auth;
 use crate::build::{ResponseSpec, ALLOW};
 use crate::dialog::{CallEvent, Dialog, EndReason, Raw, Uas};
@@ -61,7 +61,8 @@ impl Endpoint {
         .to_bytes()
     }
 
-    /// Answers a request through a fresh server transaction.
+    /// Answers a request inside one of our dialogs through a fresh server transaction (which
+    /// absorbs the request's retransmissions after the dialog is gone).
     fn answer_in_new_txn(
         &mut self,
         now: Instant,
@@ -71,14 +72,42 @@ impl Endpoint {
         status: u16,
         extra: &[(&str, &str)],
     ) {
-        let tag = ids::local_tag(self.stats.datagrams);
+        let tag = self.ids.tag();
         let bytes = self.reply(&Raw::of(&inc.msg), status, Some(&tag), None, extra, None);
         let txn = self.layer.start_server(key, from, 0);
         self.layer.respond(now, txn, status, bytes, &mut self.out);
         self.arm_txn(txn);
     }
 
-    pub(super) fn on_response(&mut self, now: Instant, inc: &Incoming) {
+    /// Answers a request that is no business of any dialog of ours: one response, no state,
+    /// nothing retransmitted (a retransmitted request gets the same answer again, with the same
+    /// To-tag), and nothing at all for a source over the guard's rate.
+    fn answer_stateless(
+        &mut self,
+        now: Instant,
+        from: Peer,
+        inc: &Incoming,
+        status: u16,
+        extra: &[(&str, &str)],
+    ) {
+        if !self.admit(now, from) {
+            return;
+        }
+        let head = &inc.head;
+        let tag = self.ids.stateless_tag(
+            &head.call_id,
+            head.from_tag.as_deref(),
+            head.top_via_branch.as_deref(),
+        );
+        let bytes = self.reply(&Raw::of(&inc.msg), status, Some(&tag), None, extra, None);
+        self.stats.answered_stateless += 1;
+        self.out.push(crate::txn::Transmit {
+            dest: from,
+            payload: bytes,
+        });
+    }
+
+    pub(super) fn on_response(&mut self, now: Instant, from: Peer, inc: &Incoming) {
         let Some(status) = inc.head.status else {
             return;
         };
@@ -92,6 +121,16 @@ impl Endpoint {
             self.stats.stray_responses += 1;
             return;
         };
+        // Only the peer the request went to may answer it: a forged response from anywhere
+        // else (a revived media server, a day-long 503 back-off) is dropped.
+        if !self
+            .layer
+            .dest(txn)
+            .is_some_and(|dest| same_peer(dest, from))
+        {
+            self.stats.foreign_responses += 1;
+            return;
+        }
         let outcome = self.layer.on_response(now, txn, status, &mut self.out);
         self.arm_txn(txn);
         if outcome == ResponseOutcome::Absorbed {
@@ -165,7 +204,8 @@ impl Endpoint {
             200..=299 => {
                 let r = Raw::of(&inc.msg);
                 let local = local(&self.cfg, u.target().transport);
-                let Some(answer) = u.on_2xx(to_tag, r.contact, &r.record_route, local) else {
+                let rr = &r.record_route;
+                let Some(answer) = u.on_2xx(to_tag, r.contact, rr, local, &mut self.ids) else {
                     return;
                 };
                 self.layer.send_ack(txn, answer.ack, &mut self.out);
@@ -242,15 +282,13 @@ impl Endpoint {
         if !u.may_retry_auth(challenge.stale) {
             return None;
         }
-        self.cnonce_counter += 1;
-        let cnonce = format!("{:x}{:x}", self.cnonce_counter, key.0);
         let (layer, out) = (&mut self.layer, &mut self.out);
         u.retry_with_auth(
             header,
             &challenge,
             creds,
-            &cnonce,
             local(&self.cfg, target.transport),
+            &mut self.ids,
             |req| layer.start_client(now, req.owned_by(key.0), out),
         )
     }
@@ -330,7 +368,7 @@ impl Endpoint {
                         .iter()
                         .map(|(k, v)| (k.as_str(), v.as_str()))
                         .collect();
-                    self.answer_in_new_txn(now, key, from, inc, rej.status, &extra);
+                    self.answer_stateless(now, from, inc, rej.status, &extra);
                     return;
                 }
                 match method {
@@ -339,15 +377,14 @@ impl Endpoint {
                     }
                     rsip::Method::Invite => self.on_reinvite(now, key, from, inc),
                     rsip::Method::Bye => self.on_bye(now, key, from, inc),
-                    rsip::Method::Options => self.answer_in_new_txn(
+                    rsip::Method::Options => self.answer_stateless(
                         now,
-                        key,
                         from,
                         inc,
                         200,
                         &[("Allow", ALLOW), ("Accept", "application/sdp")],
                     ),
-                    _ => self.answer_in_new_txn(now, key, from, inc, 501, &[("Allow", ALLOW)]),
+                    _ => self.answer_stateless(now, from, inc, 501, &[("Allow", ALLOW)]),
                 }
             }
         }
@@ -377,7 +414,7 @@ impl Endpoint {
                 _ => None,
             });
         let Some(call) = target else {
-            self.answer_in_new_txn(now, key, from, inc, 481, &[]);
+            self.answer_stateless(now, from, inc, 481, &[]);
             return;
         };
         self.answer_in_new_txn(now, key, from, inc, 200, &[]);
@@ -394,16 +431,21 @@ impl Endpoint {
     }
 
     fn on_new_invite(&mut self, now: Instant, key: ServerKey, from: Peer, inc: &Incoming) {
+        if let InvitePolicy::Refuse { status } = self.cfg.invites {
+            self.stats.refused_invites += 1;
+            self.answer_stateless(now, from, inc, status.clamp(400, 699), &[]);
+            return;
+        }
         if self.by_call_id.contains_key(inc.head.call_id.as_str()) {
             // Same Call-ID, new transaction, no To-tag: a merged request (§8.2.2.2).
-            self.answer_in_new_txn(now, key, from, inc, 482, &[]);
+            self.answer_stateless(now, from, inc, 482, &[]);
             return;
         }
         self.next_call += 1;
         let call = CallKey(self.next_call);
         let txn = self.layer.start_server(key, from, call.0);
         let r = Raw::of(&inc.msg);
-        let local_tag = ids::local_tag(call.0 ^ self.stats.datagrams.rotate_left(32));
+        let local_tag = self.ids.tag();
         let uas = Uas::new(from, &inc.head, &r, local_tag, txn);
         let trying = self.reply(&r, 100, None, None, &[], None);
         self.layer.respond(now, txn, 100, trying, &mut self.out);
@@ -432,7 +474,7 @@ impl Endpoint {
             .and_then(|c| self.calls.get(&c))
             .and_then(Dialog::reinvite_answer);
         let Some((tag, sdp)) = answer else {
-            self.answer_in_new_txn(now, key, from, inc, 481, &[]);
+            self.answer_stateless(now, from, inc, 481, &[]);
             return;
         };
         // Our media does not change, so the answer repeats our session description (RFC 3264 §8).
@@ -456,7 +498,15 @@ impl Endpoint {
                 self.answer_in_new_txn(now, key, from, inc, 200, &[]);
                 self.end_call(call, EndReason::RemoteHangup);
             }
-            _ => self.answer_in_new_txn(now, key, from, inc, 481, &[]),
+            _ => self.answer_stateless(now, from, inc, 481, &[]),
         }
     }
+}
+
+/// Whether a response from `from` comes from where its request went to `dest`: the same
+/// transport, port and address (an IPv4 address and its IPv4-mapped IPv6 form are one).
+fn same_peer(dest: Peer, from: Peer) -> bool {
+    dest.transport == from.transport
+        && dest.addr.port() == from.addr.port()
+        && dest.addr.ip().to_canonical() == from.addr.ip().to_canonical()
 }

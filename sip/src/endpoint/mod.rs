@@ -10,6 +10,15 @@
 //! end. Over TCP and TLS a message is one the shell's [`StreamFramer`](crate::msg::StreamFramer)
 //! cut out whole; responses go back to the peer a request came from (its connection), and
 //! transactions on those transports run without retransmissions (RFC 3261 §17).
+//!
+//! # Facing strangers
+//! - Identifiers (branches, tags, Call-IDs) are random ([`crate::ids`]), and a response is
+//!   taken only from the peer (transport and address) its request went to; any other is counted
+//!   (`EndpointStats::foreign_responses`) and dropped.
+//! - A request that matches no transaction and no dialog of ours (OPTIONS, a BYE or CANCEL for
+//!   nothing, malformed bytes, and under [`InvitePolicy::Refuse`] every new INVITE) is answered
+//!   statelessly: one response per request, nothing kept, nothing retransmitted. With a
+//!   [`Guard`] configured, a source over its rate gets no answer at all.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -22,7 +31,8 @@ use crate::dialog::{
     CallEvent, Dialog, EndReason, Expired, HangUp, Local, Request, Uac, UacParams,
 };
 use crate::error::Error;
-use crate::ids;
+use crate::guard::{Guard, GuardConfig, GuardStats, Verdict};
+use crate::ids::IdGen;
 use crate::msg;
 use crate::peer::{Peer, Transport};
 use crate::resolve;
@@ -57,6 +67,27 @@ pub struct EndpointConfig {
     pub credentials: HashMap<SocketAddr, Credentials>,
     /// Credentials for any peer without its own entry.
     pub default_credentials: Option<Credentials>,
+    /// What a new INVITE from outside gets. Default [`InvitePolicy::Accept`].
+    pub invites: InvitePolicy,
+    /// Per-source rate limits on what is answered statelessly (see [`crate::guard`] for the
+    /// knobs' units, defaults and bounds). Default `None`: an endpoint facing only its own
+    /// test network (the peer, the load tester) answers whatever it is sent; a node facing
+    /// other networks sets one.
+    pub guard: Option<GuardConfig>,
+}
+
+/// What an endpoint does with an INVITE that creates a dialog (no To-tag, no transaction).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InvitePolicy {
+    /// A server transaction and a dialog, `100 Trying`, and [`Event::Incoming`] for the owner to
+    /// answer (a UAS: the peer, SIPp's stand-ins).
+    #[default]
+    Accept,
+    /// Nothing kept and no event: one stateless response with `status` (400..=699) to each
+    /// INVITE (and to each retransmission of it), within the guard's limits. For an endpoint
+    /// that takes no calls (a dialer node), so an INVITE flood costs neither memory nor
+    /// retransmissions.
+    Refuse { status: u16 },
 }
 
 impl EndpointConfig {
@@ -70,6 +101,8 @@ impl EndpointConfig {
             user_agent: concat!("outdial/", env!("CARGO_PKG_VERSION")).into(),
             credentials: HashMap::new(),
             default_credentials: None,
+            invites: InvitePolicy::Accept,
+            guard: None,
         }
     }
 
@@ -88,7 +121,8 @@ impl EndpointConfig {
 /// A call to place.
 #[derive(Debug, Clone)]
 pub struct Dial {
-    /// The caller's id (an attempt id): Call-ID, From-tag and branches derive from it.
+    /// The caller's id (an attempt id): one live dialog per id ([`Endpoint::call_of`]), and
+    /// the Call-ID starts with it ([`crate::ids::call_id_prefix`]); the rest is random.
     pub id: u64,
     /// The next hop (the callee, or an outbound proxy). The transport is the one the
     /// Request-URI names (see [`Endpoint::dial`]) unless [`Endpoint::dial_via`] picks one.
@@ -151,6 +185,16 @@ pub struct EndpointStats {
     pub dropped_junk: u64,
     /// Well-formed responses matching no transaction.
     pub stray_responses: u64,
+    /// Responses matching a transaction but coming from elsewhere than its request went
+    /// (another address, port or transport): forged or misrouted, dropped.
+    pub foreign_responses: u64,
+    /// Requests answered without a transaction (one response each, never retransmitted).
+    pub answered_stateless: u64,
+    /// New INVITEs refused under [`InvitePolicy::Refuse`] (answered or, over the guard's
+    /// limit, dropped).
+    pub refused_invites: u64,
+    /// What the guard admitted and dropped (zero without a guard).
+    pub guard: GuardStats,
     pub calls_started: u64,
     pub calls_ended: u64,
     pub txn: TxnStats,
@@ -181,13 +225,16 @@ pub struct Endpoint {
     ready: VecDeque<Transmit>,
     events: VecDeque<Event>,
     stats: EndpointStats,
-    cnonce_counter: u64,
+    /// Every identifier we write comes from here.
+    ids: IdGen,
+    guard: Option<Guard>,
 }
 
 impl Endpoint {
     pub fn new(cfg: EndpointConfig) -> Self {
         Self {
             layer: Layer::new(cfg.timers),
+            guard: cfg.guard.map(Guard::new),
             cfg,
             last_now: None,
             next_call: 0,
@@ -201,7 +248,7 @@ impl Endpoint {
             ready: VecDeque::new(),
             events: VecDeque::new(),
             stats: EndpointStats::default(),
-            cnonce_counter: 0,
+            ids: IdGen::new(),
         }
     }
 
@@ -212,6 +259,7 @@ impl Endpoint {
     pub fn stats(&self) -> EndpointStats {
         EndpointStats {
             txn: self.layer.stats(),
+            guard: self.guard.as_ref().map(Guard::stats).unwrap_or_default(),
             ..self.stats
         }
     }
@@ -322,14 +370,15 @@ impl Endpoint {
         match msg::parse_datagram(bytes) {
             Ok(inc) => {
                 if inc.head.status.is_some() {
-                    self.on_response(now, &inc);
+                    self.on_response(now, from, &inc);
                 } else {
                     self.on_request(now, from, &inc);
                 }
             }
             Err(e) => match (e.status(), e.reply_context()) {
-                (Some(status), Some(ctx)) => {
+                (Some(status), Some(ctx)) if self.admit(now, from) => {
                     self.stats.rejected_malformed += 1;
+                    self.stats.answered_stateless += 1;
                     // A method we do not know gets 501 with what we do allow (RFC 3261 §8.2.1).
                     let allow: Vec<rsip::Header> = if status == 501 {
                         use rsip::headers::UntypedHeader;
@@ -348,6 +397,21 @@ impl Endpoint {
             },
         }
         self.flush();
+    }
+
+    /// Whether the guard lets `from` have a stateless answer now (always, without a guard).
+    fn admit(&mut self, now: Instant, from: Peer) -> bool {
+        let Some(guard) = self.guard.as_mut() else {
+            return true;
+        };
+        match guard.check(now, from.addr.ip()) {
+            Verdict::Admit => true,
+            Verdict::Banned => {
+                tracing::warn!(source = %from.addr.ip(), "SIP: source over its request rate; dropping it");
+                false
+            }
+            Verdict::Drop => false,
+        }
     }
 
     // ---- commands ----------------------------------------------------------------------
@@ -393,7 +457,8 @@ impl Endpoint {
         };
         let ring_deadline = dial.ring_timeout.map(|t| now + t);
         let (layer, out) = (&mut self.layer, &mut self.out);
-        let (uac, txn) = Uac::new(call, ring_deadline, local(&self.cfg, transport), |req| {
+        let local = local(&self.cfg, transport);
+        let (uac, txn) = Uac::new(call, ring_deadline, local, &mut self.ids, |req| {
             layer.start_client(now, req.owned_by(key.0), out)
         });
         self.by_call_id.insert(uac.call_id().to_owned(), key);
@@ -411,6 +476,12 @@ impl Endpoint {
         self.by_id.get(&id).copied()
     }
 
+    /// The Call-ID of a call, while it lasts (a caller keeping its own record of Call-IDs
+    /// takes it here; they are random, not derived).
+    pub fn call_id(&self, key: CallKey) -> Option<&str> {
+        self.calls.get(&key).map(Dialog::call_id)
+    }
+
     /// Ends a call: CANCEL before an answer, BYE after, a 480 for an unanswered incoming call.
     pub fn hang_up(&mut self, now: Instant, key: CallKey) -> Result<(), Error> {
         let now = self.clamp(now);
@@ -418,13 +489,14 @@ impl Endpoint {
         match self.calls.get_mut(&key) {
             None => return Err(Error::Usage("no such call")),
             Some(Dialog::Uac(u)) => {
-                let hang_up = u.hang_up(now, guard, local(&self.cfg, u.target().transport));
+                let local = local(&self.cfg, u.target().transport);
+                let hang_up = u.hang_up(now, guard, local, &mut self.ids);
                 self.on_hang_up(now, key, hang_up);
             }
             Some(Dialog::Uas(u)) if u.is_incoming() => return self.respond(now, key, 480, None),
             Some(Dialog::Uas(u)) => {
                 let local = local(&self.cfg, u.source().transport);
-                if let Some(bye) = u.bye(local, key.0, &mut self.cnonce_counter) {
+                if let Some(bye) = u.bye(local, &mut self.ids) {
                     self.send_request(now, key, bye);
                 }
             }
@@ -507,9 +579,9 @@ impl Endpoint {
         }
         let id = token | PROBE_OWNER;
         let me = me(&self.cfg, target.transport);
-        let ids = ids::dialog_ids(&self.cfg.namespace, id, &me.addr.ip().to_string());
-        self.cnonce_counter += 1;
-        let branch = ids::branch(&self.cfg.namespace, id, self.cnonce_counter as u32, false);
+        let branch = self.ids.branch();
+        let from_tag = self.ids.tag();
+        let call_id = self.ids.call_id(&me.addr.ip().to_string());
         let bytes = RequestSpec {
             method: "OPTIONS",
             request_uri,
@@ -517,10 +589,10 @@ impl Endpoint {
             transport: me.transport,
             branch: &branch,
             from_uri: &format!("sip:outdial@{}", me.addr),
-            from_tag: &ids.from_tag,
+            from_tag: &from_tag,
             to_uri: request_uri,
             to_tag: None,
-            call_id: &format!("{}.{}", ids.call_id, self.cnonce_counter),
+            call_id: &call_id,
             cseq: 1,
             cseq_method: None,
             route: &[],

@@ -6,7 +6,9 @@
 //! its epoch, which the database rejects once another node took the lease; and no INVITE
 //! leaves a node past its own deadline for the lease ([`ZoneLease::valid`]). Nodes also
 //! heartbeat each other over UDP ([`peers`]), so a graceful stop hands over at once and a
-//! dead peer is seen well before its lease would run out.
+//! dead peer is seen well before its lease would run out. Beats are sealed with the cluster's
+//! shared key and checked for address, freshness and replay ([`seal`]): nobody outside the
+//! cluster can make a node take another's zones.
 //!
 //! The decisions are a pure function of what a node sees ([`plan::plan`]); the thread that
 //! talks to the database and the network ([`shell`]) is a thin loop around it.
@@ -16,6 +18,7 @@ pub mod hooks;
 pub mod leases;
 pub mod peers;
 pub mod plan;
+pub mod seal;
 pub mod shell;
 
 use std::net::SocketAddr;
@@ -55,6 +58,11 @@ pub struct ClusterSettings {
     pub renew_every: Duration,
     pub heartbeat_every: Duration,
     pub peer_dead_after: Duration,
+    /// The key every beat is sealed with; a cluster does not start without one.
+    pub heartbeat_key: seal::KeySource,
+    /// A beat further than this from our clock is refused (the nodes' clocks must agree
+    /// within it).
+    pub heartbeat_max_age: Duration,
 }
 
 impl ClusterSettings {

@@ -16,11 +16,15 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-/// One heartbeat datagram (JSON, a few dozen bytes).
+/// One heartbeat (JSON, a few dozen bytes; sealed on the wire, see [`super::seal`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Beat {
     pub node: String,
     pub kind: BeatKind,
+    /// The sender's wall clock in microseconds, strictly increasing per sender: against
+    /// replays ([`super::seal::Stamps`]).
+    pub stamp_us: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,7 +39,7 @@ pub enum BeatKind {
     Nudge,
 }
 
-/// Datagrams larger than this are not beats.
+/// Datagrams larger than this are not beats (MAC included).
 pub const MAX_BEAT: usize = 512;
 
 impl Beat {
@@ -182,6 +186,7 @@ mod tests {
         Beat {
             node: node.into(),
             kind,
+            stamp_us: 1,
         }
     }
 

@@ -5,6 +5,10 @@
 //!
 //! It is a plain OS thread, not an actor: the database client blocks, and mastership must
 //! keep being renewed (or given up) however busy the actors are.
+//!
+//! Every beat it sends is sealed with the cluster's key, and only beats the [`BeatGate`] lets
+//! in (right key, a configured peer's address, fresh, newer than that peer's last) count;
+//! the refused are counted in the view. A cluster refuses to start without a key.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::UdpSocket;
@@ -20,6 +24,7 @@ use outdial_core::sync::{AtomicBool, Ordering};
 
 use super::peers::{Beat, BeatKind, PeerTable};
 use super::plan::{plan, Action, Inputs};
+use super::seal::{BeatCounts, BeatGate, HeartbeatKey, Stamps};
 use super::{ClusterSettings, ZoneLease};
 
 /// Why this node stopped mastering a zone.
@@ -62,6 +67,9 @@ pub struct ClusterView {
     pub db_error: Option<String>,
     /// Mastership changes of this node, newest last (at most 64).
     pub changes: Vec<Change>,
+    /// Datagrams on the heartbeat port: beats accepted, and the refused by reason (forged,
+    /// replayed, stale, from the wrong address ...).
+    pub beats: BeatCounts,
 }
 
 /// One change of mastership on this node.
@@ -82,6 +90,26 @@ pub struct ClusterHandle {
     wake: std::net::SocketAddr,
     coord: Arc<dyn Coordination>,
     nudge: mpsc::Sender<()>,
+    seal: Sealer,
+}
+
+/// What sealing this node's beats takes, shared by every thread that sends one.
+#[derive(Clone)]
+struct Sealer {
+    me: String,
+    key: HeartbeatKey,
+    stamps: Arc<Stamps>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Sealer {
+    fn beat(&self, kind: BeatKind) -> Vec<u8> {
+        self.key.seal(&Beat {
+            node: self.me.clone(),
+            kind,
+            stamp_us: self.stamps.next(self.clock.unix_ms()),
+        })
+    }
 }
 
 impl ClusterHandle {
@@ -112,14 +140,11 @@ impl ClusterHandle {
         self.wake_up();
     }
 
-    /// Decide now rather than at the next tick (after an assignment was changed here).
+    /// Decide now rather than at the next tick (after an assignment was changed here): a
+    /// sealed nudge from this node to itself, over loopback.
     pub fn wake_up(&self) {
         if let Ok(s) = UdpSocket::bind("127.0.0.1:0") {
-            let beat = Beat {
-                node: String::new(),
-                kind: BeatKind::Nudge,
-            };
-            let _ = s.send_to(&beat.encode(), self.wake);
+            let _ = s.send_to(&self.seal.beat(BeatKind::Nudge), self.wake);
         }
     }
 }
@@ -135,6 +160,8 @@ struct Shell {
     clock: Arc<dyn Clock>,
     socket: UdpSocket,
     peers: PeerTable,
+    gate: BeatGate,
+    seal: Sealer,
     held: BTreeMap<String, Held>,
     zones: Vec<String>,
     zone_leases: HashMap<String, Arc<ZoneLease>>,
@@ -153,7 +180,8 @@ struct Shell {
 }
 
 /// Starts the cluster thread. `zone_leases` are the node's per-zone lease cells (one per
-/// zone of the cluster); `base` is the instant the cells' nanoseconds count from.
+/// zone of the cluster); `base` is the instant the cells' nanoseconds count from. Fails
+/// without the cluster's heartbeat key (at least 32 bytes).
 pub fn start(
     s: ClusterSettings,
     coord: Arc<dyn Coordination>,
@@ -167,6 +195,21 @@ pub fn start(
         .me()
         .cloned()
         .ok_or_else(|| std::io::Error::other(format!("{} is not a node of the cluster", s.me)))?;
+    let key = HeartbeatKey::load(&s.heartbeat_key).map_err(std::io::Error::other)?;
+    let gate = BeatGate::new(
+        key.clone(),
+        s.heartbeat_max_age,
+        &s.me,
+        s.nodes
+            .iter()
+            .map(|n| (n.name.clone(), vec![n.heartbeat, n.heartbeat_bind])),
+    );
+    let seal = Sealer {
+        me: s.me.clone(),
+        key,
+        stamps: Arc::new(Stamps::default()),
+        clock: Arc::clone(&clock),
+    };
     let socket = UdpSocket::bind(me.heartbeat_bind)?;
     let wake = socket.local_addr()?;
     let now = clock.now();
@@ -191,6 +234,8 @@ pub fn start(
         clock,
         socket,
         peers,
+        gate,
+        seal: seal.clone(),
         held: BTreeMap::new(),
         zones,
         zone_leases,
@@ -207,15 +252,11 @@ pub fn start(
     // The beats have a thread of their own: a slow database call on the cluster thread must
     // not make this node fall silent on UDP and look dead to its peers.
     let beats = shell.socket.try_clone()?;
-    let (me_name, every, left) = (
-        shell.s.me.clone(),
-        shell.s.heartbeat_every,
-        Arc::clone(&leaving),
-    );
+    let (sealer, every, left) = (seal.clone(), shell.s.heartbeat_every, Arc::clone(&leaving));
     let to: Vec<std::net::SocketAddr> = shell.s.peers().map(|p| p.heartbeat).collect();
     std::thread::Builder::new()
         .name("outdial-beats".into())
-        .spawn(move || beat_forever(&beats, &me_name, &to, every, &left))?;
+        .spawn(move || beat_forever(&beats, &sealer, &to, every, &left))?;
     std::thread::Builder::new()
         .name("outdial-cluster".into())
         .spawn(move || shell.run())?;
@@ -226,6 +267,7 @@ pub fn start(
         wake,
         coord,
         nudge: nudge_tx,
+        seal,
     })
 }
 
@@ -244,13 +286,15 @@ impl Shell {
                     .saturating_duration_since(now)
                     .max(Duration::from_millis(1));
                 let _ = self.socket.set_read_timeout(Some(wait));
-                if let Ok((n, _)) = self.socket.recv_from(&mut buf) {
-                    let Some(beat) = Beat::decode(&buf[..n]) else {
+                if let Ok((n, from)) = self.socket.recv_from(&mut buf) {
+                    let admitted = self.gate.admit(&buf[..n], from, self.clock.unix_ms());
+                    let Ok(beat) = admitted else {
+                        self.note_refused(from);
                         continue;
                     };
                     let now = self.clock.now();
-                    // An empty name is this node's own wake-up (leave, or a local change).
-                    if beat.node.is_empty() || self.peers.on_beat(&beat, now) {
+                    // Its own name is this node's own wake-up (leave, or a local change).
+                    if beat.node == self.s.me || self.peers.on_beat(&beat, now) {
                         self.decide(now);
                     }
                 }
@@ -266,13 +310,27 @@ impl Shell {
     }
 
     fn send_beats(&self, kind: BeatKind) {
-        let beat = Beat {
-            node: self.s.me.clone(),
-            kind,
-        }
-        .encode();
+        let beat = self.seal.beat(kind);
         for p in self.s.peers() {
             let _ = self.socket.send_to(&beat, p.heartbeat);
+        }
+    }
+
+    /// A datagram the gate refused: counted in the view, logged now and then (a forger must
+    /// not be able to fill the log).
+    fn note_refused(&self, from: std::net::SocketAddr) {
+        let counts = self.gate.counts();
+        let refused = counts.malformed
+            + counts.bad_mac
+            + counts.unknown_node
+            + counts.wrong_address
+            + counts.stale
+            + counts.replayed;
+        if refused.is_power_of_two() {
+            tracing::warn!(%from, ?counts, "cluster: heartbeat refused");
+        }
+        if let Ok(mut v) = self.view.lock() {
+            v.beats = counts;
         }
     }
 
@@ -548,6 +606,7 @@ impl Shell {
 
     fn publish(&self, now: Instant) {
         if let Ok(mut v) = self.view.lock() {
+            v.beats = self.gate.counts();
             v.leases = self.leases.clone();
             v.assignments = self.assignments.clone();
             v.live = self.peers.live(now, self.leaving());
@@ -560,30 +619,25 @@ impl Shell {
     }
 }
 
-/// Sends `Up` to every peer each `every` until the node leaves, then a last few `Leaving`.
-/// The pause between beats is the one sleep of the cluster's IO: it is the beat's period.
+/// Sends `Up` to every peer each `every` until the node leaves, then a last few `Leaving`,
+/// each beat sealed with a fresh stamp. The pause between beats is the one sleep of the
+/// cluster's IO: it is the beat's period.
 fn beat_forever(
     socket: &UdpSocket,
-    me: &str,
+    seal: &Sealer,
     peers: &[std::net::SocketAddr],
     every: Duration,
     leaving: &AtomicBool,
 ) {
-    let beat = |kind| {
-        Beat {
-            node: me.to_owned(),
-            kind,
-        }
-        .encode()
-    };
-    let (up, left) = (beat(BeatKind::Up), beat(BeatKind::Leaving));
     while !leaving.load(Ordering::Acquire) {
+        let up = seal.beat(BeatKind::Up);
         for p in peers {
             let _ = socket.send_to(&up, p);
         }
         std::thread::sleep(every);
     }
     for _ in 0..3 {
+        let left = seal.beat(BeatKind::Leaving);
         for p in peers {
             let _ = socket.send_to(&left, p);
         }

@@ -56,6 +56,17 @@ pub struct ClusterSection {
     /// may be taken before they run out.
     #[serde(default = "default_peer_dead_after_ms")]
     pub peer_dead_after_ms: u64,
+    /// File holding the key that seals every heartbeat (HMAC-SHA256), the same on every node:
+    /// its bytes with surrounding whitespace trimmed, at least 32 (`openssl rand -hex 32 >
+    /// FILE`, readable by the node's user only). A relative path is from this file's folder.
+    /// `OUTDIAL_CLUSTER_KEY` in the environment, when set, is the key instead. One of the two
+    /// is required: a cluster does not start without a key.
+    #[serde(default)]
+    pub heartbeat_key_file: Option<PathBuf>,
+    /// A beat stamped further than this from the receiver's clock is refused as stale
+    /// (100..=600000 ms; the nodes' clocks must agree within it). Default 5000.
+    #[serde(default = "default_heartbeat_max_age_ms")]
+    pub heartbeat_max_age_ms: u64,
     #[serde(rename = "node")]
     pub nodes: Vec<ClusterNodeSection>,
 }
@@ -71,6 +82,9 @@ fn default_heartbeat_every_ms() -> u64 {
 }
 fn default_peer_dead_after_ms() -> u64 {
     600
+}
+fn default_heartbeat_max_age_ms() -> u64 {
+    5000
 }
 
 /// `[[cluster.node]]`: one node's addresses, and the zones it masters on the cluster's first

@@ -288,7 +288,10 @@ impl NodeConfigFile {
             }
         }
         let cluster = match &self.cluster {
-            Some(c) => c.resolve(&self.node.name, &self.node.zones, &mut problems),
+            Some(c) => {
+                let dir = std::path::Path::new(path).parent();
+                c.resolve(&self.node.name, &self.node.zones, dir, &mut problems)
+            }
             None => None,
         };
         if !problems.is_empty() {
@@ -342,10 +345,12 @@ impl NodeConfigFile {
 }
 
 impl ClusterSection {
+    /// `dir` is the config file's folder, for a relative `heartbeat_key_file`.
     fn resolve(
         &self,
         me: &str,
         zones: &[String],
+        dir: Option<&std::path::Path>,
         problems: &mut Vec<String>,
     ) -> Option<crate::cluster::ClusterSettings> {
         let n0 = problems.len();
@@ -362,6 +367,12 @@ impl ClusterSection {
                 "cluster.peer_dead_after_ms",
                 self.peer_dead_after_ms,
                 30,
+                600_000,
+            ),
+            (
+                "cluster.heartbeat_max_age_ms",
+                self.heartbeat_max_age_ms,
+                100,
                 600_000,
             ),
         ] {
@@ -396,10 +407,20 @@ impl ClusterSection {
                 ));
             }
         }
+        let key = self.key_source(dir);
+        if key.is_none() {
+            problems.push(format!(
+                "cluster.heartbeat_key_file: required (a file of at least {} bytes shared by every node), or {} in the environment",
+                crate::cluster::seal::MIN_KEY_BYTES,
+                crate::cluster::seal::KEY_ENV
+            ));
+        }
         if problems.len() > n0 {
             return None;
         }
         Some(crate::cluster::ClusterSettings {
+            heartbeat_key: key?,
+            heartbeat_max_age: Duration::from_millis(self.heartbeat_max_age_ms),
             database: self.database.clone(),
             me: me.to_owned(),
             nodes: self
@@ -418,5 +439,19 @@ impl ClusterSection {
             heartbeat_every: Duration::from_millis(self.heartbeat_every_ms),
             peer_dead_after: Duration::from_millis(self.peer_dead_after_ms),
         })
+    }
+
+    /// Where the heartbeat key comes from: the environment when `OUTDIAL_CLUSTER_KEY` is set,
+    /// else the configured file. Only named here; the cluster reads it when it starts.
+    fn key_source(&self, dir: Option<&std::path::Path>) -> Option<crate::cluster::seal::KeySource> {
+        use crate::cluster::seal::{KeySource, KEY_ENV};
+        if std::env::var_os(KEY_ENV).is_some() {
+            return Some(KeySource::Env);
+        }
+        let file = self.heartbeat_key_file.as_ref()?;
+        Some(KeySource::File(match dir {
+            Some(d) if file.is_relative() => d.join(file),
+            _ => file.clone(),
+        }))
     }
 }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::cluster::seal::KeySource;
 
 #[test]
 fn shipped_single_node_config_resolves() {
@@ -50,6 +51,9 @@ fn shipped_cluster_configs_resolve_for_each_of_their_nodes() {
             assert_eq!(cfg.name, name);
             let c = cfg.cluster.expect("a cluster node");
             assert_eq!(c.nodes.len(), nodes);
+            if let KeySource::File(key) = &c.heartbeat_key {
+                assert!(key.ends_with("configs/ha-cluster.key"), "{}", key.display());
+            }
             assert_eq!(c.me, name);
             assert!(
                 sips.insert(cfg.sip_bind),
@@ -101,4 +105,64 @@ zones = ["z"]
     let msg = err.to_string();
     assert!(msg.contains("one master per zone"), "{msg}");
     assert!(msg.contains("renew_every_ms"), "{msg}");
+}
+
+/// A minimal two-node cluster file with `extra` in `[cluster]`.
+fn cluster_file(extra: &str) -> String {
+    format!(
+        r#"
+[node]
+name = "x"
+data_dir = "/tmp/x"
+zones = ["z"]
+[[mpp]]
+name = "gw"
+address = "127.0.0.1:5070"
+[cluster]
+database = "host=127.0.0.1"
+{extra}
+[[cluster.node]]
+name = "a"
+sip = "127.0.0.1:1"
+http = "127.0.0.1:2"
+heartbeat = "127.0.0.1:3"
+rtp_port_first = 20000
+rtp_port_last = 20100
+zones = ["z"]
+[[cluster.node]]
+name = "b"
+sip = "127.0.0.1:4"
+http = "127.0.0.1:5"
+heartbeat = "127.0.0.1:6"
+rtp_port_first = 20200
+rtp_port_last = 20300
+"#
+    )
+}
+
+#[test]
+fn a_cluster_names_its_heartbeat_key_and_a_relative_file_is_from_the_config_folder() {
+    let resolved = |extra: &str| {
+        NodeConfigFile::parse(&cluster_file(extra), "/etc/outdial/cluster.toml")
+            .and_then(|c| c.as_node(Some("a"), "/etc/outdial/cluster.toml"))
+            .and_then(|c| c.resolve("/etc/outdial/cluster.toml"))
+    };
+    // With OUTDIAL_CLUSTER_KEY in this test's environment the key would come from there.
+    if std::env::var_os(crate::cluster::seal::KEY_ENV).is_some() {
+        return;
+    }
+    let c = resolved("heartbeat_key_file = \"keys/beat.key\"")
+        .expect("valid")
+        .cluster
+        .expect("a cluster");
+    assert_eq!(
+        c.heartbeat_key,
+        KeySource::File("/etc/outdial/keys/beat.key".into())
+    );
+    assert_eq!(c.heartbeat_max_age, std::time::Duration::from_secs(5));
+    let err = resolved("").expect_err("no key, no cluster");
+    assert!(err.to_string().contains("heartbeat_key_file"), "{err}");
+    let err =
+        resolved("heartbeat_key_file = \"k\"\nheartbeat_max_age_ms = 50").expect_err("bounds");
+    assert!(err.to_string().contains("heartbeat_max_age_ms"), "{err}");
 }

@@ -125,23 +125,24 @@ pub(super) fn build_report(
     // still in flight after the job ended, or missing from the counts — is lost.
     let lost = counts.total.saturating_sub(counts.final_ + counts.ready);
 
-    // The peer's record: one line per INVITE dialog, Call-ID first. Call-IDs derive from
-    // attempt ids, so a repeated Call-ID is an attempt dialed twice, and a Call-ID no attempt
-    // accounts for is a dial the store does not know.
-    let known: HashSet<String> = attempts
-        .iter()
-        .map(|a| sip::ids::dialog_ids("demo", a.id.0, "127.0.0.1").call_id)
-        .collect();
-    let mut dialogs: HashMap<&str, u64> = HashMap::new();
+    // The peer's record: one line per INVITE dialog, Call-ID first. A Call-ID starts with its
+    // attempt's id (sip::ids::call_id_prefix; the rest is random), so two dialogs of one
+    // attempt are an attempt dialed twice, and a Call-ID no attempt accounts for is a dial the
+    // store does not know.
+    let known: HashSet<u64> = attempts.iter().map(|a| a.id.0).collect();
+    let mut dialogs: HashMap<u64, u64> = HashMap::new();
     let mut total_dialogs = 0u64;
+    let mut unknown = 0u64;
     for line in peer_record.lines() {
         if let Some(cid) = line.split('\t').next() {
-            *dialogs.entry(cid).or_default() += 1;
             total_dialogs += 1;
+            match sip::ids::id_of_call_id("demo", cid) {
+                Some(id) if known.contains(&id) => *dialogs.entry(id).or_default() += 1,
+                _ => unknown += 1,
+            }
         }
     }
     let repeated: u64 = dialogs.values().map(|n| n.saturating_sub(1)).sum();
-    let unknown = dialogs.keys().filter(|c| !known.contains(**c)).count() as u64;
     Ok(DemoReport {
         contacts: counts.total,
         r#final: counts.final_,

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::{EndReason, Local, Request};
 use crate::auth::{self, Challenge, Credentials};
 use crate::build;
-use crate::ids::{self, DialogIds};
+use crate::ids::{DialogIds, IdGen};
 use crate::peer::Peer;
 use crate::txn::{MethodClass, TimerOutcome, TxnId};
 
@@ -16,7 +16,8 @@ mod requests;
 /// What every request of a call we place repeats; fixed for the call's life.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UacParams {
-    /// The caller's id (an attempt id): Call-ID, From-tag and branches derive from it.
+    /// The caller's id (an attempt id): the endpoint maps it to the call, and the Call-ID
+    /// starts with it (`ids::call_id_prefix`); everything else in the identifiers is random.
     pub id: u64,
     /// The next hop every request of the call goes to.
     pub target: Peer,
@@ -123,17 +124,18 @@ pub struct Answer {
 }
 
 impl Uac {
-    /// Places a call: writes the first INVITE and hands it to `start`, which starts its client
-    /// transaction and names it.
+    /// Places a call: writes the first INVITE (its identifiers fresh from `gen`) and hands it
+    /// to `start`, which starts its client transaction and names it.
     pub fn new(
         call: UacParams,
         ring_deadline: Option<Instant>,
         local: Local<'_>,
+        gen: &mut IdGen,
         start: impl FnOnce(Request) -> TxnId,
     ) -> (Self, TxnId) {
-        let ids = ids::dialog_ids(local.namespace, call.id, &local.addr.ip().to_string());
+        let ids = gen.dialog(local.namespace, call.id, &local.addr.ip().to_string());
         let cseq = 1;
-        let branch = ids::branch(local.namespace, call.id, cseq, false);
+        let branch = gen.branch();
         let bytes = requests::invite(&call, &ids, local, &branch, cseq, None);
         let txn = start(Request {
             method: MethodClass::Invite,
@@ -204,8 +206,14 @@ impl Uac {
     }
 
     /// We hang up: CANCEL before a final response, BYE after the 2xx.
-    pub fn hang_up(&mut self, now: Instant, guard: Duration, local: Local<'_>) -> HangUp {
-        match self.bye(local) {
+    pub fn hang_up(
+        &mut self,
+        now: Instant,
+        guard: Duration,
+        local: Local<'_>,
+        gen: &mut IdGen,
+    ) -> HangUp {
+        match self.bye(local, gen) {
             Some(bye) => HangUp::Bye(bye),
             None => self.cancel(now, EndReason::LocalHangup, guard, local),
         }
@@ -291,6 +299,7 @@ impl Uac {
         contact: Option<&str>,
         record_route: &[&str],
         local: Local<'_>,
+        gen: &mut IdGen,
     ) -> Option<Answer> {
         let State::Inviting(i) = &self.state else {
             return None;
@@ -301,10 +310,11 @@ impl Uac {
             remote_target: contact.map(|c| build::uri_of(c).to_owned()),
             route: record_route.iter().rev().map(|s| s.to_string()).collect(),
         };
-        let ack = requests::ack_2xx(&self.call, &self.ids, self.cseq, &dialog, local);
+        let branch = gen.branch();
+        let ack = requests::ack_2xx(&self.call, &self.ids, &branch, self.cseq, &dialog, local);
         self.state = State::Confirmed(dialog);
         // A hang-up or the ring timeout raced the answer: ACK it, then BYE at once.
-        let bye = if gave_up { self.bye(local) } else { None };
+        let bye = if gave_up { self.bye(local, gen) } else { None };
         Some(Answer { ack, bye })
     }
 
@@ -334,14 +344,15 @@ impl Uac {
     }
 
     /// Sends the INVITE again with credentials for `challenge`, through `start`; `None`
-    /// (nothing sent) when [`may_retry_auth`](Self::may_retry_auth) says no.
+    /// (nothing sent) when [`may_retry_auth`](Self::may_retry_auth) says no. The client nonce
+    /// and the new branch come from `gen`.
     pub fn retry_with_auth(
         &mut self,
         header: &str,
         challenge: &Challenge,
         creds: &Credentials,
-        cnonce: &str,
         local: Local<'_>,
+        gen: &mut IdGen,
         start: impl FnOnce(Request) -> TxnId,
     ) -> Option<TxnId> {
         if !self.may_retry_auth(challenge.stale) {
@@ -353,9 +364,9 @@ impl Uac {
         self.cseq += 1;
         i.auth_tries += 1;
         i.progress = Progress::Calling;
-        i.branch = ids::branch(local.namespace, self.call.id, self.cseq, false);
+        i.branch = gen.branch();
         let uri = &self.call.request_uri;
-        let authz = auth::authorization(challenge, creds, "INVITE", uri, cnonce, 1);
+        let authz = auth::authorization(challenge, creds, "INVITE", uri, &gen.tag(), 1);
         let bytes = requests::invite(
             &self.call,
             &self.ids,
@@ -389,13 +400,14 @@ impl Uac {
     }
 
     /// Hangs up an answered call: Confirmed to Terminating. `None` in any other state.
-    pub fn bye(&mut self, local: Local<'_>) -> Option<Request> {
+    pub fn bye(&mut self, local: Local<'_>, gen: &mut IdGen) -> Option<Request> {
         let State::Confirmed(dialog) = &mut self.state else {
             return None;
         };
         let dialog = mem::take(dialog);
         self.cseq += 1;
-        let bye = requests::bye(&self.call, &self.ids, self.cseq, &dialog, local);
+        let branch = gen.branch();
+        let bye = requests::bye(&self.call, &self.ids, branch, self.cseq, &dialog, local);
         self.state = State::Terminating(dialog);
         Some(bye)
     }
@@ -451,6 +463,10 @@ mod tests {
         }
     }
 
+    fn g() -> IdGen {
+        IdGen::new()
+    }
+
     fn text(req: &[u8]) -> String {
         String::from_utf8_lossy(req).into_owned()
     }
@@ -468,7 +484,7 @@ mod tests {
             extra: Vec::new(),
         };
         let mut invite = None;
-        let (uac, txn) = Uac::new(call, ring.map(|r| now + r), local(), |req| {
+        let (uac, txn) = Uac::new(call, ring.map(|r| now + r), local(), &mut g(), |req| {
             invite = Some(req);
             TxnId(1)
         });
@@ -485,7 +501,7 @@ mod tests {
         assert!(uac.is_current_invite(TxnId(1)));
         assert_eq!(uac.deadline(), Some(now + Duration::from_secs(30)));
         // Nothing that needs an answer is possible yet.
-        assert_eq!(uac.bye(local()), None);
+        assert_eq!(uac.bye(local(), &mut g()), None);
         assert!(!uac.accepts_bye(None));
         assert_eq!(uac.reinvite_answer(), None);
         assert_eq!(uac.remote_tag(), None);
@@ -494,10 +510,10 @@ mod tests {
     #[test]
     fn cancel_waits_for_a_provisional_then_goes_once() {
         let (mut uac, now, invite) = placed(None);
-        let hung_up = uac.hang_up(now, GUARD, local());
+        let hung_up = uac.hang_up(now, GUARD, local(), &mut g());
         assert_eq!(hung_up, HangUp::CancelDeferred);
         assert_eq!(uac.deadline(), Some(now + GUARD));
-        assert_eq!(uac.hang_up(now, GUARD, local()), HangUp::Nothing);
+        assert_eq!(uac.hang_up(now, GUARD, local(), &mut g()), HangUp::Nothing);
         let cancel = uac
             .on_provisional(100, None, local())
             .expect("the waiting CANCEL goes with the first provisional");
@@ -536,7 +552,7 @@ mod tests {
         let contact = "<sip:b@10.0.0.9:5070;transport=udp>";
         let rr = ["<sip:p1;lr>", "<sip:p2;lr>"];
         let answer = uac
-            .on_2xx(Some("t2"), Some(contact), &rr, local())
+            .on_2xx(Some("t2"), Some(contact), &rr, local(), &mut g())
             .expect("an INVITE was outstanding");
         assert_eq!(answer.bye, None);
         let ack = text(&answer.ack);
@@ -551,7 +567,7 @@ mod tests {
         );
         // What belongs to an outstanding INVITE is refused now.
         assert_eq!(uac.on_provisional(180, None, local()), None);
-        assert_eq!(uac.on_2xx(Some("t3"), None, &[], local()), None);
+        assert_eq!(uac.on_2xx(Some("t3"), None, &[], local(), &mut g()), None);
         assert_eq!(uac.ack_non_2xx(None, local()), None);
         assert_eq!(
             uac.cancel(now, EndReason::RingTimeout, GUARD, local()),
@@ -560,14 +576,14 @@ mod tests {
         assert!(!uac.may_retry_auth(true));
         assert!(uac.accepts_bye(Some("t2")));
         assert!(!uac.accepts_bye(Some("t3")));
-        let HangUp::Bye(bye) = uac.hang_up(now, GUARD, local()) else {
+        let HangUp::Bye(bye) = uac.hang_up(now, GUARD, local(), &mut g()) else {
             panic!("an answered call hangs up with BYE");
         };
         let bye = text(&bye.bytes);
         assert!(bye.starts_with("BYE sip:b@10.0.0.9:5070;transport=udp SIP/2.0\r\n"));
         assert!(bye.contains("CSeq: 2 BYE\r\n"));
         assert!(uac.is_terminating());
-        assert_eq!(uac.hang_up(now, GUARD, local()), HangUp::Nothing);
+        assert_eq!(uac.hang_up(now, GUARD, local(), &mut g()), HangUp::Nothing);
         assert_eq!(uac.reinvite_answer(), None);
         assert!(uac.accepts_bye(Some("t2")));
     }
@@ -575,8 +591,13 @@ mod tests {
     #[test]
     fn an_answer_after_giving_up_is_acked_then_ended_with_bye() {
         let (mut uac, now, _) = placed(None);
-        assert_eq!(uac.hang_up(now, GUARD, local()), HangUp::CancelDeferred);
-        let answer = uac.on_2xx(Some("t2"), None, &[], local()).expect("answer");
+        assert_eq!(
+            uac.hang_up(now, GUARD, local(), &mut g()),
+            HangUp::CancelDeferred
+        );
+        let answer = uac
+            .on_2xx(Some("t2"), None, &[], local(), &mut g())
+            .expect("answer");
         let bye = answer.bye.expect("we had given up: BYE at once");
         assert!(text(&bye.bytes).starts_with("BYE sip:+15550100@127.0.0.2 SIP/2.0\r\n"));
         assert!(uac.is_terminating());
@@ -612,9 +633,9 @@ mod tests {
         assert_eq!(uac.on_txn_timeout(TxnId(1), t), Some(EndReason::TimedOut));
         assert_eq!(uac.on_txn_timeout(TxnId(9), t), None);
         assert_eq!(uac.on_txn_timeout(TxnId(1), TimerOutcome::AckTimeout), None);
-        uac.on_2xx(Some("t2"), None, &[], local());
+        uac.on_2xx(Some("t2"), None, &[], local(), &mut g());
         assert_eq!(uac.on_txn_timeout(TxnId(1), t), None);
-        uac.hang_up(now, GUARD, local());
+        uac.hang_up(now, GUARD, local(), &mut g());
         assert_eq!(
             uac.on_txn_timeout(TxnId(5), t),
             Some(EndReason::LocalHangup)
@@ -632,7 +653,7 @@ mod tests {
         let mut next = 1;
         let mut retry = |uac: &mut Uac, c: &Challenge| {
             let mut sent = None;
-            let txn = uac.retry_with_auth("Authorization", c, &creds, "c0ffee", local(), |req| {
+            let txn = uac.retry_with_auth("Authorization", c, &creds, local(), &mut g(), |req| {
                 sent = Some(req);
                 next += 1;
                 TxnId(next)
@@ -649,7 +670,10 @@ mod tests {
         assert!(text.contains("Authorization: Digest username=\"alice\""));
         assert!(uac.is_current_invite(TxnId(2)) && !uac.is_current_invite(TxnId(1)));
         // The new INVITE starts over: a CANCEL would have to wait for its provisional.
-        assert_eq!(uac.hang_up(now, GUARD, local()), HangUp::CancelDeferred);
+        assert_eq!(
+            uac.hang_up(now, GUARD, local(), &mut g()),
+            HangUp::CancelDeferred
+        );
         assert_eq!(
             retry(&mut uac, &challenge),
             (None, None),

@@ -4,7 +4,7 @@
 use super::{Established, UacParams};
 use crate::build::{RequestSpec, ALLOW};
 use crate::dialog::{Local, Request};
-use crate::ids::{self, DialogIds};
+use crate::ids::DialogIds;
 use crate::txn::MethodClass;
 
 pub(super) fn invite(
@@ -86,17 +86,17 @@ pub(super) fn cancel(
 pub(super) fn ack_2xx(
     call: &UacParams,
     ids: &DialogIds,
+    branch: &str,
     cseq: u32,
     dialog: &Established,
     local: Local<'_>,
 ) -> Vec<u8> {
-    let branch = ids::branch(local.namespace, call.id, cseq, true);
     RequestSpec {
         method: "ACK",
         request_uri: dialog.remote_target.as_deref().unwrap_or(&call.request_uri),
         local: local.addr,
         transport: local.transport,
-        branch: &branch,
+        branch,
         from_uri: &call.from_uri,
         from_tag: &ids.from_tag,
         to_uri: &call.to_uri,
@@ -144,15 +144,15 @@ pub(super) fn ack_non_2xx(
     .to_bytes()
 }
 
-/// The BYE with `cseq` in `dialog`, to its remote target through its route set.
+/// The BYE with `cseq` and `branch` in `dialog`, to its remote target through its route set.
 pub(super) fn bye(
     call: &UacParams,
     ids: &DialogIds,
+    branch: String,
     cseq: u32,
     dialog: &Established,
     local: Local<'_>,
 ) -> Request {
-    let branch = ids::branch(local.namespace, call.id, cseq, false);
     let bytes = RequestSpec {
         method: "BYE",
         request_uri: dialog.remote_target.as_deref().unwrap_or(&call.request_uri),
