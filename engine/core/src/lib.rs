@@ -15,7 +15,7 @@
 //!   pacing     pacers (preview, progressive, predictive, agentless), the estimator and the
 //!              nuisance meter, the zone snapshot and the pre-fetched contact queue
 //!   campaign   campaign definitions, calling hours, retry rules
-//!   contacts   phone numbers (E.164, time zone from the number)
+//!   contacts   phone numbers (E.164, time zone and US state or country from the number)
 //!   store      the storage contract: records, write batches, the `Store` trait
 //!   domain     ids, contacts, attempts, completion codes
 //!   clock, sync  injected time; the atomics shim for loom
