@@ -2,7 +2,9 @@
 //! it (what the API stores), and [`Campaign`], the checked, typed form the engine runs.
 //!
 //! [`CampaignSpec::resolve`] reports every problem at once, each with the path of its key
-//! (`retry.busy.max_attempts: must be at least 1`), so a user fixes a file in one round. It
+//! (`retry.busy.max_attempts: must be at least 1`), so a user fixes a file in one round; a
+//! well-formed campaign that would break a rule of law is refused with every rule it breaks
+//! (`caller_id: required ... [caller-id-missing]`, see [`crate::compliance`]). It
 //! never touches the file system or the network: the same spec resolves the same way on every
 //! node. Enumerations are plain strings in the spec so that a bad value is one problem among
 //! others rather than a parse failure that hides the rest.

@@ -1,5 +1,7 @@
 //! Phase 1 to phase 2: checks every key of a [`CampaignSpec`] and builds the [`Campaign`],
-//! or lists every problem found, each with the path of its key.
+//! or lists every problem found, each with the path of its key. A campaign whose keys are all
+//! well formed is then held to the rules of law ([`crate::compliance::check_campaign`]), and
+//! refused with every rule it breaks.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -14,11 +16,14 @@ use crate::campaign::{
     bounds, AbandonMessage, CallerId, CallingHoursSpec, Campaign, CampaignSpec, FinishCriteria,
     FinishSpec, NuisancePolicy, NuisanceSpec, NuisanceWindow, RetrySpec, RetryTable, SpecError,
 };
+use crate::compliance::{self, test_ranges, DialRules, TestRanges};
 use crate::domain::{CompletionCode, RetryRule};
 use crate::pacing::PacingPolicy;
 
 impl CampaignSpec {
-    /// Checks every key and builds the [`Campaign`], or lists every problem found.
+    /// Checks every key and builds the [`Campaign`], or lists every problem found: first every
+    /// malformed or out-of-bounds key ([`SpecError::Invalid`]); once there are none, every
+    /// rule of law the campaign would break ([`SpecError::Violation`]).
     pub fn resolve(self) -> Result<Campaign, Vec<SpecError>> {
         let mut p = Problems::default();
         let name = resolve_name(&mut p, &self.name);
@@ -54,16 +59,8 @@ impl CampaignSpec {
         let calling_hours = resolve_hours(&mut p, self.calling_hours.as_ref());
         let retry = resolve_retry(&mut p, &self.retry);
         let finish = resolve_finish(&mut p, self.finish.as_ref());
-        let caller_id = self
-            .caller_id
-            .as_deref()
-            .and_then(|s| match CallerId::parse(s) {
-                Ok(id) => Some(id),
-                Err(why) => {
-                    p.add("caller_id", why);
-                    None
-                }
-            });
+        let caller_id = resolve_caller_id(&mut p, self.caller_id.as_deref());
+        let test_ranges = resolve_test_ranges(&mut p, self.test_ranges.as_deref(), load_test);
         let abandon_message = match self.abandon_message.as_deref() {
             None => AbandonMessage::Tone,
             Some(path) if path.trim().is_empty() => {
@@ -102,7 +99,10 @@ impl CampaignSpec {
         if !p.0.is_empty() {
             return Err(p.0);
         }
-        Ok(Campaign {
+        // INVARIANT: resolve_hours adds a problem whenever it returns None, and we returned
+        // above if there was any problem; the fallback is never taken.
+        let calling_hours = calling_hours.unwrap_or_else(|| CallingHours::always(Tz::UTC));
+        let campaign = Campaign {
             name,
             contacts,
             zone,
@@ -111,16 +111,72 @@ impl CampaignSpec {
             ring_timeout,
             load_test,
             connect_window,
-            // INVARIANT: resolve_hours adds a problem whenever it returns None, and we
-            // returned above if there was any problem; the fallback is never taken.
-            calling_hours: calling_hours.unwrap_or_else(|| CallingHours::always(Tz::UTC)),
+            dial_rules: DialRules::new(calling_hours.clone(), mode, test_ranges.clone()),
+            calling_hours,
             retry,
             finish,
             caller_id,
             abandon_message,
             target,
+            test_ranges,
             spec: self,
-        })
+        };
+        // Phase 2 checks the law on a well-formed campaign, and lists every rule it breaks.
+        let violations = compliance::check_campaign(&campaign);
+        if violations.is_empty() {
+            Ok(campaign)
+        } else {
+            Err(violations.into_iter().map(SpecError::from).collect())
+        }
+    }
+}
+
+/// The caller ID, if well formed. A withheld one ("anonymous") is left to the compliance
+/// check, which names it as such.
+fn resolve_caller_id(p: &mut Problems, text: Option<&str>) -> Option<CallerId> {
+    let text = text?;
+    if compliance::caller_id::is_withheld(text) {
+        return None;
+    }
+    match CallerId::parse(text) {
+        Ok(id) => Some(id),
+        Err(why) => {
+            p.add("caller_id", why);
+            None
+        }
+    }
+}
+
+fn resolve_test_ranges(
+    p: &mut Problems,
+    ranges: Option<&[String]>,
+    load_test: bool,
+) -> Option<TestRanges> {
+    let list = ranges?;
+    if !load_test {
+        p.add("test_ranges", "only applies with load_test = true");
+        return None;
+    }
+    if list.len() > test_ranges::MAX_RANGES {
+        p.add(
+            "test_ranges",
+            format!(
+                "at most {} ranges, got {}",
+                test_ranges::MAX_RANGES,
+                list.len()
+            ),
+        );
+        return None;
+    }
+    match TestRanges::parse(list) {
+        Ok(ranges) => Some(ranges),
+        Err(bad) => {
+            for (i, why) in bad {
+                let given = list.get(i).map(String::as_str).unwrap_or_default();
+                p.add(format!("test_ranges[{i}]"), format!("{why}, got {given:?}"));
+            }
+            None
+        }
     }
 }
 

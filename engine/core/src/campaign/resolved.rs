@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::campaign::hours::CallingHours;
 use crate::campaign::{CallerId, CampaignSpec, RetryTable};
+use crate::compliance::{DialRules, TestRanges};
 use crate::domain::UnixMs;
 use crate::pacing::PacingPolicy;
 
@@ -27,6 +28,8 @@ pub struct Campaign {
     pub(super) caller_id: Option<CallerId>,
     pub(super) abandon_message: AbandonMessage,
     pub(super) target: Option<SocketAddr>,
+    pub(super) test_ranges: Option<TestRanges>,
+    pub(super) dial_rules: DialRules,
     pub(super) spec: CampaignSpec,
 }
 
@@ -87,6 +90,17 @@ impl Campaign {
 
     pub fn target(&self) -> Option<SocketAddr> {
         self.target
+    }
+
+    /// The number prefixes a load test may dial; `None` unless `load_test`.
+    pub fn test_ranges(&self) -> Option<&TestRanges> {
+        self.test_ranges.as_ref()
+    }
+
+    /// The rules each dial obeys: calling hours within the law, redial lock-outs, test ranges.
+    /// What a prefetcher asks before it queues a contact (see [`DialRules::check`]).
+    pub fn dial_rules(&self) -> &DialRules {
+        &self.dial_rules
     }
 
     /// The definition as given, before defaults.

@@ -28,8 +28,9 @@ const fn minutes(m: u64, max_attempts: u32) -> RetryRule {
 
 impl Default for RetryTable {
     /// busy 5 min ×3, no-answer 30 min ×3, network-failure 2 min ×5, timeout 2 min ×3,
-    /// no-media-resource 1 min ×10, recovered-after-failover 1 min ×3, nuisance 60 min ×2
-    /// (regulators allow calling back an abandoned contact); every other code is final.
+    /// no-media-resource 1 min ×10, recovered-after-failover 1 min ×3, nuisance 72 h ×2
+    /// (regulators allow calling back an abandoned contact, once its 72 h lock-out is over);
+    /// every other code is final.
     fn default() -> Self {
         let mut table = Self {
             rules: [FINAL; CompletionCode::ALL.len()],
@@ -40,7 +41,7 @@ impl Default for RetryTable {
         table.set(CompletionCode::Timeout, minutes(2, 3));
         table.set(CompletionCode::NoMediaResource, minutes(1, 10));
         table.set(CompletionCode::RecoveredAfterFailover, minutes(1, 3));
-        table.set(CompletionCode::Nuisance, minutes(60, 2));
+        table.set(CompletionCode::Nuisance, minutes(72 * 60, 2));
         table
     }
 }
@@ -95,7 +96,7 @@ mod tests {
 
     fn campaign(extra: &str) -> Campaign {
         let text = format!(
-            "name = \"t\"\nmode = \"progressive\"\n{extra}\n[calling_hours]\nstart = \"09:00\"\nend = \"21:00\"\n"
+            "name = \"t\"\nmode = \"progressive\"\ncaller_id = \"+14155550123\"\nabandon_message = \"abandon.wav\"\n{extra}\n[calling_hours]\nstart = \"09:00\"\nend = \"21:00\"\n"
         );
         CampaignSpec::from_toml(&text).unwrap().resolve().unwrap()
     }
@@ -152,7 +153,7 @@ mod tests {
             (CompletionCode::Timeout, 2, 3),
             (CompletionCode::NoMediaResource, 1, 10),
             (CompletionCode::RecoveredAfterFailover, 1, 3),
-            (CompletionCode::Nuisance, 60, 2),
+            (CompletionCode::Nuisance, 72 * 60, 2),
         ];
         for (code, delay_min, max) in cases {
             assert_eq!(
@@ -270,7 +271,7 @@ mod tests {
         let t = RetryTable::default();
         assert_eq!(t.rule(CompletionCode::Busy), minutes(5, 3));
         assert_eq!(t.rule(CompletionCode::NoMediaResource), minutes(1, 10));
-        assert_eq!(t.rule(CompletionCode::Nuisance), minutes(60, 2));
+        assert_eq!(t.rule(CompletionCode::Nuisance), minutes(72 * 60, 2));
         for c in [
             CompletionCode::AnsweredHuman,
             CompletionCode::AnsweredMachine,

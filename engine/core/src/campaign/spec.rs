@@ -7,6 +7,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::compliance::Violation;
+
 /// A campaign as written in TOML or sent as JSON. Unknown keys are refused; absent keys stay
 /// absent (defaults are applied by [`CampaignSpec::resolve`], so a stored spec picks up no
 /// defaults it was not given).
@@ -39,13 +41,18 @@ pub struct CampaignSpec {
     /// 15000 to 300000 (from 1000 when `load_test = true`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ring_timeout_ms: Option<u64>,
-    /// Marks a load test against a SIP server, which lowers the ring-timeout floor to 1000 ms.
-    /// Default false.
+    /// Marks a load test against a SIP server or test equipment: lowers the ring-timeout
+    /// floor to 1000 ms and lifts the rules of law (see [`crate::compliance`]), but requires
+    /// `test_ranges` and dials nothing outside them. Default false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_test: Option<bool>,
+    /// The number prefixes a load test may dial (`["+1555"]`), each `+` and 4 to 15 digits, at
+    /// most 1000. Required when `load_test = true`, refused otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_ranges: Option<Vec<String>>,
     /// How long a live-answered call may wait for an agent before it gets the information
-    /// message and counts as nuisance, ms. Default 2000; 100 to 10000 (regulators commonly
-    /// require 2000 or less).
+    /// message and counts as nuisance, ms. Default 2000; 100 to 10000, and at most 2000 in
+    /// the modes that can abandon calls (progressive, predictive) unless `load_test = true`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connect_window_ms: Option<u64>,
     /// When contacts may be called, in each contact's local time. Default 09:00 to 21:00 every
@@ -59,12 +66,16 @@ pub struct CampaignSpec {
     /// When the job ends on its own. Default `{ when_all_final = true }`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finish: Option<FinishSpec>,
-    /// Caller ID presented on calls: a `sip:`/`sips:` URI or an E.164 number (`+` and 3 to 15
-    /// digits). Default: none (the node's From identity).
+    /// Caller ID presented on calls: an E.164 number (`+14155550123`) or a `sip:`/`sips:` URI
+    /// whose user part is one. Required (unless `load_test = true`): diallable, never withheld
+    /// or anonymous.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller_id: Option<String>,
-    /// WAV prompt played to a live answer that no agent takes within the connect window.
-    /// Default: a generated tone. Must end in `.wav`; its existence is checked when a job starts.
+    /// WAV prompt played to a live answer that no agent takes within the connect window (and,
+    /// in agentless mode, to every live answer): the information message, naming the caller
+    /// and a number to call back. Must end in `.wav`; its existence is checked when a job
+    /// starts. Default: a generated tone, which is no information message, so only preview
+    /// campaigns and load tests may leave it out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub abandon_message: Option<String>,
     /// SIP destination for calls, an IP address and port (`127.0.0.1:5070`). Default: the
@@ -163,13 +174,26 @@ pub enum SpecError {
     /// A value out of bounds or inconsistent with another, at `path` (`retry.busy.delay_s`).
     #[error("{path}: {problem}")]
     Invalid { path: String, problem: String },
+    /// A well-formed campaign that would break a rule of law. Reported only once every key
+    /// is well formed, all at once.
+    #[error(transparent)]
+    Violation(#[from] Violation),
 }
 
 impl SpecError {
-    /// The key path of an [`SpecError::Invalid`].
+    /// The key path of an [`SpecError::Invalid`] or a [`SpecError::Violation`].
     pub fn path(&self) -> Option<&str> {
         match self {
             Self::Invalid { path, .. } => Some(path),
+            Self::Violation(v) => Some(v.key()),
+            _ => None,
+        }
+    }
+
+    /// The rule of law broken, for a [`SpecError::Violation`] (the API's 422).
+    pub fn violation(&self) -> Option<&Violation> {
+        match self {
+            Self::Violation(v) => Some(v),
             _ => None,
         }
     }
