@@ -60,7 +60,10 @@ pub struct CampaignSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calling_hours: Option<CallingHoursSpec>,
     /// Retry rules keyed by completion code name (`busy`, `no-answer`, ...); each replaces that
-    /// code's default (see [`RetryTable::default`]). Default: no overrides.
+    /// code's default (see [`RetryTable::default`](crate::campaign::RetryTable::default)). Default: no overrides. Unless
+    /// `load_test = true`, a `nuisance` retry waits at least 259200 s (72 h) and, without a
+    /// guaranteed agent (preview, or progressive at one line per agent), an
+    /// `answered-machine` retry at least 86400 s (24 h).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub retry: BTreeMap<String, RetrySpec>,
     /// When the job ends on its own. Default `{ when_all_final = true }`.
@@ -101,7 +104,7 @@ pub struct AgentlessSpec {
 #[serde(deny_unknown_fields)]
 pub struct NuisanceSpec {
     /// Most nuisance calls as a percentage of live-answered calls. Default 3.0; above 0, at
-    /// most 100.
+    /// most 100, and at most 3 (the legal limit) unless `load_test = true`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cap_pct: Option<f64>,
     /// The window the cap is enforced over: `calendar-day` | `rolling-30-days`. Default
@@ -119,6 +122,9 @@ pub struct CallingHoursSpec {
     pub start: Option<String>,
     /// Closing, local `HH:MM` (exclusive; `"24:00"` is midnight). At or before `start`, the
     /// window ends the next day; equal to `start`, it lasts 24 hours. Default `"21:00"`.
+    /// Unless `load_test = true`, `start` and `end` lie within 08:00-21:00 on one day (the
+    /// widest lawful window); the callee's state or country may narrow it further when each
+    /// number is dialled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end: Option<String>,
     /// Days a window opens on (`mon` ... `sun`, or full names). Default every day; not empty.
