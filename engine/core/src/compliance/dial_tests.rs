@@ -194,3 +194,84 @@ fn rules_have_codes_and_sources() {
         "redial-after-machine"
     );
 }
+
+#[test]
+fn a_not_before_instant_is_allowed_when_it_comes() {
+    use rand::rngs::SmallRng;
+    use rand::{Rng, SeedableRng};
+    // Seeded: numbers across the states with rules, histories with abandoned calls, machines
+    // and capped runs, instants across two years and their DST changes. Whatever the verdict
+    // names, dialling at that instant must then be allowed.
+    let campaigns = [
+        campaign(""),
+        campaign("lines_per_agent = 1.0\n"),
+        CampaignSpec::from_toml(
+            "name = \"p\"\nmode = \"preview\"\ncaller_id = \"+14155550123\"\ncalling_hours = { start = \"08:00\", end = \"21:00\", days = [\"sat\", \"sun\"] }\n",
+        )
+        .unwrap()
+        .resolve()
+        .unwrap(),
+    ];
+    let numbers = [
+        NEW_YORK,
+        MIAMI,
+        "+18505550100",
+        "+12075550100",
+        "+12055550100",
+        "+14015550100",
+        "+16055550100",
+        "+12145550100",
+        "+14105550100",
+        "+14055550100",
+        "+14165550100",
+        "+442079460958",
+        "+33123456789",
+        "+15555550100",
+        "",
+    ];
+    let codes = [
+        CompletionCode::Nuisance,
+        CompletionCode::AnsweredMachine,
+        CompletionCode::NoAnswer,
+        CompletionCode::Busy,
+    ];
+    let start = ms(2024, 1, 1, 0, 0);
+    let mut rng = SmallRng::seed_from_u64(0x000c_0de5);
+    for _ in 0..3_000 {
+        let c = &campaigns[rng.gen_range(0..campaigns.len())];
+        let callee = Callee::new(numbers[rng.gen_range(0..numbers.len())]);
+        let now = start + rng.gen_range(0..730 * 24 * H);
+        let mut h = NumberHistory::new();
+        for _ in 0..rng.gen_range(0..5) {
+            let at = now.saturating_sub(rng.gen_range(0..96 * H));
+            h.record_dial(at);
+            h.record_end(at + 60_000, codes[rng.gen_range(0..codes.len())]);
+        }
+        match c.dial_rules().check(&callee, &h, now) {
+            DialVerdict::Allowed => {
+                // Checked against the two parts on their own.
+                assert_eq!(c.dial_rules().window(&callee).is_open(now), Ok(()));
+                let cap = callee.jurisdiction().daily_cap();
+                let guarantee = c.dial_rules().guarantee();
+                assert_eq!(redial::may_redial(&h, cap, guarantee, now), Ok(()));
+            }
+            DialVerdict::NotBefore { at, rule } => {
+                assert!(at > now, "{rule:?}");
+                assert_ne!(
+                    c.dial_rules().check(&callee, &h, at - 1),
+                    DialVerdict::Allowed,
+                    "{rule:?}: the earliest instant"
+                );
+                assert_eq!(
+                    c.dial_rules().check(&callee, &h, at),
+                    DialVerdict::Allowed,
+                    "{} at {now}: {rule:?} until {at}",
+                    callee.number()
+                );
+            }
+            DialVerdict::Never { rule } => {
+                assert!(matches!(rule, Rule::Hours(_)), "{rule:?}");
+            }
+        }
+    }
+}
