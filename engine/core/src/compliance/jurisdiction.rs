@@ -120,8 +120,8 @@ impl HoursRule {
         }
     }
 
-    /// The windows of a law (`None` for [`HoursRule::Campaign`], whose windows are the
-    /// campaign's), as calling hours in `tz`.
+    /// The windows of a law, as calling hours in `tz`; a callee may be called inside any of
+    /// them. None for [`HoursRule::Campaign`], whose windows are the campaign's own.
     pub(crate) fn windows(self, tz: Tz) -> impl Iterator<Item = CallingHours> {
         let table: &'static [Window] = match self {
             Self::Campaign => &[],
