@@ -191,7 +191,7 @@ mod tests {
 
     fn campaign() -> Campaign {
         CampaignSpec::from_toml(
-            "name = \"t\"\nmode = \"progressive\"\n[calling_hours]\nstart = \"00:00\"\nend = \"00:00\"\n",
+            "name = \"t\"\nmode = \"progressive\"\nload_test = true\ntest_ranges = [\"+1555\"]\n[calling_hours]\nstart = \"00:00\"\nend = \"00:00\"\n",
         )
         .unwrap()
         .resolve()

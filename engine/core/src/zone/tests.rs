@@ -70,7 +70,7 @@ const JOB: JobId = JobId(1);
 
 fn campaign(mode: &str) -> Arc<Campaign> {
     let text = format!(
-        "name = \"t\"\nmode = \"{mode}\"\n[calling_hours]\nstart = \"00:00\"\nend = \"00:00\"\n"
+        "name = \"t\"\nmode = \"{mode}\"\nload_test = true\ntest_ranges = [\"+1555\"]\n[calling_hours]\nstart = \"00:00\"\nend = \"00:00\"\n"
     );
     Arc::new(CampaignSpec::from_toml(&text).unwrap().resolve().unwrap())
 }
@@ -187,7 +187,7 @@ fn agentless_paces_by_rate_and_wakes_for_the_next_token() {
     let mut z = Zone::new("default", "n1");
     let c = Arc::new(
         CampaignSpec::from_toml(
-            "name = \"t\"\nmode = \"agentless\"\n[agentless]\nrate_cps = 10\n[calling_hours]\nstart = \"00:00\"\nend = \"00:00\"\n",
+            "name = \"t\"\nmode = \"agentless\"\nload_test = true\ntest_ranges = [\"+1555\"]\n[agentless]\nrate_cps = 10\n[calling_hours]\nstart = \"00:00\"\nend = \"00:00\"\n",
         )
         .unwrap()
         .resolve()
