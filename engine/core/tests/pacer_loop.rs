@@ -134,7 +134,7 @@ fn agentless_zone_loop_in_virtual_time() {
         next_id = host.next_id;
         assert_eq!(
             d.writes.len(),
-            2 * d.launches.len(),
+            3 * d.launches.len(),
             "Dialing recorded for each"
         );
         for l in &d.launches {

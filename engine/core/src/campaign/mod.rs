@@ -26,10 +26,14 @@ pub mod retry;
 mod spec;
 
 pub use caller_id::CallerId;
-pub use resolved::{AbandonMessage, Campaign, FinishCriteria, NuisancePolicy, NuisanceWindow};
+pub use resolved::{
+    AbandonMessage, AmdPolicy, Campaign, FinishCriteria, MachineAction, NuisancePolicy,
+    NuisanceWindow,
+};
 pub use retry::RetryTable;
 pub use spec::{
-    AgentlessSpec, CallingHoursSpec, CampaignSpec, FinishSpec, NuisanceSpec, RetrySpec, SpecError,
+    AgentlessSpec, AmdSpec, CallingHoursSpec, CampaignSpec, FinishSpec, NuisanceSpec, RetrySpec,
+    SpecError,
 };
 
 /// Bounds of the keys, public so docs, the API and tests quote the same numbers.

@@ -13,8 +13,9 @@ use chrono_tz::Tz;
 
 use crate::campaign::hours::{CallingHours, DaySet};
 use crate::campaign::{
-    bounds, AbandonMessage, CallerId, CallingHoursSpec, Campaign, CampaignSpec, FinishCriteria,
-    FinishSpec, NuisancePolicy, NuisanceSpec, NuisanceWindow, RetrySpec, RetryTable, SpecError,
+    bounds, AbandonMessage, AmdPolicy, AmdSpec, CallerId, CallingHoursSpec, Campaign, CampaignSpec,
+    FinishCriteria, FinishSpec, MachineAction, NuisancePolicy, NuisanceSpec, NuisanceWindow,
+    RetrySpec, RetryTable, SpecError,
 };
 use crate::compliance::{self, test_ranges, DialRules, TestRanges};
 use crate::domain::{CompletionCode, RetryRule};
@@ -96,6 +97,7 @@ impl CampaignSpec {
                     None
                 }
             });
+        let amd = resolve_amd(&mut p, self.amd.as_ref());
         if !p.0.is_empty() {
             return Err(p.0);
         }
@@ -119,6 +121,7 @@ impl CampaignSpec {
             abandon_message,
             target,
             test_ranges,
+            amd,
             spec: self,
         };
         // Phase 2 checks the law on a well-formed campaign, and lists every rule it breaks.
@@ -495,4 +498,54 @@ fn resolve_finish(p: &mut Problems, spec: Option<&FinishSpec>) -> FinishCriteria
         after,
         at,
     }
+}
+
+/// `[amd]`: off unless given; `leave-message` needs its `.wav`.
+fn resolve_amd(p: &mut Problems, spec: Option<&AmdSpec>) -> Option<AmdPolicy> {
+    let spec = spec?;
+    let message = spec.machine_message.as_deref();
+    let on_machine = match spec.on_machine.as_deref().unwrap_or("hang-up") {
+        "hang-up" => {
+            if message.is_some() {
+                p.add(
+                    "amd.machine_message",
+                    "only with on_machine = \"leave-message\"",
+                );
+            }
+            MachineAction::HangUp
+        }
+        "leave-message" => match message {
+            Some(m)
+                if Path::new(m)
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("wav")) =>
+            {
+                MachineAction::LeaveMessage(PathBuf::from(m))
+            }
+            Some(m) => {
+                p.add(
+                    "amd.machine_message",
+                    format!("must be a .wav prompt, got {m:?}"),
+                );
+                MachineAction::HangUp
+            }
+            None => {
+                p.add(
+                    "amd.machine_message",
+                    "is required with on_machine = \"leave-message\"",
+                );
+                MachineAction::HangUp
+            }
+        },
+        other => {
+            p.add(
+                "amd.on_machine",
+                format!("must be \"hang-up\" or \"leave-message\", got {other:?}"),
+            );
+            MachineAction::HangUp
+        }
+    };
+    spec.enabled
+        .unwrap_or(true)
+        .then_some(AmdPolicy { on_machine })
 }

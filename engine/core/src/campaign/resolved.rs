@@ -30,12 +30,33 @@ pub struct Campaign {
     pub(super) target: Option<SocketAddr>,
     pub(super) test_ranges: Option<TestRanges>,
     pub(super) dial_rules: DialRules,
+    pub(super) amd: Option<AmdPolicy>,
     pub(super) spec: CampaignSpec,
+}
+
+/// What the answering-machine detector does for a campaign (when it is on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmdPolicy {
+    pub on_machine: MachineAction,
+}
+
+/// What an answering machine gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MachineAction {
+    /// The call is released at the verdict.
+    HangUp,
+    /// The call waits for the machine's beep (or its absence) and plays this message.
+    LeaveMessage(PathBuf),
 }
 
 impl Campaign {
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Answering-machine detection, when the campaign turns it on.
+    pub fn amd(&self) -> Option<&AmdPolicy> {
+        self.amd.as_ref()
     }
 
     /// The CSV contact list, if the campaign names one.

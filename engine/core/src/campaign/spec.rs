@@ -85,6 +85,27 @@ pub struct CampaignSpec {
     /// node's MPPs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// Answering-machine detection on live answers (`[amd]`). Default: off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amd: Option<AmdSpec>,
+}
+
+/// `[amd]`: what the answering-machine detector does with a campaign's live answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmdSpec {
+    /// Whether answers are classified before an agent (or the message) gets them. Default
+    /// true once the section is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// What a machine gets: `hang-up` (default) | `leave-message` (wait for the beep, then
+    /// play `machine_message`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_machine: Option<String>,
+    /// The `.wav` message left on a machine after its beep. Required with `leave-message`,
+    /// refused otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine_message: Option<String>,
 }
 
 /// `[agentless]`: at least one of the two limits.

@@ -123,7 +123,11 @@ fn progressive_opens_one_attempt_per_ready_agent_with_its_dialing_write() {
     let mut h = host(5, 2, 10);
     let d = z.decide(now(), 7, &mut h);
     assert_eq!(d.launches.len(), 2);
-    assert_eq!(d.writes.len(), 4, "an attempt and its contact per launch");
+    assert_eq!(
+        d.writes.len(),
+        6,
+        "an attempt, its contact and its number's history per launch"
+    );
     let e = &d.launches[0].entry;
     assert_eq!(e.attempt().id, AttemptId(100));
     assert_eq!(e.attempt().state, AttemptState::Dialing);
@@ -219,7 +223,7 @@ fn previews_are_offered_accepted_under_the_shown_id_or_skipped() {
     let PreviewStart::Launch { writes, launch } = z.accept_preview(info, now(), 2, &mut h) else {
         panic!("accepted preview launches");
     };
-    assert_eq!(writes.len(), 2);
+    assert_eq!(writes.len(), 3);
     assert_eq!(launch.entry.id(), info.attempt);
     assert_eq!(launch.mode, CallMode::Preview);
     let (_, skipped) = &d.offers[1];
