@@ -79,7 +79,7 @@ capacity = 20000
     if base is None:
         stop(node); stop(uas)
         raise SystemExit("outdial run did not start")
-    spec = {"name": f"bench-{rate}", "mode": "agentless", "load_test": True, "ring_timeout_ms": 5000,
+    spec = {"name": f"bench-{rate}", "mode": "agentless", "load_test": True, "test_ranges": ["+1212"], "ring_timeout_ms": 5000,
             "agentless": {"rate_cps": rate, "max_concurrent": 20000},
             "calling_hours": {"start": "00:00", "end": "00:00"},
             "retry": {c: {"delay_s": 1, "max_attempts": 1} for c in

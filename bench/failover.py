@@ -475,7 +475,7 @@ zones = [{zones}]
 # ---------------------------------------------------------------- jobs and invariants
 
 def create_job(node, name, contacts):
-    spec = {"name": name, "zone": ZONE, "mode": "agentless", "load_test": True, "ring_timeout_ms": 5000,
+    spec = {"name": name, "zone": ZONE, "mode": "agentless", "load_test": True, "test_ranges": ["+1212"], "ring_timeout_ms": 5000,
             "agentless": {"rate_cps": RATE, "max_concurrent": 100},
             "calling_hours": {"start": "00:00", "end": "00:00", "default_tz": "UTC"},
             "retry": {c: {"delay_s": 1, "max_attempts": 1} for c in

@@ -128,6 +128,36 @@ fn bad_campaigns_are_refused_with_what_is_wrong() {
         422,
     );
     assert!(e["details"].to_string().contains("agentless"), "{e}");
+    // A campaign that would break the law: refused with every rule it breaks, by code.
+    let e = expect_error(
+        "an unlawful campaign",
+        post(
+            json!({
+                "name": "unlawful",
+                "mode": "predictive",
+                "connect_window_ms": 5000,
+                "nuisance": { "cap_pct": 10.0 },
+                "calling_hours": { "start": "07:00", "end": "23:00", "default_tz": "UTC" },
+                "retry": { "nuisance": { "delay_s": 86400, "max_attempts": 2 } },
+            })
+            .to_string()
+            .as_bytes(),
+        ),
+        422,
+    );
+    for code in [
+        "caller-id-missing",
+        "connect-window-too-long",
+        "no-information-message",
+        "cap-above-legal-limit",
+        "calling-hours-wider-than-law",
+        "retry-inside-lockout",
+    ] {
+        assert!(
+            e["details"].to_string().contains(&format!("[{code}]")),
+            "{code} not named: {e}"
+        );
+    }
     let mut other_zone = valid_campaign("elsewhere", 1.0);
     other_zone["zone"] = json!("not-here");
     let e = expect_error(

@@ -93,6 +93,7 @@ fn decide(c: &mut Criterion) {
             nuisance_day: 20,
             live_30d: 20_000,
             nuisance_30d: 400,
+            ..Default::default()
         };
         let mut pacer = Pacer::new(PacingPolicy::Predictive {
             lines_per_agent: 1.0,

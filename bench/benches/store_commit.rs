@@ -34,6 +34,7 @@ fn dial(id: u64) -> Vec<Write> {
             sip_status: None,
             node: "bench".into(),
             epoch: 1,
+            amd: None,
         }),
         Write::Contact {
             contact: Contact {

@@ -77,6 +77,28 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Classify recordings as a person or an answering machine.
+    ///
+    /// WAV files, 8 kHz mono, 16-bit PCM or G.711: one line per file, or with --json one JSON
+    /// object per line (file, verdict, decided_ms, beep_end_ms). Exit status 1 if a file
+    /// could not be classified.
+    Amd {
+        /// Recordings to classify.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// One JSON object per line instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check campaign files against the rules of law before loading them.
+    ///
+    /// One line per file: `ok`, or every rule it breaks with the rule's code (as the API's
+    /// 422 lists them). Exit status 1 if any file is refused.
+    Check {
+        /// Campaign files (TOML, as configs/campaign-*.toml).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// A SIP UAS that answers calls with a seeded mix of outcomes (the embedded customer network).
     Peer {
         /// Address to listen on, e.g. 127.0.0.1:5070.
@@ -303,6 +325,43 @@ async fn run_node_command(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Erro
 async fn run(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Error>> {
     match cmd {
         Cmd::Demo { .. } | Cmd::Run { .. } => Ok(ExitCode::FAILURE),
+        Cmd::Amd { files, json } => {
+            let failed = outdial_tools::amd::run(
+                &files,
+                json,
+                &mut std::io::stdout().lock(),
+                &mut std::io::stderr().lock(),
+            )?;
+            Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Cmd::Check { files } => {
+            let mut refused = 0;
+            for f in &files {
+                let checked = outdial_core::campaign::CampaignSpec::load(f)
+                    .map_err(|e| vec![e])
+                    .and_then(|spec| spec.resolve());
+                match checked {
+                    Ok(c) if c.load_test() => println!("{}: ok (a load test)", f.display()),
+                    Ok(_) => println!("{}: ok", f.display()),
+                    Err(problems) => {
+                        refused += 1;
+                        println!("{}: refused", f.display());
+                        for p in problems {
+                            println!("  {p}");
+                        }
+                    }
+                }
+            }
+            Ok(if refused == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Cmd::Peer {
             bind,
             profile,

@@ -44,7 +44,7 @@ pub use codec::Codec;
 pub use dtmf::{Digit, DtmfEvent, DtmfReceiver, DtmfSender};
 pub use error::{Blame, MediaError, PromptProblem, RtpProblem};
 pub use leg::{spawn_bridge, AudioFrame, BridgeHandle, BridgeStats, LegStats, RtpLeg};
-pub use ports::{PortLease, PortPool};
+pub use ports::{MediaTotals, PortLease, PortPool};
 pub use prompt::Prompt;
 pub use relay::{Bridge, BridgeSide, RelayCounters, Side};
 pub use rtp::{Pacer, RtpSender};

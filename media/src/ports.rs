@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::ops::RangeInclusive;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::Notify;
@@ -26,6 +27,35 @@ struct Inner {
     capacity: usize,
     free: Mutex<VecDeque<u16>>,
     released: Notify,
+    totals: Totals,
+}
+
+/// What the pool's legs did, added as each leg ends: one add per leg, not per packet.
+#[derive(Default)]
+struct Totals {
+    legs: AtomicU64,
+    packets_sent: AtomicU64,
+    packets_received: AtomicU64,
+    packets_lost: AtomicU64,
+    unexpected_source: AtomicU64,
+    malformed: AtomicU64,
+}
+
+/// The media counters of the legs that have ended on a pool's ports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MediaTotals {
+    /// Legs ended.
+    pub legs: u64,
+    /// RTP packets sent.
+    pub packets_sent: u64,
+    /// RTP packets accepted from the peer.
+    pub packets_received: u64,
+    /// Lost per RFC 3550 (expected minus received), summed over the legs.
+    pub packets_lost: u64,
+    /// Datagrams from an address other than the peer's SDP address, dropped.
+    pub unexpected_source: u64,
+    /// Datagrams from the peer that were not RTP, dropped.
+    pub malformed: u64,
 }
 
 impl Inner {
@@ -66,6 +96,7 @@ impl PortPool {
                 capacity: free.len(),
                 free: Mutex::new(free),
                 released: Notify::new(),
+                totals: Totals::default(),
             }),
         })
     }
@@ -101,6 +132,20 @@ impl PortPool {
         self.inner.first..=self.inner.last
     }
 
+    /// What the legs that have ended on the pool's ports sent and received.
+    pub fn totals(&self) -> MediaTotals {
+        let t = &self.inner.totals;
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        MediaTotals {
+            legs: get(&t.legs),
+            packets_sent: get(&t.packets_sent),
+            packets_received: get(&t.packets_received),
+            packets_lost: get(&t.packets_lost),
+            unexpected_source: get(&t.unexpected_source),
+            malformed: get(&t.malformed),
+        }
+    }
+
     /// Waits until every lease has been returned (for a graceful shutdown, or a test).
     pub async fn drained(&self) {
         loop {
@@ -134,6 +179,18 @@ impl PortLease {
     /// The RTP port (even).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Adds an ended leg's counters to its pool's totals.
+    pub(crate) fn record(&self, leg: &MediaTotals) {
+        let t = &self.pool.totals;
+        let add = |c: &AtomicU64, v: u64| c.fetch_add(v, Ordering::Relaxed);
+        add(&t.legs, leg.legs);
+        add(&t.packets_sent, leg.packets_sent);
+        add(&t.packets_received, leg.packets_received);
+        add(&t.packets_lost, leg.packets_lost);
+        add(&t.unexpected_source, leg.unexpected_source);
+        add(&t.malformed, leg.malformed);
     }
 
     /// The RTCP port reserved with it (RTP + 1).

@@ -2,6 +2,7 @@
 //! find free loopback ports, and stop exactly the processes a test started.
 #![allow(dead_code)]
 
+pub mod audio;
 pub mod cluster;
 pub mod desktop;
 pub mod node;
@@ -159,6 +160,16 @@ pub fn spawn(mut cmd: Command, name: &str) -> Proc {
 /// take one of them in between (SIPp also binds media port + 2, which nobody checked): SIPp
 /// then exits at once, and it is started again on fresh ports, a few times at most.
 pub fn sipp_uas(scenario_file: Option<&str>, port: u16, extra: &[&str]) -> Proc {
+    sipp_uas_in(&std::env::temp_dir(), scenario_file, port, extra)
+}
+
+/// [`sipp_uas`] run in `cwd`, where its scenario finds the files it plays.
+pub fn sipp_uas_in(
+    cwd: &std::path::Path,
+    scenario_file: Option<&str>,
+    port: u16,
+    extra: &[&str],
+) -> Proc {
     let mut last = String::new();
     for _ in 0..4 {
         let mut cmd = Command::new(sipp_bin());
@@ -170,7 +181,7 @@ pub fn sipp_uas(scenario_file: Option<&str>, port: u16, extra: &[&str]) -> Proc 
             .args(sipp_isolation())
             .args(["-nostdin", "-buff_size", "4194304"])
             .args(extra)
-            .current_dir(std::env::temp_dir());
+            .current_dir(cwd);
         let mut p = spawn(cmd, "sipp uas");
         let deadline = wall_now() + Duration::from_secs(10);
         let (_tx, rx) = mpsc::channel::<()>();

@@ -447,6 +447,7 @@ pub fn agentless_campaign(
         "name": name,
         "mode": "agentless",
         "load_test": true,
+        "test_ranges": ["+1212555"],
         "ring_timeout_ms": ring_timeout_ms,
         "agentless": { "rate_cps": rate_cps, "max_concurrent": max_concurrent },
         "calling_hours": { "start": "00:00", "end": "00:00", "default_tz": "UTC" },

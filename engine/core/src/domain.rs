@@ -205,6 +205,31 @@ pub struct Attempt {
     /// The node that dialed it, and the fencing epoch it held.
     pub node: String,
     pub epoch: u64,
+    /// The answering-machine detector's verdict on its answer, when the campaign asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amd: Option<AmdOutcome>,
+}
+
+/// What the answering-machine detector said about an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AmdVerdict {
+    Human,
+    Machine,
+    /// Not sure: treated as a person (an agent takes it).
+    #[serde(rename = "notsure")]
+    NotSure,
+}
+
+/// The detector's verdict on an attempt's answer, and when it came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AmdOutcome {
+    pub verdict: AmdVerdict,
+    /// Milliseconds after the answer when the verdict was reached.
+    pub decided_ms: u32,
+    /// Milliseconds after the answer when a machine's beep ended, if one was heard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beep_end_ms: Option<u32>,
 }
 
 /// Phone numbers and SIP URIs are personal data: this prints them redacted unless the

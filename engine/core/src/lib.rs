@@ -15,7 +15,8 @@
 //!   pacing     pacers (preview, progressive, predictive, agentless), the estimator and the
 //!              nuisance meter, the zone snapshot and the pre-fetched contact queue
 //!   campaign   campaign definitions, calling hours, retry rules
-//!   contacts   phone numbers (E.164, time zone from the number)
+//!   compliance the rules of law: campaign checks, calling windows, redial lock-outs
+//!   contacts   phone numbers (E.164, time zone and US state or country from the number)
 //!   store      the storage contract: records, write batches, the `Store` trait
 //!   domain     ids, contacts, attempts, completion codes
 //!   clock, sync  injected time; the atomics shim for loom
@@ -26,6 +27,7 @@ pub mod agent;
 pub mod attempt;
 pub mod campaign;
 pub mod clock;
+pub mod compliance;
 pub mod contacts;
 pub mod desktop;
 pub mod domain;

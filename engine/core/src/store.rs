@@ -10,7 +10,10 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Attempt, CampaignId, Contact, ContactId, ContactState, JobId, UnixMs};
+use crate::compliance::NumberHistory;
+use crate::domain::{
+    Attempt, CampaignId, CompletionCode, Contact, ContactId, ContactState, JobId, UnixMs,
+};
 
 /// A stored campaign: its id, name and the definition as the user gave it (JSON).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +72,18 @@ pub enum Write {
         was: Option<ContactState>,
     },
     Attempt(Attempt),
+    /// A number was dialed at `at`: its history (the lock-outs and daily caps of the law)
+    /// records it. The store applies it to the number's history, in the batch.
+    Dialed {
+        number: String,
+        at: UnixMs,
+    },
+    /// The number's call dialed last ended at `at` with `code`.
+    Ended {
+        number: String,
+        at: UnixMs,
+        code: CompletionCode,
+    },
     ZoneOwner(ZoneOwner),
     /// The batch applies only while `fence.node` still holds lease `fence.lease` under
     /// `fence.epoch`; otherwise the whole batch is rejected with [`StoreError::Fenced`]. A
@@ -181,6 +196,10 @@ pub trait Store: Send + Sync + 'static {
     /// even across crashes). Returns the first id of the block.
     fn allocate_ids(&self, kind: &str, n: u64) -> StoreResult<u64>;
 
+    /// A number's recent attempts and outcomes, across every job (what the lock-outs and
+    /// daily caps of the law are judged on). Empty for a number never dialed.
+    fn number_history(&self, number: &str) -> StoreResult<NumberHistory>;
+
     /// Calls `f` with every contact of `job`, in id order, without loading them all at once
     /// (the importer uses it to refuse phones the job already has). The default visits
     /// nothing, so with a store that does not override it duplicates are only caught within
@@ -188,5 +207,14 @@ pub trait Store: Send + Sync + 'static {
     fn for_each_contact(&self, job: JobId, f: &mut dyn FnMut(&Contact)) -> StoreResult<()> {
         let _ = (job, f);
         Ok(())
+    }
+}
+
+/// Applies a history write to `h` (the stores' one definition of what `Dialed`/`Ended` do).
+pub fn apply_history(h: &mut NumberHistory, w: &Write) {
+    match w {
+        Write::Dialed { at, .. } => h.record_dial(*at),
+        Write::Ended { at, code, .. } => h.record_end(*at, *code),
+        _ => {}
     }
 }

@@ -31,7 +31,9 @@ fn problem_paths(text: &str) -> Vec<String> {
     paths
 }
 
-const MINIMAL: &str = "name = \"m\"\nmode = \"progressive\"\n";
+/// The least a campaign that may dial needs: a name, a mode, a caller ID and, in a mode that
+/// can abandon calls, an information message.
+const MINIMAL: &str = "name = \"m\"\nmode = \"progressive\"\ncaller_id = \"+14155550123\"\nabandon_message = \"abandon.wav\"\n";
 
 #[test]
 fn a_minimal_campaign_gets_the_documented_defaults() {
@@ -68,9 +70,17 @@ fn a_minimal_campaign_gets_the_documented_defaults() {
     );
     assert!(c.finish().when_all_final);
     assert_eq!(c.finish().after, None);
-    assert_eq!(c.caller_id(), None);
-    assert_eq!(c.abandon_message(), &AbandonMessage::Tone);
+    assert_eq!(c.caller_id(), Some(&CallerId::E164("+14155550123".into())));
+    assert_eq!(
+        c.abandon_message(),
+        &AbandonMessage::Prompt("abandon.wav".into())
+    );
     assert_eq!(c.target(), None);
+    assert_eq!(c.test_ranges(), None);
+    // The message's default, a tone, only stands where no call can be abandoned.
+    let preview =
+        resolve_toml("name = \"m\"\nmode = \"preview\"\ncaller_id = \"+14155550123\"\n").unwrap();
+    assert_eq!(preview.abandon_message(), &AbandonMessage::Tone);
 }
 
 #[test]
@@ -192,7 +202,7 @@ fn load_test_lowers_the_ring_timeout_floor() {
         resolve_toml("name = \"m\"\nmode = \"progressive\"\nring_timeout_ms = 1000\n").is_err()
     );
     let c = resolve_toml(
-        "name = \"m\"\nmode = \"progressive\"\nring_timeout_ms = 1000\nload_test = true\n",
+        "name = \"m\"\nmode = \"progressive\"\nring_timeout_ms = 1000\nload_test = true\ntest_ranges = [\"+1555\"]\n",
     )
     .unwrap();
     assert_eq!(c.ring_timeout(), Duration::from_secs(1));
@@ -201,7 +211,7 @@ fn load_test_lowers_the_ring_timeout_floor() {
 
 #[test]
 fn modes_resolve_to_their_pacing_policies() {
-    let c = resolve_toml("name = \"m\"\nmode = \"predictive\"\nlines_per_agent = 2.5\nnuisance = { cap_pct = 2.0, window = \"rolling-30-days\" }\n").unwrap();
+    let c = resolve_toml("name = \"m\"\nmode = \"predictive\"\ncaller_id = \"+14155550123\"\nabandon_message = \"a.wav\"\nlines_per_agent = 2.5\nnuisance = { cap_pct = 2.0, window = \"rolling-30-days\" }\n").unwrap();
     assert_eq!(
         c.mode(),
         PacingPolicy::Predictive {
@@ -210,10 +220,11 @@ fn modes_resolve_to_their_pacing_policies() {
         }
     );
     assert_eq!(c.nuisance().window, NuisanceWindow::Rolling30Days);
-    let c = resolve_toml("name = \"m\"\nmode = \"preview\"\n").unwrap();
+    let c =
+        resolve_toml("name = \"m\"\nmode = \"preview\"\ncaller_id = \"+14155550123\"\n").unwrap();
     assert_eq!(c.mode(), PacingPolicy::Preview);
     let c =
-        resolve_toml("name = \"m\"\nmode = \"agentless\"\nagentless = { max_concurrent = 30 }\n")
+        resolve_toml("name = \"m\"\nmode = \"agentless\"\ncaller_id = \"+14155550123\"\nabandon_message = \"a.wav\"\nagentless = { max_concurrent = 30 }\n")
             .unwrap();
     assert_eq!(
         c.mode(),
@@ -226,7 +237,8 @@ fn modes_resolve_to_their_pacing_policies() {
 
 #[test]
 fn calling_hours_accept_24_00_and_full_day_names() {
-    let c = resolve_toml("name = \"m\"\nmode = \"preview\"\ncalling_hours = { start = \"18:00\", end = \"24:00\", days = [\"Saturday\", \"sun\"] }\n").unwrap();
+    // Hours to midnight are wider than the law's: only a load test may keep them.
+    let c = resolve_toml("name = \"m\"\nmode = \"preview\"\nload_test = true\ntest_ranges = [\"+1555\"]\ncalling_hours = { start = \"18:00\", end = \"24:00\", days = [\"Saturday\", \"sun\"] }\n").unwrap();
     let days = c.calling_hours().days();
     assert!(days.contains(chrono::Weekday::Sat) && days.contains(chrono::Weekday::Sun));
     assert!(!days.contains(chrono::Weekday::Mon));
@@ -281,14 +293,14 @@ fn toml_and_json_of_one_campaign_resolve_equal() {
         "lines_per_agent": 1.5,
         "ring_timeout_ms": 30000,
         "connect_window_ms": 2000,
-        "caller_id": "sip:renewals@example.com",
+        "caller_id": "sip:+12125550142@renewals.example.com",
         "abandon_message": "prompts/abandon-en.wav",
         "nuisance": { "cap_pct": 3.0, "window": "calendar-day" },
         "calling_hours": { "start": "09:00", "end": "21:00",
                            "days": ["mon", "tue", "wed", "thu", "fri"],
                            "default_tz": "America/New_York" },
         "retry": { "no-answer": { "delay_s": 3600, "max_attempts": 4 },
-                   "nuisance": { "delay_s": 86400, "max_attempts": 2 } },
+                   "nuisance": { "delay_s": 259200, "max_attempts": 2 } },
         "finish": { "when_all_final": true, "at": "2026-09-30T21:00:00-04:00" }
     }"#;
     let from_json = CampaignSpec::from_json(json_text)
@@ -298,7 +310,9 @@ fn toml_and_json_of_one_campaign_resolve_equal() {
     assert_eq!(from_toml, from_json);
     assert_eq!(
         from_json.caller_id(),
-        Some(&CallerId::Uri("sip:renewals@example.com".into()))
+        Some(&CallerId::Uri(
+            "sip:+12125550142@renewals.example.com".into()
+        ))
     );
     assert_eq!(
         from_json.abandon_message(),
@@ -310,7 +324,10 @@ fn toml_and_json_of_one_campaign_resolve_equal() {
 fn the_stored_definition_round_trips_as_given() {
     let c = resolve_toml(MINIMAL).unwrap();
     // Defaults are not written into the stored definition.
-    assert_eq!(c.to_spec_json(), r#"{"name":"m","mode":"progressive"}"#);
+    assert_eq!(
+        c.to_spec_json(),
+        r#"{"name":"m","mode":"progressive","caller_id":"+14155550123","abandon_message":"abandon.wav"}"#
+    );
     for path in example_files() {
         let c = CampaignSpec::load(&path).unwrap().resolve().unwrap();
         let again = CampaignSpec::from_json(&c.to_spec_json())

@@ -98,7 +98,7 @@ fn agentless_zone_loop_in_virtual_time() {
     let cell = ZoneSnapshotCell::default();
     let campaign = Arc::new(
         CampaignSpec::from_toml(
-            "name = \"loop\"\nmode = \"agentless\"\n[agentless]\nmax_concurrent = 100\nrate_cps = 50\n[calling_hours]\nstart = \"00:00\"\nend = \"00:00\"\n",
+            "name = \"loop\"\nmode = \"agentless\"\nload_test = true\ntest_ranges = [\"+1555\"]\n[agentless]\nmax_concurrent = 100\nrate_cps = 50\n[calling_hours]\nstart = \"00:00\"\nend = \"00:00\"\n",
         )
         .expect("spec")
         .resolve()
@@ -134,7 +134,7 @@ fn agentless_zone_loop_in_virtual_time() {
         next_id = host.next_id;
         assert_eq!(
             d.writes.len(),
-            2 * d.launches.len(),
+            3 * d.launches.len(),
             "Dialing recorded for each"
         );
         for l in &d.launches {

@@ -18,6 +18,7 @@ const CAMPAIGN: &str = r#"
 name = "embedded"
 mode = "agentless"
 load_test = true
+test_ranges = ["+1212555"]
 ring_timeout_ms = 3000
 [agentless]
 rate_cps = 20

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
+use outdial_core::attempt::flow::Meter;
 use outdial_core::campaign::Campaign;
 use outdial_core::domain::{CompletionCode, ContactId, JobId, UnixMs};
 use outdial_core::pacing::nuisance::{NuisanceCounts, NuisanceMeter};
@@ -45,6 +46,8 @@ pub struct JobStats {
     by_code: [AtomicU64; CompletionCode::ALL.len()],
     pub started_ms: UnixMs,
     nuisance: Mutex<NuisanceMeter>,
+    /// Contacts the rules of law held back, by the rule's code.
+    held_back: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 /// A consistent-enough copy of the counters for reports.
@@ -56,12 +59,22 @@ pub struct StatsView {
     pub by_code: BTreeMap<String, u64>,
     pub nuisance_rate_day_pct: f64,
     pub nuisance_rate_30d_pct: f64,
+    /// The windows' counts: live answers, nuisance calls, machine verdicts, and the people
+    /// among the machine verdicts the meter counts as abandoned (the detector's estimate).
+    pub nuisance_counts: NuisanceCounts,
+    pub amd_estimate_day: u64,
+    pub amd_estimate_30d: u64,
+    /// Contacts the rules of law held back (calling hours, lock-outs, daily caps, test
+    /// ranges, do-not-call), by rule.
+    pub held_back: BTreeMap<String, u64>,
     /// Attempts per second since the job started.
     pub rate_cps: f64,
 }
 
 impl JobStats {
-    pub fn new(started_ms: UnixMs) -> Self {
+    /// Counters of a job that started at `started_ms`, whose nuisance meter keeps the
+    /// calendar days of `tz` (the campaign's).
+    pub fn new(started_ms: UnixMs, tz: chrono_tz::Tz) -> Self {
         Self {
             attempts: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
@@ -69,7 +82,8 @@ impl JobStats {
             answered: AtomicU64::new(0),
             by_code: std::array::from_fn(|_| AtomicU64::new(0)),
             started_ms,
-            nuisance: Mutex::new(NuisanceMeter::default()),
+            nuisance: Mutex::new(NuisanceMeter::new(tz)),
+            held_back: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -100,9 +114,25 @@ impl JobStats {
         if live {
             self.answered.fetch_add(1, Ordering::Relaxed);
         }
-        if let Ok(mut m) = self.nuisance.lock() {
-            m.record(now, live, code == CompletionCode::Nuisance);
+        // The nuisance meter counted this call when it happened (see `count`), not now.
+        let _ = now;
+    }
+
+    /// Counts a live answer, an abandoned one or a machine verdict on the nuisance meter, the
+    /// moment it happens: pacing sees it at its next decision.
+    pub fn count(&self, what: Meter, now: UnixMs) {
+        let mut m = self.nuisance.lock().unwrap_or_else(|p| p.into_inner());
+        match what {
+            Meter::Live => m.live(now),
+            Meter::Nuisance => m.nuisance(now),
+            Meter::Machine => m.machine(now),
         }
+    }
+
+    /// A contact the rules held back, by the rule's code.
+    pub fn held_back(&self, rule: &'static str) {
+        let mut h = self.held_back.lock().unwrap_or_else(|p| p.into_inner());
+        *h.entry(rule).or_default() += 1;
     }
 
     /// The nuisance meter's window counts, for pacing against the cap.
@@ -121,11 +151,12 @@ impl JobStats {
                 by_code.insert(c.name().to_owned(), n);
             }
         }
-        let (day, month) = self
-            .nuisance
+        let counts = self.nuisance_counts(now);
+        let held_back = self
+            .held_back
             .lock()
-            .map(|m| m.rates(now))
-            .unwrap_or((0.0, 0.0));
+            .map(|h| h.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect())
+            .unwrap_or_default();
         let attempts = self.attempts.load(Ordering::Relaxed);
         let secs = now.saturating_sub(self.started_ms) as f64 / 1000.0;
         StatsView {
@@ -133,8 +164,12 @@ impl JobStats {
             in_flight: self.in_flight.load(Ordering::Relaxed),
             answered: self.answered.load(Ordering::Relaxed),
             by_code,
-            nuisance_rate_day_pct: day,
-            nuisance_rate_30d_pct: month,
+            nuisance_rate_day_pct: counts.day_rate(),
+            nuisance_rate_30d_pct: counts.month_rate(),
+            amd_estimate_day: NuisanceCounts::amd_estimate(counts.machine_day),
+            amd_estimate_30d: NuisanceCounts::amd_estimate(counts.machine_30d),
+            nuisance_counts: counts,
+            held_back,
             rate_cps: if secs > 0.0 {
                 attempts as f64 / secs
             } else {
@@ -208,8 +243,10 @@ pub struct JobRuntime {
     /// Contacts queued or in flight: the prefetcher never queues one twice.
     pub claimed: Mutex<Claims>,
     pub stats: JobStats,
-    /// What an answered agentless call (or an abandon) hears.
+    /// What an answered agentless call (or an abandon) hears: the information message.
     pub prompt: media::Prompt,
+    /// What an answering machine is left after its beep, when the campaign says so.
+    pub machine_message: Option<media::Prompt>,
     /// Answer rate, answer times and handle times, measured online for predictive pacing.
     /// Fed by the job's call actors at event rate; read by the zone's loop once per decision.
     pub estimator: Mutex<outdial_core::pacing::predictive::Estimator>,
@@ -230,16 +267,24 @@ impl JobRuntime {
                 campaign.connect_window(),
             ),
         );
+        let tz = campaign.calling_hours().default_tz();
         Self {
             job,
             campaign,
             queue,
             claimed: Mutex::new(Claims::default()),
-            stats: JobStats::new(now),
+            stats: JobStats::new(now, tz),
             prompt,
+            machine_message: None,
             estimator: Mutex::new(estimator),
             state: AtomicU8::new(RunState::Running as u8),
         }
+    }
+
+    /// The message left on answering machines (campaigns that leave one).
+    pub fn with_machine_message(mut self, prompt: media::Prompt) -> Self {
+        self.machine_message = Some(prompt);
+        self
     }
 
     pub fn run_state(&self) -> RunState {

@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use media::{Codec, MediaError, PortPool, RtpLeg};
+use media::{Codec, MediaError, MediaTotals, PortPool, RtpLeg};
 
 /// Where call legs get their sockets. Cheap to clone.
 #[derive(Clone)]
@@ -19,6 +19,11 @@ impl Rtp {
     /// A G.711 µ-law leg on a free port, sending 20 ms frames.
     pub fn bind_leg(&self) -> Result<RtpLeg, MediaError> {
         RtpLeg::bind_from(&self.ports, self.ip, Codec::Pcmu, 8)
+    }
+
+    /// What the legs that have ended sent and received.
+    pub fn totals(&self) -> MediaTotals {
+        self.ports.totals()
     }
 
     /// The address written in SDP offers.

@@ -141,6 +141,7 @@ impl Node {
             recovered: opened.recovered,
             mpp_actors,
             cluster,
+            rtp: c.rtp,
         }))
     }
 

@@ -74,6 +74,7 @@ fn attempt(seq: u64, latest: u64) -> Attempt {
         sip_status: None,
         node: "crash".into(),
         epoch: seq,
+        amd: None,
     }
 }
 

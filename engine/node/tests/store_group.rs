@@ -36,6 +36,7 @@ fn batch(thread: u64, i: u64) -> Vec<Write> {
         sip_status: None,
         node: format!("t{thread}"),
         epoch: 1,
+        amd: None,
     };
     vec![
         Write::Contact { contact, was: None },

@@ -75,6 +75,7 @@ fn attempt(job: u64, id: u64, contact: u64, state: AttemptState) -> Attempt {
         sip_status: None,
         node: "node-a".into(),
         epoch: 3,
+        amd: None,
     }
 }
 

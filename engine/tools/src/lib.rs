@@ -1,6 +1,7 @@
 //! The tools built on outdial's core and node, each behind an `outdial` subcommand:
 //!
 //! ```text
+//!   amd             answering-machine detection on recordings, offline
 //!   demo            a node dialing a campaign into the embedded customer network, with
 //!                   simulated agents on the real desktop WebSocket, and its report
 //!   simulate        a zone's agents, campaign and pacing in virtual time (the core's own
@@ -13,6 +14,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod amd;
 pub mod demo;
 pub mod desktop_client;
 pub mod loadtest;

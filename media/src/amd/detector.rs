@@ -44,6 +44,8 @@ pub struct AmdDetector {
     min_speech_frames: u32,
     /// At most a verdict and a beep report are ever queued.
     events: VecDeque<AmdEvent>,
+    /// When the first phrase started, once it has.
+    onset: Option<Duration>,
 }
 
 impl Default for AmdDetector {
@@ -70,8 +72,15 @@ impl AmdDetector {
             syllables: SyllableCounter::new(),
             min_speech_frames: AmdConfig::frames(config.min_speech_ms),
             events: VecDeque::with_capacity(2),
+            onset: None,
             config,
         }
+    }
+
+    /// When the answer's first phrase started (from the answer), once speech has been heard:
+    /// the moment regulators start the clock for reaching a person.
+    pub fn speech_onset(&self) -> Option<Duration> {
+        self.onset
     }
 
     fn budget(&self) -> Duration {
@@ -179,6 +188,7 @@ impl AmdDetector {
         let talking = self.speech_run.0 >= self.min_speech_frames;
         match self.phase {
             Phase::Listening if talking => {
+                self.onset = Some(self.speech_run.1);
                 self.phase = Phase::FirstPhrase {
                     onset: self.speech_run.1,
                     last_speech: end,
@@ -322,6 +332,8 @@ mod tests {
         assert_eq!((v, cause), (Verdict::Human, Cause::ShortGreeting));
         // Talk from 600 to 1000 ms (the VAD may trim a frame at either end), then 300 ms.
         assert!(at >= 1260 * MS && at <= 1320 * MS, "{at:?}");
+        let onset = d.speech_onset().expect("speech was heard");
+        assert!(onset >= 580 * MS && onset <= 640 * MS, "{onset:?}");
         assert!(d.is_done());
         assert_eq!(d.poll_timeout(), None);
     }

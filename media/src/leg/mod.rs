@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 use crate::codec::Codec;
 use crate::error::MediaError;
-use crate::ports::{PortLease, PortPool};
+use crate::ports::{MediaTotals, PortLease, PortPool};
 use crate::prompt::{Prompt, FRAME_BYTES};
 use crate::rtp::{self, Pacer, RtpSender, HEADER_LEN};
 use crate::stats::{ReceiveStats, Verdict};
@@ -131,6 +131,21 @@ struct LegParts {
     stats: ReceiveStats,
     counters: LegCounters,
     tap: Option<mpsc::Sender<AudioFrame>>,
+}
+
+impl Drop for LegParts {
+    /// However the leg ends (stopped, dropped, aborted, or after a bridge), its counters join
+    /// its pool's totals.
+    fn drop(&mut self) {
+        self._lease.record(&MediaTotals {
+            legs: 1,
+            packets_sent: self.sender.packets_sent(),
+            packets_received: self.stats.packets(),
+            packets_lost: u64::try_from(self.stats.lost()).unwrap_or(0),
+            unexpected_source: self.counters.unexpected_source,
+            malformed: self.stats.malformed(),
+        });
+    }
 }
 
 impl LegParts {

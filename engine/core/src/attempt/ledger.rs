@@ -5,7 +5,7 @@
 
 use crate::campaign::{retry, Campaign};
 use crate::domain::{
-    Attempt, AttemptId, AttemptState, CompletionCode, Contact, ContactState, UnixMs,
+    AmdOutcome, Attempt, AttemptId, AttemptState, CompletionCode, Contact, ContactState, UnixMs,
 };
 use crate::store::Write;
 
@@ -42,6 +42,10 @@ impl LedgerEntry {
             Write::Contact {
                 contact: contact.clone(),
                 was: Some(was),
+            },
+            Write::Dialed {
+                number: contact.phone.clone(),
+                at: now,
             },
         ];
         (Self { attempt, contact }, writes)
@@ -97,6 +101,13 @@ impl LedgerEntry {
         Write::Attempt(self.attempt.clone())
     }
 
+    /// The answering-machine detector's verdict (or, later, the end of the machine's beep):
+    /// kept on the attempt. Not awaited, like the steps on the way.
+    pub fn classify(&mut self, outcome: AmdOutcome) -> Write {
+        self.attempt.amd = Some(outcome);
+        Write::Attempt(self.attempt.clone())
+    }
+
     /// The attempt ended with `code`. The contact moves only if it still waits on this
     /// attempt: to the agent's callback time when one was given (a promise to the customer
     /// outranks the retry rule), else by `code`'s rule in `campaign` (or, without the
@@ -108,7 +119,14 @@ impl LedgerEntry {
         callback_at: Option<UnixMs>,
         now: UnixMs,
     ) -> Vec<Write> {
-        let mut writes = vec![close_attempt(&mut self.attempt, code, now)];
+        let mut writes = vec![
+            close_attempt(&mut self.attempt, code, now),
+            Write::Ended {
+                number: self.contact.phone.clone(),
+                at: now,
+                code,
+            },
+        ];
         let waiting_on_us = self.contact.state
             == (ContactState::InFlight {
                 attempt: self.attempt.id,
@@ -147,6 +165,7 @@ fn new_attempt(
         sip_status: None,
         node: origin.node.clone(),
         epoch: origin.epoch,
+        amd: None,
     }
 }
 
@@ -191,7 +210,7 @@ mod tests {
 
     fn campaign() -> Campaign {
         CampaignSpec::from_toml(
-            "name = \"t\"\nmode = \"progressive\"\n[calling_hours]\nstart = \"00:00\"\nend = \"00:00\"\n",
+            "name = \"t\"\nmode = \"progressive\"\nload_test = true\ntest_ranges = [\"+1555\"]\n[calling_hours]\nstart = \"00:00\"\nend = \"00:00\"\n",
         )
         .unwrap()
         .resolve()
@@ -238,7 +257,11 @@ mod tests {
         );
         assert_eq!(e.attempt().number, 1);
         assert_eq!(e.attempt().epoch, 4);
-        assert_eq!(w.len(), 2);
+        assert_eq!(
+            w.len(),
+            3,
+            "the attempt, its contact, and the number's history"
+        );
         assert!(matches!(
             &w[1],
             Write::Contact {
@@ -290,7 +313,11 @@ mod tests {
             moved_on,
         );
         let w = e.close(None, CompletionCode::RecoveredAfterFailover, None, 9);
-        assert_eq!(w.len(), 1);
+        assert_eq!(
+            w.len(),
+            2,
+            "the attempt and the number's history, not the contact"
+        );
         assert!(
             matches!(&w[0], Write::Attempt(a) if a.state == AttemptState::Completed(CompletionCode::RecoveredAfterFailover))
         );

@@ -23,6 +23,11 @@ impl DaySet {
     pub const ALL: DaySet = DaySet(0x7f);
     pub const NONE: DaySet = DaySet(0);
 
+    /// The days of a mask: bit 0 is Monday, bit 6 Sunday; higher bits are ignored.
+    pub const fn from_bits(bits: u8) -> Self {
+        DaySet(bits & 0x7f)
+    }
+
     pub fn with(self, day: Weekday) -> Self {
         DaySet(self.0 | 1 << day.num_days_from_monday())
     }

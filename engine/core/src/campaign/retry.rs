@@ -1,8 +1,60 @@
-//! What becomes of a contact when an attempt ends: final, or ready again after its code's
-//! delay, moved to the next opening of its calling hours.
+//! Retries: the rule of every completion code ([`RetryTable`]), and what becomes of a contact
+//! when an attempt ends: final, or ready again after its code's delay, moved to the next
+//! opening of its calling hours.
+
+use std::time::Duration;
 
 use crate::campaign::Campaign;
-use crate::domain::{CompletionCode, Contact, ContactState, UnixMs};
+use crate::domain::{CompletionCode, Contact, ContactState, RetryRule, UnixMs};
+
+/// The retry rule of every completion code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryTable {
+    // Indexed by `CompletionCode as usize`, the order of `CompletionCode::ALL`.
+    rules: [RetryRule; CompletionCode::ALL.len()],
+}
+
+const FINAL: RetryRule = RetryRule {
+    delay: Duration::ZERO,
+    max_attempts: 1,
+};
+
+const fn minutes(m: u64, max_attempts: u32) -> RetryRule {
+    RetryRule {
+        delay: Duration::from_secs(m * 60),
+        max_attempts,
+    }
+}
+
+impl Default for RetryTable {
+    /// busy 5 min ×3, no-answer 30 min ×3, network-failure 2 min ×5, timeout 2 min ×3,
+    /// no-media-resource 1 min ×10, recovered-after-failover 1 min ×3, nuisance 72 h ×2
+    /// (regulators allow calling back an abandoned contact, once its 72 h lock-out is over);
+    /// every other code is final.
+    fn default() -> Self {
+        let mut table = Self {
+            rules: [FINAL; CompletionCode::ALL.len()],
+        };
+        table.set(CompletionCode::Busy, minutes(5, 3));
+        table.set(CompletionCode::NoAnswer, minutes(30, 3));
+        table.set(CompletionCode::NetworkFailure, minutes(2, 5));
+        table.set(CompletionCode::Timeout, minutes(2, 3));
+        table.set(CompletionCode::NoMediaResource, minutes(1, 10));
+        table.set(CompletionCode::RecoveredAfterFailover, minutes(1, 3));
+        table.set(CompletionCode::Nuisance, minutes(72 * 60, 2));
+        table
+    }
+}
+
+impl RetryTable {
+    pub fn rule(&self, code: CompletionCode) -> RetryRule {
+        self.rules[code as usize]
+    }
+
+    pub(super) fn set(&mut self, code: CompletionCode, rule: RetryRule) {
+        self.rules[code as usize] = rule;
+    }
+}
 
 /// The contact's next state after an attempt ended with `code` at `now`.
 ///
@@ -44,7 +96,7 @@ mod tests {
 
     fn campaign(extra: &str) -> Campaign {
         let text = format!(
-            "name = \"t\"\nmode = \"progressive\"\n{extra}\n[calling_hours]\nstart = \"09:00\"\nend = \"21:00\"\n"
+            "name = \"t\"\nmode = \"progressive\"\ncaller_id = \"+14155550123\"\nabandon_message = \"abandon.wav\"\n{extra}\n[calling_hours]\nstart = \"09:00\"\nend = \"21:00\"\n"
         );
         CampaignSpec::from_toml(&text).unwrap().resolve().unwrap()
     }
@@ -101,7 +153,7 @@ mod tests {
             (CompletionCode::Timeout, 2, 3),
             (CompletionCode::NoMediaResource, 1, 10),
             (CompletionCode::RecoveredAfterFailover, 1, 3),
-            (CompletionCode::Nuisance, 60, 2),
+            (CompletionCode::Nuisance, 72 * 60, 2),
         ];
         for (code, delay_min, max) in cases {
             assert_eq!(
@@ -205,5 +257,30 @@ mod tests {
             decide(&c, &contact(1, None), CompletionCode::Busy, u64::MAX),
             ContactState::Ready { .. }
         ));
+    }
+
+    #[test]
+    fn code_discriminants_follow_all() {
+        for (i, c) in CompletionCode::ALL.into_iter().enumerate() {
+            assert_eq!(c as usize, i, "{c}");
+        }
+    }
+
+    #[test]
+    fn default_retry_rules() {
+        let t = RetryTable::default();
+        assert_eq!(t.rule(CompletionCode::Busy), minutes(5, 3));
+        assert_eq!(t.rule(CompletionCode::NoMediaResource), minutes(1, 10));
+        assert_eq!(t.rule(CompletionCode::Nuisance), minutes(72 * 60, 2));
+        for c in [
+            CompletionCode::AnsweredHuman,
+            CompletionCode::AnsweredMachine,
+            CompletionCode::Declined,
+            CompletionCode::InvalidNumber,
+            CompletionCode::Blocked,
+            CompletionCode::DesktopError,
+        ] {
+            assert_eq!(t.rule(c).max_attempts, 1, "{c} is final");
+        }
     }
 }

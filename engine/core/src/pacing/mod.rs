@@ -285,6 +285,11 @@ impl Pacer {
             answer_rate: snap.answer_rate,
         };
         let budget = Budget::new(nuisance_cap, snap.window_live, snap.window_nuisance);
+        if budget.spent() {
+            // The window's budget is spent: the cap is a hard limit, so pacing falls back to
+            // what cannot abandon — one line per free agent — until live answers make room.
+            return safe;
+        }
         let n = predictive::launches(
             &demand,
             &snap.agents_freeing,

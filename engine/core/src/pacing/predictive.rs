@@ -224,6 +224,9 @@ pub(crate) struct Budget {
     pub banked: f64,
     /// The risk a new call may carry.
     pub theta: f64,
+    /// The window's counts so far.
+    pub live: f64,
+    pub nuisance: f64,
 }
 
 impl Budget {
@@ -243,7 +246,15 @@ impl Budget {
             cap,
             banked,
             theta: theta.clamp(cap / 16.0, MAX_CALL_RISK.max(cap)),
+            live: window_live as f64,
+            nuisance: window_nuisance as f64,
         }
+    }
+
+    /// Whether the window has no nuisance call left to spend: it has had one, and its count
+    /// has reached the cap aimed at for its live answers.
+    pub(crate) fn spent(&self) -> bool {
+        self.nuisance > 0.0 && self.nuisance >= self.cap * self.live
     }
 
     /// The expected nuisance calls allowed among calls in flight that will bring `live`
@@ -514,7 +525,13 @@ mod tests {
     }
 
     fn budget(cap: f64, banked: f64, theta: f64) -> Budget {
-        Budget { cap, banked, theta }
+        Budget {
+            cap,
+            banked,
+            theta,
+            live: 0.0,
+            nuisance: 0.0,
+        }
     }
 
     #[test]
@@ -763,5 +780,22 @@ mod tests {
             "one call per ready agent without one: {n_over}"
         );
         assert!(n_over < n_on_target, "{n_over} vs {n_on_target}");
+    }
+
+    #[test]
+    fn a_spent_budget_paces_one_line_per_free_agent_and_no_more() {
+        let origin = VirtualClock::new().now();
+        let policy = PacingPolicy::Predictive {
+            lines_per_agent: 1.0,
+            nuisance_cap: 0.03,
+        };
+        // 3 nuisance calls in 100 live answers: at the cap (and past the 80 % aimed at).
+        let spent = ZoneSnapshot {
+            window_live: 100,
+            window_nuisance: 3,
+            ..measured(ready(5), &[])
+        };
+        assert_eq!(Pacer::new(policy).decide(origin, &spent, 2), 3);
+        assert_eq!(Pacer::new(policy).decide(origin, &spent, 5), 0);
     }
 }

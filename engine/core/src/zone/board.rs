@@ -15,6 +15,7 @@ use crate::agent::AgentId;
 use crate::domain::JobId;
 use crate::pacing::{ZoneSnapshot, ZoneSnapshotCell};
 use crate::sync::{AtomicBool, AtomicU64, Ordering};
+use crate::zone::queue::{CallQueue, Waiting};
 
 /// Where a call without an agent stands, as the board counts it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,8 +44,10 @@ struct Entry<A> {
 }
 
 #[derive(Debug)]
-struct Inner<A> {
+struct Inner<A, C> {
     agents: HashMap<AgentId, Entry<A>>,
+    /// Live answers waiting for an agent, oldest first.
+    queue: CallQueue<C>,
     /// Agent-mode jobs running in the zone, in the order they started.
     jobs: Vec<JobId>,
     dialing: u32,
@@ -53,10 +56,10 @@ struct Inner<A> {
 }
 
 #[derive(Debug)]
-pub struct ZoneBoard<A> {
+pub struct ZoneBoard<A, C = ()> {
     zone: String,
     cell: Arc<ZoneSnapshotCell>,
-    inner: Mutex<Inner<A>>,
+    inner: Mutex<Inner<A, C>>,
     /// False while the zone is being taken over: no agent is handed a call.
     in_service: AtomicBool,
     /// Counts the zone's outages. A live answer that started waiting under an older outage
@@ -68,13 +71,14 @@ pub struct ZoneBoard<A> {
     desktop_errors: AtomicU64,
 }
 
-impl<A: Clone> ZoneBoard<A> {
+impl<A: Clone, C> ZoneBoard<A, C> {
     pub fn new(zone: String, cell: Arc<ZoneSnapshotCell>) -> Self {
         Self {
             zone,
             cell,
             inner: Mutex::new(Inner {
                 agents: HashMap::new(),
+                queue: CallQueue::default(),
                 jobs: Vec::new(),
                 dialing: 0,
                 ringing: 0,
@@ -98,8 +102,9 @@ impl<A: Clone> ZoneBoard<A> {
     }
 
     /// A takeover begins: from now on no agent is handed a call, and (after a failure, not
-    /// in a planned switchover) every call waiting for one is released.
-    pub fn service_lost(&self, release_waiting: bool) {
+    /// in a planned switchover) every call waiting for one is released: they are returned,
+    /// for their calls to be told.
+    pub fn service_lost(&self, release_waiting: bool) -> Vec<Waiting<C>> {
         if release_waiting {
             self.outages.fetch_add(1, Ordering::AcqRel);
         }
@@ -108,7 +113,13 @@ impl<A: Clone> ZoneBoard<A> {
         for e in b.agents.values_mut() {
             e.available_since = None;
         }
+        let released = if release_waiting {
+            b.queue.drain()
+        } else {
+            Vec::new()
+        };
         self.publish(&b);
+        released
     }
 
     /// The takeover is done: agents may be handed calls again.
@@ -160,7 +171,7 @@ impl<A: Clone> ZoneBoard<A> {
         &self.cell
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner<A>> {
+    fn lock(&self) -> MutexGuard<'_, Inner<A, C>> {
         // A panic while holding the lock leaves counts that are still counts; carry on.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -205,7 +216,9 @@ impl<A: Clone> ZoneBoard<A> {
     }
 
     /// The agent's session changed: whether it can take a call, for which job, and whether
-    /// it is busy with one (talking or wrapping up).
+    /// it is busy with one (talking or wrapping up). A free agent is handed the oldest call
+    /// of its job waiting for one, if any: the caller hands it over (and gives it back with
+    /// [`ZoneBoard::requeue`] if that fails).
     pub fn update(
         &self,
         agent: &AgentId,
@@ -213,12 +226,11 @@ impl<A: Clone> ZoneBoard<A> {
         job: Option<JobId>,
         busy: bool,
         now: Instant,
-    ) {
+    ) -> Option<Waiting<C>> {
         let mut b = self.lock();
         let in_service = self.in_service();
-        let Some(e) = b.agents.get_mut(agent) else {
-            return;
-        };
+        let inner = &mut *b;
+        let e = inner.agents.get_mut(agent)?;
         let available = available && in_service;
         e.job = job;
         e.available_since = match (available, e.available_since) {
@@ -231,7 +243,58 @@ impl<A: Clone> ZoneBoard<A> {
             (true, None) => Some(now),
             (false, _) => None,
         };
+        let handed = match (e.available_since, e.job) {
+            (Some(_), Some(job)) => inner.queue.take_oldest(job),
+            _ => None,
+        };
+        if handed.is_some() {
+            e.available_since = None;
+        }
         self.publish(&b);
+        handed
+    }
+
+    /// A live answer starts waiting for an agent. The longest-idle free agent of its job
+    /// takes it at once if there is one (returned, with the call, for the caller to hand
+    /// over); else the call queues, oldest first, until an agent frees up.
+    pub fn wait_for_agent(&self, w: Waiting<C>) -> Option<(AgentId, A, Waiting<C>)> {
+        let mut b = self.lock();
+        if self.in_service() {
+            if let Some((id, handle)) = Self::take_free(&mut b, w.job) {
+                self.publish(&b);
+                return Some((id, handle, w));
+            }
+        }
+        b.queue.push(w);
+        None
+    }
+
+    /// A hand-over failed (the agent changed its mind): the call takes its place in the queue
+    /// again, or, if an agent of its job is free now, that agent.
+    pub fn requeue(&self, w: Waiting<C>) -> Option<(AgentId, A, Waiting<C>)> {
+        self.wait_for_agent(w)
+    }
+
+    /// The call stopped waiting (its window closed, its customer left). False if it was not
+    /// queued: an agent was handed it meanwhile and the hand-over is on its way.
+    pub fn stop_waiting(&self, attempt: crate::domain::AttemptId) -> bool {
+        self.lock().queue.remove(attempt).is_some()
+    }
+
+    /// How many live answers wait for an agent, and since when the oldest does.
+    pub fn queue_len(&self) -> (usize, Option<Instant>) {
+        let b = self.lock();
+        (b.queue.len(), b.queue.oldest())
+    }
+
+    fn take_free(b: &mut Inner<A, C>, job: JobId) -> Option<(AgentId, A)> {
+        let (id, e) = b
+            .agents
+            .iter_mut()
+            .filter(|(_, e)| e.job == Some(job) && e.available_since.is_some())
+            .min_by_key(|(_, e)| e.available_since)?;
+        e.available_since = None;
+        Some((id.clone(), e.handle.clone()))
     }
 
     /// Takes the longest-waiting available agent of `job` for a call: it stops counting as
@@ -242,13 +305,7 @@ impl<A: Clone> ZoneBoard<A> {
             return None;
         }
         let mut b = self.lock();
-        let (id, e) = b
-            .agents
-            .iter_mut()
-            .filter(|(_, e)| e.job == Some(job) && e.available_since.is_some())
-            .min_by_key(|(_, e)| e.available_since)?;
-        e.available_since = None;
-        let out = (id.clone(), e.handle.clone());
+        let out = Self::take_free(&mut b, job)?;
         self.publish(&b);
         Some(out)
     }
@@ -331,7 +388,7 @@ impl<A: Clone> ZoneBoard<A> {
         Self::counts_of(&self.lock())
     }
 
-    fn counts_of(b: &Inner<A>) -> ZoneSnapshot {
+    fn counts_of(b: &Inner<A, C>) -> ZoneSnapshot {
         let ready = b
             .agents
             .values()
@@ -347,7 +404,7 @@ impl<A: Clone> ZoneBoard<A> {
         }
     }
 
-    fn publish(&self, b: &Inner<A>) {
+    fn publish(&self, b: &Inner<A, C>) {
         let fresh = Self::counts_of(b);
         // Keep the estimator's fields (the zone loop refreshes them on its own schedule).
         let mut snap = self.cell.load();
@@ -475,5 +532,67 @@ mod tests {
         b.register(AgentId("b".into()), 2).ok();
         assert_eq!(b.retain_live(|h| *h != 2), vec![AgentId("b".into())]);
         assert_eq!(b.handles().len(), 1);
+    }
+
+    fn waiting(attempt: u64, job: u64, since: Instant) -> Waiting<u64> {
+        Waiting {
+            attempt: crate::domain::AttemptId(attempt),
+            job: JobId(job),
+            since,
+            call: attempt,
+        }
+    }
+
+    #[test]
+    fn the_oldest_waiting_call_goes_to_the_next_free_agent_of_its_job() {
+        let b: ZoneBoard<u32, u64> =
+            ZoneBoard::new("north".into(), Arc::new(ZoneSnapshotCell::default()));
+        let t0 = crate::clock::now();
+        let ms = |n| t0 + Duration::from_millis(n);
+        b.register(AgentId("a".into()), 1).ok();
+        b.update(&AgentId("a".into()), true, Some(JobId(1)), false, t0);
+        // A free agent takes the first answer at once.
+        let got = b.wait_for_agent(waiting(10, 1, ms(1)));
+        assert_eq!(got.map(|(_, a, w)| (a, w.call)), Some((1, 10)));
+        // Nobody free: the next answers queue, the older first.
+        assert!(b.wait_for_agent(waiting(12, 1, ms(3))).is_none());
+        assert!(b.wait_for_agent(waiting(11, 1, ms(2))).is_none());
+        assert!(b.wait_for_agent(waiting(20, 2, ms(1))).is_none());
+        assert_eq!(b.queue_len(), (3, Some(ms(1))));
+        // The agent frees up: it is handed the oldest call of its job, not of another.
+        let handed = b.update(&AgentId("a".into()), true, Some(JobId(1)), false, ms(5));
+        assert_eq!(handed.map(|w| w.call), Some(11));
+        assert_eq!(b.cell().load().agents_ready, 0, "handed a call, not free");
+        // Its hand-over fails: the call keeps its place ahead of the younger one.
+        assert!(b.requeue(waiting(11, 1, ms(2))).is_none());
+        let handed = b.update(&AgentId("a".into()), true, Some(JobId(1)), false, ms(6));
+        assert_eq!(handed.map(|w| w.call), Some(11));
+        // A call handed over meanwhile is no longer queued; one still queued is.
+        assert!(!b.stop_waiting(crate::domain::AttemptId(11)));
+        assert!(b.stop_waiting(crate::domain::AttemptId(12)));
+    }
+
+    #[test]
+    fn a_takeover_releases_the_waiting_calls_and_a_switchover_keeps_them() {
+        let b: ZoneBoard<u32, u64> =
+            ZoneBoard::new("north".into(), Arc::new(ZoneSnapshotCell::default()));
+        let t0 = crate::clock::now();
+        assert!(b.wait_for_agent(waiting(1, 1, t0)).is_none());
+        assert!(
+            b.service_lost(false).is_empty(),
+            "a planned switchover keeps them"
+        );
+        b.register(AgentId("a".into()), 7).ok();
+        // Out of service: nobody is handed a call.
+        assert!(b
+            .update(&AgentId("a".into()), true, Some(JobId(1)), false, t0)
+            .is_none());
+        b.service_restored();
+        let handed = b.update(&AgentId("a".into()), true, Some(JobId(1)), false, t0);
+        assert_eq!(handed.map(|w| w.call), Some(1));
+        assert!(b.wait_for_agent(waiting(2, 1, t0)).is_none());
+        let released = b.service_lost(true);
+        assert_eq!(released.iter().map(|w| w.call).collect::<Vec<_>>(), vec![2]);
+        assert_eq!(b.queue_len().0, 0);
     }
 }

@@ -14,6 +14,7 @@
 
 pub mod board;
 mod preview;
+pub mod queue;
 
 use std::collections::HashMap;
 use std::sync::Arc;

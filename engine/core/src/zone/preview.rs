@@ -18,7 +18,10 @@ pub const SKIPPED_PREVIEW_DELAY_MS: u64 = 10 * 60 * 1000;
 #[derive(Debug)]
 pub enum PreviewStart {
     /// Record `writes`, then place the call for the agent.
-    Launch { writes: Vec<Write>, launch: Launch },
+    Launch {
+        writes: Vec<Write>,
+        launch: Box<Launch>,
+    },
     /// No media server had a port: record `writes`; the attempt ended there and its contact
     /// is released once they are durable.
     Unplaced {
@@ -107,12 +110,12 @@ impl<P: Pacing> Zone<P> {
         );
         PreviewStart::Launch {
             writes,
-            launch: Launch {
+            launch: Box::new(Launch {
                 entry,
                 campaign,
                 mode: call_mode(PacingPolicy::Preview),
                 media,
-            },
+            }),
         }
     }
 

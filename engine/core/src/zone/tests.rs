@@ -70,7 +70,7 @@ const JOB: JobId = JobId(1);
 
 fn campaign(mode: &str) -> Arc<Campaign> {
     let text = format!(
-        "name = \"t\"\nmode = \"{mode}\"\n[calling_hours]\nstart = \"00:00\"\nend = \"00:00\"\n"
+        "name = \"t\"\nmode = \"{mode}\"\nload_test = true\ntest_ranges = [\"+1555\"]\n[calling_hours]\nstart = \"00:00\"\nend = \"00:00\"\n"
     );
     Arc::new(CampaignSpec::from_toml(&text).unwrap().resolve().unwrap())
 }
@@ -123,7 +123,11 @@ fn progressive_opens_one_attempt_per_ready_agent_with_its_dialing_write() {
     let mut h = host(5, 2, 10);
     let d = z.decide(now(), 7, &mut h);
     assert_eq!(d.launches.len(), 2);
-    assert_eq!(d.writes.len(), 4, "an attempt and its contact per launch");
+    assert_eq!(
+        d.writes.len(),
+        6,
+        "an attempt, its contact and its number's history per launch"
+    );
     let e = &d.launches[0].entry;
     assert_eq!(e.attempt().id, AttemptId(100));
     assert_eq!(e.attempt().state, AttemptState::Dialing);
@@ -187,7 +191,7 @@ fn agentless_paces_by_rate_and_wakes_for_the_next_token() {
     let mut z = Zone::new("default", "n1");
     let c = Arc::new(
         CampaignSpec::from_toml(
-            "name = \"t\"\nmode = \"agentless\"\n[agentless]\nrate_cps = 10\n[calling_hours]\nstart = \"00:00\"\nend = \"00:00\"\n",
+            "name = \"t\"\nmode = \"agentless\"\nload_test = true\ntest_ranges = [\"+1555\"]\n[agentless]\nrate_cps = 10\n[calling_hours]\nstart = \"00:00\"\nend = \"00:00\"\n",
         )
         .unwrap()
         .resolve()
@@ -219,7 +223,7 @@ fn previews_are_offered_accepted_under_the_shown_id_or_skipped() {
     let PreviewStart::Launch { writes, launch } = z.accept_preview(info, now(), 2, &mut h) else {
         panic!("accepted preview launches");
     };
-    assert_eq!(writes.len(), 2);
+    assert_eq!(writes.len(), 3);
     assert_eq!(launch.entry.id(), info.attempt);
     assert_eq!(launch.mode, CallMode::Preview);
     let (_, skipped) = &d.offers[1];

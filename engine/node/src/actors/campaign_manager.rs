@@ -20,6 +20,7 @@ use crate::storage::{JobState, Write};
 use crate::storage::{Store, Writer};
 use outdial_core::attempt::ledger;
 use outdial_core::clock::Clock;
+use outdial_core::compliance::{Callee, DialVerdict};
 use outdial_core::domain::JobId;
 use outdial_core::sync::Ordering;
 
@@ -193,18 +194,13 @@ fn refill(
             if !claimed.try_claim(c.id, read_epoch) {
                 continue;
             }
-            if rules.blocked(&c.phone) {
+        }
+        if let Some(write) = held_back(deps, job, rules, &c, now)? {
+            if let Ok(mut claimed) = job.claimed.lock() {
                 claimed.unclaim(c.id);
-                writes.push(ledger::block(c));
-                continue;
             }
-            let hours = job.campaign.calling_hours();
-            let tz = hours.zone_for(c.tz.as_deref());
-            if !hours.is_open(tz, now) {
-                claimed.unclaim(c.id);
-                writes.push(ledger::defer(c, hours.next_open(tz, now)));
-                continue;
-            }
+            writes.push(write);
+            continue;
         }
         let id = c.id;
         if job.queue.push(c).is_err() {
@@ -223,6 +219,38 @@ fn refill(
         deps.writer.commit(zone, deps.leases.epoch(zone), writes)?;
     }
     Ok(())
+}
+
+/// Whether the rules hold `c` back now, and the write that does: the do-not-call list
+/// blocks it for good; the law's calling hours, redial lock-outs, daily caps and test ranges
+/// put it off until they allow it (or for good). None when it may be dialed now.
+fn held_back(
+    deps: &ManagerDeps,
+    job: &JobRuntime,
+    rules: &RuleSet,
+    c: &outdial_core::domain::Contact,
+    now: outdial_core::domain::UnixMs,
+) -> Result<Option<crate::storage::Write>, crate::storage::StoreError> {
+    if rules.blocked(&c.phone) {
+        job.stats.held_back("do-not-call");
+        return Ok(Some(ledger::block(c.clone())));
+    }
+    let history = deps.store.number_history(&c.phone)?;
+    let verdict = job
+        .campaign
+        .dial_rules()
+        .check(&Callee::of_contact(c), &history, now);
+    Ok(match verdict {
+        DialVerdict::Allowed => None,
+        DialVerdict::NotBefore { at, rule } => {
+            job.stats.held_back(rule.code());
+            Some(ledger::defer(c.clone(), at))
+        }
+        DialVerdict::Never { rule } => {
+            job.stats.held_back(rule.code());
+            Some(ledger::block(c.clone()))
+        }
+    })
 }
 
 impl Actor for CampaignManager {

@@ -17,7 +17,7 @@ use crate::faults::{raise_contained, Inject};
 use crate::job::{JobRuntime, RunState};
 use crate::storage::{CampaignRecord, Job, JobState, Store, Write, Writer};
 use media::{Codec, Prompt};
-use outdial_core::campaign::{AbandonMessage, Campaign, CampaignSpec};
+use outdial_core::campaign::{AbandonMessage, Campaign, CampaignSpec, MachineAction};
 use outdial_core::clock::Clock;
 use outdial_core::domain::{CampaignId, JobId};
 use outdial_core::pacing::ContactQueue;
@@ -120,13 +120,24 @@ impl Director {
             AbandonMessage::Prompt(path) => Prompt::from_wav(path, Codec::Pcmu)
                 .map_err(|e| NodeError::invalid(Problem::cause("abandon_message", e)))?,
         };
-        let rt = Arc::new(JobRuntime::new(
+        let machine_message = match campaign.amd().map(|a| &a.on_machine) {
+            Some(MachineAction::LeaveMessage(path)) => Some(
+                Prompt::from_wav(path, Codec::Pcmu)
+                    .map_err(|e| NodeError::invalid(Problem::cause("amd.machine_message", e)))?,
+            ),
+            _ => None,
+        };
+        let mut rt = JobRuntime::new(
             job.id,
             campaign,
             ContactQueue::new(self.queue_capacity, self.queue_capacity / 2),
             prompt,
             self.deps.clock.unix_ms(),
-        ));
+        );
+        if let Some(m) = machine_message {
+            rt = rt.with_machine_message(m);
+        }
+        let rt = Arc::new(rt);
         self.runtimes.insert(job.id, Arc::clone(&rt));
         self.manager.do_send(RunJob(rt));
         Ok(())

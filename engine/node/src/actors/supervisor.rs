@@ -312,7 +312,7 @@ impl ZoneSupervisor {
             released_before: 0,
         };
         if dormant {
-            sup.board.service_lost(false);
+            let _ = sup.board.service_lost(false);
             sup.status.role.set(Role::Dormant);
         } else {
             sup.new_pacing_actor(&me);
@@ -431,7 +431,13 @@ impl Handler<ZoneDown> for ZoneSupervisor {
         self.released_before = self.board.released_by_takeover();
         // Rule 1. A planned switchover loses nothing: calls waiting for an agent keep
         // waiting and are handed one once the new agent manager is in service.
-        self.board.service_lost(!planned);
+        // Rule 2: every call waiting for an agent is released now (told, not polling).
+        for w in self.board.service_lost(!planned) {
+            let _ = w
+                .call
+                .released
+                .try_send(crate::actors::call::ReleasedByTakeover);
+        }
         for (_, a) in self.board.handles() {
             a.do_send(ServiceLost);
         }
@@ -550,7 +556,12 @@ impl Handler<Release> for ZoneSupervisor {
         self.takeover = None;
         if let Some(current) = self.current.take() {
             tracing::warn!(zone = %self.zone, why = ?msg.why, "zone leaves this node; its agents are logged out");
-            self.board.service_lost(true);
+            for w in self.board.service_lost(true) {
+                let _ = w
+                    .call
+                    .released
+                    .try_send(crate::actors::call::ReleasedByTakeover);
+            }
             current.do_send(crate::actors::zone::Retire);
             self.handle.set_pacing(None);
             for (_, a) in self.board.handles() {

@@ -80,6 +80,7 @@ pub(crate) struct Parts {
     pub recovered: u64,
     pub mpp_actors: Vec<Addr<MppActor>>,
     pub cluster: Option<Arc<ClusterHandle>>,
+    pub rtp: crate::rtp::Rtp,
 }
 
 /// What fault injection reaches: the SIP plant's fault windows and the calls in flight.

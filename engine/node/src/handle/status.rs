@@ -66,6 +66,20 @@ pub struct NodeStatus {
     pub do_not_call: usize,
     pub invites_sent: u64,
     pub sip_retransmissions: u64,
+    /// RTP of the call legs that have ended.
+    pub media: MediaView,
+}
+
+/// What the node's call legs sent and received, counted as each leg ends.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct MediaView {
+    pub legs: u64,
+    pub packets_sent: u64,
+    pub packets_received: u64,
+    pub packets_lost: u64,
+    /// Packets from an address other than the one the far end's SDP named, dropped.
+    pub unexpected_source: u64,
+    pub malformed: u64,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -155,6 +169,17 @@ impl NodeHandle {
             do_not_call: p.rule_set.load().dnc_len(),
             invites_sent: c.invites.load(Ordering::Relaxed),
             sip_retransmissions: c.retransmissions.load(Ordering::Relaxed),
+            media: {
+                let m = p.rtp.totals();
+                MediaView {
+                    legs: m.legs,
+                    packets_sent: m.packets_sent,
+                    packets_received: m.packets_received,
+                    packets_lost: m.packets_lost,
+                    unexpected_source: m.unexpected_source,
+                    malformed: m.malformed,
+                }
+            },
         }
     }
 }

@@ -261,6 +261,36 @@ async fn metrics(node: web::Data<NodeHandle>) -> ApiResult {
     let st = node.status();
     let mut out = String::new();
     let _ = writeln!(out, "# HELP outdial_invites_sent_total INVITEs sent by this node.\n# TYPE outdial_invites_sent_total counter\noutdial_invites_sent_total {}", st.invites_sent);
+    for (name, help, v) in [
+        ("legs", "Call legs ended.", st.media.legs),
+        (
+            "packets_sent",
+            "RTP packets sent by call legs that have ended.",
+            st.media.packets_sent,
+        ),
+        (
+            "packets_received",
+            "RTP packets received by call legs that have ended.",
+            st.media.packets_received,
+        ),
+        (
+            "packets_lost",
+            "RTP packets lost (RFC 3550) on call legs that have ended.",
+            st.media.packets_lost,
+        ),
+        (
+            "unexpected_source",
+            "RTP datagrams dropped for coming from an address other than the far end's SDP named.",
+            st.media.unexpected_source,
+        ),
+        (
+            "malformed",
+            "Datagrams from the far end that were not RTP.",
+            st.media.malformed,
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP outdial_rtp_{name}_total {help}\n# TYPE outdial_rtp_{name}_total counter\noutdial_rtp_{name}_total {v}");
+    }
     let _ = writeln!(out, "# HELP outdial_sip_retransmissions_total SIP retransmissions sent.\n# TYPE outdial_sip_retransmissions_total counter\noutdial_sip_retransmissions_total {}", st.sip_retransmissions);
     let _ = writeln!(out, "# HELP outdial_recovered_attempts_total Attempts resolved recovered-after-failover at start-up.\n# TYPE outdial_recovered_attempts_total counter\noutdial_recovered_attempts_total {}", st.recovered_attempts);
     let _ = writeln!(out, "# HELP outdial_calls_in_flight Calls in progress.\n# TYPE outdial_calls_in_flight gauge\noutdial_calls_in_flight {}", st.load.calls_in_flight);
@@ -313,6 +343,47 @@ async fn metrics(node: web::Data<NodeHandle>) -> ApiResult {
             "outdial_nuisance_rate_percent{{job=\"{job}\",window=\"rolling-30-days\"}} {}",
             v.nuisance_rate_30d_pct
         );
+    }
+    let _ = writeln!(out, "# HELP outdial_nuisance_window Live answers, nuisance calls and machine verdicts in each nuisance window, with the people the detector is estimated to have called machines (counted as abandoned).\n# TYPE outdial_nuisance_window gauge");
+    for (job, v) in &views {
+        let c = &v.nuisance_counts;
+        for (window, live, nuisance, machine, estimate) in [
+            (
+                "calendar-day",
+                c.live_day,
+                c.nuisance_day,
+                c.machine_day,
+                v.amd_estimate_day,
+            ),
+            (
+                "rolling-30-days",
+                c.live_30d,
+                c.nuisance_30d,
+                c.machine_30d,
+                v.amd_estimate_30d,
+            ),
+        ] {
+            for (kind, n) in [
+                ("live", live),
+                ("nuisance", nuisance),
+                ("machine", machine),
+                ("amd-estimate", estimate),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "outdial_nuisance_window{{job=\"{job}\",window=\"{window}\",kind=\"{kind}\"}} {n}"
+                );
+            }
+        }
+    }
+    let _ = writeln!(out, "# HELP outdial_held_back_total Contacts the rules of law held back, by job and rule.\n# TYPE outdial_held_back_total counter");
+    for (job, v) in &views {
+        for (rule, n) in &v.held_back {
+            let _ = writeln!(
+                out,
+                "outdial_held_back_total{{job=\"{job}\",rule=\"{rule}\"}} {n}"
+            );
+        }
     }
     let _ = writeln!(out, "# HELP outdial_zone_agents Agents logged in to the zone, and those free for a call.\n# TYPE outdial_zone_agents gauge");
     let zones = node.zone_counts();

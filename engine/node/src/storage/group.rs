@@ -388,6 +388,9 @@ mod tests {
         fn campaign(&self, _: CampaignId) -> StoreResult<Option<CampaignRecord>> {
             Ok(None)
         }
+        fn number_history(&self, _: &str) -> StoreResult<outdial_core::compliance::NumberHistory> {
+            Ok(Default::default())
+        }
         fn campaigns(&self) -> StoreResult<Vec<CampaignRecord>> {
             Ok(vec![])
         }

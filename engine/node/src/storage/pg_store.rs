@@ -47,6 +47,7 @@ mod sql;
 use super::{CampaignRecord, ContactCounts, Job, Store, StoreError, StoreResult, Write, ZoneOwner};
 use crate::cluster::coordination::{Assignment, Coordination, LeaseRow, NodeBeat, NodeRow};
 use batch::Encoded;
+use outdial_core::compliance::NumberHistory;
 use outdial_core::domain::{Attempt, CampaignId, Contact, ContactId, ContactState, JobId, UnixMs};
 use pool::Pool;
 use sql::pg_err;
@@ -252,6 +253,18 @@ impl Store for PgStore {
     fn jobs(&self) -> StoreResult<Vec<Job>> {
         let rows = self.query("jobs", |s| &s.jobs, ())?;
         rows.iter().map(decode_job).collect()
+    }
+
+    fn number_history(&self, number: &str) -> StoreResult<NumberHistory> {
+        let rows = self.query(
+            "number history",
+            |s| &s.number_history,
+            (number.to_owned(),),
+        )?;
+        match rows.first() {
+            Some(r) => decode_body(r, &format!("number_history/{number}")),
+            None => Ok(NumberHistory::default()),
+        }
     }
 
     fn contact(&self, job: JobId, id: ContactId) -> StoreResult<Option<Contact>> {

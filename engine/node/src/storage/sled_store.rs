@@ -15,9 +15,11 @@
 //! | `n/{kind}` | the next id to hand out (8 bytes BE) |
 //! | `s/{job}` | contact counters total, ready, in-flight, final (4 × 8 bytes BE) |
 //! | `z/{zone}` | [`ZoneOwner`] (JSON): the node that masters the zone, and its epoch |
+//! | `h/{number}` | the number's recent attempts and outcomes (JSON), for the law's lock-outs |
 //!
 //! The Ready index and the counters are derived from each `Write::Contact`'s `was` (the
-//! caller's word for the state it replaces), so a commit never reads contacts first.
+//! caller's word for the state it replaces), so a commit never reads contacts first. A
+//! number's history is read and rewritten in the commit (one writer owns the store).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -28,8 +30,12 @@ mod codec;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{CampaignRecord, ContactCounts, Job, Store, StoreError, StoreResult, Write, ZoneOwner};
+use super::{
+    apply_history, CampaignRecord, ContactCounts, Job, Store, StoreError, StoreResult, Write,
+    ZoneOwner,
+};
 use codec::{decode_contact, encode_contact};
+use outdial_core::compliance::NumberHistory;
 use outdial_core::domain::{Attempt, CampaignId, Contact, ContactId, ContactState, JobId, UnixMs};
 
 /// sled's page cache by default. sled's own default (1 GiB) would let a million-contact
@@ -166,8 +172,20 @@ impl Store for SledStore {
         let mut b = sled::Batch::default();
         // Per job: deltas of total, ready, in-flight, final.
         let mut deltas: BTreeMap<JobId, [i64; 4]> = BTreeMap::new();
+        // Numbers' histories the batch touches, read once (one writer: nobody else changes
+        // them between the read and the batch).
+        let mut histories: BTreeMap<&str, NumberHistory> = BTreeMap::new();
         for w in batch {
             match w {
+                Write::Dialed { number, .. } | Write::Ended { number, .. } => {
+                    let h = match histories.entry(number.as_str()) {
+                        std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                        std::collections::btree_map::Entry::Vacant(e) => {
+                            e.insert(self.number_history(number)?)
+                        }
+                    };
+                    apply_history(h, w);
+                }
                 Write::Campaign(c) => b.insert(campaign_key(c.id).into_bytes(), encode(c)?),
                 Write::Job(j) => b.insert(job_key(j.id).into_bytes(), encode(j)?),
                 Write::ZoneOwner(z) => b.insert(zone_key(&z.zone).into_bytes(), encode(z)?),
@@ -209,6 +227,9 @@ impl Store for SledStore {
                 }
             }
         }
+        for (number, h) in &histories {
+            b.insert(number_key(number).into_bytes(), encode(h)?);
+        }
         {
             // The guarded data is `()`: a panic elsewhere while holding it leaves nothing
             // half-updated in memory, so a poisoned lock is as good as a clean one.
@@ -235,6 +256,10 @@ impl Store for SledStore {
 
     fn campaign(&self, id: CampaignId) -> StoreResult<Option<CampaignRecord>> {
         self.get_json(&campaign_key(id))
+    }
+
+    fn number_history(&self, number: &str) -> StoreResult<NumberHistory> {
+        Ok(self.get_json(&number_key(number))?.unwrap_or_default())
     }
 
     fn campaigns(&self) -> StoreResult<Vec<CampaignRecord>> {
@@ -376,6 +401,11 @@ fn bucket(s: &ContactState) -> usize {
 /// `z/{zone}`: zone names are operator-chosen text; nothing else shares the prefix.
 fn zone_key(zone: &str) -> String {
     format!("z/{zone}")
+}
+
+/// A number's history: `h/{number}`.
+fn number_key(number: &str) -> String {
+    format!("h/{number}")
 }
 
 fn campaign_key(id: CampaignId) -> String {
@@ -623,6 +653,7 @@ mod tests {
             sip_status: None,
             node: "n1".into(),
             epoch: 1,
+            amd: None,
         };
         let mut batch = vec![
             Write::Contact {

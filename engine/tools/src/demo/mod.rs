@@ -27,7 +27,7 @@ use outdial_node::config::{Mpp, NodeConfig};
 use outdial_node::storage::JobState;
 use outdial_node::{Node, NodeHandle};
 
-pub use report::{AgentsReport, DemoReport, TakeoverReport};
+pub use report::{AgentsReport, DemoReport, Meters, TakeoverReport};
 
 /// The customer mix the demo dials into (also shipped as configs/peer-mixed.toml).
 pub const MIXED_PROFILE: &str = include_str!("../../../../configs/peer-mixed.toml");
@@ -153,6 +153,11 @@ pub async fn run(
     });
     wait_for_end(&node, job, progress).await?;
     let seconds = clock.now().duration_since(started).as_secs_f64();
+    let meters = node
+        .job_report(job)
+        .await
+        .ok()
+        .map(|r| report::Meters::of(&r.stats));
     // The run may end before every fault is injected: the ones made are counted.
     let injected = match injector {
         Some(t) => t.await.unwrap_or_default(),
@@ -167,6 +172,7 @@ pub async fn run(
     node.begin_shutdown();
     node.flush()?;
     let mut report = report::build_report(&node, job, &net.record, seconds, &dir)?;
+    report.meters = meters;
     if opts.faults > 0 {
         let empty = agents::AgentsSeen::default();
         report.takeovers = Some(report::takeovers(

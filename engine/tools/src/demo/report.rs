@@ -65,6 +65,66 @@ pub struct DemoReport {
     pub agents: Option<AgentsReport>,
     /// Present when faults were injected (`--faults`).
     pub takeovers: Option<TakeoverReport>,
+    /// The job's own compliance meters at its end.
+    pub meters: Option<Meters>,
+}
+
+/// The job's compliance meters as the node keeps them: the nuisance windows (with the people
+/// answering-machine detection is estimated to have called machines, counted as abandoned)
+/// and the contacts each rule held back.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Meters {
+    pub live_day: u64,
+    pub nuisance_day: u64,
+    pub machine_day: u64,
+    pub amd_estimate_day: u64,
+    pub live_30d: u64,
+    pub nuisance_30d: u64,
+    pub machine_30d: u64,
+    pub amd_estimate_30d: u64,
+    pub held_back: BTreeMap<String, u64>,
+}
+
+impl Meters {
+    pub fn of(stats: &outdial_node::job::StatsView) -> Meters {
+        let c = &stats.nuisance_counts;
+        Meters {
+            live_day: c.live_day,
+            nuisance_day: c.nuisance_day,
+            machine_day: c.machine_day,
+            amd_estimate_day: stats.amd_estimate_day,
+            live_30d: c.live_30d,
+            nuisance_30d: c.nuisance_30d,
+            machine_30d: c.machine_30d,
+            amd_estimate_30d: stats.amd_estimate_30d,
+            held_back: stats.held_back.clone(),
+        }
+    }
+
+    fn render(&self) -> String {
+        let pct = |n: u64, d: u64| {
+            if d == 0 {
+                0.0
+            } else {
+                n as f64 * 100.0 / d as f64
+            }
+        };
+        let held: Vec<String> = self
+            .held_back
+            .iter()
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect();
+        format!(
+            "meters: today {} live, {} nuisance + {} estimated from {} machine verdicts ({:.2} %); 30 days {:.2} %; held back: {}\n",
+            self.live_day,
+            self.nuisance_day,
+            self.amd_estimate_day,
+            self.machine_day,
+            pct(self.nuisance_day + self.amd_estimate_day, self.live_day),
+            pct(self.nuisance_30d + self.amd_estimate_30d, self.live_30d),
+            if held.is_empty() { "none".to_owned() } else { held.join(", ") },
+        )
+    }
 }
 
 /// What the injected faults did (`--faults`): each zone fault is a takeover, timed from the
@@ -167,6 +227,7 @@ pub(super) fn build_report(
         agents: None,
         takeovers: None,
         nuisance_cap_pct: None,
+        meters: None,
     })
 }
 
@@ -253,6 +314,9 @@ impl DemoReport {
             s.push_str(&format!(
                 "nuisance cap {cap:.2} % of live answers: {verdict}\n"
             ));
+        }
+        if let Some(m) = &self.meters {
+            s.push_str(&m.render());
         }
         for (code, n) in &self.by_code {
             s.push_str(&format!("  {code:<26} {n}\n"));

@@ -134,7 +134,7 @@ mod tests {
     #[test]
     fn the_ledgers_writes_follow_the_campaigns_retry_rules() {
         let campaign = CampaignSpec::from_toml(
-            "name = \"t\"\nmode = \"progressive\"\n[calling_hours]\nstart = \"00:00\"\nend = \"00:00\"\n",
+            "name = \"t\"\nmode = \"progressive\"\nload_test = true\ntest_ranges = [\"+1555\"]\n[calling_hours]\nstart = \"00:00\"\nend = \"00:00\"\n",
         )
         .unwrap()
         .resolve()

@@ -275,6 +275,9 @@ impl Workload {
     }
 }
 
+/// The caller ID the simulated campaign presents (a fictional, diallable number).
+const SIMULATED_CALLER_ID: &str = "+12125550100";
+
 /// Why a workload was refused: every problem, each with its key.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -465,9 +468,13 @@ impl WorkloadSpec {
             calling_hours: None,
             retry: Default::default(),
             finish: None,
-            caller_id: None,
-            abandon_message: None,
+            // A campaign the law allows: the simulator plays no audio, but the rules it is
+            // held to are a real campaign's.
+            caller_id: Some(SIMULATED_CALLER_ID.into()),
+            abandon_message: Some("information-message.wav".into()),
             target: None,
+            amd: None,
+            test_ranges: None,
         };
         let campaign = match campaign.resolve() {
             Ok(c) => Some(c),

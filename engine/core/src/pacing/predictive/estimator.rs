@@ -308,9 +308,10 @@ impl Estimator {
         snap.live_measured = u32::try_from(self.live).unwrap_or(u32::MAX);
         snap.mean_handle_time = self.mean_handle_time();
         snap.handles_measured = u32::try_from(self.handles.len()).unwrap_or(u32::MAX);
+        // Machine verdicts' estimated people count against the cap (see the meter).
         (snap.window_live, snap.window_nuisance) = match self.cfg.window {
-            NuisanceWindow::CalendarDay => (nuisance.live_day, nuisance.nuisance_day),
-            NuisanceWindow::Rolling30Days => (nuisance.live_30d, nuisance.nuisance_30d),
+            NuisanceWindow::CalendarDay => nuisance.day(),
+            NuisanceWindow::Rolling30Days => nuisance.month(),
         };
         snap.agents_freeing = self.forecast(busy_elapsed);
         snap.pending_profile = self.profile();
@@ -530,6 +531,7 @@ mod tests {
             nuisance_day: 2,
             live_30d: 3000,
             nuisance_30d: 40,
+            ..NuisanceCounts::default()
         };
         let mut snap = ZoneSnapshot::default();
         estimator().fill_snapshot(&mut snap, &[], counts);

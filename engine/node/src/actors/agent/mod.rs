@@ -14,6 +14,7 @@ use actix::prelude::*;
 use media::{BridgeHandle, RtpLeg};
 use tokio::sync::mpsc;
 
+use crate::actors::call::{AgentFound, CallLink};
 use crate::actors::supervisor::ZoneDown;
 use crate::actors::zones::ZoneHandle;
 use crate::faults::{raise_contained, Inject};
@@ -30,7 +31,7 @@ use outdial_core::sync::{AtomicBool, AtomicU64, Ordering};
 use outdial_core::zone::board::ZoneBoard;
 
 /// The zone's board as the node keeps it: agents by their actor's address.
-pub type AgentBoard = ZoneBoard<Addr<AgentActor>>;
+pub type AgentBoard = ZoneBoard<Addr<AgentActor>, CallLink>;
 
 use audio::stop_leg;
 pub use messages::*;
@@ -117,6 +118,8 @@ pub struct AgentActor {
     last_state: Option<ServerMessage>,
     /// Until the actor stops the ordinary way, its drop is a failure of its zone.
     armed: bool,
+    /// This actor's own address, for the calls the board hands it.
+    me: Option<Addr<AgentActor>>,
 }
 
 impl AgentActor {
@@ -142,6 +145,7 @@ impl AgentActor {
             calls: 0,
             last_state: None,
             armed: true,
+            me: None,
         }
     }
 
@@ -279,16 +283,31 @@ impl AgentActor {
     /// Tells the zone's board what the session says now. Also after a refused hand-over:
     /// the caller took this agent off the board's free list, and only the session knows
     /// whether it is free.
+    ///
+    /// A free agent may be handed the oldest call of its job waiting in the zone's queue: the
+    /// call is told, and hands itself over.
     fn sync_board(&self) {
         let now = self.deps.clock.now();
-        self.board.update(
-            self.session.id(),
-            self.session.is_available(),
-            self.session.dialing_job(),
-            self.session.call_state().on_call()
-                || self.session.call_state() == outdial_core::agent::CallState::Wrapup,
-            now,
-        );
+        let busy = self.session.call_state().on_call()
+            || self.session.call_state() == outdial_core::agent::CallState::Wrapup;
+        // A call the board hands over that is gone by now (its actor ended) frees the agent
+        // for the next one at once.
+        for _ in 0..8 {
+            let handed = self.board.update(
+                self.session.id(),
+                self.session.is_available(),
+                self.session.dialing_job(),
+                busy,
+                now,
+            );
+            let (Some(w), Some(me)) = (handed, &self.me) else {
+                return;
+            };
+            if w.call.found.try_send(AgentFound(me.clone())).is_ok() {
+                return;
+            }
+            tracing::debug!(attempt = %w.attempt, "a waiting call did not take its agent");
+        }
     }
 }
 
@@ -296,6 +315,7 @@ impl Actor for AgentActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        self.me = Some(ctx.address());
         // This node masters the zone (the login checked): its agent service is up.
         self.tell(ServerMessage::Service { available: true });
         // The session was created logged in, with its first effects queued (nail, state).

@@ -1,7 +1,14 @@
 //! The call actor: one per attempt in flight, on the SIP plant's arbiter. A thin shell over
 //! [`AttemptFlow`]: it turns SIP signals into effects and performs them (storage writes, the
-//! RTP leg, hang-up, finding an agent inside the connect window and handing the leg over),
-//! then records the outcome durably and applies the retry rule, or the agent's callback.
+//! RTP leg, the nuisance meter, hang-up), then records the outcome durably and applies the
+//! retry rule, or the agent's callback.
+//!
+//! ```text
+//!   mod.rs      the actor, its dependencies, SIP signals and effects
+//!   waiting.rs  a live answer waiting in the zone's queue for an agent, and the hand-over
+//!   amd.rs      answering-machine detection on the answer's audio
+//!   outcome.rs  the attempt's end: recorded, or settled when the actor itself fails
+//! ```
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,30 +17,30 @@ use std::time::Duration;
 use actix::prelude::*;
 use media::RtpLeg;
 
-use crate::actors::agent::{
-    AgentActor, AgentBoard, CallLost, Connect, CustomerEnded, PreviewUnanswered, Resync, ToCall,
-};
+use crate::actors::agent::{AgentActor, AgentBoard, CustomerEnded, PreviewUnanswered, ToCall};
 use crate::actors::zone::PlaceCall;
 use crate::cluster::leases::Leases;
 use crate::events::AttemptEvents;
-use crate::faults::{raise_contained, Inject};
 use crate::job::JobRuntime;
 use crate::mpp::MppTable;
 use crate::rtp::Rtp;
 use crate::sip_plant::{CallSignal, Signal, SipCommand, SipHandle};
 use crate::storage::Writer;
 use outdial_core::agent::CallInfo;
-use outdial_core::attempt::flow::{AttemptFlow, CallMode, Effect, Stage};
+use outdial_core::attempt::flow::{AttemptFlow, CallMode, Effect, Message, OnMachine, Stage};
 use outdial_core::attempt::LedgerEntry;
 use outdial_core::clock::Clock;
 use outdial_core::domain::AttemptId;
-use outdial_core::domain::{CompletionCode, UnixMs};
-use outdial_core::sync::{AtomicBool, Ordering};
+use outdial_core::domain::UnixMs;
+use outdial_core::sync::AtomicBool;
 use outdial_core::zone::board::CallStage;
 use outdial_core::zone::Launch;
 
-/// How often a live answer looks again for a free agent inside its connect window.
-const SEEK_INTERVAL: Duration = Duration::from_millis(10);
+mod amd;
+mod outcome;
+mod waiting;
+
+pub use waiting::{AgentFound, CallLink, ReleasedByTakeover};
 
 /// What every call actor of the node needs, shared by all of them.
 pub struct CallDeps {
@@ -123,13 +130,20 @@ pub struct CallActor {
     board: Option<Arc<AgentBoard>>,
     /// Where the board last counted this call.
     counted: Option<CallStage>,
-    /// When the connect window closes.
-    window_closes: Option<std::time::Instant>,
+    /// A hand-over to an agent is under way (its answer decides the call's fate).
+    connecting: bool,
+    /// The answering-machine detector, while it listens.
+    detector: Option<media::amd::AmdDetector>,
+    /// When the detector's next deadline is armed for.
+    detector_timer: Option<SpawnHandle>,
     /// The agent's callback time, which replaces the retry rule.
     callback_at: Option<UnixMs>,
     /// When the call was handed to SIP, and when an agent took it: the estimator's samples.
     launched_at: std::time::Instant,
     answered_at: Option<std::time::Instant>,
+    /// When the connect window opened, if not at the answer: with detection on, when the
+    /// callee started to speak (or, silent, when the detector gave its verdict).
+    window_opens: Option<std::time::Instant>,
     connected_at: Option<std::time::Instant>,
     measured: bool,
     /// The zone's outage count when the call started waiting for an agent: if it moves, a
@@ -149,22 +163,26 @@ impl CallActor {
     ) -> Self {
         let board = board.filter(|_| mode != CallMode::Agentless);
         let now = deps.clock.now();
+        let amd = job_amd(&job);
         Self {
             deps,
             job,
             entry,
             mpp,
-            flow: AttemptFlow::new(mode),
+            flow: AttemptFlow::with_amd(mode, amd),
             leg: None,
             completed: false,
             preview_agent,
             agent: None,
             board,
             counted: None,
-            window_closes: None,
+            connecting: false,
+            detector: None,
+            detector_timer: None,
             callback_at: None,
             launched_at: now,
             answered_at: None,
+            window_opens: None,
             connected_at: None,
             measured: false,
             waiting_since_outage: 0,
@@ -218,85 +236,24 @@ impl CallActor {
         }
     }
 
-    /// One look for an agent; again shortly while the connect window is open.
-    fn seek_agent(&mut self, ctx: &mut Context<Self>) {
-        if self.flow.stage() != Stage::Waiting {
-            return;
+    /// Plays `message` on the leg, and tells the flow when it is over.
+    fn play(&mut self, message: Message, ctx: &mut Context<Self>) {
+        let prompt = match message {
+            Message::Information => self.job.prompt.clone(),
+            Message::Machine => self
+                .job
+                .machine_message
+                .clone()
+                .unwrap_or_else(|| self.job.prompt.clone()),
+        };
+        let length = prompt.duration();
+        if let Some(leg) = &self.leg {
+            leg.play(prompt);
         }
-        let now = self.deps.clock.now();
-        if let Some(b) = self.board.as_ref().filter(|_| self.preview_agent.is_none()) {
-            if !b.in_service() || b.outage_count() != self.waiting_since_outage {
-                // Its zone is being taken over: no agent is handed this call, now or after.
-                b.count_released_by_takeover();
-                self.measure_wait(false);
-                let effects = self.flow.on_connect_window_closed();
-                self.perform(effects, ctx);
-                return;
-            }
-        }
-        let open = self.window_closes.is_some_and(|t| now < t);
-        let candidate = match (&self.preview_agent, &self.board) {
-            (Some(a), _) => Some(a.clone()),
-            (None, Some(b)) if open => b.take_available(self.job.job).map(|(_, a)| a),
-            _ => None,
-        };
-        // The leg is taken only with an agent to hand it to: without one it plays the message.
-        let handover = match candidate {
-            Some(agent) if open => match self.leg.take() {
-                Some(leg) => Some((agent, leg)),
-                None => {
-                    agent.do_send(Resync);
-                    None
-                }
-            },
-            _ => None,
-        };
-        let Some((agent, leg)) = handover else {
-            if open {
-                ctx.run_later(SEEK_INTERVAL, |act, ctx| act.seek_agent(ctx));
-            } else {
-                self.measure_wait(false);
-                let effects = self.flow.on_connect_window_closed();
-                self.perform(effects, ctx);
-            }
-            return;
-        };
-        let connect = Connect {
-            info: self.info(),
-            leg,
-            call: ctx.address().recipient(),
-        };
-        ctx.wait(
-            agent
-                .send(connect)
-                .into_actor(self)
-                .map(move |res, act, ctx| {
-                    match res {
-                        Ok(Ok(())) => {
-                            act.agent = Some(agent);
-                            act.watch_agent(ctx);
-                            act.connected_at = Some(act.deps.clock.now());
-                            act.job
-                                .stats
-                                .with_agent
-                                .fetch_add(1, outdial_core::sync::Ordering::Relaxed);
-                            let effects = act.flow.on_agent_connected();
-                            act.perform(effects, ctx);
-                        }
-                        // The agent changed its mind meanwhile: the leg is ours again; look on.
-                        Ok(Err(leg)) => {
-                            act.leg = Some(leg);
-                            ctx.run_later(SEEK_INTERVAL, |act, ctx| act.seek_agent(ctx));
-                        }
-                        // The agent's actor is gone, and the leg with it: no audio to bridge or
-                        // message to play, so the window closes on a silent line.
-                        Err(_) => {
-                            let effects = act.flow.on_connect_window_closed();
-                            act.perform(effects, ctx);
-                        }
-                    }
-                }),
-        );
+        ctx.run_later(length + Duration::from_millis(100), |act, ctx| {
+            let effects = act.flow.on_prompt_done();
+            act.perform(effects, ctx);
+        });
     }
 
     fn bind_leg(&mut self) -> Option<u16> {
@@ -315,29 +272,16 @@ impl CallActor {
                     drop(self.deps.writer.submit_unfenced(vec![write]));
                     self.deps.events.publish(self.entry.attempt());
                 }
-                Effect::PlayPrompt => {
-                    let prompt = self.job.prompt.clone();
-                    let length = prompt.duration();
-                    if let Some(leg) = &self.leg {
-                        leg.play(prompt);
-                    }
-                    ctx.run_later(length + Duration::from_millis(100), |act, ctx| {
-                        let effects = act.flow.on_prompt_done();
-                        act.perform(effects, ctx);
-                    });
-                }
+                Effect::Play(message) => self.play(message, ctx),
                 Effect::HangUp => {
                     self.deps.sip.send(SipCommand::HangUp {
                         attempt: self.entry.id(),
                     });
                 }
                 Effect::Complete(code) => self.complete(code, ctx),
-                Effect::SeekAgent => {
-                    self.waiting_since_outage = self.board.as_ref().map_or(0, |b| b.outage_count());
-                    self.window_closes =
-                        Some(self.deps.clock.now() + self.job.campaign.connect_window());
-                    self.seek_agent(ctx);
-                }
+                Effect::SeekAgent => self.seek_agent(ctx),
+                Effect::Detect => self.detect(ctx),
+                Effect::Count(what) => self.job.stats.count(what, self.deps.clock.unix_ms()),
                 Effect::TellAgentEnded => {
                     if let Some(a) = &self.agent {
                         a.do_send(CustomerEnded(self.entry.id()));
@@ -351,141 +295,6 @@ impl CallActor {
             }
         }
         self.sync_board();
-    }
-
-    fn complete(&mut self, code: CompletionCode, ctx: &mut Context<Self>) {
-        let Some(ticket) = self.record_outcome(code) else {
-            return;
-        };
-        let job = Arc::clone(&self.job);
-        let contact = self.entry.contact().id;
-        let attempt = self.entry.id();
-        ctx.wait(ticket.into_actor(self).map(move |res, act, ctx| {
-            match res {
-                Ok(()) => {
-                    job.stats.completed(code, act.deps.clock.unix_ms());
-                    job.release(contact);
-                    act.deps.events.publish(act.entry.attempt());
-                }
-                // The contact stays InFlight on disk; recovery resolves it at the next
-                // start. Keep it claimed so this node does not dial it again meanwhile.
-                Err(e) => tracing::error!(%attempt, error = %e, "could not record the outcome"),
-            }
-            ctx.stop();
-        }));
-    }
-
-    /// The actor itself failed (a contained panic, a kill, or a drop while running): the
-    /// call is hung up, an agent on it is told its platform events were lost, and the
-    /// attempt ends with the code its stage calls for — never left in flight.
-    fn abandon(&mut self, why: &str) {
-        if self.completed {
-            return;
-        }
-        let Some(code) = self.flow.lost() else {
-            return;
-        };
-        tracing::warn!(attempt = %self.entry.id(), why, ?code, "call actor failed; the attempt ends here");
-        self.deps.sip.send(SipCommand::HangUp {
-            attempt: self.entry.id(),
-        });
-        if let Some(a) = &self.agent {
-            a.do_send(CallLost(self.entry.id()));
-        }
-        if let Some(a) = self.preview_agent.as_ref().filter(|_| self.agent.is_none()) {
-            a.do_send(PreviewUnanswered(self.entry.id(), code));
-        }
-        // Dropped, not stopped: its task ends when its handle goes, and nothing is spawned.
-        drop(self.leg.take());
-        let Some(ticket) = self.record_outcome(code) else {
-            return;
-        };
-        // Not awaited: this may run in a drop, even as the system shuts down, where nothing
-        // can be spawned. The outcome is queued for the group commit either way; until it
-        // lands the contact is still in flight on disk, so no prefetch can take it, and if
-        // the process dies first, recovery resolves it at the next start.
-        drop(ticket);
-        self.job.stats.completed(code, self.deps.clock.unix_ms());
-        self.job.release(self.entry.contact().id);
-        self.deps.events.publish(self.entry.attempt());
-    }
-
-    /// Releases the call's resources and submits its outcome; None if it was recorded
-    /// already.
-    fn record_outcome(&mut self, code: CompletionCode) -> Option<crate::storage::group::Ticket> {
-        if self.completed {
-            return None;
-        }
-        self.completed = true;
-        if let Some(r) = &self.deps.registry {
-            r.remove(self.entry.id());
-        }
-        self.sync_board();
-        if self.agent.is_some() {
-            let _ = self.job.stats.with_agent.fetch_update(
-                outdial_core::sync::Ordering::AcqRel,
-                outdial_core::sync::Ordering::Acquire,
-                |v| v.checked_sub(1),
-            );
-        }
-        self.deps.mpps.release(self.mpp);
-        if let Some(leg) = self.leg.take() {
-            actix::spawn(async move {
-                let _ = leg.stop().await;
-            });
-        }
-        let now = self.deps.clock.unix_ms();
-        let writes = self
-            .entry
-            .close(Some(&self.job.campaign), code, self.callback_at, now);
-        Some(
-            self.deps
-                .writer
-                .submit(self.job.campaign.zone(), self.entry.attempt().epoch, writes),
-        )
-    }
-}
-
-impl Drop for CallActor {
-    fn drop(&mut self) {
-        if self.deps.stopping.load(Ordering::Acquire) {
-            return;
-        }
-        // Stopped (killed) or unwound by a panic before its outcome was recorded.
-        self.abandon("the call's actor ended before its outcome");
-    }
-}
-
-impl Handler<Inject> for CallActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: Inject, ctx: &mut Context<Self>) {
-        if msg == Inject::Panic {
-            self.abandon(&raise_contained());
-        }
-        ctx.stop();
-    }
-}
-
-/// How often a call with an agent checks that the agent's actor still lives: the agent
-/// holds the audio and gives the disposition, so a call whose agent vanished would wait
-/// for ever.
-const AGENT_WATCH: Duration = Duration::from_millis(500);
-
-impl CallActor {
-    fn watch_agent(&mut self, ctx: &mut Context<Self>) {
-        ctx.run_interval(AGENT_WATCH, |act, ctx| {
-            if act.completed {
-                return;
-            }
-            let gone = act.agent.as_ref().is_some_and(|a| !a.connected());
-            if gone {
-                tracing::warn!(attempt = %act.entry.id(), "the agent's actor is gone; the call ends desktop-error");
-                act.callback_at = None;
-                let effects = act.flow.on_disposition(CompletionCode::DesktopError);
-                act.perform(effects, ctx);
-            }
-        });
     }
 }
 
@@ -567,6 +376,7 @@ impl Handler<CallSignal> for CallActor {
         if let Signal::Ended(_) = &signal {
             if self.flow.stage() == Stage::Waiting {
                 self.measure_wait(true);
+                self.leave_queue();
             }
         }
         match &signal {
@@ -603,6 +413,14 @@ impl Handler<ToCall> for CallActor {
         };
         self.perform(effects, ctx);
     }
+}
+
+/// What a campaign's answering machines get, when it detects them.
+fn job_amd(job: &JobRuntime) -> Option<OnMachine> {
+    job.campaign.amd().map(|a| match a.on_machine {
+        outdial_core::campaign::MachineAction::HangUp => OnMachine::HangUp,
+        outdial_core::campaign::MachineAction::LeaveMessage(_) => OnMachine::LeaveMessage,
+    })
 }
 
 /// The From URI of a campaign's calls: its caller ID, or the node's own address.

@@ -13,6 +13,7 @@ use crate::storage::{GroupCommit, SledStore, Store, Write};
 use outdial_core::attempt::ledger::Origin;
 use outdial_core::campaign::CampaignSpec;
 use outdial_core::clock::SystemClock;
+use outdial_core::domain::CompletionCode;
 use outdial_core::domain::{AttemptState, Contact, ContactId, ContactState, JobId};
 use outdial_core::pacing::ContactQueue;
 
@@ -31,7 +32,7 @@ struct Fixture {
 fn campaign() -> Arc<outdial_core::campaign::Campaign> {
     Arc::new(
         CampaignSpec::from_toml(
-            "name = \"t\"\nmode = \"agentless\"\nload_test = true\n[agentless]\nrate_cps = 10\n[calling_hours]\nstart = \"00:00\"\nend = \"00:00\"\n",
+            "name = \"t\"\nmode = \"agentless\"\nload_test = true\ntest_ranges = [\"+1555\"]\n[agentless]\nrate_cps = 10\n[calling_hours]\nstart = \"00:00\"\nend = \"00:00\"\n",
         )
         .expect("spec")
         .resolve()

@@ -468,7 +468,7 @@ impl ZoneActor {
         let start = self.with_core(|core, host| core.accept_preview(&msg.info, now, epoch, host));
         match start {
             PreviewStart::Launch { writes, launch } => {
-                self.record_and_place(writes, vec![launch], Vec::new(), Some(msg.agent));
+                self.record_and_place(writes, vec![*launch], Vec::new(), Some(msg.agent));
             }
             PreviewStart::Unplaced { writes, unplaced } => {
                 self.record_and_place(writes, Vec::new(), vec![unplaced], Some(msg.agent));

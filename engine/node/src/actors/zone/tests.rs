@@ -91,7 +91,7 @@ const WAIT: Duration = Duration::from_secs(5);
 fn campaign() -> Arc<outdial_core::campaign::Campaign> {
     Arc::new(
         CampaignSpec::from_toml(
-            "name = \"t\"\nmode = \"agentless\"\nload_test = true\n[agentless]\nmax_concurrent = 3\n[calling_hours]\nstart = \"00:00\"\nend = \"00:00\"\n",
+            "name = \"t\"\nmode = \"agentless\"\nload_test = true\ntest_ranges = [\"+1555\"]\n[agentless]\nmax_concurrent = 3\n[calling_hours]\nstart = \"00:00\"\nend = \"00:00\"\n",
         )
         .expect("spec")
         .resolve()

@@ -13,7 +13,8 @@ use postgres::{Statement, Transaction};
 
 use super::sql::Statements;
 use super::{encode_json, enum_name, to_db, to_db_time};
-use crate::storage::{Fence, StoreResult, Write};
+use crate::storage::{apply_history, Fence, StoreResult, Write};
+use outdial_core::compliance::NumberHistory;
 use outdial_core::domain::ContactState;
 
 /// Everything a commit sends, owned so it can move to a worker thread.
@@ -26,6 +27,8 @@ pub(super) struct Encoded {
     attempts: AttemptCols,
     zones: ZoneCols,
     counts: CountCols,
+    /// Per number (in key order), the history writes to apply to it in the transaction.
+    histories: BTreeMap<String, Vec<Write>>,
 }
 
 #[derive(Default)]
@@ -110,6 +113,12 @@ impl Encoded {
                 }
                 Write::Attempt(a) => {
                     attempts.insert((to_db(a.job.0), to_db(a.id.0)), a);
+                }
+                Write::Dialed { number, .. } | Write::Ended { number, .. } => {
+                    e.histories
+                        .entry(number.clone())
+                        .or_default()
+                        .push(w.clone());
                 }
                 Write::Contact { contact, was } => {
                     // Every write moves the counters, as the embedded store's do.
@@ -238,6 +247,19 @@ impl Encoded {
                 &st.put_zone_owners,
                 &[&z.zone, &z.node, &z.epoch, &z.since],
             )?;
+        }
+        for (number, writes) in &self.histories {
+            let row = tx.query_opt(&st.lock_number, &[number])?;
+            let mut h: NumberHistory = row
+                .and_then(|r| r.try_get::<_, String>(0).ok())
+                .and_then(|body| serde_json::from_str(&body).ok())
+                .unwrap_or_default();
+            for w in writes {
+                apply_history(&mut h, w);
+            }
+            // INVARIANT: NumberHistory is plain data that always serializes.
+            let body = serde_json::to_string(&h).unwrap_or_default();
+            run(tx, &st.put_number, &[number, &body])?;
         }
         let n = &self.counts;
         if !n.job.is_empty() {

@@ -10,6 +10,7 @@ use crate::storage::{StoreError, StoreResult};
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
     (2, include_str!("migrations/0002_do_not_call.sql")),
+    (3, include_str!("migrations/0003_number_history.sql")),
 ];
 
 /// Serialises migrations across nodes starting at once (`pg_advisory_xact_lock` key:
@@ -133,6 +134,11 @@ statements! {
              SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bool[], $4::text[])
              ON CONFLICT (job, id) DO UPDATE SET transient = EXCLUDED.transient,
                  body = EXCLUDED.body";
+    /// A number's history, locked until the batch commits.
+    lock_number = "SELECT body FROM number_history WHERE number = $1::text FOR UPDATE";
+    put_number = "INSERT INTO number_history (number, body) VALUES ($1::text, $2::text)
+             ON CONFLICT (number) DO UPDATE SET body = EXCLUDED.body";
+    number_history = "SELECT body FROM number_history WHERE number = $1::text";
     put_zone_owners = "INSERT INTO zone_owners (zone, node, epoch, since)
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[])
              ON CONFLICT (zone) DO UPDATE SET node = EXCLUDED.node, epoch = EXCLUDED.epoch,
