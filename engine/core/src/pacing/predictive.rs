@@ -1,5 +1,4 @@
-//! Predictive pacing: the zone's online estimates ([`Estimator`]) and the decision that turns
-//! them into a number of calls (`launches`), under a nuisance budget.
+//! Predictive pacing: the zone's estimates ([`Estimator`]) turned into calls (`launches`).
 //!
 //! Layering: the zone board owns an [`Estimator`], feeds it every attempt and handle time,
 //! and calls [`Estimator::fill_snapshot`] when it publishes a [`ZoneSnapshot`]. The pacer
@@ -16,12 +15,11 @@
 //! full distribution: exact (Poisson-binomial) for small teams, where a mean would be badly
 //! wrong, and normal when the counts are large.
 //!
-//! The decision launches calls while each new call's risk (the probability that, answered
-//! live, it finds no agent) stays under a limit set by the nuisance budget of the window,
-//! and the calls in flight stay within that budget (`Budget`). The realised rate feeds
-//! back through the budget, which is what corrects what the model leaves out: it matches
-//! demand and agents over one horizon (a call answered early cannot use an agent freed a
-//! few seconds later), and it does not know customers who hang up inside the connect window.
+//! Calls go while each new call's risk (that, answered live, it finds no agent) stays under
+//! a limit set by the window's nuisance budget, and the calls in flight stay within it
+//! (`Budget`). The realised rate feeds back through the budget, correcting what the model
+//! leaves out: it matches demand and agents over one horizon (a call answered early cannot
+//! use an agent freed later), and does not know customers who hang up in the window.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
