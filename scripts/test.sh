@@ -6,10 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # SIPp (sip-tester) drives the SIP tests; PostgreSQL (postgresql) backs the cluster tests,
-# which start their own throwaway server from its binaries.
+# which start their own throwaway server from its binaries; espeak-ng and sox (sox) speak
+# and shape the greetings and hellos of the answering-machine tests.
 missing=()
 command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+command -v sox >/dev/null 2>&1 || missing+=(sox)
 if [ "${#missing[@]}" -gt 0 ] && [ "$(id -u)" = 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get install -y -qq "${missing[@]}" >/dev/null || { apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null; }
