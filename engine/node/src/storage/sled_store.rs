@@ -15,6 +15,7 @@
 //! | `n/{kind}` | the next id to hand out (8 bytes BE) |
 //! | `s/{job}` | contact counters total, ready, in-flight, final (4 × 8 bytes BE) |
 //! | `z/{zone}` | [`ZoneOwner`] (JSON): the node that masters the zone, and its epoch |
+//! | `u/{name}`, `o/{id}`, `l/{seq}` | users, API tokens and the audit log (JSON; see `access`) |
 //!
 //! The Ready index and the counters are derived from each `Write::Contact`'s `was` (the
 //! caller's word for the state it replaces), so a commit never reads contacts first.
@@ -23,6 +24,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
 
+mod access;
 mod codec;
 
 use serde::de::DeserializeOwned;
