@@ -34,6 +34,29 @@ pub struct ImportOptions {
     pub max_errors: usize,
     /// Draw a progress bar on stderr (for the CLI; off for tests and the API).
     pub progress: bool,
+    /// Bounds on lines, columns and fields.
+    pub limits: ImportLimits,
+}
+
+/// How big a contact list's parts may be (`[import]` in the node's config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportLimits {
+    /// Longest record, bytes; a longer one stops the import.
+    pub max_line_bytes: usize,
+    /// Most columns in the header.
+    pub max_columns: usize,
+    /// Longest field value, bytes; a row with a longer one is rejected.
+    pub max_field_bytes: usize,
+}
+
+impl Default for ImportLimits {
+    fn default() -> Self {
+        ImportLimits {
+            max_line_bytes: 65_536,
+            max_columns: 256,
+            max_field_bytes: 4096,
+        }
+    }
 }
 
 impl Default for ImportOptions {
@@ -44,6 +67,7 @@ impl Default for ImportOptions {
             batch_size: 5_000,
             max_errors: 1_000,
             progress: false,
+            limits: ImportLimits::default(),
         }
     }
 }
