@@ -1,6 +1,7 @@
 //! Helpers for end-to-end tests of the dialer engine: start `outdial run` on a generated
-//! config in a fresh data dir, drive its HTTP API (a tiny HTTP/1.1 client over `TcpStream`),
-//! kill it with SIGKILL and start it again on the same data, and check what it recorded.
+//! config in a fresh data dir, drive its HTTP API (a tiny HTTP/1.1 client over `TcpStream`)
+//! with the admin token the node's first start wrote to its data dir, kill it with SIGKILL
+//! and start it again on the same data, and check what it recorded.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read, Write as _};
@@ -45,8 +46,18 @@ pub struct Node {
     pub data_dir: PathBuf,
     pub sip: SocketAddr,
     pub api: SocketAddr,
+    /// The admin token the first start wrote (`<data_dir>/admin.token`).
+    pub token: String,
     proc: Option<Proc>,
     stderr: Arc<Mutex<Vec<String>>>,
+}
+
+/// The first line of a node's `admin.token` in `data_dir`.
+pub fn admin_token(data_dir: &Path) -> String {
+    let path = data_dir.join("admin.token");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("the node wrote no admin token at {}: {e}", path.display()));
+    text.lines().next().unwrap_or_default().trim().to_owned()
 }
 
 impl Node {
@@ -83,6 +94,7 @@ impl Node {
             data_dir,
             sip,
             api: "127.0.0.1:0".parse().expect("addr"),
+            token: String::new(),
             proc: None,
             stderr: Arc::new(Mutex::new(Vec::new())),
         };
@@ -140,6 +152,7 @@ impl Node {
             .and_then(|a| a.parse::<SocketAddr>().ok())
             .unwrap_or_else(|| panic!("no API address in the ready line {line:?}"));
         self.api = api;
+        self.token = admin_token(&self.data_dir);
         self.proc = Some(proc);
     }
 
@@ -180,11 +193,36 @@ impl Node {
     // --- API ---------------------------------------------------------------------------------
 
     pub fn get(&self, path: &str) -> (u16, String) {
-        http(self.api, "GET", path, None, b"")
+        http_auth(self.api, &self.token, "GET", path, None, b"")
     }
 
     pub fn post(&self, path: &str, content_type: Option<&str>, body: &[u8]) -> (u16, String) {
-        http(self.api, "POST", path, content_type, body)
+        http_auth(self.api, &self.token, "POST", path, content_type, body)
+    }
+
+    /// Any request, as the node's admin.
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> (u16, String) {
+        http_auth(self.api, &self.token, method, path, content_type, body)
+    }
+
+    /// A token of `role` made through the API (`POST /v1/tokens`).
+    pub fn token_for(&self, role: &str) -> String {
+        let (status, body) = self.post(
+            "/v1/tokens",
+            Some("application/json"),
+            format!("{{\"role\": \"{role}\", \"name\": \"test-{role}\"}}").as_bytes(),
+        );
+        assert_eq!(status, 201, "token for {role}: {body}");
+        parse_json(&body)["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no token in {body}"))
+            .to_owned()
     }
 
     /// GET `path`, expecting 200 and JSON.
@@ -330,10 +368,42 @@ pub fn parse_json(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body:?}"))
 }
 
-/// One HTTP/1.1 request with `Connection: close`; returns (status, body). Understands
-/// Content-Length, chunked and read-to-close bodies.
+/// One HTTP/1.1 request without credentials; see [`http_with`].
 pub fn http(
     addr: SocketAddr,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> (u16, String) {
+    http_with(addr, &[], method, path, content_type, body)
+}
+
+/// One HTTP/1.1 request with `Authorization: Bearer token`.
+pub fn http_auth(
+    addr: SocketAddr,
+    token: &str,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> (u16, String) {
+    let auth = format!("Bearer {token}");
+    http_with(
+        addr,
+        &[("Authorization", &auth)],
+        method,
+        path,
+        content_type,
+        body,
+    )
+}
+
+/// One HTTP/1.1 request with `Connection: close` and extra `headers`; returns (status, body).
+/// Understands Content-Length, chunked and read-to-close bodies.
+pub fn http_with(
+    addr: SocketAddr,
+    headers: &[(&str, &str)],
     method: &str,
     path: &str,
     content_type: Option<&str>,
@@ -351,6 +421,9 @@ pub fn http(
     );
     if let Some(ct) = content_type {
         head.push_str(&format!("Content-Type: {ct}\r\n"));
+    }
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
     s.write_all(head.as_bytes()).expect("send the request head");
