@@ -145,32 +145,35 @@ pub async fn check(
         Err(e) => return Ok(req.into_response(e.error_response())),
     };
     let access = Arc::clone(&gk.access);
-    let caller = match admit(rule, &req, gk) {
-        Ok(c) => c,
-        Err(e) => {
-            return Ok(req.into_response(e.error_response()));
-        }
-    };
     let changes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let action = format!("{} {}", req.method(), req.path());
     let source = req
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
+    let audit = |p: Principal, outcome: StatusCode| AuditRecord {
+        at: access.unix_ms(),
+        who: p.who(),
+        role: Some(p.role),
+        action: action.clone(),
+        outcome: outcome.as_u16(),
+        source: source.clone(),
+    };
+    let (caller, admitted) = admit(rule, &req, gk);
+    if let Err(e) = admitted {
+        // A known caller refused a change is worth a record (an agent's token probing the
+        // admin routes); strangers are not, or anyone could fill the log.
+        if let (true, Some(p)) = (changes, caller) {
+            record(Arc::clone(&access), audit(p, e.status_code())).await;
+        }
+        return Ok(req.into_response(e.error_response()));
+    }
     if let Some(p) = &caller {
         req.extensions_mut().insert(p.clone());
     }
     let res = next.call(req).await?.map_into_boxed_body();
     if let (true, Some(p)) = (changes, caller) {
-        let rec = AuditRecord {
-            at: access.unix_ms(),
-            who: p.who(),
-            role: Some(p.role),
-            action,
-            outcome: res.status().as_u16(),
-            source,
-        };
-        record(access, rec).await;
+        record(Arc::clone(&access), audit(p, res.status())).await;
     }
     Ok(res)
 }
@@ -184,39 +187,50 @@ pub async fn record(access: Arc<Access>, rec: AuditRecord) {
     }
 }
 
-/// Everything checked before the handler: the caller, if the endpoint needs one.
-fn admit(rule: Rule, req: &ServiceRequest, gk: &Gatekeeper) -> Result<Option<Principal>, ApiError> {
-    let caller = match rule.access {
-        Needs::Public | Needs::InBandLogin => None,
+/// Everything checked before the handler: the caller, if the endpoint needs one and it is
+/// known (even when refused, for the audit record), and whether it may go on.
+fn admit(
+    rule: Rule,
+    req: &ServiceRequest,
+    gk: &Gatekeeper,
+) -> (Option<Principal>, Result<(), ApiError>) {
+    match rule.access {
+        Needs::Public | Needs::InBandLogin => (None, check_body(rule.body, req, gk)),
         Needs::Authenticated | Needs::Role(_) => {
-            let p = authenticate(req.request(), gk).ok_or_else(ApiError::unauthenticated)?;
-            if let Needs::Role(needed) = rule.access {
-                if !p.role.grants(needed) {
-                    return Err(ApiError::new(
-                        StatusCode::FORBIDDEN,
-                        format!("this needs the {needed} role; {} has {}", p.who(), p.role),
-                    ));
-                }
-            }
-            let changes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-            if let (true, Via::Session { csrf, .. }) = (changes, &p.via) {
-                let sent = req
-                    .headers()
-                    .get(CSRF_HEADER)
-                    .map(|v| v.as_bytes())
-                    .unwrap_or_default();
-                if !bool::from(sent.ct_eq(csrf.as_bytes())) {
-                    return Err(ApiError::new(
-                        StatusCode::FORBIDDEN,
-                        format!("a request made with a session cookie must carry its CSRF token in {CSRF_HEADER}"),
-                    ));
-                }
-            }
-            Some(p)
+            let Some(p) = authenticate(req.request(), gk) else {
+                return (None, Err(ApiError::unauthenticated()));
+            };
+            let ok = check_role(rule, req, &p).and_then(|()| check_body(rule.body, req, gk));
+            (Some(p), ok)
         }
-    };
-    check_body(rule.body, req, gk)?;
-    Ok(caller)
+    }
+}
+
+/// The caller's role, and the CSRF token of a cookie session on a state-changing request.
+fn check_role(rule: Rule, req: &ServiceRequest, p: &Principal) -> Result<(), ApiError> {
+    if let Needs::Role(needed) = rule.access {
+        if !p.role.grants(needed) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!("this needs the {needed} role; {} has {}", p.who(), p.role),
+            ));
+        }
+    }
+    let changes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if let (true, Via::Session { csrf, .. }) = (changes, &p.via) {
+        let sent = req
+            .headers()
+            .get(CSRF_HEADER)
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
+        if !bool::from(sent.ct_eq(csrf.as_bytes())) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!("a request made with a session cookie must carry its CSRF token in {CSRF_HEADER}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The body's declared type and size.
