@@ -14,25 +14,26 @@ use serde_json::{json, Value};
 
 use outdial_tools::api_client::ApiClient;
 
-/// Where the node's API is and the credentials to use it.
+/// Where the node's API is and the credentials to use it (given before or after the
+/// subcommand: `outdial token create --role viewer --config node.toml`).
 #[derive(Args, Debug, Clone)]
 pub struct ApiArgs {
     /// The node's API (`http://HOST:PORT` or `https://HOST:PORT`). Default: from --config,
     /// else http://127.0.0.1:8080.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub api: Option<String>,
     /// The node's config: its API address, and its first-start admin token
     /// (`<data_dir>/admin.token`) when neither --token-file nor OUTDIAL_TOKEN is given.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub config: Option<PathBuf>,
     /// Which `[[cluster.node]]` of a cluster file to talk to.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub node: Option<String>,
     /// A file holding the API token to use (its first line). Default: $OUTDIAL_TOKEN.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub token_file: Option<PathBuf>,
     /// PEM file of the CAs to trust for https (default: the system's bundle).
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub ca: Option<PathBuf>,
 }
 
