@@ -1,6 +1,6 @@
-//! [`AccessStore`] on PostgreSQL (schema 3): `users` and `api_tokens` keyed by name and id
-//! with the record as a JSON body (a token's revocation is its own column, so revoking is one
-//! UPDATE), and `audit_log` numbered by an identity column.
+//! [`AccessStore`] on PostgreSQL (schema 4, `migrations/0004_access.sql`): `users` and
+//! `api_tokens` keyed by name and id with the record as a JSON body (a token's revocation is
+//! its own column, so revoking is one UPDATE), and `audit_log` numbered by an identity column.
 
 use super::{col, decode_body, encode_json, from_db, to_db, PgStore};
 use crate::storage::access::{AccessStore, AuditEntry, AuditRecord, TokenRecord, UserRecord};
