@@ -39,6 +39,27 @@ impl MppConf {
     }
 }
 
+/// What a generated node config and its process get beyond the defaults.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeOpts<'a> {
+    /// Keys added to `[node]` (`media_dir = ...`, `log_phone_numbers = true`).
+    pub node_keys: &'a str,
+    /// TOML appended to the file (`[desktop]`, `[[agent]]`, `[http]` ...).
+    pub extra: &'a str,
+    /// The node's `RUST_LOG`.
+    pub log: &'a str,
+}
+
+impl Default for NodeOpts<'_> {
+    fn default() -> Self {
+        NodeOpts {
+            node_keys: "",
+            extra: "",
+            log: "warn",
+        }
+    }
+}
+
 /// A running `outdial run` and everything needed to start it again on the same data.
 pub struct Node {
     pub name: String,
@@ -48,8 +69,29 @@ pub struct Node {
     pub api: SocketAddr,
     /// The admin token the first start wrote (`<data_dir>/admin.token`).
     pub token: String,
+    log: String,
     proc: Option<Proc>,
     stderr: Arc<Mutex<Vec<String>>>,
+}
+
+/// `extra` TOML without its `[http]` section, and that section's keys.
+fn split_http(extra: &str) -> (String, String) {
+    let mut http = String::new();
+    let mut rest = String::new();
+    let mut in_http = false;
+    for line in extra.lines() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            in_http = t == "[http]";
+            if in_http {
+                continue;
+            }
+        }
+        let out = if in_http { &mut http } else { &mut rest };
+        out.push_str(line);
+        out.push('\n');
+    }
+    (http, rest)
 }
 
 /// The first line of a node's `admin.token` in `data_dir`.
@@ -69,14 +111,30 @@ impl Node {
 
     /// As [`Node::start`], with `extra` TOML appended (`[desktop]`, `[[agent]]` ...).
     pub fn start_with(dir: &Path, name: &str, mpps: &[MppConf], extra: &str) -> Node {
+        Self::start_opts(
+            dir,
+            name,
+            mpps,
+            NodeOpts {
+                extra,
+                ..NodeOpts::default()
+            },
+        )
+    }
+
+    /// As [`Node::start`], with `opts`. An `[http]` section in `opts.extra` is merged with the
+    /// generated one (its `bind`).
+    pub fn start_opts(dir: &Path, name: &str, mpps: &[MppConf], opts: NodeOpts<'_>) -> Node {
         let sip: SocketAddr = format!("127.0.0.1:{}", free_udp_port())
             .parse()
             .expect("addr");
         let data_dir = dir.join(format!("{name}-data"));
+        let (http_keys, extra) = split_http(opts.extra);
         let mut cfg = format!(
-            "[node]\nname = \"{name}\"\ndata_dir = \"{}\"\nzones = [\"default\"]\n\n\
-             [sip]\nbind = \"{sip}\"\n\n[http]\nbind = \"127.0.0.1:0\"\n",
-            data_dir.display()
+            "[node]\nname = \"{name}\"\ndata_dir = \"{}\"\nzones = [\"default\"]\n{}\n\
+             [sip]\nbind = \"{sip}\"\n\n[http]\nbind = \"127.0.0.1:0\"\n{http_keys}\n",
+            data_dir.display(),
+            opts.node_keys,
         );
         for m in mpps {
             cfg.push_str(&format!(
@@ -85,7 +143,7 @@ impl Node {
             ));
         }
         cfg.push('\n');
-        cfg.push_str(extra);
+        cfg.push_str(&extra);
         let config = dir.join(format!("{name}.toml"));
         std::fs::write(&config, cfg).expect("write the node config");
         let mut node = Node {
@@ -95,6 +153,7 @@ impl Node {
             sip,
             api: "127.0.0.1:0".parse().expect("addr"),
             token: String::new(),
+            log: opts.log.to_owned(),
             proc: None,
             stderr: Arc::new(Mutex::new(Vec::new())),
         };
@@ -110,7 +169,7 @@ impl Node {
         cmd.arg("run")
             .arg("--config")
             .arg(&self.config)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", &self.log)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -122,7 +181,7 @@ impl Node {
         let tail = Arc::clone(&self.stderr);
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains(" running: SIP ") && line.contains(" API http://") {
+                if line.contains(" running: SIP ") && line.contains(" API http") {
                     let _ = tx.send(line.clone());
                 }
                 if let Ok(mut t) = tail.lock() {
@@ -147,7 +206,7 @@ impl Node {
                 )
             });
         let api = line
-            .rsplit_once("API http://")
+            .rsplit_once("://")
             .map(|(_, a)| a.trim())
             .and_then(|a| a.parse::<SocketAddr>().ok())
             .unwrap_or_else(|| panic!("no API address in the ready line {line:?}"));
@@ -174,6 +233,36 @@ impl Node {
             let _ = p.child.kill();
             let _ = p.child.wait();
         }
+    }
+
+    /// The node process's id (it must be running).
+    pub fn pid(&self) -> u32 {
+        self.proc
+            .as_ref()
+            .map(Proc::pid)
+            .unwrap_or_else(|| panic!("node {} is not running", self.name))
+    }
+
+    /// The node's resident memory now and at its peak (VmRSS, VmHWM), KiB.
+    pub fn memory_kib(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .unwrap_or_else(|e| panic!("cannot read the node's /proc status: {e}"));
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("no {name} in /proc status"))
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+
+    /// Whether the node process is still running.
+    pub fn alive(&mut self) -> bool {
+        self.proc
+            .as_mut()
+            .is_some_and(|p| matches!(p.child.try_wait(), Ok(None)))
     }
 
     /// The last lines the node wrote on stderr (for failure messages).
