@@ -87,7 +87,7 @@ impl Newlines {
 
 /// Where a CSV record is, as the csv crate's reader sees quotes and terminators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Quote {
+enum Place {
     /// Before a record: CR/LF here are blank lines.
     RecordStart,
     FieldStart,
@@ -101,7 +101,7 @@ enum Quote {
 #[derive(Debug)]
 pub(super) struct RecordLength {
     max: usize,
-    state: Quote,
+    state: Place,
     len: usize,
     /// `\n` seen so far, and the line the current record started on.
     lf: u64,
@@ -114,7 +114,7 @@ impl RecordLength {
     pub(super) fn new(max: usize) -> Self {
         RecordLength {
             max,
-            state: Quote::RecordStart,
+            state: Place::RecordStart,
             len: 0,
             lf: 0,
             line: 1,
@@ -124,7 +124,7 @@ impl RecordLength {
 
     /// False once the record under way is longer than the limit.
     fn byte(&mut self, b: u8) -> bool {
-        use Quote::*;
+        use Place::*;
         let newline = b == b'\n' || b == b'\r';
         if b == b'\n' {
             self.lf += 1;
