@@ -43,7 +43,7 @@ pub mod storage;
 pub use error::{Missing, NodeError, Problem};
 pub use events::AttemptEvent;
 pub use handle::{
-    parse_phone, AgentLogin, ComponentStatus, Injected, JobReport, LoginError, MppStatus,
-    NodeHandle, NodeStatus, ZoneTakeovers,
+    parse_phone, prompt_path, AgentLogin, ComponentStatus, Injected, JobReport, LoginError,
+    MppStatus, NodeHandle, NodeStatus, ZoneTakeovers,
 };
 pub use start::Node;

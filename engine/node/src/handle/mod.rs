@@ -16,6 +16,7 @@ use actix::prelude::*;
 use arc_swap::ArcSwap;
 
 pub use agents::{parse_phone, AgentLogin, LoginError};
+pub use campaigns::prompt_path;
 pub use faults::Injected;
 pub use status::{ComponentStatus, JobReport, MppStatus, NodeStatus, ZoneTakeovers};
 
