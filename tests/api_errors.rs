@@ -381,7 +381,7 @@ fn unknown_endpoints_and_methods_are_json_404() {
     expect_error("GET of a POST-only action", n.get("/v1/jobs/1/start"), 404);
     expect_error(
         "DELETE of campaigns",
-        http(n.api, "DELETE", "/v1/campaigns", None, b""),
+        n.call("DELETE", "/v1/campaigns", None, b""),
         404,
     );
     let e = expect_error(

@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use outdial_tools::desktop_client::failover::{run_with_failover, Session};
 use outdial_tools::desktop_client::{SimulatedAgentConfig, TalkTime};
+use outdial_tools::status::Reach;
 use serde_json::{json, Value};
 use support::cluster::*;
 use support::node::{
@@ -121,9 +122,11 @@ impl Plant {
     }
 
     /// The cluster file's `[[mpp]]`, `[desktop]` and `[[agent]]`s (agent `zN-aK`, password
-    /// `pw`) for `zones`.
+    /// `zone-agent-password`, one argon2id hash for all) for `zones`.
     fn extra(&self, zones: &[&str]) -> String {
-        let hex = outdial_node::sha256_hex("pw");
+        let hash = outdial_node::auth::PasswordHash::new("zone-agent-password")
+            .expect("hash the agents' password");
+        let hash = hash.as_str();
         let mut s = format!(
             "[[mpp]]\nname = \"customers\"\naddress = \"{}\"\ncapacity = 1000\noptions_interval_ms = 1000\n\n\
              [desktop]\nheartbeat_ms = 500\nmissed_heartbeats = 4\nwrapup_timeout_ms = 5000\n",
@@ -132,11 +135,27 @@ impl Plant {
         for z in zones {
             for k in 0..AGENTS_PER_ZONE {
                 s.push_str(&format!(
-                    "\n[[agent]]\nid = \"{z}-a{k}\"\npassword_sha256 = \"{hex}\"\nzones = [\"{z}\"]\n"
+                    "\n[[agent]]\nid = \"{z}-a{k}\"\npassword_argon2 = \"{hash}\"\nzones = [\"{z}\"]\n"
                 ));
             }
         }
         s
+    }
+}
+
+/// A viewer token made through the first running node: what the desktops read the nodes'
+/// status with to find their zone's master.
+fn viewer(c: &Cluster) -> Reach {
+    let node = c
+        .nodes
+        .iter()
+        .find(|n| n.running())
+        .expect("a running node to make a viewer token");
+    let (status, v) = node.post_json("/v1/tokens", &json!({"role": "viewer", "name": "desktops"}));
+    assert_eq!(status, 201, "viewer token: {v}");
+    Reach {
+        token: v["token"].as_str().map(str::to_owned),
+        ca: None,
     }
 }
 
@@ -147,7 +166,8 @@ struct Desktops {
 }
 
 impl Desktops {
-    fn start(apis: Vec<String>, zones: &[&str], phones_port: u16) -> Desktops {
+    /// `reach` reads the nodes' status for smart failover (a viewer token).
+    fn start(apis: Vec<String>, zones: &[&str], phones_port: u16, reach: Reach) -> Desktops {
         let (stop, rx) = tokio::sync::watch::channel(false);
         let zones: Vec<String> = zones.iter().map(|z| (*z).to_owned()).collect();
         let thread = std::thread::spawn(move || {
@@ -164,16 +184,16 @@ impl Desktops {
                         let mut c = SimulatedAgentConfig::new(
                             "",
                             &agent,
-                            "pw",
+                            "zone-agent-password",
                             z,
                             &format!("sip:{agent}@127.0.0.1:{phones_port}"),
                         );
                         c.talk = TalkTime::Fixed(Duration::from_millis(300));
                         c.wrap = Duration::from_millis(100);
                         c.reply_timeout = Duration::from_secs(3);
-                        let (apis, stop) = (apis.clone(), rx.clone());
+                        let (apis, stop, reach) = (apis.clone(), rx.clone(), reach.clone());
                         tasks.push(tokio::task::spawn_local(async move {
-                            (agent, run_with_failover(c, apis, stop).await)
+                            (agent, run_with_failover(c, apis, reach, stop).await)
                         }));
                     }
                 }
@@ -249,16 +269,18 @@ fn create_job(node: &ClusterNode, zone: &str) -> u64 {
     let job = v["job"]
         .as_u64()
         .unwrap_or_else(|| panic!("no job id in {v}"));
-    let (status, body) = support::node::http(
+    let (status, body) = support::node::http_auth(
         node.api,
+        &node.token(),
         "POST",
         &format!("/v1/jobs/{job}/contacts"),
         Some("text/csv"),
         contacts_csv(CONTACTS).as_bytes(),
     );
     assert!(status == 200 || status == 201, "import: {status} {body}");
-    let (status, body) = support::node::http(
+    let (status, body) = support::node::http_auth(
         node.api,
+        &node.token(),
         "POST",
         &format!("/v1/jobs/{job}/start"),
         None,
@@ -541,7 +563,7 @@ fn two_nodes_one_zone_master_killed_tables_1_and_2_then_rejoin_and_save_and_appl
         ],
         Duration::from_secs(20),
     );
-    let desktops = Desktops::start(c.apis(), &["zone1"], plant.phones_port);
+    let desktops = Desktops::start(c.apis(), &["zone1"], plant.phones_port, viewer(&c));
     wait_agents_on(&c, "pom1", "zone1");
     // The job is started through the dormant node: the master picks it up from storage.
     let job = create_job(c.node("pom2"), "zone1");
@@ -675,7 +697,7 @@ fn three_nodes_two_zones_zone2_master_killed_tables_3_and_4() {
         ],
         Duration::from_secs(20),
     );
-    let desktops = Desktops::start(c.apis(), &["zone1", "zone2"], plant.phones_port);
+    let desktops = Desktops::start(c.apis(), &["zone1", "zone2"], plant.phones_port, viewer(&c));
     wait_agents_on(&c, "pom1", "zone1");
     wait_agents_on(&c, "pom2", "zone2");
     // A number put on the do-not-call list through the dormant node is blocked everywhere.
@@ -811,7 +833,7 @@ fn four_nodes_two_zones_both_masters_killed_tables_5_and_6() {
         ],
         Duration::from_secs(20),
     );
-    let desktops = Desktops::start(c.apis(), &["zone1", "zone2"], plant.phones_port);
+    let desktops = Desktops::start(c.apis(), &["zone1", "zone2"], plant.phones_port, viewer(&c));
     wait_agents_on(&c, "pom1", "zone1");
     wait_agents_on(&c, "pom2", "zone2");
     let job1 = create_job(c.node("pom4"), "zone1");
@@ -922,7 +944,7 @@ fn partition(from_peers: bool) {
         ],
         Duration::from_secs(20),
     );
-    let desktops = Desktops::start(c.apis(), &["zone1"], plant.phones_port);
+    let desktops = Desktops::start(c.apis(), &["zone1"], plant.phones_port, viewer(&c));
     wait_agents_on(&c, "pom1", "zone1");
     let job = create_job(c.node("pom1"), "zone1");
     wait_attempts(&c, "pom2", job, 20, Duration::from_secs(30));

@@ -59,15 +59,15 @@ fn logins_commands_and_errors() {
             "auth",
         ),
         (
-            json!({"type":"login","agent":"mallory","password":"pw-0","zone":"default","phone":phone}),
+            json!({"type":"login","agent":"mallory","password":"password-0","zone":"default","phone":phone}),
             "auth",
         ),
         (
-            json!({"type":"login","agent":"agent-0","password":"pw-0","zone":"south","phone":phone}),
+            json!({"type":"login","agent":"agent-0","password":"password-0","zone":"south","phone":phone}),
             "unknown-zone",
         ),
         (
-            json!({"type":"login","agent":"agent-0","password":"pw-0","zone":"default","phone":"sip:phone.example.com"}),
+            json!({"type":"login","agent":"agent-0","password":"password-0","zone":"default","phone":"sip:phone.example.com"}),
             "bad-phone",
         ),
     ] {
@@ -79,12 +79,12 @@ fn logins_commands_and_errors() {
         );
     }
     // A good login nails the phone (SIPp answers the node's INVITE).
-    let r = d.login("agent-0", "pw-0", &phone);
+    let r = d.login("agent-0", "password-0", &phone);
     assert_eq!(r["heartbeat_ms"], 5000, "{r}");
     // One session per agent.
     let mut other = Desktop::connect(node.api);
     let r = other.request(
-        json!({"type":"login","agent":"agent-0","password":"pw-0","zone":"default","phone":phone}),
+        json!({"type":"login","agent":"agent-0","password":"password-0","zone":"default","phone":phone}),
         3,
     );
     assert_eq!(r["code"], "already-logged-in", "{r}");
@@ -150,7 +150,11 @@ fn a_silent_desktop_is_logged_out() {
     let _phone = sipp_uas(None, phone_port, &[]);
     let node = node_with_agents(dir.path(), "heartbeat_ms = 200\nmissed_heartbeats = 2");
     let mut d = Desktop::connect(node.api);
-    d.login("agent-1", "pw-1", &format!("sip:a@127.0.0.1:{phone_port}"));
+    d.login(
+        "agent-1",
+        "password-1",
+        &format!("sip:a@127.0.0.1:{phone_port}"),
+    );
     assert_eq!(
         node.get_json("/v1/agents").as_array().map(Vec::len),
         Some(1)
@@ -166,7 +170,11 @@ fn a_silent_desktop_is_logged_out() {
     }
     // The same agent can log in again from a new desktop.
     let mut again = Desktop::connect(node.api);
-    again.login("agent-1", "pw-1", &format!("sip:a@127.0.0.1:{phone_port}"));
+    again.login(
+        "agent-1",
+        "password-1",
+        &format!("sip:a@127.0.0.1:{phone_port}"),
+    );
     drop(d);
 }
 
@@ -182,7 +190,7 @@ fn a_dropped_phone_is_renailed_and_a_dead_one_logs_the_agent_out() {
     let node = node_with_agents(dir.path(), "renail_delay_ms = 200\nmax_nail_failures = 3");
 
     let mut d = Desktop::connect(node.api);
-    d.login("agent-0", "pw-0", &format!("sip:a@127.0.0.1:{flaky}"));
+    d.login("agent-0", "password-0", &format!("sip:a@127.0.0.1:{flaky}"));
     d.expect(Duration::from_secs(10), "un-nailed", |v| {
         v["type"] == "state" && v["nail"] == "un-nailed"
     });
@@ -192,7 +200,7 @@ fn a_dropped_phone_is_renailed_and_a_dead_one_logs_the_agent_out() {
 
     let mut b = Desktop::connect(node.api);
     let r = b.request(
-        json!({"type":"login","agent":"agent-2","password":"pw-2","zone":"default","phone":format!("sip:a@127.0.0.1:{busy}")}),
+        json!({"type":"login","agent":"agent-2","password":"password-2","zone":"default","phone":format!("sip:a@127.0.0.1:{busy}")}),
         1,
     );
     assert_eq!(r["type"], "logged-in", "{r}");

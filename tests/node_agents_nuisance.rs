@@ -27,7 +27,11 @@ fn answers_without_an_agent_hear_the_message_and_count_as_nuisance() {
         &agents_toml(1, "wrapup_timeout_ms = 10000"),
     );
     let mut d = Desktop::connect(node.api);
-    d.login("agent-0", "pw-0", &format!("sip:a@127.0.0.1:{phone_port}"));
+    d.login(
+        "agent-0",
+        "password-0",
+        &format!("sip:a@127.0.0.1:{phone_port}"),
+    );
     assert_eq!(d.request(json!({"type": "ready"}), 2)["type"], "ok");
     node.wait_agents(1, Duration::from_secs(5), |a| a["ready"] == true);
 

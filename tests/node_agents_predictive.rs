@@ -33,7 +33,7 @@ fn run_agent(
     callback_at: Option<u64>,
 ) -> Vec<Value> {
     let mut d = Desktop::connect(api);
-    d.login(&format!("agent-{i}"), &format!("pw-{i}"), &phone);
+    d.login(&format!("agent-{i}"), &format!("password-{i}"), &phone);
     let r = d.request(json!({"type": "ready"}), 2);
     assert_eq!(r["type"], "ok", "{r}");
     let mut id = 10;

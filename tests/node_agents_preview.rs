@@ -23,7 +23,7 @@ fn preview_skip_accept_talk_dispose() {
         &agents_toml(1, "wrapup_timeout_ms = 10000"),
     );
     let mut d = Desktop::connect(node.api);
-    d.login("agent-0", "pw-0", &format!("sip:a@{phones_addr}"));
+    d.login("agent-0", "password-0", &format!("sip:a@{phones_addr}"));
     assert_eq!(d.request(json!({"type": "ready"}), 2)["type"], "ok");
 
     let (_, job) = node.create_campaign(&json!({

@@ -295,6 +295,7 @@ fn faults_and_a_sigkill_lose_nothing_and_dial_nothing_twice() {
 fn check_status_command(node: &Node) {
     let dead = format!("127.0.0.1:{}", free_udp_port());
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_outdial"))
+        .env("OUTDIAL_TOKEN", &node.token)
         .args([
             "status",
             "--api",
@@ -322,6 +323,7 @@ fn check_status_command(node: &Node) {
     assert!(row("Campaign Manager").contains("RUNNING"), "{text}");
     assert!(text.contains("takeover(s)"), "{text}");
     let json = std::process::Command::new(env!("CARGO_BIN_EXE_outdial"))
+        .env("OUTDIAL_TOKEN", &node.token)
         .args(["status", "--json", "--api", &node.api.to_string()])
         .output()
         .expect("run outdial status --json");
@@ -405,7 +407,7 @@ fn run_agents(
                     let mut c = SimulatedAgentConfig::new(
                         &desktop_url(addr),
                         &name,
-                        &format!("pw-{i}"),
+                        &format!("password-{i}"),
                         "default",
                         &format!("sip:{name}@127.0.0.1:{phones_port}"),
                     );

@@ -156,7 +156,7 @@ impl Seat {
             ended: false,
         };
         let r = s.request(json!({
-            "type": "login", "agent": s.agent, "password": format!("pw-{i}"),
+            "type": "login", "agent": s.agent, "password": format!("password-{i}"),
             "zone": "default", "phone": format!("sip:agent-{i}@{phones}"),
         }));
         assert_eq!(r["type"], "logged-in", "login of {}: {r}", s.agent);
@@ -639,7 +639,7 @@ fn zone_takeover_follows_the_rules_in_order() {
     let mut fourth = Desktop::connect(node.api);
     let fourth_phone = format!("sip:agent-{SEATED}@{phones_addr}");
     let r = fourth.request(
-        json!({"type": "login", "agent": format!("agent-{SEATED}"), "password": format!("pw-{SEATED}"),
+        json!({"type": "login", "agent": format!("agent-{SEATED}"), "password": format!("password-{SEATED}"),
                "zone": "default", "phone": fourth_phone}),
         1,
     );
@@ -927,7 +927,7 @@ fn zone_takeover_follows_the_rules_in_order() {
     assert_eq!(paused["state"], "paused", "{paused}");
     fourth.login(
         &format!("agent-{SEATED}"),
-        &format!("pw-{SEATED}"),
+        &format!("password-{SEATED}"),
         &format!("sip:agent-{SEATED}@{phones_addr}"),
     );
     let r = fourth.request(json!({"type": "logout"}), 2);

@@ -8,6 +8,8 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use outdial_tools::{loadtest, peer};
 
+mod access;
+
 #[derive(Parser)]
 #[command(
     name = "outdial",
@@ -76,6 +78,13 @@ enum Cmd {
         /// Print the nodes' raw status as JSON instead of the table.
         #[arg(long)]
         json: bool,
+        /// A file holding an API token (a viewer's is enough). Default: $OUTDIAL_TOKEN, else
+        /// with --config the cluster's first-start admin token.
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        /// PEM file of the CAs to trust for https (default: the system's bundle).
+        #[arg(long)]
+        ca: Option<PathBuf>,
     },
     /// Classify recordings as a person or an answering machine.
     ///
@@ -99,6 +108,22 @@ enum Cmd {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Users of the API and the desktop, through a running node's API with an admin token.
+    User {
+        #[command(subcommand)]
+        cmd: access::UserCmd,
+        #[command(flatten)]
+        api: access::ApiArgs,
+    },
+    /// API tokens, through a running node's API with an admin token.
+    Token {
+        #[command(subcommand)]
+        cmd: access::TokenCmd,
+        #[command(flatten)]
+        api: access::ApiArgs,
+    },
+    /// Prints the argon2id hash of a password read from stdin, as `[[agent]] password_argon2`.
+    HashPassword,
     /// A SIP UAS that answers calls with a seeded mix of outcomes (the embedded customer network).
     Peer {
         /// Address to listen on, e.g. 127.0.0.1:5070.
@@ -293,11 +318,20 @@ async fn run_node_command(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Erro
             let clock: std::sync::Arc<dyn outdial_core::clock::Clock> =
                 std::sync::Arc::new(outdial_core::clock::SystemClock);
             let node = outdial_node::Node::start(&cfg, clock)?;
-            let (http, server) = outdial_node::http::api::serve(node.clone(), cfg.http_bind)?;
-            let handle = server.handle();
-            actix::spawn(server);
+            let served = outdial_node::http::serve(node.clone(), &cfg.http, cfg.http_bind)?;
+            let url = served.url();
+            let handle = served.server.handle();
+            actix::spawn(served.server);
+            if let Some(path) = node.admin_token_file() {
+                eprintln!(
+                    "outdial: first start: an admin API token was written to {} (mode 0600); \
+                     send it as `Authorization: Bearer ...`, or make others with \
+                     `outdial token create --config ... --role ROLE`",
+                    path.display()
+                );
+            }
             eprintln!(
-                "outdial node {} running: SIP {} API http://{http}",
+                "outdial node {} running: SIP {} API {url}",
                 cfg.name,
                 node.sip_addr()
             );
@@ -503,13 +537,47 @@ async fn run(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 ExitCode::SUCCESS
             })
         }
-        Cmd::Status { api, config, json } => {
+        Cmd::User { cmd, api } => {
+            let api = api.clone();
+            tokio::task::spawn_blocking(move || access::user(cmd, &api).map_err(|e| e.to_string()))
+                .await??;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Token { cmd, api } => {
+            let api = api.clone();
+            tokio::task::spawn_blocking(move || {
+                access::token(cmd, &api).map_err(|e| e.to_string())
+            })
+            .await??;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::HashPassword => {
+            access::hash_password()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Status {
+            api,
+            config,
+            json,
+            token_file,
+            ca,
+        } => {
+            let token = match token_file {
+                Some(f) => Some(
+                    outdial_tools::status::read_token(&f)
+                        .ok_or_else(|| format!("--token-file {}: no token in it", f.display()))?,
+                ),
+                None => std::env::var("OUTDIAL_TOKEN")
+                    .ok()
+                    .filter(|t| !t.trim().is_empty()),
+            };
+            let reach = outdial_tools::status::Reach { token, ca };
             let cols = match config {
-                Some(path) => outdial_tools::status::collect_cluster(&path)?,
+                Some(path) => outdial_tools::status::collect_cluster(&path, &reach)?,
                 None if api.is_empty() => {
-                    outdial_tools::status::collect(&["http://127.0.0.1:8080".to_owned()])
+                    outdial_tools::status::collect(&["http://127.0.0.1:8080".to_owned()], &reach)
                 }
-                None => outdial_tools::status::collect(&api),
+                None => outdial_tools::status::collect(&api, &reach),
             };
             if json {
                 println!("{}", serde_json::to_string(&cols)?);

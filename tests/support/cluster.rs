@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::node::{http, parse_json};
+use super::node::{admin_token, http_auth, parse_json};
 use super::{free_udp_port, wall_now, Proc};
 
 const STDERR_TAIL: usize = 300;
@@ -48,6 +48,8 @@ pub struct ClusterNode {
     pub heartbeat_bind: Option<SocketAddr>,
     /// The database URL this node uses (through a proxy for a node a test will cut off).
     pub database: String,
+    /// The cluster file's data dir, where the first node to start wrote the admin token.
+    pub data_dir: PathBuf,
     proc: Option<Proc>,
     stderr: Arc<Mutex<Vec<String>>>,
 }
@@ -61,8 +63,13 @@ impl ClusterNode {
         self.stderr.lock().map(|t| t.join("\n")).unwrap_or_default()
     }
 
+    /// The cluster's admin token (written by the first node that started).
+    pub fn token(&self) -> String {
+        admin_token(&self.data_dir)
+    }
+
     pub fn get(&self, path: &str) -> (u16, String) {
-        http(self.api, "GET", path, None, b"")
+        http_auth(self.api, &self.token(), "GET", path, None, b"")
     }
 
     pub fn get_json(&self, path: &str) -> Value {
@@ -72,8 +79,9 @@ impl ClusterNode {
     }
 
     pub fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
-        let (status, text) = http(
+        let (status, text) = http_auth(
             self.api,
+            &self.token(),
             "POST",
             path,
             Some("application/json"),
@@ -86,8 +94,9 @@ impl ClusterNode {
     }
 
     pub fn put_json(&self, path: &str, body: &Value) -> (u16, Value) {
-        let (status, text) = http(
+        let (status, text) = http_auth(
             self.api,
+            &self.token(),
             "PUT",
             path,
             Some("application/json"),
@@ -164,6 +173,7 @@ impl Cluster {
                 heartbeat,
                 heartbeat_bind: None,
                 database: database_of(name),
+                data_dir: dir.join("unused"),
                 proc: None,
                 stderr: Arc::new(Mutex::new(Vec::new())),
             });

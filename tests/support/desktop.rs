@@ -137,13 +137,16 @@ impl Desktop {
     }
 }
 
-/// `[[agent]]` sections for `n` agents `agent-0`.. with password `pw-<i>`, plus `[desktop]`.
+/// `[[agent]]` sections for `n` agents `agent-0`.. with password `password-<i>` (argon2id,
+/// as an operator's `outdial hash-password` makes them), plus `[desktop]`.
 pub fn agents_toml(n: usize, desktop: &str) -> String {
     let mut s = format!("[desktop]\n{desktop}\n");
     for i in 0..n {
-        let hex = outdial_node::sha256_hex(&format!("pw-{i}"));
+        let hash = outdial_node::auth::PasswordHash::new(&format!("password-{i}"))
+            .expect("hash an agent's password");
         s.push_str(&format!(
-            "\n[[agent]]\nid = \"agent-{i}\"\npassword_sha256 = \"{hex}\"\n"
+            "\n[[agent]]\nid = \"agent-{i}\"\npassword_argon2 = \"{}\"\n",
+            hash.as_str()
         ));
     }
     s

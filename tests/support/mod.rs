@@ -2,6 +2,7 @@
 //! find free loopback ports, and stop exactly the processes a test started.
 #![allow(dead_code)]
 
+pub mod attack;
 pub mod audio;
 pub mod cluster;
 pub mod desktop;

@@ -1,6 +1,7 @@
 //! Helpers for end-to-end tests of the dialer engine: start `outdial run` on a generated
-//! config in a fresh data dir, drive its HTTP API (a tiny HTTP/1.1 client over `TcpStream`),
-//! kill it with SIGKILL and start it again on the same data, and check what it recorded.
+//! config in a fresh data dir, drive its HTTP API (a tiny HTTP/1.1 client over `TcpStream`)
+//! with the admin token the node's first start wrote to its data dir, kill it with SIGKILL
+//! and start it again on the same data, and check what it recorded.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read, Write as _};
@@ -38,6 +39,27 @@ impl MppConf {
     }
 }
 
+/// What a generated node config and its process get beyond the defaults.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeOpts<'a> {
+    /// Keys added to `[node]` (`media_dir = ...`, `log_phone_numbers = true`).
+    pub node_keys: &'a str,
+    /// TOML appended to the file (`[desktop]`, `[[agent]]`, `[http]` ...).
+    pub extra: &'a str,
+    /// The node's `RUST_LOG`.
+    pub log: &'a str,
+}
+
+impl Default for NodeOpts<'_> {
+    fn default() -> Self {
+        NodeOpts {
+            node_keys: "",
+            extra: "",
+            log: "warn",
+        }
+    }
+}
+
 /// A running `outdial run` and everything needed to start it again on the same data.
 pub struct Node {
     pub name: String,
@@ -45,8 +67,39 @@ pub struct Node {
     pub data_dir: PathBuf,
     pub sip: SocketAddr,
     pub api: SocketAddr,
+    /// The admin token the first start wrote (`<data_dir>/admin.token`).
+    pub token: String,
+    log: String,
     proc: Option<Proc>,
     stderr: Arc<Mutex<Vec<String>>>,
+}
+
+/// `extra` TOML without its `[http]` section, and that section's keys.
+fn split_http(extra: &str) -> (String, String) {
+    let mut http = String::new();
+    let mut rest = String::new();
+    let mut in_http = false;
+    for line in extra.lines() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            in_http = t == "[http]";
+            if in_http {
+                continue;
+            }
+        }
+        let out = if in_http { &mut http } else { &mut rest };
+        out.push_str(line);
+        out.push('\n');
+    }
+    (http, rest)
+}
+
+/// The first line of a node's `admin.token` in `data_dir`.
+pub fn admin_token(data_dir: &Path) -> String {
+    let path = data_dir.join("admin.token");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("the node wrote no admin token at {}: {e}", path.display()));
+    text.lines().next().unwrap_or_default().trim().to_owned()
 }
 
 impl Node {
@@ -58,14 +111,30 @@ impl Node {
 
     /// As [`Node::start`], with `extra` TOML appended (`[desktop]`, `[[agent]]` ...).
     pub fn start_with(dir: &Path, name: &str, mpps: &[MppConf], extra: &str) -> Node {
+        Self::start_opts(
+            dir,
+            name,
+            mpps,
+            NodeOpts {
+                extra,
+                ..NodeOpts::default()
+            },
+        )
+    }
+
+    /// As [`Node::start`], with `opts`. An `[http]` section in `opts.extra` is merged with the
+    /// generated one (its `bind`).
+    pub fn start_opts(dir: &Path, name: &str, mpps: &[MppConf], opts: NodeOpts<'_>) -> Node {
         let sip: SocketAddr = format!("127.0.0.1:{}", free_udp_port())
             .parse()
             .expect("addr");
         let data_dir = dir.join(format!("{name}-data"));
+        let (http_keys, extra) = split_http(opts.extra);
         let mut cfg = format!(
-            "[node]\nname = \"{name}\"\ndata_dir = \"{}\"\nzones = [\"default\"]\n\n\
-             [sip]\nbind = \"{sip}\"\n\n[http]\nbind = \"127.0.0.1:0\"\n",
-            data_dir.display()
+            "[node]\nname = \"{name}\"\ndata_dir = \"{}\"\nzones = [\"default\"]\n{}\n\
+             [sip]\nbind = \"{sip}\"\n\n[http]\nbind = \"127.0.0.1:0\"\n{http_keys}\n",
+            data_dir.display(),
+            opts.node_keys,
         );
         for m in mpps {
             cfg.push_str(&format!(
@@ -74,7 +143,7 @@ impl Node {
             ));
         }
         cfg.push('\n');
-        cfg.push_str(extra);
+        cfg.push_str(&extra);
         let config = dir.join(format!("{name}.toml"));
         std::fs::write(&config, cfg).expect("write the node config");
         let mut node = Node {
@@ -83,6 +152,8 @@ impl Node {
             data_dir,
             sip,
             api: "127.0.0.1:0".parse().expect("addr"),
+            token: String::new(),
+            log: opts.log.to_owned(),
             proc: None,
             stderr: Arc::new(Mutex::new(Vec::new())),
         };
@@ -98,7 +169,7 @@ impl Node {
         cmd.arg("run")
             .arg("--config")
             .arg(&self.config)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", &self.log)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -110,7 +181,7 @@ impl Node {
         let tail = Arc::clone(&self.stderr);
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains(" running: SIP ") && line.contains(" API http://") {
+                if line.contains(" running: SIP ") && line.contains(" API http") {
                     let _ = tx.send(line.clone());
                 }
                 if let Ok(mut t) = tail.lock() {
@@ -135,11 +206,12 @@ impl Node {
                 )
             });
         let api = line
-            .rsplit_once("API http://")
+            .rsplit_once("://")
             .map(|(_, a)| a.trim())
             .and_then(|a| a.parse::<SocketAddr>().ok())
             .unwrap_or_else(|| panic!("no API address in the ready line {line:?}"));
         self.api = api;
+        self.token = admin_token(&self.data_dir);
         self.proc = Some(proc);
     }
 
@@ -168,12 +240,37 @@ impl Node {
         self.proc.as_ref().map(Proc::pid)
     }
 
+    /// The node's resident memory now and at its peak (VmRSS, VmHWM), KiB.
+    pub fn memory_kib(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!(
+            "/proc/{}/status",
+            self.pid()
+                .unwrap_or_else(|| panic!("node {} is not running", self.name))
+        ))
+        .unwrap_or_else(|e| panic!("cannot read the node's /proc status: {e}"));
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("no {name} in /proc status"))
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+
+    /// Whether the node process is still running.
+    pub fn alive(&mut self) -> bool {
+        self.proc
+            .as_mut()
+            .is_some_and(|p| matches!(p.child.try_wait(), Ok(None)))
+    }
+
     /// The last lines the node wrote on stderr (for failure messages).
     pub fn stderr_tail(&self) -> String {
         self.stderr.lock().map(|t| t.join("\n")).unwrap_or_default()
     }
 
-    /// This node's SIP Call-ID for attempt `id` (sip/src/ids.rs: `{id:x}-{fnv1a(name):08x}@ip`).
     /// The start of every Call-ID this node writes for `attempt` (sip/src/ids.rs: the
     /// attempt in hex, FNV-1a of the node's name, then a dot; random digits and `@host` follow).
     pub fn call_id_prefix(&self, attempt: u64) -> String {
@@ -183,11 +280,36 @@ impl Node {
     // --- API ---------------------------------------------------------------------------------
 
     pub fn get(&self, path: &str) -> (u16, String) {
-        http(self.api, "GET", path, None, b"")
+        http_auth(self.api, &self.token, "GET", path, None, b"")
     }
 
     pub fn post(&self, path: &str, content_type: Option<&str>, body: &[u8]) -> (u16, String) {
-        http(self.api, "POST", path, content_type, body)
+        http_auth(self.api, &self.token, "POST", path, content_type, body)
+    }
+
+    /// Any request, as the node's admin.
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> (u16, String) {
+        http_auth(self.api, &self.token, method, path, content_type, body)
+    }
+
+    /// A token of `role` made through the API (`POST /v1/tokens`).
+    pub fn token_for(&self, role: &str) -> String {
+        let (status, body) = self.post(
+            "/v1/tokens",
+            Some("application/json"),
+            format!("{{\"role\": \"{role}\", \"name\": \"test-{role}\"}}").as_bytes(),
+        );
+        assert_eq!(status, 201, "token for {role}: {body}");
+        parse_json(&body)["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no token in {body}"))
+            .to_owned()
     }
 
     /// GET `path`, expecting 200 and JSON.
@@ -333,10 +455,42 @@ pub fn parse_json(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body:?}"))
 }
 
-/// One HTTP/1.1 request with `Connection: close`; returns (status, body). Understands
-/// Content-Length, chunked and read-to-close bodies.
+/// One HTTP/1.1 request without credentials; see [`http_with`].
 pub fn http(
     addr: SocketAddr,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> (u16, String) {
+    http_with(addr, &[], method, path, content_type, body)
+}
+
+/// One HTTP/1.1 request with `Authorization: Bearer token`.
+pub fn http_auth(
+    addr: SocketAddr,
+    token: &str,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> (u16, String) {
+    let auth = format!("Bearer {token}");
+    http_with(
+        addr,
+        &[("Authorization", &auth)],
+        method,
+        path,
+        content_type,
+        body,
+    )
+}
+
+/// One HTTP/1.1 request with `Connection: close` and extra `headers`; returns (status, body).
+/// Understands Content-Length, chunked and read-to-close bodies.
+pub fn http_with(
+    addr: SocketAddr,
+    headers: &[(&str, &str)],
     method: &str,
     path: &str,
     content_type: Option<&str>,
@@ -354,6 +508,9 @@ pub fn http(
     );
     if let Some(ct) = content_type {
         head.push_str(&format!("Content-Type: {ct}\r\n"));
+    }
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
     s.write_all(head.as_bytes()).expect("send the request head");

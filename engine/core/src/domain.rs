@@ -233,12 +233,24 @@ pub struct AmdOutcome {
 }
 
 /// Phone numbers and SIP URIs are personal data: this prints them redacted unless the
-/// operator asked for them (`OUTDIAL_LOG_PHONE_NUMBERS=1`).
+/// operator asked for them (`[node] log_phone_numbers`, or `OUTDIAL_LOG_PHONE_NUMBERS=1`).
 pub struct Redacted<'a>(pub &'a str);
+
+/// Whether [`Redacted`] writes numbers whole: `[node] log_phone_numbers`, set once at start.
+/// A process-wide setting, not synchronisation, so std's atomic (loom's cannot be a static).
+static LOG_PHONE_NUMBERS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes [`Redacted`] write phone numbers whole (`true`) or redacted (`false`, the default);
+/// the node sets it from `[node] log_phone_numbers` as it starts.
+pub fn log_phone_numbers(whole: bool) {
+    LOG_PHONE_NUMBERS.store(whole, std::sync::atomic::Ordering::Relaxed);
+}
 
 impl fmt::Display for Redacted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if std::env::var_os("OUTDIAL_LOG_PHONE_NUMBERS").is_some_and(|v| v == "1") {
+        if LOG_PHONE_NUMBERS.load(std::sync::atomic::Ordering::Relaxed)
+            || std::env::var_os("OUTDIAL_LOG_PHONE_NUMBERS").is_some_and(|v| v == "1")
+        {
             return f.write_str(self.0);
         }
         let keep = self.0.len().saturating_sub(2);

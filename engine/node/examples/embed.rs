@@ -59,6 +59,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             desktop: outdial_node::config::DesktopSettings::default(),
             agents: Vec::new(),
             chaos: None,
+            http: outdial_node::config::HttpSettings::default(),
+            access: outdial_node::auth::AccessSettings::default(),
+            import: outdial_node::import::ImportLimits::default(),
+            phone_networks: outdial_node::config::default_phone_networks(),
+            media_dir: None,
         };
         let node = Node::start(&cfg, clock)?;
         let mut events = node.subscribe();

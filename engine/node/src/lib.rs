@@ -6,6 +6,7 @@
 //!             agents, status, faults, the cluster)
 //!   start     Node::start: the one place the parts are wired and each actor given its own
 //!   http      the JSON API and the agents' desktop WebSocket
+//!   auth      roles, passwords, tokens, sessions, login throttling: who may do what
 //!   actors    thin shells over the core: zone (pacing), call (one attempt), agent (nail,
 //!             bridge, desktop), zone supervisor (takeovers), MPP probes, director, campaign
 //!             manager, rule engine, load monitor
@@ -21,6 +22,7 @@
 #![forbid(unsafe_code)]
 
 pub mod actors;
+pub mod auth;
 pub mod cluster;
 pub mod config;
 pub mod cpu;
@@ -41,7 +43,7 @@ pub mod storage;
 pub use error::{Missing, NodeError, Problem};
 pub use events::AttemptEvent;
 pub use handle::{
-    parse_phone, sha256_hex, ComponentStatus, Injected, JobReport, LoginError, MppStatus,
-    NodeHandle, NodeStatus, ZoneTakeovers,
+    parse_phone, prompt_path, AgentLogin, ComponentStatus, Injected, JobReport, LoginError,
+    MppStatus, NodeHandle, NodeStatus, ZoneTakeovers,
 };
 pub use start::Node;

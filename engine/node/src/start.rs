@@ -24,6 +24,7 @@ use crate::actors::rule_engine::{RuleEngine, RuleSet};
 use crate::actors::supervisor::{ControlRoles, Role, SupervisorDeps, ZoneStatus, ZoneSupervisor};
 use crate::actors::zone::ZoneDeps;
 use crate::actors::zones::{ZoneHandle, Zones};
+use crate::auth::Access;
 use crate::cluster::coordination::Coordination;
 use crate::cluster::leases::Leases;
 use crate::cluster::{ClusterSettings, ZoneLease};
@@ -34,7 +35,7 @@ use crate::handle::{ChaosParts, NodeHandle, Parts};
 use crate::mpp::MppTable;
 use crate::rtp::Rtp;
 use crate::sip_plant::{self, SipHandle};
-use crate::storage::{GroupCommit, SledStore, Store, Write, Writer, ZoneOwner};
+use crate::storage::{AccessStore, GroupCommit, SledStore, Store, Write, Writer, ZoneOwner};
 use crate::{faults, recovery};
 use outdial_core::clock::Clock;
 use outdial_core::pacing::ZoneSnapshotCell;
@@ -46,6 +47,8 @@ pub struct Node;
 /// Storage and mastership as a node starts with them.
 struct Opened {
     store: Arc<dyn Store>,
+    /// The same storage's users, tokens and audit log.
+    access: Arc<dyn AccessStore>,
     commit: Arc<GroupCommit>,
     coord: Option<Arc<dyn Coordination>>,
     /// This run's own number.
@@ -82,6 +85,8 @@ impl Node {
         if cfg.chaos.is_some() {
             faults::quiet_injected_panics();
         }
+        outdial_core::domain::log_phone_numbers(cfg.log_phone_numbers);
+        let (access, admin_token) = Self::open_access(cfg, &opened, Arc::clone(&clock))?;
         let c = Self::common(cfg, &opened, clock, base)?;
         let call_deps = Arc::new(CallDeps {
             sip: c.sip.clone(),
@@ -127,11 +132,11 @@ impl Node {
             stopping: c.stopping,
             home: Arbiter::current(),
             desktop: cfg.desktop,
-            credentials: cfg
-                .agents
-                .iter()
-                .map(|a| (a.agent.clone(), a.clone()))
-                .collect(),
+            access,
+            admin_token,
+            phone_networks: cfg.phone_networks.clone(),
+            media_dir: cfg.media_dir.clone(),
+            import_limits: cfg.import,
             agent_deps,
             director: control.director,
             manager: control.manager,
@@ -143,6 +148,38 @@ impl Node {
             cluster,
             rtp: c.rtp,
         }))
+    }
+
+    /// Credentials: the access service over the node's storage, the first start's admin
+    /// token, and on a cluster node a thread that reloads the tokens other nodes change.
+    fn open_access(
+        cfg: &NodeConfig,
+        opened: &Opened,
+        clock: Arc<dyn Clock>,
+    ) -> Result<(Arc<Access>, Option<std::path::PathBuf>), NodeError> {
+        let access = Arc::new(
+            Access::new(Arc::clone(&opened.access), clock, &cfg.agents, cfg.access)
+                .map_err(|e| NodeError::unavailable_by("cannot load the node's credentials", e))?,
+        );
+        let admin_token = crate::auth::bootstrap(&access, &cfg.data_dir)
+            .map_err(|e| NodeError::unavailable_by("cannot make the first admin token", e))?;
+        if opened.coord.is_some() {
+            let weak = Arc::downgrade(&access);
+            std::thread::Builder::new()
+                .name("token-reload".into())
+                .spawn(move || {
+                    // Revocations through another node reach this one within this period.
+                    while let Some(a) = weak.upgrade() {
+                        if let Err(e) = a.reload_tokens() {
+                            tracing::warn!(error = %e, "cannot reload API tokens");
+                        }
+                        drop(a);
+                        std::thread::sleep(crate::auth::TOKEN_RELOAD_EVERY);
+                    }
+                })
+                .map_err(|e| NodeError::unavailable_by("cannot start the token reloader", e))?;
+        }
+        Ok((access, admin_token))
     }
 
     /// SIP, RTP, the zones' handles and what every actor shares.
@@ -369,7 +406,9 @@ impl Node {
         std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {
             NodeError::unavailable_by(format!("cannot create {}", cfg.data_dir.display()), e)
         })?;
-        let store: Arc<dyn Store> = Arc::new(SledStore::open(&cfg.data_dir)?);
+        let sled = Arc::new(SledStore::open(&cfg.data_dir)?);
+        let store: Arc<dyn Store> = sled.clone();
+        let access: Arc<dyn AccessStore> = sled;
         let commit = Arc::new(GroupCommit::new(Arc::clone(&store), cfg.max_batch_writes));
 
         // Take the zones under a new fencing epoch: one past the highest any earlier master of
@@ -402,6 +441,7 @@ impl Node {
             .collect();
         Ok(Opened {
             store,
+            access,
             commit,
             coord: None,
             epoch,
@@ -416,6 +456,7 @@ impl Node {
     fn open_cluster(cfg: &NodeConfig, c: &ClusterSettings) -> Result<Opened, NodeError> {
         let pg = Arc::new(crate::storage::PgStore::connect(&c.database, &cfg.name)?);
         let store: Arc<dyn Store> = pg.clone();
+        let access: Arc<dyn AccessStore> = pg.clone();
         let coord: Arc<dyn Coordination> = pg;
         for n in &c.nodes {
             for z in &n.zones {
@@ -433,6 +474,7 @@ impl Node {
             .collect();
         Ok(Opened {
             store,
+            access,
             commit,
             coord: Some(coord),
             epoch,

@@ -992,8 +992,11 @@ fn migrations_apply_once_however_many_nodes_start() {
     let second = connect(&srv, "node-a");
     assert_eq!(second.job(JobId(1)).expect("job"), Some(job(1)));
     let applied = versions(&srv.url());
-    assert!(!applied.is_empty());
-    assert_eq!(applied, (1..=applied.len() as i64).collect::<Vec<_>>());
+    // Each shipped version once, in order (a branch may ship a later number before an
+    // earlier one lands, so the list may have a gap).
+    assert_eq!(applied.first(), Some(&1), "{applied:?}");
+    assert!(applied.windows(2).all(|w| w[0] < w[1]), "{applied:?}");
+    assert!(applied.contains(&4), "the access migration: {applied:?}");
 
     // Four nodes starting at once on an empty database.
     let url = srv.create_db("fresh").expect("create db");

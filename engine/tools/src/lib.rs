@@ -9,12 +9,14 @@
 //!   peer            the embedded customer network: a SIP UAS with a seeded mix of outcomes
 //!   loadtest        the SIP load tester
 //!   status          the component table of one or more nodes
+//!   api_client, tls a blocking client of the node's API (http and https, with a token)
 //!   desktop_client  a simulated agent on the desktop WebSocket, and smart failover
 //!   media_legs, stats  RTP legs and percentiles for the reports
 //! ```
 #![forbid(unsafe_code)]
 
 pub mod amd;
+pub mod api_client;
 pub mod demo;
 pub mod desktop_client;
 pub mod loadtest;
@@ -23,3 +25,4 @@ pub mod peer;
 pub mod simulate;
 pub mod stats;
 pub mod status;
+pub mod tls;

@@ -1,14 +1,23 @@
 //! `outdial status`: the component table of one or more nodes, in the shape of the
 //! deployment tables (a row per component, a column per node, MASTER / DORMANT / RUNNING /
-//! STOPPED), read from each node's `GET /v1/node`. A node that does not answer is shown
-//! STOPPED in every row, as the deployment tables show a failed server.
+//! STOPPED), read from each node's `GET /v1/node` (a viewer token is enough). A node that
+//! does not answer is shown STOPPED in every row, as the deployment tables show a failed
+//! server.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
+
+use crate::api_client::ApiClient;
+
+/// How to reach the nodes: the token to send and the CAs to trust over https.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reach {
+    pub token: Option<String>,
+    pub ca: Option<PathBuf>,
+}
 
 /// The table's rows, in the status table's order, with the names an operator knows them by.
 const ROWS: [(&str, &str); 7] = [
@@ -35,19 +44,36 @@ pub struct NodeColumn {
 
 /// Every node of a cluster file, in the file's order (the table's column order), asked for its
 /// status; a silent node's column keeps its configured name (a "failed server").
-pub fn collect_cluster(path: &std::path::Path) -> Result<Vec<NodeColumn>, String> {
+///
+/// Without a token in `reach`, the cluster's first-start admin token is used
+/// (`<data_dir>/admin.token` of the file), when it can be read.
+pub fn collect_cluster(path: &std::path::Path, reach: &Reach) -> Result<Vec<NodeColumn>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let file = outdial_node::config::NodeConfigFile::parse(&text, &path.display().to_string())
         .map_err(|e| e.to_string())?;
+    let scheme = if file.http.tls_cert_file.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let mut reach = reach.clone();
+    if reach.token.is_none() {
+        reach.token = read_token(
+            &file
+                .node
+                .data_dir
+                .join(outdial_node::auth::ADMIN_TOKEN_FILE),
+        );
+    }
     let cluster = file
         .cluster
         .ok_or_else(|| format!("{}: no [cluster] section", path.display()))?;
     let apis: Vec<String> = cluster
         .nodes
         .iter()
-        .map(|n| format!("http://{}", n.http))
+        .map(|n| format!("{scheme}://{}", n.http))
         .collect();
-    let mut cols = collect(&apis);
+    let mut cols = collect(&apis, &reach);
     for (c, n) in cols.iter_mut().zip(&cluster.nodes) {
         if c.status.is_none() {
             c.name = n.name.clone();
@@ -59,10 +85,17 @@ pub fn collect_cluster(path: &std::path::Path) -> Result<Vec<NodeColumn>, String
 /// How long one node may take to answer.
 const TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Asks each API (`http://host:port` or `host:port`) for its status.
-pub fn collect(apis: &[String]) -> Vec<NodeColumn> {
+/// The token in `path` (its first line), if it can be read.
+pub fn read_token(path: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let t = text.lines().next()?.trim();
+    (!t.is_empty()).then(|| t.to_owned())
+}
+
+/// Asks each API (`http://host:port`, `https://host:port` or `host:port`) for its status.
+pub fn collect(apis: &[String], reach: &Reach) -> Vec<NodeColumn> {
     apis.iter()
-        .map(|api| match fetch(api) {
+        .map(|api| match fetch(api, reach) {
             Ok(v) => NodeColumn {
                 api: api.clone(),
                 name: v["name"].as_str().unwrap_or(api).to_owned(),
@@ -79,55 +112,12 @@ pub fn collect(apis: &[String]) -> Vec<NodeColumn> {
         .collect()
 }
 
-fn fetch(api: &str) -> Result<Value, String> {
-    let hostport = api
-        .strip_prefix("http://")
-        .unwrap_or(api)
-        .trim_end_matches('/');
-    let addr: SocketAddr = hostport
-        .to_socket_addrs()
-        .map_err(|e| format!("{api}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("{api}: resolves to no address"))?;
-    let mut s = TcpStream::connect_timeout(&addr, TIMEOUT).map_err(|e| format!("{api}: {e}"))?;
-    s.set_read_timeout(Some(TIMEOUT)).ok();
-    write!(
-        s,
-        "GET /v1/node HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\nAccept: application/json\r\n\r\n"
-    )
-    .map_err(|e| format!("{api}: {e}"))?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).map_err(|e| format!("{api}: {e}"))?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| format!("{api}: not an HTTP response"))?;
-    if !head.starts_with("HTTP/1.1 200") {
-        let line = head.lines().next().unwrap_or("");
-        return Err(format!("{api}: {line}"));
-    }
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body).ok_or_else(|| format!("{api}: a chunked body that does not parse"))?
-    } else {
-        body.to_owned()
-    };
-    serde_json::from_str(&body).map_err(|e| format!("{api}: {e}"))
-}
-
-fn dechunk(mut body: &str) -> Option<String> {
-    let mut out = String::new();
-    loop {
-        let (size, rest) = body.split_once("\r\n")?;
-        let n = usize::from_str_radix(size.trim(), 16).ok()?;
-        if n == 0 {
-            return Some(out);
-        }
-        out.push_str(rest.get(..n)?);
-        body = rest.get(n + 2..)?;
-    }
+fn fetch(api: &str, reach: &Reach) -> Result<Value, String> {
+    ApiClient::new(api, reach.token.clone(), reach.ca.as_deref())
+        .map_err(|e| e.to_string())?
+        .with_timeout(TIMEOUT)
+        .json("GET", "/v1/node", None)
+        .map_err(|e| e.to_string())
 }
 
 /// One node's cell for a row: its role, with the zones an agent manager holds.
@@ -265,14 +255,5 @@ mod tests {
             .unwrap_or("");
         assert!(cd.contains("MASTER") && cd.contains("STOPPED"), "{cd}");
         assert!(t.contains("pom2:1: no answer (refused)"), "{t}");
-    }
-
-    #[test]
-    fn chunked_bodies_are_joined() {
-        assert_eq!(
-            dechunk("4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n").as_deref(),
-            Some("{\"a\":1}")
-        );
-        assert_eq!(dechunk("zz\r\n"), None);
     }
 }

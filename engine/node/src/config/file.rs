@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::file_access::{AuthSection, HttpSection, ImportSection};
+
 /// `[node]` and friends, as written in configs/single-node.toml.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,6 +32,10 @@ pub struct NodeConfigFile {
     pub agents: Vec<AgentSection>,
     #[serde(default)]
     pub chaos: ChaosSection,
+    #[serde(default)]
+    pub auth: AuthSection,
+    #[serde(default)]
+    pub import: ImportSection,
     /// Present for a node of a cluster sharing PostgreSQL (configs/ha-*.toml).
     #[serde(default)]
     pub cluster: Option<ClusterSection>,
@@ -130,6 +136,25 @@ pub struct DesktopSection {
     /// with desktop-error, ms (100..=60000). Default 5000.
     #[serde(default = "default_state_check")]
     pub state_check_timeout_ms: u64,
+    /// Desktop WebSockets open at once, in all (1..=65536). Default 2048.
+    #[serde(default = "default_ws_total")]
+    pub max_connections: u32,
+    /// Desktop WebSockets open at once from one address (1..=65536). Default 256 (a call
+    /// centre behind one NAT address is one source).
+    #[serde(default = "default_ws_per_source")]
+    pub max_connections_per_source: u32,
+    /// Largest message (and frame) a desktop may send, bytes (1024..=1048576). Default 65536.
+    /// A frame announcing more is refused from its header, before its payload is read.
+    #[serde(default = "default_ws_message")]
+    pub max_message_bytes: u32,
+    /// A connection that has not logged in after this long is closed, ms (500..=60000).
+    /// Default 5000.
+    #[serde(default = "default_ws_login")]
+    pub login_timeout_ms: u64,
+    /// Networks agents' phones may be in (CIDR). Default: loopback and private ranges
+    /// (127.0.0.0/8, ::1/128, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7).
+    #[serde(default = "default_phone_network_cidrs")]
+    pub phone_networks: Vec<String>,
 }
 
 /// `[chaos]`: fault injection (docs/design.md §5 under test). Off unless a config turns it on.
@@ -169,6 +194,30 @@ fn default_nail_failures() -> u32 {
 fn default_state_check() -> u64 {
     5000
 }
+fn default_ws_total() -> u32 {
+    2048
+}
+fn default_ws_per_source() -> u32 {
+    256
+}
+fn default_ws_message() -> u32 {
+    65_536
+}
+fn default_ws_login() -> u64 {
+    5000
+}
+pub(super) fn default_phone_network_cidrs() -> Vec<String> {
+    [
+        "127.0.0.0/8",
+        "::1/128",
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "fc00::/7",
+    ]
+    .map(String::from)
+    .to_vec()
+}
 
 impl Default for DesktopSection {
     fn default() -> Self {
@@ -179,6 +228,11 @@ impl Default for DesktopSection {
             renail_delay_ms: default_renail(),
             max_nail_failures: default_nail_failures(),
             state_check_timeout_ms: default_state_check(),
+            max_connections: default_ws_total(),
+            max_connections_per_source: default_ws_per_source(),
+            max_message_bytes: default_ws_message(),
+            login_timeout_ms: default_ws_login(),
+            phone_networks: default_phone_network_cidrs(),
         }
     }
 }
@@ -189,8 +243,13 @@ impl Default for DesktopSection {
 pub struct AgentSection {
     /// Login name. Required; letters, digits, '-', '_', '.' and '@'.
     pub id: String,
-    /// Hex SHA-256 of the password (`printf %s PASSWORD | sha256sum`). Required.
-    pub password_sha256: String,
+    /// The password's argon2id hash, a PHC string (`outdial hash-password` prints one).
+    /// Required.
+    #[serde(default)]
+    pub password_argon2: Option<String>,
+    /// Refused: unsalted SHA-256 is no longer accepted (the message says what to use).
+    #[serde(default)]
+    pub password_sha256: Option<String>,
     /// Zones the agent may log in to. Default: any zone of the node.
     #[serde(default)]
     pub zones: Vec<String>,
@@ -212,6 +271,11 @@ pub struct NodeSection {
     /// A do-not-call list: one E.164 number per line. Optional; re-read every minute.
     #[serde(default)]
     pub dnc_file: Option<PathBuf>,
+    /// The only directory campaign prompts (`abandon_message`) are read from; a campaign
+    /// names a `.wav` file inside it, never a path. Optional: without it campaigns cannot
+    /// name a prompt and get the generated tone.
+    #[serde(default)]
+    pub media_dir: Option<PathBuf>,
 }
 
 fn default_zones() -> Vec<String> {
@@ -282,26 +346,6 @@ impl Default for RtpSection {
             ip: default_rtp_ip(),
             port_first: default_rtp_first(),
             port_last: default_rtp_last(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HttpSection {
-    /// HTTP API address. Default 127.0.0.1:8080; port 0 picks a free one.
-    #[serde(default = "default_http")]
-    pub bind: SocketAddr,
-}
-
-fn default_http() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 8080))
-}
-
-impl Default for HttpSection {
-    fn default() -> Self {
-        Self {
-            bind: default_http(),
         }
     }
 }

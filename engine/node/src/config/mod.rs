@@ -3,10 +3,16 @@
 //! `Node::start` turns into sockets and storage.
 
 mod file;
+mod file_access;
+mod net;
 mod resolved;
+mod resolved_access;
 
 pub use file::*;
+pub use file_access::*;
+pub use net::{BadNet, IpNet};
 pub use resolved::*;
+pub use resolved_access::{default_phone_networks, HttpSettings, TlsFiles};
 
 #[cfg(test)]
 mod tests;

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::file::*;
+use super::net::IpNet;
+use super::resolved_access::*;
 
 /// A media server as the engine uses it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,9 +38,20 @@ pub struct NodeConfig {
     pub mpps: Vec<Mpp>,
     pub max_batch_writes: usize,
     pub desktop: DesktopSettings,
-    pub agents: Vec<outdial_core::desktop::AgentCredential>,
+    /// Agents the config lets log in (stored users with the agent role may too).
+    pub agents: Vec<crate::auth::AgentAccount>,
     /// Fault injection, if `[chaos] enabled`.
     pub chaos: Option<ChaosSettings>,
+    /// TLS, names, origins, body and connection limits of the HTTP API.
+    pub http: HttpSettings,
+    /// Login throttling and browser sessions.
+    pub access: crate::auth::AccessSettings,
+    /// Limits on contact lists.
+    pub import: crate::import::ImportLimits,
+    /// Networks agents' phones may be in.
+    pub phone_networks: Vec<IpNet>,
+    /// The directory campaign prompts are read from, if any.
+    pub media_dir: Option<PathBuf>,
 }
 
 /// Resolved `[desktop]`.
@@ -47,6 +60,13 @@ pub struct DesktopSettings {
     pub heartbeat: Duration,
     pub missed_heartbeats: u32,
     pub session: outdial_core::agent::AgentConfig,
+    /// Desktop WebSockets at once, in all and per source address.
+    pub max_connections: u32,
+    pub max_connections_per_source: u32,
+    /// Largest frame and message a desktop may send, bytes.
+    pub max_message_bytes: usize,
+    /// Time a new connection has to log in.
+    pub login_timeout: Duration,
 }
 
 impl Default for DesktopSettings {
@@ -66,6 +86,10 @@ impl DesktopSection {
                 max_nail_failures: self.max_nail_failures,
                 state_check_timeout: Duration::from_millis(self.state_check_timeout_ms),
             },
+            max_connections: self.max_connections,
+            max_connections_per_source: self.max_connections_per_source,
+            max_message_bytes: self.max_message_bytes as usize,
+            login_timeout: Duration::from_millis(self.login_timeout_ms),
         }
     }
 }
@@ -259,33 +283,34 @@ impl NodeConfigFile {
                 self.chaos.takeover_delay_ms
             ));
         }
-        let mut seen = std::collections::HashSet::new();
-        for (i, a) in self.agents.iter().enumerate() {
-            if a.id.is_empty()
-                || !a
-                    .id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c))
-            {
-                problems.push(format!(
-                    "agent[{i}].id: letters, digits, '-', '_', '.', '@' only, not empty"
-                ));
-            }
-            if !seen.insert(a.id.as_str()) {
-                problems.push(format!("agent[{i}].id: {} is listed twice", a.id));
-            }
-            if a.password_sha256.len() != 64
-                || !a.password_sha256.chars().all(|c| c.is_ascii_hexdigit())
-            {
-                problems.push(format!(
-                    "agent[{i}].password_sha256: 64 hex digits (printf %s PASSWORD | sha256sum)"
-                ));
-            }
-            for z in &a.zones {
-                if !self.node.zones.contains(z) {
-                    problems.push(format!("agent[{i}].zones: {z} is not a zone of this node"));
-                }
-            }
+        let agents = resolve_agents(&self.agents, &self.node, &mut problems);
+        let http = self.http.resolve(&mut problems);
+        check_plain_http(self.http.bind, &self.http, &mut problems);
+        let access = self.auth.resolve(self.http.sessions(), &mut problems);
+        let import = self.import.resolve(&mut problems);
+        let phone_networks = resolve_networks(&self.desktop.phone_networks, &mut problems);
+        for (key, v, lo, hi) in [
+            (
+                "desktop.max_connections",
+                u64::from(d.max_connections),
+                1,
+                65_536,
+            ),
+            (
+                "desktop.max_connections_per_source",
+                u64::from(d.max_connections_per_source),
+                1,
+                65_536,
+            ),
+            (
+                "desktop.max_message_bytes",
+                u64::from(d.max_message_bytes),
+                1024,
+                1 << 20,
+            ),
+            ("desktop.login_timeout_ms", d.login_timeout_ms, 500, 60_000),
+        ] {
+            bounded(&mut problems, key, v, lo, hi);
         }
         let cluster = match &self.cluster {
             Some(c) => {
@@ -301,16 +326,12 @@ impl NodeConfigFile {
             });
         }
         let desktop = self.desktop.resolve();
-        let agents = self
-            .agents
-            .into_iter()
-            .map(|a| outdial_core::desktop::AgentCredential {
-                agent: outdial_core::agent::AgentId(a.id),
-                password_sha256: a.password_sha256.to_ascii_lowercase(),
-                zones: a.zones,
-            })
-            .collect();
         Ok(NodeConfig {
+            http,
+            access,
+            import,
+            phone_networks,
+            media_dir: self.node.media_dir,
             cluster,
             desktop,
             agents,

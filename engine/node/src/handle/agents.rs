@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use actix::dev::channel;
 use actix::prelude::*;
-use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 use super::NodeHandle;
 use crate::actors::agent::{AgentActor, AgentView, AttachTo, ForceLogout, Phone, View};
+use crate::auth::{LoginKind, LoginRefused};
 use crate::config::DesktopSettings;
 use crate::error::{Missing, NodeError};
 use outdial_core::agent::{AgentId, AgentSession, LogoutReason};
@@ -62,19 +62,26 @@ pub fn parse_phone(uri: &str) -> Result<Phone, LoginError> {
     })
 }
 
-/// Hex SHA-256, as `[[agent]] password_sha256` holds it.
-pub fn sha256_hex(s: &str) -> String {
-    let d = Sha256::digest(s.as_bytes());
-    d.iter().map(|b| format!("{b:02x}")).collect()
+/// A desktop's login: who, with what password, where from, into which zone, with which phone.
+#[derive(Debug, Clone, Copy)]
+pub struct AgentLogin<'a> {
+    pub agent: &'a str,
+    pub password: &'a str,
+    pub zone: &'a str,
+    pub phone: &'a str,
+    /// The desktop's address, for login throttling.
+    pub source: IpAddr,
 }
 
-/// Compares without an early exit, so timing does not tell how much of a hash matched.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+impl From<LoginRefused> for LoginError {
+    fn from(e: LoginRefused) -> Self {
+        match e {
+            // One answer for an unknown agent and a wrong password.
+            LoginRefused::Wrong => refuse("auth", "unknown agent or wrong password"),
+            e @ LoginRefused::Throttled { .. } => refuse("throttled", e.to_string()),
+            e => refuse("unavailable", e.to_string()),
+        }
+    }
 }
 
 impl NodeHandle {
@@ -82,26 +89,23 @@ impl NodeHandle {
         self.parts.desktop
     }
 
-    /// Logs an agent in: checks its credentials, zone and phone, registers it on the zone's
-    /// board (one session per agent) and starts its actor, which nails the phone. Events for
-    /// the desktop arrive on `desktop`.
-    pub fn login_agent(
+    /// Logs an agent in: checks its password (throttled, the same work for an unknown agent),
+    /// zone and phone, registers it on the zone's board (one session per agent) and starts
+    /// its actor, which nails the phone. Events for the desktop arrive on `desktop`.
+    pub async fn login_agent(
         &self,
-        agent: &str,
-        password: &str,
-        zone: &str,
-        phone: &str,
+        login: AgentLogin<'_>,
         desktop: mpsc::Sender<ServerMessage>,
     ) -> Result<Addr<AgentActor>, LoginError> {
-        let id = AgentId(agent.to_owned());
-        let cred = self
+        let AgentLogin {
+            agent, zone, phone, ..
+        } = login;
+        let account = self
             .parts
-            .credentials
-            .get(&id)
-            .ok_or_else(|| refuse("auth", "unknown agent or wrong password"))?;
-        if !same(&sha256_hex(password), &cred.password_sha256) {
-            return Err(refuse("auth", "unknown agent or wrong password"));
-        }
+            .access
+            .login(LoginKind::Agent, agent, login.password, login.source)
+            .await?;
+        let id = AgentId(agent.to_owned());
         let handle = self.parts.zones.get(zone).ok_or_else(|| {
             refuse(
                 "unknown-zone",
@@ -122,13 +126,14 @@ impl NodeHandle {
                 format!("zone {zone:?} is being taken over; log in when it is back"),
             ));
         }
-        if !cred.zones.is_empty() && !cred.zones.iter().any(|z| z == zone) {
+        if !account.zones.is_empty() && !account.zones.iter().any(|z| z == zone) {
             return Err(refuse(
                 "unknown-zone",
                 format!("agent {agent} may not log in to zone {zone:?}"),
             ));
         }
         let phone = parse_phone(phone)?;
+        self.check_phone(&phone)?;
         // The actor's address exists before the actor runs, so the board can refuse a second
         // session atomically, before anything is started.
         let (tx, rx) = channel::channel(64);
@@ -147,6 +152,35 @@ impl NodeHandle {
             actix::spawn(ctx.into_future(actor));
         });
         Ok(addr)
+    }
+
+    /// A phone must be in `[desktop] phone_networks`, and must not be one of the node's media
+    /// servers or the node itself (nailing would then place a call through the trunk, or
+    /// loop back).
+    fn check_phone(&self, phone: &Phone) -> Result<(), LoginError> {
+        let ip = phone.addr.ip();
+        if !self.parts.phone_networks.iter().any(|n| n.contains(ip)) {
+            return Err(refuse(
+                "bad-phone",
+                format!("phone address {ip} is outside the networks agents' phones may be in ([desktop] phone_networks)"),
+            ));
+        }
+        let sip = self.parts.sip.local;
+        let own = phone.addr == sip
+            || (phone.addr.port() == sip.port() && (sip.ip().is_unspecified() || ip.is_loopback()));
+        let mpp = self
+            .parts
+            .mpps
+            .slots()
+            .iter()
+            .any(|m| m.config.address == phone.addr);
+        if own || mpp {
+            return Err(refuse(
+                "bad-phone",
+                "a phone cannot be one of the node's media servers or the node itself",
+            ));
+        }
+        Ok(())
     }
 
     /// Each zone's agent and call counts, as its pacing loop sees them.
@@ -256,17 +290,5 @@ mod tests {
                 "{bad}"
             );
         }
-    }
-
-    #[test]
-    fn passwords_are_compared_by_hash() {
-        // printf %s secret | sha256sum
-        assert_eq!(
-            sha256_hex("secret"),
-            "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b"
-        );
-        assert!(same("abc", "abc"));
-        assert!(!same("abc", "abd"));
-        assert!(!same("abc", "ab"));
     }
 }

@@ -3,18 +3,20 @@
 //! beside it.
 
 mod agents;
+mod campaigns;
 mod cluster;
 mod faults;
 mod status;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use actix::prelude::*;
 use arc_swap::ArcSwap;
 
-pub use agents::{parse_phone, sha256_hex, LoginError};
+pub use agents::{parse_phone, AgentLogin, LoginError};
+pub use campaigns::prompt_path;
 pub use faults::Injected;
 pub use status::{ComponentStatus, JobReport, MppStatus, NodeStatus, ZoneTakeovers};
 
@@ -27,19 +29,19 @@ use crate::actors::mpp::MppActor;
 use crate::actors::rule_engine::{RuleEngine, RuleSet};
 use crate::actors::supervisor::ControlRoles;
 use crate::actors::zones::Zones;
+use crate::auth::Access;
 use crate::cluster::shell::ClusterHandle;
-use crate::config::DesktopSettings;
+use crate::config::{DesktopSettings, IpNet};
 use crate::error::{Missing, NodeError, Problem};
 use crate::events::{AttemptEvent, AttemptEvents};
 use crate::faults::SipFaults;
+use crate::import::ImportLimits;
 use crate::job::{JobRuntime, StatsView};
 use crate::mpp::MppTable;
 use crate::sip_plant::SipHandle;
 use crate::storage::{JobState, Store, Writer};
-use outdial_core::agent::AgentId;
 use outdial_core::campaign::CampaignSpec;
 use outdial_core::clock::Clock;
-use outdial_core::desktop::AgentCredential;
 use outdial_core::domain::{CampaignId, JobId};
 use outdial_core::sync::{AtomicBool, Ordering};
 
@@ -70,7 +72,15 @@ pub(crate) struct Parts {
     /// The arbiter of the SIP plant, where call and agent actors live.
     pub home: ArbiterHandle,
     pub desktop: DesktopSettings,
-    pub credentials: HashMap<AgentId, AgentCredential>,
+    /// Credentials: tokens, sessions, users, agents' passwords, the audit log.
+    pub access: Arc<Access>,
+    /// Where the first start wrote its admin token, if this start did.
+    pub admin_token: Option<PathBuf>,
+    /// Networks agents' phones may be in.
+    pub phone_networks: Vec<IpNet>,
+    /// The directory campaign prompts come from.
+    pub media_dir: Option<PathBuf>,
+    pub import_limits: ImportLimits,
     pub agent_deps: Arc<AgentDeps>,
     pub director: Addr<Director>,
     pub manager: Addr<CampaignManager>,
@@ -103,11 +113,25 @@ impl NodeHandle {
         self.parts.sip.local
     }
 
+    /// Defines a campaign and creates its job. Beyond the spec's own checks, the node
+    /// refuses `target` (calls go only to its media servers) and reads `abandon_message`
+    /// only from its media directory (see `campaigns`).
     pub async fn create_campaign(
         &self,
         spec: CampaignSpec,
     ) -> Result<(CampaignId, JobId), NodeError> {
+        let spec = self.admit_campaign(spec)?;
         self.parts.director.send(CreateCampaign(spec)).await?
+    }
+
+    /// The node's credentials and audit log.
+    pub fn access(&self) -> &Arc<Access> {
+        &self.parts.access
+    }
+
+    /// The file this start wrote the first admin token to, if it did.
+    pub fn admin_token_file(&self) -> Option<&std::path::Path> {
+        self.parts.admin_token.as_deref()
     }
 
     pub async fn control(&self, job: JobId, action: JobAction) -> Result<JobState, NodeError> {
@@ -134,6 +158,7 @@ impl NodeHandle {
         let store = Arc::clone(&self.parts.store);
         let opts = crate::import::ImportOptions {
             progress,
+            limits: self.parts.import_limits,
             ..crate::import::ImportOptions::default()
         };
         tokio::task::spawn_blocking(move || {

@@ -1,4 +1,28 @@
-//! The node's HTTP face: the JSON API and the agents' desktop WebSocket.
+//! The node's HTTP face: the JSON API and the agents' desktop WebSocket, every route behind
+//! the gate its entry in the route table asks for.
+//!
+//! ```text
+//!   server     serve(): TLS (rustls), connection and time limits, the app
+//!   routes     the route table: each endpoint, the role it needs, the body it takes
+//!   gate       Host, Origin, credentials, role, CSRF, body type and size; the audit record
+//!   api, access_api, metrics   the handlers
+//!   upload     CSV bodies streamed into the importer
+//!   desktop_ws, ws_guard       the desktop WebSocket and its frame-size guard
+//! ```
 
+mod access_api;
 pub mod api;
 pub mod desktop_ws;
+mod error;
+pub mod gate;
+mod metrics;
+pub mod routes;
+pub mod server;
+mod upload;
+pub mod ws_guard;
+
+pub use error::ApiError;
+pub use server::{serve, ServeError, Served};
+
+#[cfg(test)]
+mod tests;

@@ -18,6 +18,7 @@
 //! | `leases` | `name` | holder `node` (NULL once released), fencing `epoch`, `expires_at` |
 //! | `nodes` | `node` | the last heartbeat: `api`, `state`, `seen_at` |
 //! | `assignments` | `zone` | `node`, `preferred`, `updated_at` |
+//! | `users`, `api_tokens`, `audit_log` | `name`, `id`, `seq` | who may use the nodes and what they did (storage::access) |
 //! | `schema_migrations` | `version` | the migrations applied |
 //!
 //! Every deadline (leases, heartbeats, contact claims) is kept by the database's clock
@@ -40,6 +41,7 @@ use postgres::Row;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+mod access;
 mod batch;
 mod pool;
 mod sql;

@@ -16,6 +16,7 @@
 //! | `s/{job}` | contact counters total, ready, in-flight, final (4 × 8 bytes BE) |
 //! | `z/{zone}` | [`ZoneOwner`] (JSON): the node that masters the zone, and its epoch |
 //! | `h/{number}` | the number's recent attempts and outcomes (JSON), for the law's lock-outs |
+//! | `u/{name}`, `o/{id}`, `l/{seq}` | users, API tokens and the audit log (JSON; see `access`) |
 //!
 //! The Ready index and the counters are derived from each `Write::Contact`'s `was` (the
 //! caller's word for the state it replaces), so a commit never reads contacts first. A
@@ -25,6 +26,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
 
+mod access;
 mod codec;
 
 use serde::de::DeserializeOwned;

@@ -121,11 +121,12 @@ pub async fn run(
             )
         })
         .collect();
-    let cfg = node_config(&dir, network.customers(), &credentials, opts.faults > 0);
+    let cfg = node_config(&dir, network.customers(), &credentials, opts.faults > 0)?;
     let node = Node::start(&cfg, Arc::clone(&clock))?;
-    let (http, server) = outdial_node::http::api::serve(node.clone(), cfg.http_bind)?;
-    let server_handle = server.handle();
-    actix::spawn(server);
+    let served = outdial_node::http::serve(node.clone(), &cfg.http, cfg.http_bind)?;
+    let http = served.addr;
+    let server_handle = served.server.handle();
+    actix::spawn(served.server);
     if progress {
         eprintln!(
             "outdial demo: node {} (SIP {}, API http://{http}), customers at {}, data in {}",
@@ -215,14 +216,25 @@ fn fresh_dir(
 }
 
 /// The demo node: sled in `dir`, one zone, everything on loopback, the customers as its
-/// media server, the demo's agents as its credentials.
+/// media server, the demo's agents as its accounts (each password hashed with argon2id, as
+/// any deployment's).
 fn node_config(
     dir: &Path,
     customers: SocketAddr,
     credentials: &[(String, String)],
     faults: bool,
-) -> NodeConfig {
-    NodeConfig {
+) -> Result<NodeConfig, outdial_node::auth::PasswordError> {
+    let agents = credentials
+        .iter()
+        .map(|(id, pw)| {
+            Ok(outdial_node::auth::AgentAccount {
+                id: outdial_core::agent::AgentId(id.clone()),
+                password: outdial_node::auth::PasswordHash::new(pw)?,
+                zones: Vec::new(),
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(NodeConfig {
         cluster: None,
         name: "demo".into(),
         data_dir: dir.join("db"),
@@ -244,16 +256,14 @@ fn node_config(
         }],
         max_batch_writes: 4096,
         desktop: outdial_node::config::DesktopSettings::default(),
-        agents: credentials
-            .iter()
-            .map(|(id, pw)| outdial_core::desktop::AgentCredential {
-                agent: outdial_core::agent::AgentId(id.clone()),
-                password_sha256: outdial_node::sha256_hex(pw),
-                zones: Vec::new(),
-            })
-            .collect(),
+        agents,
         chaos: faults.then_some(outdial_node::config::ChaosSettings::default()),
-    }
+        http: outdial_node::config::HttpSettings::default(),
+        access: outdial_node::auth::AccessSettings::default(),
+        import: outdial_node::import::ImportLimits::default(),
+        phone_networks: outdial_node::config::default_phone_networks(),
+        media_dir: None,
+    })
 }
 
 /// The demo's campaign: predictive (or the mode asked for) with agents, agentless without.

@@ -44,6 +44,8 @@ pub struct SimulatedAgentConfig {
     pub heartbeat: Option<Duration>,
     /// How long to wait for the node's answer to login and, when stopping, to logout.
     pub reply_timeout: Duration,
+    /// The CAs to trust for a `wss://` URL (default: the public web's roots).
+    pub tls: Option<TlsTrust>,
 }
 
 impl SimulatedAgentConfig {
@@ -60,6 +62,7 @@ impl SimulatedAgentConfig {
             disposition: CompletionCode::AnsweredHuman,
             heartbeat: None,
             reply_timeout: Duration::from_secs(10),
+            tls: None,
         }
     }
 }
@@ -219,13 +222,14 @@ impl SimulatedAgent {
         if *stop.borrow() {
             return report;
         }
-        let mut client = match DesktopClient::connect(&self.cfg.url).await {
-            Ok(c) => c,
-            Err(e) => {
-                report.failure = Some(e);
-                return report;
-            }
-        };
+        let mut client =
+            match DesktopClient::connect_with(&self.cfg.url, self.cfg.tls.as_ref()).await {
+                Ok(c) => c,
+                Err(e) => {
+                    report.failure = Some(e);
+                    return report;
+                }
+            };
         let cfg = &self.cfg;
         let login = client
             .login(

@@ -3,14 +3,18 @@
 //! reports itself master of the agent's zone *and* in service, never to one still taking the
 //! zone over, then logs in again there.
 //!
-//! Client glue, like [`crate::desktop_client`]: it reads each node's `GET /v1/node`.
+//! Client glue, like [`crate::desktop_client`]: it reads each node's `GET /v1/node`, which
+//! needs a token with the viewer role (the desktop's deployment gives it one).
 
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::watch;
 
-use crate::desktop_client::{desktop_url, AgentRunReport, SimulatedAgent, SimulatedAgentConfig};
+use crate::desktop_client::{
+    desktop_url_for, AgentRunReport, SimulatedAgent, SimulatedAgentConfig,
+};
+use crate::status::Reach;
 
 /// How often a desktop without a session asks the nodes where its zone is.
 pub const LOOK_EVERY: Duration = Duration::from_millis(100);
@@ -29,15 +33,17 @@ pub fn serves(status: &Value, zone: &str) -> bool {
     master && in_service
 }
 
-/// The API address (`host:port`) of the first of `nodes` that serves `zone` now.
-pub async fn find_master(nodes: &[String], zone: &str) -> Option<String> {
+/// The API address (as given in `nodes`) of the first node that serves `zone` now; the
+/// nodes' status is read with `reach` (a viewer token is enough).
+pub async fn find_master(nodes: &[String], zone: &str, reach: &Reach) -> Option<String> {
     let apis = nodes.to_vec();
-    let cols = tokio::task::spawn_blocking(move || crate::status::collect(&apis))
+    let reach = reach.clone();
+    let cols = tokio::task::spawn_blocking(move || crate::status::collect(&apis, &reach))
         .await
         .ok()?;
     cols.into_iter()
         .find(|c| c.status.as_ref().is_some_and(|s| serves(s, zone)))
-        .map(|c| c.api.trim_start_matches("http://").to_owned())
+        .map(|c| c.api)
 }
 
 /// One session of a desktop that follows its zone across the cluster.
@@ -50,10 +56,12 @@ pub struct Session {
 
 /// Runs a [`SimulatedAgent`] that, whenever its session ends (the node died, logged it out
 /// as its zone moved, or refused the login because it is not the master), looks for the
-/// node serving its zone and logs in there; until `stop`. Returns every session.
+/// node serving its zone and logs in there; until `stop`. Returns every session. `reach`
+/// reads the nodes' status (a viewer token).
 pub async fn run_with_failover(
     cfg: SimulatedAgentConfig,
     nodes: Vec<String>,
+    reach: Reach,
     mut stop: watch::Receiver<bool>,
 ) -> Vec<Session> {
     let mut sessions = Vec::new();
@@ -61,7 +69,7 @@ pub async fn run_with_failover(
         if *stop.borrow() {
             return sessions;
         }
-        let Some(node) = find_master(&nodes, &cfg.zone).await else {
+        let Some(node) = find_master(&nodes, &cfg.zone, &reach).await else {
             // Nobody serves the zone yet (a failover under way): look again shortly.
             if wait_or_stop(&mut stop, LOOK_EVERY).await {
                 return sessions;
@@ -69,7 +77,7 @@ pub async fn run_with_failover(
             continue;
         };
         let mut c = cfg.clone();
-        c.url = desktop_url(&node);
+        c.url = desktop_url_for(&node);
         let report = SimulatedAgent::new(c).run(stop.clone()).await;
         let failed = report.failure.is_some() && report.calls == 0;
         sessions.push(Session { node, report });

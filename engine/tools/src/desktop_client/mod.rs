@@ -9,6 +9,7 @@
 mod agent;
 pub mod failover;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -22,6 +23,32 @@ use outdial_core::desktop::{ClientMessage, ServerMessage};
 /// The desktop endpoint of a node whose HTTP API listens on `http` (`host:port`).
 pub fn desktop_url(http: impl std::fmt::Display) -> String {
     format!("ws://{http}/v1/desktop")
+}
+
+/// The desktop endpoint of the API at `api`: `wss://` for an `https://` API, `ws://` for
+/// `http://` or a bare `host:port`.
+pub fn desktop_url_for(api: &str) -> String {
+    match api.strip_prefix("https://") {
+        Some(h) => format!("wss://{}/v1/desktop", h.trim_end_matches('/')),
+        None => desktop_url(api.trim_start_matches("http://").trim_end_matches('/')),
+    }
+}
+
+/// The CAs a desktop trusts for `wss://` (a rustls client configuration; see
+/// [`crate::tls::client_config`]). Equal when it is the same configuration.
+#[derive(Clone)]
+pub struct TlsTrust(pub Arc<rustls::ClientConfig>);
+
+impl PartialEq for TlsTrust {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl std::fmt::Debug for TlsTrust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TlsTrust(..)")
+    }
 }
 
 /// What went wrong talking to the node, grouped by who is to blame.
@@ -123,12 +150,23 @@ pub struct DesktopClient {
 impl DesktopClient {
     /// Opens `ws://HOST:PORT/v1/desktop` (see [`desktop_url`]).
     pub async fn connect(url: &str) -> Result<DesktopClient, ClientError> {
-        let (ws, _response) = tokio_tungstenite::connect_async(url)
-            .await
-            .map_err(|source| ClientError::Connect {
-                url: url.to_owned(),
-                source: Box::new(source),
-            })?;
+        Self::connect_with(url, None).await
+    }
+
+    /// Opens `url`, `ws://` or `wss://`; over TLS the server's certificate must chain to
+    /// `trust` (default: the public web's roots).
+    pub async fn connect_with(
+        url: &str,
+        trust: Option<&TlsTrust>,
+    ) -> Result<DesktopClient, ClientError> {
+        let connector = trust.map(|t| tokio_tungstenite::Connector::Rustls(Arc::clone(&t.0)));
+        let (ws, _response) =
+            tokio_tungstenite::connect_async_tls_with_config(url, None, false, connector)
+                .await
+                .map_err(|source| ClientError::Connect {
+                    url: url.to_owned(),
+                    source: Box::new(source),
+                })?;
         Ok(DesktopClient { ws, next_id: 1 })
     }
 

@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
     (2, include_str!("migrations/0002_do_not_call.sql")),
     (3, include_str!("migrations/0003_number_history.sql")),
+    (4, include_str!("migrations/0004_access.sql")),
 ];
 
 /// Serialises migrations across nodes starting at once (`pg_advisory_xact_lock` key:
@@ -238,4 +239,18 @@ statements! {
              ON CONFLICT (zone) DO UPDATE SET preferred = EXCLUDED.preferred,
                  updated_at = EXCLUDED.updated_at";
     assignments = "SELECT zone, node, preferred, updated_at FROM assignments ORDER BY zone";
+
+    put_user = "INSERT INTO users (name, body) VALUES ($1::text, $2::text)
+             ON CONFLICT (name) DO UPDATE SET body = EXCLUDED.body";
+    user = "SELECT body FROM users WHERE name = $1::text";
+    users = "SELECT body FROM users ORDER BY name";
+    remove_user = "DELETE FROM users WHERE name = $1::text";
+    insert_token = "INSERT INTO api_tokens (id, body) VALUES ($1::text, $2::text)
+             ON CONFLICT (id) DO NOTHING";
+    /// The first revocation's time is kept.
+    revoke_token = "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $2::bigint)
+             WHERE id = $1::text";
+    tokens = "SELECT body, revoked_at FROM api_tokens ORDER BY id";
+    append_audit = "INSERT INTO audit_log (body) VALUES ($1::text) RETURNING seq";
+    audit = "SELECT body, seq FROM audit_log WHERE seq > $1::bigint ORDER BY seq LIMIT $2::bigint";
 }

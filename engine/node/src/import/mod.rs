@@ -2,14 +2,20 @@
 //! bad row reported by line and reason while the good rows still go in.
 //!
 //! Memory stays bounded by one commit batch plus one `u64` per phone of the job (for the
-//! duplicate check), whatever the size of the file: a million rows take ~16 MB of it.
+//! duplicate check), whatever the size of the file: a million rows take ~16 MB of it. A
+//! hostile file is bounded too: records longer than `max_line_bytes` stop the import, a header
+//! of more than `max_columns` is refused, a field over `max_field_bytes` rejects its row, and
+//! blank lines cost nothing (see `lines`).
+
+mod lines;
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::time::{Duration, Instant};
 
 use chrono_tz::Tz;
@@ -17,6 +23,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Serialize, Serializer};
 
 use crate::storage::{Store, StoreError, Write};
+use lines::{LineTracker, Newlines, RecordLength, Tracking};
 use outdial_core::contacts::phone::{self, PhoneError};
 use outdial_core::domain::{Contact, ContactId, ContactState, JobId};
 
@@ -34,6 +41,29 @@ pub struct ImportOptions {
     pub max_errors: usize,
     /// Draw a progress bar on stderr (for the CLI; off for tests and the API).
     pub progress: bool,
+    /// Bounds on lines, columns and fields.
+    pub limits: ImportLimits,
+}
+
+/// How big a contact list's parts may be (`[import]` in the node's config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportLimits {
+    /// Longest record, bytes; a longer one stops the import.
+    pub max_line_bytes: usize,
+    /// Most columns in the header.
+    pub max_columns: usize,
+    /// Longest field value, bytes; a row with a longer one is rejected.
+    pub max_field_bytes: usize,
+}
+
+impl Default for ImportLimits {
+    fn default() -> Self {
+        ImportLimits {
+            max_line_bytes: 65_536,
+            max_columns: 256,
+            max_field_bytes: 4096,
+        }
+    }
 }
 
 impl Default for ImportOptions {
@@ -44,6 +74,7 @@ impl Default for ImportOptions {
             batch_size: 5_000,
             max_errors: 1_000,
             progress: false,
+            limits: ImportLimits::default(),
         }
     }
 }
@@ -83,6 +114,8 @@ pub enum RowProblem {
     ColumnCount { expected: u64, found: u64 },
     #[error("column {0:?} is not valid UTF-8")]
     InvalidUtf8(String),
+    #[error("column {column:?} is longer than {max} bytes (import.max_field_bytes)")]
+    FieldTooLong { column: String, max: usize },
     #[error("duplicate phone number: the job already has it")]
     Duplicate,
 }
@@ -103,6 +136,10 @@ pub enum ImportError {
     NoPhoneColumn { wanted: String, found: String },
     #[error("column {0:?} appears more than once in the header")]
     DuplicateColumn(String),
+    #[error("the header has {found} columns, more than {max} (import.max_columns)")]
+    TooManyColumns { found: usize, max: usize },
+    #[error("line {line} is longer than {max} bytes (import.max_line_bytes); the rows before it were imported")]
+    LineTooLong { line: u64, max: usize },
     #[error("job {0} does not exist")]
     NoSuchJob(JobId),
     #[error("storage failed after {imported} contacts were imported: {source}")]
@@ -151,11 +188,12 @@ struct Columns {
     tz: Option<usize>,
 }
 
+/// The reading side of an import: rows parsed and checked, batches handed to the committer.
 struct Importer<'a> {
-    store: &'a dyn Store,
-    job: JobId,
     opts: &'a ImportOptions,
     batch: Vec<Row>,
+    /// To the committer; fails once it has stopped (a storage error it will report).
+    commit: SyncSender<Vec<Row>>,
     /// Phones of the job as numbers: E.164 digits (at most 15, never a leading zero) fit a
     /// `u64` exactly, so this is a lossless key with no collisions, at 8 bytes a phone.
     seen: HashSet<u64>,
@@ -177,40 +215,80 @@ fn import_inner(
     if store.job(job).map_err(stored)?.is_none() {
         return Err(ImportError::NoSuchJob(job));
     }
-    let newlines = Rc::new(RefCell::new(Newlines::default()));
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .trim(csv::Trim::Headers)
-        .buffer_capacity(64 * 1024)
-        .from_reader(LineTracker::new(reader, Rc::clone(&newlines)));
-    let cols = columns(&mut rdr, opts)?;
-
-    let mut imp = Importer {
-        store,
-        job,
-        opts,
-        batch: Vec::with_capacity(opts.batch_size.clamp(1, 100_000)),
-        seen: HashSet::new(),
-        report: ImportReport {
-            imported: 0,
-            rejected: 0,
-            errors: Vec::new(),
-            duplicates: 0,
-            elapsed: Duration::ZERO,
-        },
-    };
+    let mut seen = HashSet::new();
     if store.contact_counts(job).map_err(stored)?.total > 0 {
         // A second list for the same job must not bring back phones it already has.
         store
             .for_each_contact(job, &mut |c| {
                 if let Some(k) = phone_key(&c.phone) {
-                    imp.seen.insert(k);
+                    seen.insert(k);
                 }
             })
             .map_err(stored)?;
     }
+    // Reading and committing overlap: the committer writes one batch while the next is
+    // parsed (storage is most of an import's time, and waits on the disk).
+    let (commit, batches) = sync_channel::<Vec<Row>>(1);
+    let (read, committed) = std::thread::scope(|scope| {
+        let committer = scope.spawn(move || commit_batches(store, job, batches));
+        let imp = Importer {
+            opts,
+            batch: Vec::with_capacity(opts.batch_size.clamp(1, 100_000)),
+            commit,
+            seen,
+            report: ImportReport {
+                imported: 0,
+                rejected: 0,
+                errors: Vec::new(),
+                duplicates: 0,
+                elapsed: Duration::ZERO,
+            },
+        };
+        let read = read_rows(imp, reader, size);
+        let committed = committer.join().unwrap_or_else(|_| {
+            Err(ImportError::Store {
+                imported: 0,
+                source: StoreError::io_failed("the import's commit thread panicked"),
+            })
+        });
+        (read, committed)
+    });
+    // A storage failure is what stopped the reading, if both failed.
+    let imported = committed?;
+    let mut report = read?;
+    report.imported = imported;
+    report.elapsed = now().saturating_duration_since(started);
+    Ok(report)
+}
 
+/// Parses every row of `reader` into `imp`'s batches; the report without `imported`.
+fn read_rows(
+    mut imp: Importer<'_>,
+    reader: impl Read,
+    size: Option<u64>,
+) -> Result<ImportReport, ImportError> {
+    let opts = imp.opts;
+    let tracking = Rc::new(RefCell::new(Tracking {
+        newlines: Newlines::default(),
+        record: RecordLength::new(opts.limits.max_line_bytes),
+    }));
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .trim(csv::Trim::Headers)
+        .buffer_capacity(64 * 1024)
+        .from_reader(LineTracker::new(reader, Rc::clone(&tracking)));
+    let too_long = |tracking: &RefCell<Tracking>| {
+        tracking
+            .borrow()
+            .record
+            .too_long
+            .map(|line| ImportError::LineTooLong {
+                line,
+                max: opts.limits.max_line_bytes,
+            })
+    };
+    let cols = columns(&mut rdr, opts).map_err(|e| too_long(&tracking).unwrap_or(e))?;
     let bar = progress_bar(opts.progress, size);
     let mut rec = csv::ByteRecord::new();
     let mut rows: u64 = 0;
@@ -218,8 +296,8 @@ fn import_inner(
         match rdr.read_byte_record(&mut rec) {
             Ok(false) => break,
             Ok(true) => {
-                let line = true_line(&newlines, rec.position());
-                match parse_row(&rec, &cols) {
+                let line = true_line(&tracking, rec.position());
+                match parse_row(&rec, &cols, opts.limits.max_field_bytes) {
                     Ok(row) => imp.accept(line, row)?,
                     Err(p) => imp.reject(line, p),
                 }
@@ -230,7 +308,7 @@ fn import_inner(
                     expected_len,
                     len,
                 } => {
-                    let line = true_line(&newlines, pos.as_ref());
+                    let line = true_line(&tracking, pos.as_ref());
                     imp.reject(
                         line,
                         RowProblem::ColumnCount {
@@ -240,10 +318,12 @@ fn import_inner(
                     );
                 }
                 _ => {
-                    return Err(ImportError::Read {
+                    // The rows before the bad place still go in.
+                    imp.flush()?;
+                    return Err(too_long(&tracking).unwrap_or(ImportError::Read {
                         line: rdr.position().line(),
                         source: e,
-                    })
+                    }));
                 }
             },
         }
@@ -254,8 +334,41 @@ fn import_inner(
     }
     imp.flush()?;
     bar.finish_and_clear();
-    imp.report.elapsed = now().saturating_duration_since(started);
     Ok(imp.report)
+}
+
+/// The committing side: each batch, in file order, gets its ids and is committed.
+fn commit_batches(
+    store: &dyn Store,
+    job: JobId,
+    batches: Receiver<Vec<Row>>,
+) -> Result<u64, ImportError> {
+    let mut imported = 0;
+    for batch in batches {
+        let n = batch.len() as u64;
+        let stored = |source| ImportError::Store { imported, source };
+        let first = store.allocate_ids("contact", n).map_err(stored)?;
+        let writes: Vec<Write> = batch
+            .into_iter()
+            .zip(first..)
+            .map(|(row, id)| Write::Contact {
+                contact: Contact {
+                    id: ContactId(id),
+                    job,
+                    phone: row.phone,
+                    tz: row.tz,
+                    fields: row.fields,
+                    attempts: 0,
+                    state: ContactState::Ready { not_before: 0 },
+                    last_code: None,
+                },
+                was: None,
+            })
+            .collect();
+        store.commit(&writes).map_err(stored)?;
+        imported += n;
+    }
+    Ok(imported)
 }
 
 /// Reads the header row and finds the phone and time-zone columns.
@@ -270,10 +383,17 @@ fn columns<R: Read>(
     if header.is_empty() {
         return Err(ImportError::NoHeader);
     }
+    if header.len() > opts.limits.max_columns {
+        return Err(ImportError::TooManyColumns {
+            found: header.len(),
+            max: opts.limits.max_columns,
+        });
+    }
     let mut names = Vec::with_capacity(header.len());
+    let mut seen = HashSet::with_capacity(header.len());
     for raw in header.iter() {
         let name = std::str::from_utf8(raw).map_err(|_| ImportError::HeaderNotUtf8)?;
-        if !name.is_empty() && names.iter().any(|n: &String| n == name) {
+        if !name.is_empty() && !seen.insert(name) {
             return Err(ImportError::DuplicateColumn(name.to_owned()));
         }
         names.push(name.to_owned());
@@ -300,9 +420,15 @@ fn columns<R: Read>(
 
 /// Validates one record: phone, zone, UTF-8 of every kept field. Columns with an empty
 /// header are dropped (a trailing comma in every line of an export).
-fn parse_row(rec: &csv::ByteRecord, cols: &Columns) -> Result<Row, RowProblem> {
+fn parse_row(rec: &csv::ByteRecord, cols: &Columns, max_field: usize) -> Result<Row, RowProblem> {
     let text = |i: usize| -> Result<&str, RowProblem> {
         let raw = rec.get(i).unwrap_or_default();
+        if raw.len() > max_field {
+            return Err(RowProblem::FieldTooLong {
+                column: cols.names[i].clone(),
+                max: max_field,
+            });
+        }
         std::str::from_utf8(raw).map_err(|_| RowProblem::InvalidUtf8(cols.names[i].clone()))
     };
     let phone = phone::normalize(text(cols.phone)?).map_err(RowProblem::BadPhone)?;
@@ -332,73 +458,10 @@ fn parse_row(rec: &csv::ByteRecord, cols: &Columns) -> Result<Row, RowProblem> {
 /// reading* the record, which is before any blank lines it skipped and before the `\n` of a
 /// CRLF it had not consumed yet (so every line of a Windows file would be off by one): add the
 /// newlines between that point and the record's first byte.
-fn true_line(newlines: &RefCell<Newlines>, pos: Option<&csv::Position>) -> u64 {
+fn true_line(tracking: &RefCell<Tracking>, pos: Option<&csv::Position>) -> u64 {
     match pos {
-        Some(p) => p.line() + newlines.borrow_mut().skipped_at(p.byte()),
+        Some(p) => p.line() + tracking.borrow_mut().newlines.skipped_at(p.byte()),
         None => 0,
-    }
-}
-
-/// Where the `\n` bytes are, for [`true_line`]: each with the start of the CR/LF run it is
-/// part of. Only the csv reader's read-ahead window is kept (entries before the current
-/// record are dropped), so this stays bounded by the reader's buffer.
-#[derive(Default)]
-struct Newlines {
-    /// Bytes seen so far.
-    offset: u64,
-    /// Start of the CR/LF run the last byte seen belongs to, if it was CR or LF.
-    run_start: Option<u64>,
-    /// `(offset of a \n, start of its CR/LF run)`, in file order.
-    seen: VecDeque<(u64, u64)>,
-}
-
-impl Newlines {
-    fn scan(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            if b == b'\n' || b == b'\r' {
-                let start = *self.run_start.get_or_insert(self.offset);
-                if b == b'\n' {
-                    self.seen.push_back((self.offset, start));
-                }
-            } else {
-                self.run_start = None;
-            }
-            self.offset += 1;
-        }
-    }
-
-    /// How many `\n` lie between byte `at` and the first byte after it that is neither CR
-    /// nor LF: the blank lines (and pending CRLF half) in front of a record read from `at`.
-    fn skipped_at(&mut self, at: u64) -> u64 {
-        while self.seen.front().is_some_and(|&(o, _)| o < at) {
-            self.seen.pop_front();
-        }
-        // Entries at or after `at` whose run started at or before it are in the run that
-        // holds `at`; the first entry of any later run ends the count.
-        self.seen
-            .iter()
-            .take_while(|&&(_, start)| start <= at)
-            .count() as u64
-    }
-}
-
-/// A reader that tells [`Newlines`] about every byte the csv reader pulls through it.
-struct LineTracker<R> {
-    inner: R,
-    newlines: Rc<RefCell<Newlines>>,
-}
-
-impl<R> LineTracker<R> {
-    fn new(inner: R, newlines: Rc<RefCell<Newlines>>) -> Self {
-        LineTracker { inner, newlines }
-    }
-}
-
-impl<R: Read> Read for LineTracker<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.newlines.borrow_mut().scan(&buf[..n.min(buf.len())]);
-        Ok(n)
     }
 }
 
@@ -435,35 +498,18 @@ impl Importer<'_> {
         }
     }
 
+    /// Hands the batch to the committer. If it has stopped, its error is the import's; this
+    /// one only stops the reading.
     fn flush(&mut self) -> Result<(), ImportError> {
         if self.batch.is_empty() {
             return Ok(());
         }
-        let n = self.batch.len() as u64;
-        let imported = self.report.imported;
-        let stored = |source| ImportError::Store { imported, source };
-        let first = self.store.allocate_ids("contact", n).map_err(stored)?;
-        let writes: Vec<Write> = self
-            .batch
-            .drain(..)
-            .zip(first..)
-            .map(|(row, id)| Write::Contact {
-                contact: Contact {
-                    id: ContactId(id),
-                    job: self.job,
-                    phone: row.phone,
-                    tz: row.tz,
-                    fields: row.fields,
-                    attempts: 0,
-                    state: ContactState::Ready { not_before: 0 },
-                    last_code: None,
-                },
-                was: None,
-            })
-            .collect();
-        self.store.commit(&writes).map_err(stored)?;
-        self.report.imported += n;
-        Ok(())
+        let cap = self.batch.capacity();
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(cap));
+        self.commit.send(batch).map_err(|_| ImportError::Store {
+            imported: 0,
+            source: StoreError::Closed,
+        })
     }
 }
 
@@ -647,6 +693,79 @@ mod tests {
         assert!(
             ids.windows(2).all(|w| w[0] < w[1]),
             "ids in file order: {ids:?}"
+        );
+    }
+
+    #[test]
+    fn hostile_files_are_bounded() {
+        let (_d, s) = setup();
+        // 80,000 columns: a header longer than a line may be, and more columns than allowed;
+        // with both limits raised, the duplicate check is a set, not every pair of names.
+        let wide: String = (0..80_000).map(|i| format!("c{i},")).collect::<String>() + "phone\n";
+        let e = run(&s, wide.as_bytes()).expect_err("too long");
+        assert!(matches!(e, ImportError::LineTooLong { line: 1, .. }), "{e}");
+        let with = |max_line_bytes, max_columns| ImportOptions {
+            limits: ImportLimits {
+                max_line_bytes,
+                max_columns,
+                ..ImportLimits::default()
+            },
+            ..ImportOptions::default()
+        };
+        let e =
+            import_reader(&s, JobId(1), wide.as_bytes(), &with(16 << 20, 256)).expect_err("wide");
+        assert!(
+            matches!(
+                e,
+                ImportError::TooManyColumns {
+                    found: 80_001,
+                    max: 256
+                }
+            ),
+            "{e}"
+        );
+        let dup = wide.replace("c79999,", "c0,");
+        let e = import_reader(&s, JobId(1), dup.as_bytes(), &with(16 << 20, 100_000))
+            .expect_err("duplicate");
+        assert!(
+            matches!(e, ImportError::DuplicateColumn(ref c) if c == "c0"),
+            "{e}"
+        );
+        // Millions of newlines: nothing to import, nothing kept per newline.
+        let mut blank = b"phone\n".to_vec();
+        blank.extend(std::iter::repeat_n(b'\n', 4 << 20));
+        blank.extend_from_slice(b"+12125550100\n");
+        let r = run(&s, &blank).expect("newlines");
+        assert_eq!(r.imported, 1, "{r:?}");
+        // A record past the line limit stops the import, naming its line; rows before stay.
+        let mut long = b"phone,notes\n+12125550101,ok\n+12125550102,".to_vec();
+        long.extend(std::iter::repeat_n(b'x', 100_000));
+        let e = run(&s, &long).expect_err("too long");
+        assert!(
+            matches!(
+                e,
+                ImportError::LineTooLong {
+                    line: 3,
+                    max: 65_536
+                }
+            ),
+            "{e}"
+        );
+        assert_eq!(
+            s.contact_counts(JobId(1)).expect("counts").total,
+            2,
+            "the row before it"
+        );
+        // A field past its limit rejects its row only.
+        let csv = format!(
+            "phone,notes\n+12125550103,{}\n+12125550104,ok\n",
+            "y".repeat(5000)
+        );
+        let r = run(&s, csv.as_bytes()).expect("import");
+        assert_eq!((r.imported, r.rejected), (1, 1), "{r:?}");
+        assert!(
+            r.errors[0].reason.to_string().contains("max_field_bytes"),
+            "{r:?}"
         );
     }
 
