@@ -68,6 +68,27 @@ pub struct NodeStatus {
     pub sip_retransmissions: u64,
     /// RTP of the call legs that have ended.
     pub media: MediaView,
+    /// What the SIP plant refused or survived.
+    pub sip: SipView,
+}
+
+/// What the SIP plant refused, dropped or survived since the node started.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct SipView {
+    /// INVITEs from outside, refused (a stateless 403, or dropped over the guard's rate).
+    pub refused_invites: u64,
+    /// Requests answered without a transaction.
+    pub answered_stateless: u64,
+    /// Requests the per-source guard dropped, and the sources it banned.
+    pub guard_dropped: u64,
+    pub guard_bans: u64,
+    /// Responses that matched a transaction but came from elsewhere than its request went.
+    pub foreign_responses: u64,
+    /// Requests that failed to parse (answered 400, 505), and bytes dropped unanswered.
+    pub rejected_malformed: u64,
+    pub dropped_junk: u64,
+    /// Socket errors the receive loop survived.
+    pub socket_errors: u64,
 }
 
 /// What the node's call legs sent and received, counted as each leg ends.
@@ -179,6 +200,16 @@ impl NodeHandle {
                     unexpected_source: m.unexpected_source,
                     malformed: m.malformed,
                 }
+            },
+            sip: SipView {
+                refused_invites: c.refused_invites.load(Ordering::Relaxed),
+                answered_stateless: c.answered_stateless.load(Ordering::Relaxed),
+                guard_dropped: c.guard_dropped.load(Ordering::Relaxed),
+                guard_bans: c.guard_bans.load(Ordering::Relaxed),
+                foreign_responses: c.foreign_responses.load(Ordering::Relaxed),
+                rejected_malformed: c.rejected_malformed.load(Ordering::Relaxed),
+                dropped_junk: c.dropped_junk.load(Ordering::Relaxed),
+                socket_errors: c.socket_errors.load(Ordering::Relaxed),
             },
         }
     }

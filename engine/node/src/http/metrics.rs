@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use actix_web::{web, HttpResponse};
+use outdial_core::domain::JobId;
 use outdial_core::pacing::ZoneSnapshot;
 
 use super::error::ApiResult;
@@ -26,6 +27,7 @@ pub async fn metrics(node: web::Data<NodeHandle>) -> ApiResult {
     let mut out = String::new();
     node_counters(&mut out, &st);
     media(&mut out, &st);
+    sip(&mut out, &st);
     media_servers(&mut out, &st);
     jobs(&mut out, &views);
     nuisance(&mut out, &views);
@@ -115,6 +117,56 @@ fn media(out: &mut String, st: &NodeStatus) {
     }
 }
 
+fn sip(out: &mut String, st: &NodeStatus) {
+    let s = &st.sip;
+    for (name, help, v) in [
+        (
+            "refused_invites",
+            "INVITEs from outside refused (a stateless 403, or dropped over the guard's rate).",
+            s.refused_invites,
+        ),
+        (
+            "answered_stateless",
+            "Requests answered without a transaction.",
+            s.answered_stateless,
+        ),
+        (
+            "guard_dropped",
+            "Requests the per-source guard dropped.",
+            s.guard_dropped,
+        ),
+        (
+            "guard_bans",
+            "Sources the per-source guard banned.",
+            s.guard_bans,
+        ),
+        (
+            "foreign_responses",
+            "Responses from elsewhere than their request went, dropped.",
+            s.foreign_responses,
+        ),
+        (
+            "rejected_malformed",
+            "Requests that failed to parse, answered statelessly (400, 505).",
+            s.rejected_malformed,
+        ),
+        (
+            "dropped_junk",
+            "Malformed bytes dropped without an answer (junk, broken responses).",
+            s.dropped_junk,
+        ),
+        (
+            "socket_errors",
+            "Socket errors the SIP receive loop survived.",
+            s.socket_errors,
+        ),
+    ] {
+        let name = format!("outdial_sip_{name}_total");
+        family(out, &name, "counter", help);
+        let _ = writeln!(out, "{name} {v}");
+    }
+}
+
 fn media_servers(out: &mut String, st: &NodeStatus) {
     family(
         out,
@@ -145,7 +197,7 @@ fn media_servers(out: &mut String, st: &NodeStatus) {
     }
 }
 
-fn jobs(out: &mut String, views: &[(u64, StatsView)]) {
+fn jobs(out: &mut String, views: &[(JobId, StatsView)]) {
     family(
         out,
         "outdial_attempts_total",
@@ -176,7 +228,7 @@ fn jobs(out: &mut String, views: &[(u64, StatsView)]) {
     }
 }
 
-fn nuisance(out: &mut String, views: &[(u64, StatsView)]) {
+fn nuisance(out: &mut String, views: &[(JobId, StatsView)]) {
     family(
         out,
         "outdial_nuisance_rate_percent",
