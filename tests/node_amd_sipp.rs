@@ -90,18 +90,18 @@ fn a_machine_is_coded_and_left_its_message_after_the_beep() {
 
     // The message: its packets went out, and the call lasted past the beep by its length.
     let answered = at(a, "answered").expect("answered");
-    let sent = metric(&call.node, "outdial_rtp_packets_sent_total");
+    let sent = call.node.metric("outdial_rtp_packets_sent_total");
     assert!(
         sent * 20 >= message_ms * 9 / 10,
         "{sent} packets of 20 ms sent for a {message_ms} ms message"
     );
     assert_eq!(
-        metric(&call.node, "outdial_rtp_unexpected_source_total"),
+        call.node.metric("outdial_rtp_unexpected_source_total"),
         0,
         "SIPp's audio came from where its SDP said"
     );
     assert!(
-        metric(&call.node, "outdial_rtp_packets_received_total") > 200,
+        call.node.metric("outdial_rtp_packets_received_total") > 200,
         "the node heard the machine"
     );
     eprintln!(
@@ -225,14 +225,6 @@ impl AnsweringCall {
             _phone: phone,
         }
     }
-}
-
-/// A counter of the node's `/metrics`.
-fn metric(node: &Node, name: &str) -> u64 {
-    let (_, text) = node.get("/metrics");
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("{name} not in /metrics: {text}"))
 }
 
 fn at(a: &AttemptView, state: &str) -> Option<u64> {

@@ -182,6 +182,11 @@ fn an_invite_flood_is_not_amplified_and_does_not_grow_the_node() {
         Some(403),
         "another source is still answered while the flooder is dropped"
     );
+    let dropped = node.metric("outdial_sip_guard_dropped_total");
+    assert!(
+        dropped > 0 && node.metric("outdial_sip_guard_bans_total") >= 1,
+        "the guard's drops ({dropped}) and its ban show in /metrics"
+    );
     assert!(
         growth <= MAX_RSS_GROWTH_KIB,
         "the node grew by {growth} KiB over the flood ({rss_before} → {rss_after} KiB)"

@@ -287,6 +287,14 @@ impl Node {
         http_auth(self.api, &self.token, "POST", path, content_type, body)
     }
 
+    /// A counter or gauge without labels from the node's `/metrics`.
+    pub fn metric(&self, name: &str) -> u64 {
+        let (_, text) = self.get("/metrics");
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} not in /metrics: {text}"))
+    }
+
     /// Any request, as the node's admin.
     pub fn call(
         &self,
