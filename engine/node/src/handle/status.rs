@@ -69,7 +69,7 @@ pub struct NodeStatus {
     /// RTP of the call legs that have ended.
     pub media: MediaView,
     /// What the SIP plant refused or survived.
-    pub sip: SipView,
+    pub sip_plant: SipView,
 }
 
 /// What the SIP plant refused, dropped or survived since the node started.
@@ -201,7 +201,7 @@ impl NodeHandle {
                     malformed: m.malformed,
                 }
             },
-            sip: SipView {
+            sip_plant: SipView {
                 refused_invites: c.refused_invites.load(Ordering::Relaxed),
                 answered_stateless: c.answered_stateless.load(Ordering::Relaxed),
                 guard_dropped: c.guard_dropped.load(Ordering::Relaxed),

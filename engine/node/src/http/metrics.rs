@@ -118,7 +118,7 @@ fn media(out: &mut String, st: &NodeStatus) {
 }
 
 fn sip(out: &mut String, st: &NodeStatus) {
-    let s = &st.sip;
+    let s = &st.sip_plant;
     for (name, help, v) in [
         (
             "refused_invites",
