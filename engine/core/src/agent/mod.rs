@@ -26,5 +26,5 @@ pub use times::{is_disposition, AgentTimes};
 pub use types::{AgentId, CallInfo, CallState, EndedBy, JobAttachment, LogoutReason, NailState};
 
 #[cfg(test)]
-#[path = "session_tests.rs"]
+#[path = "session_tests/mod.rs"]
 mod tests;
