@@ -55,6 +55,27 @@ struct Inner<A, C> {
     waiting: u32,
 }
 
+/// Where a live answer that asks for an agent stands.
+#[derive(Debug)]
+pub enum Seat<A, C> {
+    /// A free agent of its job takes it: hand it over.
+    Agent(AgentId, A, Waiting<C>),
+    /// It waits in the queue, oldest first.
+    Queued,
+    /// The zone is being taken over after a failure: the call is released, never assigned.
+    Released(Waiting<C>),
+}
+
+impl<A, C> Seat<A, C> {
+    /// The agent, if one took the call at once.
+    pub fn agent(self) -> Option<(AgentId, A, Waiting<C>)> {
+        match self {
+            Seat::Agent(id, a, w) => Some((id, a, w)),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct ZoneBoard<A, C = ()> {
     zone: String,
@@ -62,6 +83,9 @@ pub struct ZoneBoard<A, C = ()> {
     inner: Mutex<Inner<A, C>>,
     /// False while the zone is being taken over: no agent is handed a call.
     in_service: AtomicBool,
+    /// True from a failure's takeover until service returns: a live answer arriving then is
+    /// released at once, as those waiting when it began were (docs/design.md §5.2 rule 2).
+    releasing: AtomicBool,
     /// Counts the zone's outages. A live answer that started waiting under an older outage
     /// count waited across a takeover and is released, never assigned (docs/design.md §5.2 rule 3).
     outages: AtomicU64,
@@ -85,6 +109,7 @@ impl<A: Clone, C> ZoneBoard<A, C> {
                 waiting: 0,
             }),
             in_service: AtomicBool::new(true),
+            releasing: AtomicBool::new(false),
             outages: AtomicU64::new(0),
             released_by_takeover: AtomicU64::new(0),
             desktop_errors: AtomicU64::new(0),
@@ -107,6 +132,7 @@ impl<A: Clone, C> ZoneBoard<A, C> {
     pub fn service_lost(&self, release_waiting: bool) -> Vec<Waiting<C>> {
         if release_waiting {
             self.outages.fetch_add(1, Ordering::AcqRel);
+            self.releasing.store(true, Ordering::Release);
         }
         self.in_service.store(false, Ordering::Release);
         let mut b = self.lock();
@@ -124,6 +150,7 @@ impl<A: Clone, C> ZoneBoard<A, C> {
 
     /// The takeover is done: agents may be handed calls again.
     pub fn service_restored(&self) {
+        self.releasing.store(false, Ordering::Release);
         self.in_service.store(true, Ordering::Release);
     }
 
@@ -255,23 +282,27 @@ impl<A: Clone, C> ZoneBoard<A, C> {
     }
 
     /// A live answer starts waiting for an agent. The longest-idle free agent of its job
-    /// takes it at once if there is one (returned, with the call, for the caller to hand
-    /// over); else the call queues, oldest first, until an agent frees up.
-    pub fn wait_for_agent(&self, w: Waiting<C>) -> Option<(AgentId, A, Waiting<C>)> {
+    /// takes it at once if there is one (for the caller to hand over); else the call queues,
+    /// oldest first, until an agent frees up. While a failure's takeover is under way it is
+    /// released instead: the check and the queueing are under the lock the takeover drains
+    /// the queue under, so no call slips in behind the release.
+    pub fn wait_for_agent(&self, w: Waiting<C>) -> Seat<A, C> {
         let mut b = self.lock();
         if self.in_service() {
             if let Some((id, handle)) = Self::take_free(&mut b, w.job) {
                 self.publish(&b);
-                return Some((id, handle, w));
+                return Seat::Agent(id, handle, w);
             }
+        } else if self.releasing.load(Ordering::Acquire) {
+            return Seat::Released(w);
         }
         b.queue.push(w);
-        None
+        Seat::Queued
     }
 
     /// A hand-over failed (the agent changed its mind): the call takes its place in the queue
     /// again, or, if an agent of its job is free now, that agent.
-    pub fn requeue(&self, w: Waiting<C>) -> Option<(AgentId, A, Waiting<C>)> {
+    pub fn requeue(&self, w: Waiting<C>) -> Seat<A, C> {
         self.wait_for_agent(w)
     }
 
@@ -552,19 +583,28 @@ mod tests {
         b.register(AgentId("a".into()), 1).ok();
         b.update(&AgentId("a".into()), true, Some(JobId(1)), false, t0);
         // A free agent takes the first answer at once.
-        let got = b.wait_for_agent(waiting(10, 1, ms(1)));
+        let got = b.wait_for_agent(waiting(10, 1, ms(1))).agent();
         assert_eq!(got.map(|(_, a, w)| (a, w.call)), Some((1, 10)));
         // Nobody free: the next answers queue, the older first.
-        assert!(b.wait_for_agent(waiting(12, 1, ms(3))).is_none());
-        assert!(b.wait_for_agent(waiting(11, 1, ms(2))).is_none());
-        assert!(b.wait_for_agent(waiting(20, 2, ms(1))).is_none());
+        assert!(matches!(
+            b.wait_for_agent(waiting(12, 1, ms(3))),
+            Seat::Queued
+        ));
+        assert!(matches!(
+            b.wait_for_agent(waiting(11, 1, ms(2))),
+            Seat::Queued
+        ));
+        assert!(matches!(
+            b.wait_for_agent(waiting(20, 2, ms(1))),
+            Seat::Queued
+        ));
         assert_eq!(b.queue_len(), (3, Some(ms(1))));
         // The agent frees up: it is handed the oldest call of its job, not of another.
         let handed = b.update(&AgentId("a".into()), true, Some(JobId(1)), false, ms(5));
         assert_eq!(handed.map(|w| w.call), Some(11));
         assert_eq!(b.cell().load().agents_ready, 0, "handed a call, not free");
         // Its hand-over fails: the call keeps its place ahead of the younger one.
-        assert!(b.requeue(waiting(11, 1, ms(2))).is_none());
+        assert!(matches!(b.requeue(waiting(11, 1, ms(2))), Seat::Queued));
         let handed = b.update(&AgentId("a".into()), true, Some(JobId(1)), false, ms(6));
         assert_eq!(handed.map(|w| w.call), Some(11));
         // A call handed over meanwhile is no longer queued; one still queued is.
@@ -577,7 +617,7 @@ mod tests {
         let b: ZoneBoard<u32, u64> =
             ZoneBoard::new("north".into(), Arc::new(ZoneSnapshotCell::default()));
         let t0 = crate::clock::now();
-        assert!(b.wait_for_agent(waiting(1, 1, t0)).is_none());
+        assert!(matches!(b.wait_for_agent(waiting(1, 1, t0)), Seat::Queued));
         assert!(
             b.service_lost(false).is_empty(),
             "a planned switchover keeps them"
@@ -590,9 +630,14 @@ mod tests {
         b.service_restored();
         let handed = b.update(&AgentId("a".into()), true, Some(JobId(1)), false, t0);
         assert_eq!(handed.map(|w| w.call), Some(1));
-        assert!(b.wait_for_agent(waiting(2, 1, t0)).is_none());
+        assert!(matches!(b.wait_for_agent(waiting(2, 1, t0)), Seat::Queued));
         let released = b.service_lost(true);
         assert_eq!(released.iter().map(|w| w.call).collect::<Vec<_>>(), vec![2]);
         assert_eq!(b.queue_len().0, 0);
+        // An answer arriving during the takeover is released too, not queued for later.
+        assert!(matches!(b.wait_for_agent(waiting(3, 1, t0)), Seat::Released(w) if w.call == 3));
+        assert_eq!(b.queue_len().0, 0);
+        b.service_restored();
+        assert!(matches!(b.wait_for_agent(waiting(4, 1, t0)), Seat::Queued));
     }
 }

@@ -12,6 +12,7 @@ use super::CallActor;
 use crate::actors::agent::{AgentActor, Connect, Resync};
 use outdial_core::attempt::flow::Stage;
 use outdial_core::sync::Ordering;
+use outdial_core::zone::board::Seat;
 use outdial_core::zone::queue::Waiting;
 
 /// How long a call whose window closed just after the board handed it an agent waits for
@@ -54,8 +55,22 @@ impl CallActor {
             return;
         };
         self.waiting_since_outage = board.outage_count();
-        if let Some((_, agent, _)) = board.wait_for_agent(self.waiting(ctx)) {
-            self.connect(agent, ctx);
+        let seat = board.wait_for_agent(self.waiting(ctx));
+        self.take_seat(seat, ctx);
+    }
+
+    /// Acts on where the board put the call: hand it to its agent, wait, or (answered
+    /// while its zone is taken over) release it.
+    fn take_seat(&mut self, seat: Seat<Addr<AgentActor>, CallLink>, ctx: &mut Context<Self>) {
+        match seat {
+            Seat::Agent(_, agent, _) => self.connect(agent, ctx),
+            Seat::Queued => {}
+            Seat::Released(_) => {
+                if let Some(b) = &self.board {
+                    b.count_released_by_takeover();
+                }
+                self.abandon_wait(ctx);
+            }
         }
     }
 
@@ -173,9 +188,8 @@ impl CallActor {
             self.abandon_wait(ctx);
             return;
         }
-        if let Some((_, agent, _)) = board.requeue(self.waiting(ctx)) {
-            self.connect(agent, ctx);
-        }
+        let seat = board.requeue(self.waiting(ctx));
+        self.take_seat(seat, ctx);
     }
 }
 
