@@ -2,7 +2,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::{local, me, CallKey, Endpoint, Event, IncomingCall, InvitePolicy, PROBE_OWNER};
+use super::{
+    local, me, register, CallKey, Endpoint, Event, IncomingCall, InvitePolicy, PROBE_OWNER,
+};
 use crate::auth;
 use crate::build::{ResponseSpec, ALLOW};
 use crate::dialog::{CallEvent, Dialog, EndReason, Raw, Uas};
@@ -26,7 +28,7 @@ fn body(msg: &rsip::SipMessage) -> Option<Vec<u8>> {
 }
 
 /// Retry-After's delta-seconds, ignoring its comment and parameters; bounded to a day.
-fn retry_after(value: Option<&str>) -> Option<Duration> {
+pub(super) fn retry_after(value: Option<&str>) -> Option<Duration> {
     let v = value?.trim();
     let digits: &str = v.split(|c: char| !c.is_ascii_digit()).next()?;
     let secs: u64 = digits.parse().ok()?;
@@ -134,6 +136,12 @@ impl Endpoint {
         let outcome = self.layer.on_response(now, txn, status, &mut self.out);
         self.arm_txn(txn);
         if outcome == ResponseOutcome::Absorbed {
+            return;
+        }
+        if register::is_registration(owner) {
+            if status >= 200 {
+                self.on_register_response(now, owner, status, inc);
+            }
             return;
         }
         if owner >= PROBE_OWNER {

@@ -35,12 +35,16 @@ use crate::guard::{Guard, GuardConfig, GuardStats, Verdict};
 use crate::ids::IdGen;
 use crate::msg;
 use crate::peer::{Peer, Transport};
+use crate::register::{RegState, Registration};
 use crate::resolve;
 use crate::txn::{
     ClientRequest, Layer, MethodClass, TimerConfig, TimerOutcome, Transmit, TxnId, TxnStats,
 };
 
 mod inbound;
+mod register;
+
+pub use register::RegKey;
 
 /// Names a call inside one endpoint. Not the attempt id: a slot, never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -168,6 +172,11 @@ pub enum Event {
         status: Option<u16>,
         retry_after: Option<Duration>,
     },
+    /// A registration's state changed (see [`crate::register`]).
+    Registration {
+        key: RegKey,
+        state: RegState,
+    },
     /// A peer answered 503 with Retry-After: no new requests to it until then.
     PeerBackoff {
         peer: SocketAddr,
@@ -204,6 +213,7 @@ pub struct EndpointStats {
 enum TimerRef {
     Txn(TxnId),
     Call(CallKey),
+    Reg(RegKey),
 }
 
 /// The SIP endpoint core (both UAC and UAS).
@@ -228,6 +238,12 @@ pub struct Endpoint {
     /// Every identifier we write comes from here.
     ids: IdGen,
     guard: Option<Guard>,
+    next_registration: u64,
+    registrations: HashMap<RegKey, Registration>,
+    /// The last state reported per registration, so only changes become events.
+    reported: HashMap<RegKey, RegState>,
+    /// Each registration's outstanding REGISTER transaction.
+    register_txns: HashMap<RegKey, TxnId>,
 }
 
 impl Endpoint {
@@ -249,6 +265,10 @@ impl Endpoint {
             events: VecDeque::new(),
             stats: EndpointStats::default(),
             ids: IdGen::new(),
+            next_registration: 0,
+            registrations: HashMap::new(),
+            reported: HashMap::new(),
+            register_txns: HashMap::new(),
         }
     }
 
@@ -344,6 +364,7 @@ impl Endpoint {
                     }
                 }
                 TimerRef::Call(key) => self.on_call_timer(now, key),
+                TimerRef::Reg(key) => self.on_registration_timer(now, key),
             }
         }
         self.flush();
@@ -675,7 +696,11 @@ impl Endpoint {
         }
     }
 
-    fn on_txn_timer(&mut self, _now: Instant, owner: u64, txn: TxnId, outcome: TimerOutcome) {
+    fn on_txn_timer(&mut self, now: Instant, owner: u64, txn: TxnId, outcome: TimerOutcome) {
+        if register::is_registration(owner) {
+            self.on_register_timeout(now, owner, txn);
+            return;
+        }
         if owner >= PROBE_OWNER {
             self.events.push_back(Event::ProbeResult {
                 token: owner & !PROBE_OWNER,
