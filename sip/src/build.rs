@@ -55,7 +55,12 @@ impl<'a> RequestSpec<'a> {
         for r in self.route {
             let _ = write!(s, "Route: {r}\r\n");
         }
-        let _ = write!(s, "From: <{}>;tag={}\r\n", self.from_uri, self.from_tag);
+        // A From given as a name-addr (`"Acme" <sip:...>`) is written as given.
+        if self.from_uri.contains('<') {
+            let _ = write!(s, "From: {};tag={}\r\n", self.from_uri, self.from_tag);
+        } else {
+            let _ = write!(s, "From: <{}>;tag={}\r\n", self.from_uri, self.from_tag);
+        }
         match self.to_tag {
             Some(t) => {
                 let _ = write!(s, "To: <{}>;tag={}\r\n", self.to_uri, t);

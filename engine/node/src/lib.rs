@@ -37,6 +37,7 @@ pub mod rtp;
 pub mod sip_plant;
 pub mod start;
 pub mod storage;
+pub mod trunk;
 
 pub use error::{Missing, NodeError, Problem};
 pub use events::AttemptEvent;

@@ -14,14 +14,17 @@ use std::time::{Duration, Instant};
 
 use actix::dev::SendError;
 use actix::prelude::*;
+use sip::register::RegisterParams;
 use sip::transport::{SocketConfig, UdpTransport};
 use sip::{
-    CallEvent, CallKey, Dial, Endpoint, EndpointConfig, Event, GuardConfig, InvitePolicy,
+    CallEvent, CallKey, Dial, Endpoint, EndpointConfig, Event, GuardConfig, InvitePolicy, RegKey,
     TimerConfig,
 };
 use tokio::sync::mpsc;
 
+use crate::config::Trunk;
 use crate::faults::SipFaults;
+use crate::trunk::TrunkTable;
 pub use outdial_core::attempt::flow::Signal;
 use outdial_core::clock;
 use outdial_core::domain::AttemptId;
@@ -50,6 +53,8 @@ pub enum SipCommand {
         from_uri: String,
         sdp_offer: Option<Vec<u8>>,
         ring_timeout: Duration,
+        /// Headers a trunk adds (Route to its proxy, P-Asserted-Identity, Privacy).
+        extra_headers: Vec<(String, String)>,
         call: Recipient<CallSignal>,
     },
     HangUp {
@@ -96,6 +101,8 @@ pub struct SipHandle {
     tx: mpsc::Sender<SipCommand>,
     pub local: SocketAddr,
     pub counters: Arc<SipCounters>,
+    /// The trunks and their registration state.
+    pub trunks: Arc<TrunkTable>,
 }
 
 impl SipHandle {
@@ -108,6 +115,7 @@ impl SipHandle {
             tx,
             local,
             counters: Arc::new(SipCounters::default()),
+            trunks: Arc::new(TrunkTable::default()),
         };
         (handle, rx)
     }
@@ -134,6 +142,7 @@ pub fn start(
     t1: Duration,
     buffers: usize,
     faults: Option<Arc<SipFaults>>,
+    trunks: &[Arc<Trunk>],
 ) -> std::io::Result<SipHandle> {
     let transport = UdpTransport::bind(
         bind,
@@ -151,9 +160,16 @@ pub fn start(
     };
     cfg.invites = InvitePolicy::Refuse { status: 403 };
     cfg.guard = Some(GuardConfig::default());
+    for t in trunks {
+        if let Some(c) = &t.credentials {
+            // Challenges from the trunk's next hop are answered with the trunk's credentials.
+            cfg.credentials.insert(t.next_hop, c.clone());
+        }
+    }
     let (tx, rx) = mpsc::channel(65_536);
     let counters = Arc::new(SipCounters::default());
-    let plant = Plant {
+    let table = Arc::new(TrunkTable::new(trunks));
+    let mut plant = Plant {
         transport,
         ep: Endpoint::new(cfg),
         counters: Arc::clone(&counters),
@@ -163,12 +179,16 @@ pub fn start(
         next_probe_token: 0,
         hung_up: None,
         undelivered: VecDeque::new(),
+        trunks: Arc::clone(&table),
+        registrations: HashMap::new(),
     };
+    plant.register_trunks(trunks, clock::now());
     actix::spawn(plant.run(rx));
     Ok(SipHandle {
         tx,
         local,
         counters,
+        trunks: table,
     })
 }
 
@@ -198,6 +218,9 @@ struct Plant {
     hung_up: Option<(std::sync::mpsc::Sender<usize>, usize)>,
     /// Signals waiting for room in their call's mailbox, oldest first.
     undelivered: VecDeque<(Recipient<CallSignal>, CallSignal)>,
+    trunks: Arc<TrunkTable>,
+    /// Each trunk registration's index in `trunks`.
+    registrations: HashMap<RegKey, usize>,
 }
 
 impl Plant {
@@ -321,6 +344,14 @@ impl Plant {
                         });
                     }
                 }
+                Event::Registration { key, state } => {
+                    if let Some(&i) = self.registrations.get(&key) {
+                        self.trunks.record(i, &state);
+                        if let Some(slot) = self.trunks.slots().get(i) {
+                            tracing::info!(trunk = %slot.config.name, ?state, "trunk registration");
+                        }
+                    }
+                }
                 // Incoming calls are not ours to take. The endpoint refuses them itself
                 // (InvitePolicy::Refuse): one stateless 403 per INVITE within the guard's rate,
                 // no transaction, no retransmission, so this is never raised.
@@ -339,6 +370,7 @@ impl Plant {
                 from_uri,
                 sdp_offer,
                 ring_timeout,
+                extra_headers,
                 call,
             } => {
                 let dial = Dial {
@@ -349,7 +381,7 @@ impl Plant {
                     to_uri: None,
                     sdp_offer,
                     ring_timeout: Some(ring_timeout),
-                    extra_headers: Vec::new(),
+                    extra_headers,
                 };
                 self.dial(now, attempt, dial, call);
             }
@@ -364,6 +396,10 @@ impl Plant {
                     .into_iter()
                     .filter(|key| self.ep.hang_up(now, *key).is_ok())
                     .count();
+                // A stopping node also takes its bindings off the trunks' registrars.
+                for key in self.registrations.keys() {
+                    let _ = self.ep.unregister(now, *key);
+                }
                 self.hung_up = Some((done, n));
             }
             SipCommand::Probe {
@@ -382,6 +418,36 @@ impl Plant {
                 }
             }
         }
+    }
+
+    /// Starts the registration of every trunk that registers.
+    fn register_trunks(&mut self, trunks: &[Arc<Trunk>], now: Instant) {
+        for (i, t) in trunks.iter().enumerate() {
+            let (Some(reg), Some(creds), Some(aor)) = (&t.registration, &t.credentials, t.aor())
+            else {
+                continue;
+            };
+            let params = RegisterParams {
+                next_hop: sip::Peer {
+                    transport: t.transport,
+                    addr: t.next_hop,
+                },
+                request_uri: format!("sip:{}", t.domain),
+                aor,
+                route: t.route().into_iter().collect(),
+                credentials: Some(creds.clone()),
+                expires: reg.expires,
+                retry_min: reg.retry_min,
+                retry_max: reg.retry_max,
+            };
+            match self.ep.register(now, params) {
+                Ok(key) => {
+                    self.registrations.insert(key, i);
+                }
+                Err(e) => tracing::warn!(trunk = %t.name, error = %e, "cannot register"),
+            }
+        }
+        self.take_events();
     }
 
     fn dial(&mut self, now: Instant, attempt: AttemptId, dial: Dial, call: Recipient<CallSignal>) {

@@ -4,9 +4,11 @@
 
 mod file;
 mod resolved;
+mod trunk;
 
 pub use file::*;
 pub use resolved::*;
+pub use trunk::*;
 
 #[cfg(test)]
 mod tests;
