@@ -82,8 +82,8 @@ struct Outstanding {
     /// Fresh challenges answered for this REGISTER so far (a cached one re-answered on a
     /// refresh does not count).
     auth_tries: u8,
-    /// The binding still held while a refresh is out.
-    held_until: Option<Instant>,
+    /// The binding still held while a refresh is out: its granted life and its end.
+    held: Option<(Duration, Instant)>,
     failures: u32,
 }
 
@@ -145,12 +145,9 @@ impl Registration {
 
     pub fn state(&self) -> RegState {
         match &self.state {
-            State::Sending(o) => match o.held_until {
-                // A refresh is out; the binding still holds.
-                Some(until) => RegState::Registered {
-                    expires: self.asking,
-                    until,
-                },
+            State::Sending(o) => match o.held {
+                // A refresh is out; the binding still holds, unchanged until it is answered.
+                Some((expires, until)) => RegState::Registered { expires, until },
                 None => RegState::Registering,
             },
             State::Registered { expires, until, .. } => RegState::Registered {
@@ -197,8 +194,10 @@ impl Registration {
     ) -> Option<Request> {
         match self.state {
             State::Registered {
-                refresh_at, until, ..
-            } if now >= refresh_at => Some(self.send(local, ids, Some(until), 0, 0)),
+                refresh_at,
+                until,
+                expires,
+            } if now >= refresh_at => Some(self.send(local, ids, Some((expires, until)), 0, 0)),
             State::BackingOff {
                 retry_at, failures, ..
             } if now >= retry_at => Some(self.send(local, ids, None, failures, 0)),
@@ -295,7 +294,7 @@ impl Registration {
                 match (challenge, &self.params.credentials) {
                     (Some(c), Some(_)) if answerable(&c) => {
                         self.challenge = Some((header, c, 0));
-                        Some(self.send(local, ids, o.held_until, o.failures, o.auth_tries + 1))
+                        Some(self.send(local, ids, o.held, o.failures, o.auth_tries + 1))
                     }
                     _ => {
                         self.back_off(now, Some(reply.status), o.failures, None);
@@ -313,7 +312,7 @@ impl Registration {
                     // Min-Expires only ever grows what we ask for, so this cannot loop.
                     Some(min) => {
                         self.asking = min;
-                        Some(self.send(local, ids, o.held_until, o.failures, o.auth_tries))
+                        Some(self.send(local, ids, o.held, o.failures, o.auth_tries))
                     }
                     _ => {
                         self.back_off(now, Some(423), o.failures, None);
@@ -351,7 +350,7 @@ impl Registration {
         &mut self,
         local: Local<'_>,
         ids: &mut IdGen,
-        held_until: Option<Instant>,
+        held: Option<(Duration, Instant)>,
         failures: u32,
         auth_tries: u8,
     ) -> Request {
@@ -359,7 +358,7 @@ impl Registration {
         self.state = State::Sending(Outstanding {
             branch: req.branch.clone(),
             auth_tries,
-            held_until,
+            held,
             failures,
         });
         req

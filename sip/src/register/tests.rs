@@ -323,3 +323,25 @@ fn contacts_split_outside_brackets_and_quotes() {
         Duration::from_secs(60)
     );
 }
+
+#[test]
+fn a_refresh_reports_only_its_outcome() {
+    let mut rig = Rig::new();
+    // Asking more than is granted: the report while a refresh is out must keep the grant.
+    rig.start(3600, "secret");
+    rig.run(200, registrar(120));
+    // Registering at 0, registered at 0, then one report per answered refresh (88 s, 176 s):
+    // sending a refresh changes nothing the owner sees.
+    let seen: Vec<(u64, Option<u64>)> = rig
+        .states
+        .iter()
+        .map(|(t, s)| match s {
+            RegState::Registered { until, .. } => (*t, Some((*until - rig.start).as_secs())),
+            _ => (*t, None),
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![(0, None), (0, Some(120)), (88, Some(208)), (176, Some(296))]
+    );
+}
