@@ -241,7 +241,9 @@ fn node_config(
             capacity: 2000,
             options_interval: Duration::from_secs(2),
             down_after_missed: 3,
+            trunk: None,
         }],
+        trunks: Vec::new(),
         max_batch_writes: 4096,
         desktop: outdial_node::config::DesktopSettings::default(),
         agents: credentials
