@@ -312,7 +312,12 @@ async fn run_node_command(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Erro
             // leases released, so peers take them at once). It waits on this node's own
             // actors, so it runs off the actors' thread.
             let leaving = node.clone();
-            let _ = tokio::task::spawn_blocking(move || leaving.leave_cluster()).await;
+            let _ = tokio::task::spawn_blocking(move || {
+                leaving.leave_cluster();
+                // The trunks' registrars forget this node's bindings now, not at expiry.
+                leaving.unregister_trunks(std::time::Duration::from_secs(1));
+            })
+            .await;
             node.begin_shutdown();
             handle.stop(true).await;
             node.flush()?;

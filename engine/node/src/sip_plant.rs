@@ -70,6 +70,11 @@ pub enum SipCommand {
         token: u64,
         reply: Recipient<ProbeResult>,
     },
+    /// Takes every trunk's binding off its registrar (`Expires: 0`); `done` hears how many
+    /// un-REGISTERs were sent, once they have left.
+    UnregisterAll {
+        done: std::sync::mpsc::Sender<usize>,
+    },
 }
 
 /// Counters of the plant, readable from anywhere.
@@ -396,9 +401,16 @@ impl Plant {
                     .into_iter()
                     .filter(|key| self.ep.hang_up(now, *key).is_ok())
                     .count();
-                // A stopping node also takes its bindings off the trunks' registrars.
-                for key in self.registrations.keys() {
-                    let _ = self.ep.unregister(now, *key);
+                self.hung_up = Some((done, n));
+            }
+            SipCommand::UnregisterAll { done } => {
+                let keys: Vec<RegKey> = self.registrations.keys().copied().collect();
+                let mut n = 0;
+                for key in keys {
+                    // Registered, or a REGISTER out that may have made a binding.
+                    if self.ep.registration(key).is_some() && self.ep.unregister(now, key).is_ok() {
+                        n += 1;
+                    }
                 }
                 self.hung_up = Some((done, n));
             }

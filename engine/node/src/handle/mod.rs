@@ -6,6 +6,7 @@ mod agents;
 mod cluster;
 mod faults;
 mod status;
+mod trunks;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

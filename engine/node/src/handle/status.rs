@@ -102,12 +102,6 @@ pub struct JobReport {
 }
 
 impl NodeHandle {
-    /// The trunks' registration metrics (`outdial_trunk_registered{trunk="..."}` and
-    /// counters) in the Prometheus text format, for `/metrics` to append.
-    pub fn trunk_metrics(&self) -> String {
-        self.parts.sip.trunks.metrics()
-    }
-
     pub fn status(&self) -> NodeStatus {
         let p = &self.parts;
         let roles = &p.roles;
