@@ -5,6 +5,7 @@
 pub mod audio;
 pub mod cluster;
 pub mod desktop;
+pub mod kamailio;
 pub mod node;
 pub mod pg;
 pub mod scenario;

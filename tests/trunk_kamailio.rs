@@ -1,0 +1,222 @@
+//! A node's `[[trunk]]` against Kamailio (Debian `kamailio`) as registrar and outbound proxy:
+//! the trunk registers with digest, Kamailio's location table shows the binding with the
+//! node's Contact, the node honours the short expiry Kamailio grants and refreshes before it
+//! lapses; then a campaign dials through Kamailio (a 407 answered with the trunk's
+//! credentials) to a SIPp UAS, whose INVITEs carry Kamailio's Via and Record-Route and the
+//! trunk's caller identity, and every attempt completes answered. When the node stops, its
+//! un-REGISTER empties Kamailio's location table.
+
+mod support;
+
+use std::time::Duration;
+
+use support::kamailio::{Kamailio, KamailioConf};
+use support::node::*;
+use support::*;
+
+const CONTACTS: usize = 5;
+/// The longest binding Kamailio grants: the node asks for 60 s and must honour 4 s.
+const MAX_EXPIRES_S: u32 = 4;
+
+#[test]
+fn a_trunk_registers_at_kamailio_and_dials_through_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sipp_port = free_udp_port();
+    let msg_log = dir.path().join("sipp-messages.log");
+    let msg_log_arg = msg_log.display().to_string();
+    let uas = sipp_uas(
+        None,
+        sipp_port,
+        &["-trace_msg", "-message_file", &msg_log_arg],
+    );
+    let kamailio = Kamailio::start(
+        dir.path(),
+        &KamailioConf {
+            user: "trunk1",
+            password: "s3cret",
+            max_expires_s: MAX_EXPIRES_S,
+            invite_to: format!("127.0.0.1:{sipp_port}").parse().expect("addr"),
+        },
+    );
+    let k = kamailio.addr;
+    let extra = format!(
+        "[[mpp]]\nname = \"edge\"\naddress = \"{k}\"\ncapacity = 10\noptions_interval_ms = 600000\n\
+         trunk = \"kamailio\"\n\n\
+         [[trunk]]\nname = \"kamailio\"\ndomain = \"trunk.test\"\nproxy = \"sip:{k};lr\"\n\
+         username = \"trunk1\"\npassword = \"s3cret\"\nregister = true\nregister_expires_s = 60\n\
+         register_retry_min_ms = 500\nfrom_display = \"Outdial Test\"\n\
+         asserted_identity = \"+14155550123\"\nprivacy = \"id\"\n"
+    );
+    let mut node = Node::start_with(dir.path(), "node-trunk", &[], &extra);
+
+    // Registered, with the expiry Kamailio granted rather than the one asked for.
+    let first = wait_trunk(&node, Duration::from_secs(10), |t| {
+        t["registration"] == "registered"
+    });
+    assert_eq!(first["expires_s"], u64::from(MAX_EXPIRES_S), "{first}");
+    let bindings = kamailio.bindings();
+    assert!(
+        bindings.contains("trunk1") && bindings.contains(&format!("outdial@{}", node.sip)),
+        "Kamailio's location table holds the node's binding: {bindings}\n{}",
+        kamailio.log_tail()
+    );
+    // Refreshed before it lapses (at half its life, 2 s), more than once, never failing.
+    let refreshed = wait_trunk(&node, Duration::from_secs(10), |t| {
+        t["registrations"].as_u64().unwrap_or(0) >= 3
+    });
+    assert_eq!(refreshed["registration"], "registered", "{refreshed}");
+    assert_eq!(refreshed["registration_failures"], 0, "{refreshed}");
+
+    let (_campaign, job) = node.create_campaign(&agentless_campaign(
+        "trunk",
+        5.0,
+        5,
+        3000,
+        &[("network-failure", 1, 1), ("timeout", 1, 1)],
+    ));
+    let report = node.upload_csv(job, &contacts_csv(CONTACTS));
+    assert_eq!(report["imported"], CONTACTS as u64, "{report}");
+    node.start_job(job);
+    let over = node.wait_job_over(job, Duration::from_secs(60));
+    assert_eq!(over["job"]["state"], "finished", "{over}");
+    let attempts = node.attempts(job);
+    let codes = code_counts(&attempts);
+    assert_eq!(
+        codes.get("answered-human").copied(),
+        Some(CONTACTS as u64),
+        "every call through Kamailio answered by SIPp: {codes:?}\n{}\n{}",
+        node.stderr_tail(),
+        kamailio.log_tail()
+    );
+
+    // Kamailio logs each INVITE it relayed, only once the trunk answered its 407.
+    let log = kamailio.log();
+    let relayed: std::collections::BTreeSet<&str> = log
+        .lines()
+        .filter_map(|l| l.split_once("trunk INVITE ").map(|(_, r)| r))
+        .filter_map(|r| r.split_whitespace().next())
+        .collect();
+    assert_eq!(
+        relayed.len(),
+        CONTACTS,
+        "Kamailio relayed one authenticated INVITE per contact: {relayed:?}"
+    );
+
+    drop(uas.terminate());
+    let invites = received_invites(&msg_log);
+    assert_eq!(invites.len(), CONTACTS, "SIPp saw one INVITE per attempt");
+    for inv in &invites {
+        let vias = inv.iter().filter(|l| header_is(l, "via", "v")).count();
+        assert_eq!(vias, 2, "Kamailio's Via above the node's: {inv:#?}");
+        let rr = inv
+            .iter()
+            .find(|l| header_is(l, "record-route", ""))
+            .unwrap_or_else(|| panic!("no Record-Route: {inv:#?}"));
+        assert!(rr.contains(&k.to_string()), "Kamailio record-routed: {rr}");
+        assert!(
+            inv[0].starts_with("INVITE sip:+1212555") && inv[0].contains("@trunk.test"),
+            "the trunk's Request-URI, E.164 with '+': {}",
+            inv[0]
+        );
+        let from = inv
+            .iter()
+            .find(|l| header_is(l, "from", "f"))
+            .expect("From");
+        assert!(
+            from.contains("\"Outdial Test\" <sip:trunk1@trunk.test>"),
+            "the trunk's From: {from}"
+        );
+        assert!(
+            inv.iter()
+                .any(|l| l == "P-Asserted-Identity: <sip:+14155550123@trunk.test>"),
+            "P-Asserted-Identity: {inv:#?}"
+        );
+        assert!(inv.iter().any(|l| l == "Privacy: id"), "Privacy: {inv:#?}");
+        assert!(
+            !inv.iter().any(|l| header_is(l, "route", "")),
+            "Kamailio consumed the Route to itself: {inv:#?}"
+        );
+    }
+
+    // A stopping node takes its binding off the registrar.
+    node.stop();
+    let deadline = wall_now() + Duration::from_secs(5);
+    while kamailio.bindings().contains("trunk1") {
+        assert!(
+            wall_now() < deadline,
+            "the binding outlived the node: {}",
+            kamailio.bindings()
+        );
+        std::thread::park_timeout(Duration::from_millis(50));
+    }
+}
+
+/// Polls GET /v1/node until the first trunk satisfies `pred` (bounded); returns it.
+fn wait_trunk(
+    node: &Node,
+    limit: Duration,
+    pred: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = wall_now() + limit;
+    loop {
+        let st = node.get_json("/v1/node");
+        let t = st["trunks"][0].clone();
+        if pred(&t) {
+            return t;
+        }
+        assert!(
+            wall_now() < deadline,
+            "trunk state not reached within {limit:?}: {t}\n{}",
+            node.stderr_tail()
+        );
+        std::thread::park_timeout(Duration::from_millis(50));
+    }
+}
+
+fn header_is(line: &str, long: &str, compact: &str) -> bool {
+    line.split_once(':').is_some_and(|(k, _)| {
+        let k = k.trim();
+        k.eq_ignore_ascii_case(long) || (!compact.is_empty() && k.eq_ignore_ascii_case(compact))
+    })
+}
+
+/// Every INVITE SIPp received (retransmissions folded by Call-ID), as its lines: the start
+/// line, then the headers.
+fn received_invites(log: &std::path::Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(log)
+        .unwrap_or_else(|e| panic!("no SIPp message log at {}: {e}", log.display()));
+    let mut out: Vec<Vec<String>> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut lines = text.lines();
+    while let Some(l) = lines.next() {
+        if !l.contains("message received") {
+            continue;
+        }
+        let mut msg: Vec<String> = Vec::new();
+        for m in lines.by_ref() {
+            let t = m.trim();
+            if msg.is_empty() {
+                if !t.is_empty() {
+                    msg.push(t.to_owned());
+                }
+                continue;
+            }
+            if t.is_empty() {
+                break;
+            }
+            msg.push(t.to_owned());
+        }
+        if !msg.first().is_some_and(|s| s.starts_with("INVITE ")) {
+            continue;
+        }
+        let call_id = msg
+            .iter()
+            .find(|l| header_is(l, "call-id", "i"))
+            .cloned()
+            .unwrap_or_default();
+        if seen.insert(call_id) {
+            out.push(msg);
+        }
+    }
+    out
+}
