@@ -435,4 +435,28 @@ mod tests {
         assert_eq!(t.route().as_deref(), Some("<sip:127.0.0.1:5070;lr>"));
         assert_eq!(t.from(None), "<sip:outdial@pbx.test>");
     }
+
+    #[test]
+    fn the_shipped_kamailio_edge_config_resolves() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../configs/trunk-kamailio.toml"
+        );
+        let cfg = crate::config::NodeConfigFile::load(std::path::Path::new(path))
+            .expect("configs/trunk-kamailio.toml is valid");
+        let trunk = cfg.mpps[0].trunk.as_ref().expect("the MPP names its trunk");
+        assert_eq!(trunk.name, "kamailio");
+        assert!(trunk.registration.is_some());
+        assert_eq!(cfg.trunks.len(), 1);
+    }
+
+    #[test]
+    fn an_mpp_naming_no_trunk_is_refused() {
+        let text = "[node]\nname = \"a\"\ndata_dir = \"/tmp/x\"\n\
+                    [[mpp]]\nname = \"m\"\naddress = \"127.0.0.1:5070\"\ntrunk = \"nope\"\n";
+        let err = crate::config::NodeConfigFile::parse(text, "t")
+            .and_then(|c| c.resolve("t"))
+            .expect_err("unknown trunk");
+        assert!(err.to_string().contains("mpp[0].trunk"), "{err}");
+    }
 }
