@@ -35,6 +35,7 @@ pub mod mpp;
 pub mod recovery;
 pub mod rtp;
 pub mod sip_plant;
+mod sip_streams;
 pub mod start;
 pub mod storage;
 pub mod trunk;

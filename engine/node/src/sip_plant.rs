@@ -55,6 +55,8 @@ pub enum SipCommand {
         ring_timeout: Duration,
         /// Headers a trunk adds (Route to its proxy, P-Asserted-Identity, Privacy).
         extra_headers: Vec<(String, String)>,
+        /// The trunk's transport to `target`; `None`: the one the Request-URI names.
+        transport: Option<sip::Transport>,
         call: Recipient<CallSignal>,
     },
     HangUp {
@@ -165,6 +167,8 @@ pub fn start(
     };
     cfg.invites = InvitePolicy::Refuse { status: 403 };
     cfg.guard = Some(GuardConfig::default());
+    let streams = crate::sip_streams::bind(trunks, local, &mut cfg)
+        .map_err(|e| std::io::Error::other(format!("SIP over TCP/TLS for the trunks: {e}")))?;
     for t in trunks {
         if let Some(c) = &t.credentials {
             // Challenges from the trunk's next hop are answered with the trunk's credentials.
@@ -176,6 +180,7 @@ pub fn start(
     let table = Arc::new(TrunkTable::new(trunks));
     let mut plant = Plant {
         transport,
+        streams,
         ep: Endpoint::new(cfg),
         counters: Arc::clone(&counters),
         faults,
@@ -212,6 +217,8 @@ struct Route {
 /// The plant's state: the socket, the endpoint, and who hears about each call and probe.
 struct Plant {
     transport: UdpTransport,
+    /// TCP and TLS, when a trunk uses them.
+    streams: Option<sip::transport::Shell>,
     ep: Endpoint,
     counters: Arc<SipCounters>,
     faults: Option<Arc<SipFaults>>,
@@ -244,6 +251,9 @@ impl Plant {
                     if let Err(e) = r {
                         self.socket_error(&e).await;
                     }
+                }
+                r = crate::sip_streams::ready(&mut self.streams), if stalled.is_none() => {
+                    self.on_stream(r, clock::now());
                 }
                 cmd = rx.recv() => {
                     let Some(cmd) = cmd else { return };
@@ -376,6 +386,7 @@ impl Plant {
                 sdp_offer,
                 ring_timeout,
                 extra_headers,
+                transport,
                 call,
             } => {
                 let dial = Dial {
@@ -388,7 +399,7 @@ impl Plant {
                     ring_timeout: Some(ring_timeout),
                     extra_headers,
                 };
-                self.dial(now, attempt, dial, call);
+                self.dial(now, attempt, dial, transport, call);
             }
             SipCommand::HangUp { attempt } => {
                 if let Some(key) = self.ep.call_of(attempt.0) {
@@ -462,7 +473,14 @@ impl Plant {
         self.take_events();
     }
 
-    fn dial(&mut self, now: Instant, attempt: AttemptId, dial: Dial, call: Recipient<CallSignal>) {
+    fn dial(
+        &mut self,
+        now: Instant,
+        attempt: AttemptId,
+        dial: Dial,
+        transport: Option<sip::Transport>,
+        call: Recipient<CallSignal>,
+    ) {
         if self
             .faults
             .as_ref()
@@ -477,7 +495,11 @@ impl Plant {
             self.deliver(&call, CallSignal(Signal::Ended(rejected)));
             return;
         }
-        match self.ep.dial(now, dial) {
+        let placed = match transport {
+            Some(t) => self.ep.dial_via(now, dial, t),
+            None => self.ep.dial(now, dial),
+        };
+        match placed {
             Ok(key) => {
                 self.counters.invites.fetch_add(1, Ordering::Relaxed);
                 self.deliver(&call, CallSignal(Signal::Sent));
@@ -513,7 +535,10 @@ impl Plant {
                 }
                 f.count_dropped(n);
             }
-            (None, None) => self.transport.flush(&mut self.ep).await,
+            (None, None) => {
+                crate::sip_streams::flush(&mut self.ep, &mut self.transport, &mut self.streams)
+                    .await
+            }
         }
         if let Some((done, n)) = self.hung_up.take() {
             let _ = done.send(n);
@@ -554,8 +579,26 @@ impl Plant {
                 return;
             }
         }
-        if let Err(e) = self.transport.pump(&mut self.ep, now, 512).await {
+        // Read, then send what the datagrams produced on the transport each names (the UDP
+        // shell's own flush would drop what is for a stream).
+        let read = self.transport.receive(&mut self.ep, now, 512);
+        crate::sip_streams::flush(&mut self.ep, &mut self.transport, &mut self.streams).await;
+        if let Err(e) = read {
             self.socket_error(&e).await;
+        }
+    }
+
+    /// A stream event: a message in, a connection accepted or closed.
+    fn on_stream(&mut self, r: Result<sip::transport::Ready, sip::Error>, now: Instant) {
+        let Some(streams) = self.streams.as_mut() else {
+            return;
+        };
+        let fed = r.and_then(|ready| streams.feed(&mut self.ep, now, ready));
+        if let Err(e) = fed {
+            tracing::warn!(error = %e, "SIP stream error");
+        }
+        for (peer, e) in streams.take_errors() {
+            tracing::warn!(%peer, error = %e, "SIP connection closed");
         }
     }
 

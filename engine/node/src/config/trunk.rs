@@ -13,9 +13,15 @@ pub struct TrunkSection {
     /// Name an `[[mpp]]` gives as its `trunk`, and the `trunk` label in status and metrics.
     /// Required; letters, digits, '-' and '_'.
     pub name: String,
-    /// `udp`, `tcp` or `tls`. Default `udp`.
+    /// `udp`, `tcp` or `tls`: how requests reach the next hop (one connection per hop over
+    /// TCP and TLS, reused). Default `udp`.
     #[serde(default)]
     pub transport: Option<String>,
+    /// CA certificates (PEM) the TLS next hop's certificate must chain to; the certificate
+    /// must name `domain` (or its address, when `domain` is one). Default: the webpki
+    /// (Mozilla) roots. Only with `transport = "tls"`.
+    #[serde(default)]
+    pub tls_ca_file: Option<std::path::PathBuf>,
     /// The trunk's domain: the host of Request-URIs, From and the registration's address of
     /// record (`trunk.example.com`, or `127.0.0.1:5060`). Required.
     pub domain: String,
@@ -91,6 +97,8 @@ pub struct TrunkRegistration {
 pub struct Trunk {
     pub name: String,
     pub transport: sip::Transport,
+    /// The CA a TLS next hop's certificate must chain to (PEM), from `tls_ca_file`.
+    pub tls_ca_pem: Option<Vec<u8>>,
     pub domain: String,
     /// Where every request goes first: the proxy, or the domain's address.
     pub next_hop: SocketAddr,
@@ -135,12 +143,21 @@ impl TrunkSection {
                 None
             }
         };
-        if transport.is_some_and(|t| t != sip::Transport::Udp) {
-            bad(
-                "transport",
-                "the node's SIP plant speaks UDP only so far; tcp and tls trunks are not wired yet"
-                    .into(),
-            );
+        let tls_ca_pem = match &self.tls_ca_file {
+            Some(path) => match std::fs::read(path) {
+                Ok(pem) => Some(pem),
+                Err(e) => {
+                    bad(
+                        "tls_ca_file",
+                        format!("cannot read {}: {e}", path.display()),
+                    );
+                    None
+                }
+            },
+            None => None,
+        };
+        if self.tls_ca_file.is_some() && transport != Some(sip::Transport::Tls) {
+            bad("tls_ca_file", "only for transport = \"tls\"".into());
         }
         if self.domain.is_empty() || self.domain.contains(['<', '>', '@', ';', ' ']) {
             bad(
@@ -239,6 +256,7 @@ impl TrunkSection {
         Some(Trunk {
             name: self.name.clone(),
             transport: transport?,
+            tls_ca_pem,
             domain: self.domain.clone(),
             next_hop: next_hop?,
             proxy: self.proxy.clone(),
@@ -266,14 +284,10 @@ fn proxy_addr(uri: &str) -> Option<SocketAddr> {
 }
 
 impl Trunk {
-    /// The Request-URI for dialling `phone` through this trunk.
+    /// The Request-URI for dialling `phone` through this trunk (the transport to the next
+    /// hop is the trunk's, not a URI parameter: the proxy picks its own onward).
     pub fn request_uri(&self, phone: &str) -> String {
-        format!(
-            "sip:{}@{}{}",
-            self.number(phone),
-            self.domain,
-            self.uri_params()
-        )
+        format!("sip:{}@{}", self.number(phone), self.domain)
     }
 
     /// `phone` with or without its leading `+`, as the trunk wants.
@@ -283,14 +297,6 @@ impl Trunk {
             format!("+{digits}")
         } else {
             digits.to_owned()
-        }
-    }
-
-    fn uri_params(&self) -> &'static str {
-        match self.transport {
-            sip::Transport::Udp => "",
-            sip::Transport::Tcp => ";transport=tcp",
-            sip::Transport::Tls => ";transport=tls",
         }
     }
 
@@ -328,7 +334,16 @@ impl Trunk {
         } else {
             ";lr"
         };
-        Some(format!("<{p}{lr}>"))
+        // The proxy's URI names the transport we reach it over, so in-dialog requests routed
+        // back through it keep that transport.
+        let has_transport = p.to_ascii_lowercase().contains(";transport=");
+        let transport = match self.transport {
+            _ if has_transport => "",
+            sip::Transport::Udp => "",
+            sip::Transport::Tcp => ";transport=tcp",
+            sip::Transport::Tls => ";transport=tls",
+        };
+        Some(format!("<{p}{transport}{lr}>"))
     }
 
     /// Headers every outbound INVITE through this trunk carries: Route, P-Asserted-Identity,

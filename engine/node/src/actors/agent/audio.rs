@@ -35,6 +35,7 @@ impl AgentActor {
             sdp_offer: Some(offer),
             ring_timeout: NAIL_RING_TIMEOUT,
             extra_headers: Vec::new(),
+            transport: None,
             call: ctx.address().recipient(),
         });
         if !sent {

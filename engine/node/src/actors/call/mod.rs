@@ -328,13 +328,15 @@ impl Actor for CallActor {
         let offer = sip::sdp::offer(self.entry.id().0, 1, self.deps.rtp.ip(), port).into_bytes();
         let campaign = &self.job.campaign;
         let phone = &self.entry.contact().phone;
-        let (target, request_uri, from_uri, extra_headers) = match &slot.config.trunk {
-            // Through a trunk: its next hop (the outbound proxy), its domain and identity.
+        let (target, request_uri, from_uri, extra_headers, transport) = match &slot.config.trunk {
+            // Through a trunk: its next hop (the outbound proxy) and transport, its domain and
+            // identity.
             Some(t) => (
                 t.next_hop,
                 t.request_uri(phone),
                 t.from(caller_number(campaign)),
                 t.invite_headers(),
+                Some(t.transport),
             ),
             None => {
                 let target = slot.config.address;
@@ -343,6 +345,7 @@ impl Actor for CallActor {
                     format!("sip:{phone}@{target}"),
                     caller_uri(campaign, self.deps.sip.local),
                     Vec::new(),
+                    None,
                 )
             }
         };
@@ -354,6 +357,7 @@ impl Actor for CallActor {
             sdp_offer: Some(offer),
             ring_timeout: campaign.ring_timeout(),
             extra_headers,
+            transport,
             call: ctx.address().recipient(),
         });
         if !sent {
