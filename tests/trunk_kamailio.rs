@@ -1,4 +1,4 @@
-//! A node's `[[trunk]]` against Kamailio (Debian `kamailio`) as registrar and outbound proxy:
+//! A node's `[[trunk]]` (over UDP, and over TCP) against Kamailio (Debian `kamailio`) as registrar and outbound proxy:
 //! the trunk registers with digest, Kamailio's location table shows the binding with the
 //! node's Contact, the node honours the short expiry Kamailio grants and refreshes before it
 //! lapses; then a campaign dials through Kamailio (a 407 answered with the trunk's
@@ -19,7 +19,18 @@ const CONTACTS: usize = 5;
 const MAX_EXPIRES_S: u32 = 4;
 
 #[test]
-fn a_trunk_registers_at_kamailio_and_dials_through_it() {
+fn a_udp_trunk_registers_at_kamailio_and_dials_through_it() {
+    trunk_through_kamailio("udp");
+}
+
+#[test]
+fn a_tcp_trunk_registers_and_dials_over_one_connection() {
+    trunk_through_kamailio("tcp");
+}
+
+/// The whole story over `transport` (`udp` or `tcp`) between the node and Kamailio; Kamailio
+/// reaches SIPp over UDP either way.
+fn trunk_through_kamailio(transport: &str) {
     let dir = tempfile::tempdir().expect("temp dir");
     let sipp_port = free_udp_port();
     let msg_log = dir.path().join("sipp-messages.log");
@@ -39,10 +50,11 @@ fn a_trunk_registers_at_kamailio_and_dials_through_it() {
         },
     );
     let k = kamailio.addr;
+    let tp = transport;
     let extra = format!(
         "[[mpp]]\nname = \"edge\"\naddress = \"{k}\"\ncapacity = 10\noptions_interval_ms = 600000\n\
          trunk = \"kamailio\"\n\n\
-         [[trunk]]\nname = \"kamailio\"\ndomain = \"trunk.test\"\nproxy = \"sip:{k};lr\"\n\
+         [[trunk]]\nname = \"kamailio\"\ntransport = \"{tp}\"\ndomain = \"trunk.test\"\nproxy = \"sip:{k};lr\"\n\
          username = \"trunk1\"\npassword = \"s3cret\"\nregister = true\nregister_expires_s = 60\n\
          register_retry_min_ms = 500\nfrom_display = \"Outdial Test\"\n\
          asserted_identity = \"+14155550123\"\nprivacy = \"id\"\n"
@@ -50,18 +62,22 @@ fn a_trunk_registers_at_kamailio_and_dials_through_it() {
     let mut node = Node::start_with(dir.path(), "node-trunk", &[], &extra);
 
     // Registered, with the expiry Kamailio granted rather than the one asked for.
-    let first = wait_trunk(&node, Duration::from_secs(10), |t| {
+    let first = wait_trunk(&node, &kamailio, Duration::from_secs(10), |t| {
         t["registration"] == "registered"
     });
     assert_eq!(first["expires_s"], u64::from(MAX_EXPIRES_S), "{first}");
     let bindings = kamailio.bindings();
+    let contact = match transport {
+        "tcp" => format!("outdial@{};transport=tcp", node.sip),
+        _ => format!("outdial@{}", node.sip),
+    };
     assert!(
-        bindings.contains("trunk1") && bindings.contains(&format!("outdial@{}", node.sip)),
+        bindings.contains("trunk1") && bindings.contains(&contact),
         "Kamailio's location table holds the node's binding: {bindings}\n{}",
         kamailio.log_tail()
     );
     // Refreshed before it lapses (at half its life, 2 s), more than once, never failing.
-    let refreshed = wait_trunk(&node, Duration::from_secs(10), |t| {
+    let refreshed = wait_trunk(&node, &kamailio, Duration::from_secs(10), |t| {
         t["registrations"].as_u64().unwrap_or(0) >= 3
     });
     assert_eq!(refreshed["registration"], "registered", "{refreshed}");
@@ -89,6 +105,20 @@ fn a_trunk_registers_at_kamailio_and_dials_through_it() {
         kamailio.log_tail()
     );
 
+    if transport == "tcp" {
+        // Registration, its refreshes, the INVITEs, ACKs and BYEs: all on the node's first
+        // connection to Kamailio, still open.
+        let conns = kamailio.rpc(&["core.tcp_list"]).unwrap_or_default();
+        let ids: Vec<&str> = conns
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("id: "))
+            .collect();
+        assert_eq!(
+            ids,
+            vec!["1"],
+            "one TCP connection, never replaced: {conns}"
+        );
+    }
     // Kamailio logs each INVITE it relayed, only once the trunk answered its 407.
     let log = kamailio.log();
     let relayed: std::collections::BTreeSet<&str> = log
@@ -106,8 +136,14 @@ fn a_trunk_registers_at_kamailio_and_dials_through_it() {
     let invites = received_invites(&msg_log);
     assert_eq!(invites.len(), CONTACTS, "SIPp saw one INVITE per attempt");
     for inv in &invites {
-        let vias = inv.iter().filter(|l| header_is(l, "via", "v")).count();
-        assert_eq!(vias, 2, "Kamailio's Via above the node's: {inv:#?}");
+        let vias: Vec<&String> = inv.iter().filter(|l| header_is(l, "via", "v")).collect();
+        assert_eq!(vias.len(), 2, "Kamailio's Via above the node's: {inv:#?}");
+        let ours = format!("SIP/2.0/{} {}", transport.to_ascii_uppercase(), node.sip);
+        assert!(
+            vias[1].contains(&ours),
+            "the node's Via names the trunk's transport: {}",
+            vias[1]
+        );
         let rr = inv
             .iter()
             .find(|l| header_is(l, "record-route", ""))
@@ -154,6 +190,7 @@ fn a_trunk_registers_at_kamailio_and_dials_through_it() {
 /// Polls GET /v1/node until the first trunk satisfies `pred` (bounded); returns it.
 fn wait_trunk(
     node: &Node,
+    kamailio: &Kamailio,
     limit: Duration,
     pred: impl Fn(&serde_json::Value) -> bool,
 ) -> serde_json::Value {
@@ -166,8 +203,9 @@ fn wait_trunk(
         }
         assert!(
             wall_now() < deadline,
-            "trunk state not reached within {limit:?}: {t}\n{}",
-            node.stderr_tail()
+            "trunk state not reached within {limit:?}: {t}\n{}\n{}",
+            node.stderr_tail(),
+            kamailio.log_tail()
         );
         std::thread::park_timeout(Duration::from_millis(50));
     }

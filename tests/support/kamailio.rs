@@ -146,6 +146,7 @@ log_stderror=yes
 children=2
 auto_aliases=no
 listen=udp:{addr}
+listen=tcp:{addr}
 alias="trunk.test"
 mpath="{MODULES}"
 loadmodule "kex.so"
