@@ -1,16 +1,17 @@
-//! A node's `[[trunk]]` (over UDP, and over TCP) against Kamailio (Debian `kamailio`) as registrar and outbound proxy:
+//! A node's `[[trunk]]` (over UDP, TCP and TLS) against Kamailio (Debian `kamailio`) as registrar and outbound proxy:
 //! the trunk registers with digest, Kamailio's location table shows the binding with the
 //! node's Contact, the node honours the short expiry Kamailio grants and refreshes before it
 //! lapses; then a campaign dials through Kamailio (a 407 answered with the trunk's
 //! credentials) to a SIPp UAS, whose INVITEs carry Kamailio's Via and Record-Route and the
 //! trunk's caller identity, and every attempt completes answered. When the node stops, its
-//! un-REGISTER empties Kamailio's location table.
+//! un-REGISTER empties Kamailio's location table. Over TLS the edge's certificate must chain
+//! to the trunk's `tls_ca_file` and name its domain; one signed by another CA is refused.
 
 mod support;
 
 use std::time::Duration;
 
-use support::kamailio::{Kamailio, KamailioConf};
+use support::kamailio::{certificates, Kamailio, KamailioConf};
 use support::node::*;
 use support::*;
 
@@ -28,6 +29,11 @@ fn a_tcp_trunk_registers_and_dials_over_one_connection() {
     trunk_through_kamailio("tcp");
 }
 
+#[test]
+fn a_tls_trunk_checks_the_edges_certificate_and_dials_over_it() {
+    trunk_through_kamailio("tls");
+}
+
 /// The whole story over `transport` (`udp` or `tcp`) between the node and Kamailio; Kamailio
 /// reaches SIPp over UDP either way.
 fn trunk_through_kamailio(transport: &str) {
@@ -40,6 +46,7 @@ fn trunk_through_kamailio(transport: &str) {
         sipp_port,
         &["-trace_msg", "-message_file", &msg_log_arg],
     );
+    let certs = (transport == "tls").then(|| certificates(dir.path(), "trunk.test"));
     let kamailio = Kamailio::start(
         dir.path(),
         &KamailioConf {
@@ -47,17 +54,26 @@ fn trunk_through_kamailio(transport: &str) {
             password: "s3cret",
             max_expires_s: MAX_EXPIRES_S,
             invite_to: format!("127.0.0.1:{sipp_port}").parse().expect("addr"),
+            tls: certs
+                .as_ref()
+                .map(|(_, cert, key)| (cert.clone(), key.clone())),
         },
     );
-    let k = kamailio.addr;
+    // The trunk reaches Kamailio's TLS listener over TLS, its UDP/TCP one otherwise.
+    let k = kamailio.tls_addr.unwrap_or(kamailio.addr);
+    let ca = match &certs {
+        Some((ca, _, _)) => format!("tls_ca_file = \"{}\"\n", ca.display()),
+        None => String::new(),
+    };
     let tp = transport;
+    let probe = kamailio.addr;
     let extra = format!(
-        "[[mpp]]\nname = \"edge\"\naddress = \"{k}\"\ncapacity = 10\noptions_interval_ms = 600000\n\
+        "[[mpp]]\nname = \"edge\"\naddress = \"{probe}\"\ncapacity = 10\noptions_interval_ms = 600000\n\
          trunk = \"kamailio\"\n\n\
          [[trunk]]\nname = \"kamailio\"\ntransport = \"{tp}\"\ndomain = \"trunk.test\"\nproxy = \"sip:{k};lr\"\n\
          username = \"trunk1\"\npassword = \"s3cret\"\nregister = true\nregister_expires_s = 60\n\
          register_retry_min_ms = 500\nfrom_display = \"Outdial Test\"\n\
-         asserted_identity = \"+14155550123\"\nprivacy = \"id\"\n"
+         asserted_identity = \"+14155550123\"\nprivacy = \"id\"\n{ca}"
     );
     let mut node = Node::start_with(dir.path(), "node-trunk", &[], &extra);
 
@@ -68,8 +84,9 @@ fn trunk_through_kamailio(transport: &str) {
     assert_eq!(first["expires_s"], u64::from(MAX_EXPIRES_S), "{first}");
     let bindings = kamailio.bindings();
     let contact = match transport {
-        "tcp" => format!("outdial@{};transport=tcp", node.sip),
-        _ => format!("outdial@{}", node.sip),
+        "tcp" => format!("sip:outdial@{};transport=tcp", node.sip),
+        "tls" => format!("sips:outdial@{}", node.sip),
+        _ => format!("sip:outdial@{}", node.sip),
     };
     assert!(
         bindings.contains("trunk1") && bindings.contains(&contact),
@@ -105,7 +122,7 @@ fn trunk_through_kamailio(transport: &str) {
         kamailio.log_tail()
     );
 
-    if transport == "tcp" {
+    if transport != "udp" {
         // Registration, its refreshes, the INVITEs, ACKs and BYEs: all on the node's first
         // connection to Kamailio, still open.
         let conns = kamailio.rpc(&["core.tcp_list"]).unwrap_or_default();
@@ -144,11 +161,16 @@ fn trunk_through_kamailio(transport: &str) {
             "the node's Via names the trunk's transport: {}",
             vias[1]
         );
-        let rr = inv
+        // Kamailio record-routes once per side when the transport changes (r2=on): the side
+        // facing the node names the address the node reached it at.
+        let rr: Vec<&String> = inv
             .iter()
-            .find(|l| header_is(l, "record-route", ""))
-            .unwrap_or_else(|| panic!("no Record-Route: {inv:#?}"));
-        assert!(rr.contains(&k.to_string()), "Kamailio record-routed: {rr}");
+            .filter(|l| header_is(l, "record-route", ""))
+            .collect();
+        assert!(
+            rr.iter().any(|l| l.contains(&k.to_string())),
+            "Kamailio record-routed: {rr:#?}"
+        );
         assert!(
             inv[0].starts_with("INVITE sip:+1212555") && inv[0].contains("@trunk.test"),
             "the trunk's Request-URI, E.164 with '+': {}",
@@ -257,4 +279,60 @@ fn received_invites(log: &std::path::Path) -> Vec<Vec<String>> {
         }
     }
     out
+}
+
+#[test]
+fn a_tls_trunk_refuses_an_edge_its_ca_did_not_sign() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_, cert, key) = certificates(dir.path(), "trunk.test");
+    let other = dir.path().join("other-ca");
+    std::fs::create_dir(&other).expect("mkdir");
+    let (wrong_ca, _, _) = certificates(&other, "trunk.test");
+    let kamailio = Kamailio::start(
+        dir.path(),
+        &KamailioConf {
+            user: "trunk1",
+            password: "s3cret",
+            max_expires_s: MAX_EXPIRES_S,
+            invite_to: kamailio_unused(),
+            tls: Some((cert, key)),
+        },
+    );
+    let k = kamailio.tls_addr.expect("a TLS listener");
+    let extra = format!(
+        "[[mpp]]\nname = \"edge\"\naddress = \"{}\"\noptions_interval_ms = 600000\ntrunk = \"t\"\n\n\
+         [[trunk]]\nname = \"t\"\ntransport = \"tls\"\ndomain = \"trunk.test\"\nproxy = \"sip:{k}\"\n\
+         username = \"trunk1\"\npassword = \"s3cret\"\nregister = true\ntls_ca_file = \"{}\"\n",
+        kamailio.addr,
+        wrong_ca.display()
+    );
+    let node = Node::start_with(dir.path(), "node-tls-refused", &[], &extra);
+    let deadline = wall_now() + Duration::from_secs(10);
+    while !node.stderr_tail().contains("SIP connection closed") {
+        assert!(
+            wall_now() < deadline,
+            "no refused TLS connection logged: {}",
+            node.stderr_tail()
+        );
+        std::thread::park_timeout(Duration::from_millis(50));
+    }
+    let tail = node.stderr_tail();
+    // Both test CAs bear one name, so rustls finds the issuer and refuses its signature.
+    assert!(
+        tail.contains("invalid peer certificate"),
+        "refused for its certificate: {tail}"
+    );
+    let st = node.get_json("/v1/node");
+    assert_ne!(st["trunks"][0]["registration"], "registered", "{st}");
+    assert!(
+        !kamailio.bindings().contains("trunk1"),
+        "nothing registered past a refused certificate"
+    );
+}
+
+/// An address nothing listens on (the refused trunk never gets to send an INVITE).
+fn kamailio_unused() -> std::net::SocketAddr {
+    format!("127.0.0.1:{}", free_udp_port())
+        .parse()
+        .expect("addr")
 }

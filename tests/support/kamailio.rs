@@ -22,11 +22,17 @@ pub struct KamailioConf<'a> {
     pub max_expires_s: u32,
     /// Where initial INVITEs go after their own digest challenge (realm = the From domain).
     pub invite_to: SocketAddr,
+    /// A TLS listener too, presenting this certificate chain and key (PEM files); its
+    /// address is [`Kamailio::tls_addr`].
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// A running Kamailio.
 pub struct Kamailio {
+    /// UDP and TCP.
     pub addr: SocketAddr,
+    /// TLS, when configured.
+    pub tls_addr: Option<SocketAddr>,
     ctl: PathBuf,
     log: PathBuf,
     proc: Option<Proc>,
@@ -44,7 +50,40 @@ impl Kamailio {
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
         let ctl = dir.join("kamailio_ctl");
         let cfg = dir.join("kamailio.cfg");
-        std::fs::write(&cfg, config(addr, &ctl, conf)).expect("write kamailio.cfg");
+        let mut text = config(addr, &ctl, conf);
+        let mut tls_addr = None;
+        if let Some((cert, key)) = &conf.tls {
+            assert!(
+                Path::new(MODULES).join("tls.so").exists(),
+                "Kamailio's TLS module is required for this test: apt-get install -y kamailio-tls-modules"
+            );
+            let tls: SocketAddr = format!("127.0.0.1:{}", free_udp_port())
+                .parse()
+                .expect("addr");
+            let tls_cfg = dir.join("tls.cfg");
+            std::fs::write(
+                &tls_cfg,
+                format!(
+                    "[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\n\
+                     require_certificate = no\nprivate_key = {}\ncertificate = {}\n\n\
+                     [client:default]\nmethod = TLSv1.2+\nverify_certificate = no\n",
+                    key.display(),
+                    cert.display()
+                ),
+            )
+            .expect("write tls.cfg");
+            text = text.replacen(
+                "mpath=",
+                &format!(
+                    "enable_tls=yes\nlisten=tls:{tls}\nloadmodule \"{MODULES}/tls.so\"\n\
+                     modparam(\"tls\", \"config\", \"{}\")\nmpath=",
+                    tls_cfg.display()
+                ),
+                1,
+            );
+            tls_addr = Some(tls);
+        }
+        std::fs::write(&cfg, text).expect("write kamailio.cfg");
         let check = Command::new(KAMAILIO)
             .arg("-c")
             .arg("-f")
@@ -76,6 +115,7 @@ impl Kamailio {
             .unwrap_or_else(|e| panic!("cannot start kamailio: {e}"));
         let mut k = Kamailio {
             addr,
+            tls_addr,
             ctl,
             log,
             proc: Some(Proc {
@@ -223,5 +263,92 @@ request_route {{
         user = c.user,
         password = c.password,
         to = c.invite_to,
+    )
+}
+
+/// A CA and a server certificate for `name` signed by it, made with `openssl` in `dir`:
+/// (CA certificate, server certificate, server key), PEM files.
+pub fn certificates(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("openssl is required for this test (apt-get install -y openssl): {e}")
+            });
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec[..],
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.crt",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=outdial test CA",
+            ],
+        ]
+        .concat(),
+    );
+    openssl(
+        &[
+            &["req"][..],
+            &ec[..],
+            &[
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                &format!("/CN={name}"),
+            ],
+        ]
+        .concat(),
+    );
+    std::fs::write(
+        dir.join("server.ext"),
+        format!(
+            "subjectAltName=DNS:{name}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
+        ),
+    )
+    .expect("write server.ext");
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ]);
+    (
+        dir.join("ca.crt"),
+        dir.join("server.crt"),
+        dir.join("server.key"),
     )
 }
