@@ -67,9 +67,16 @@ fn trunk_through_kamailio(transport: &str) {
     };
     let tp = transport;
     let probe = kamailio.addr;
+    // Over TCP the campaign names the trunk; otherwise the MPP does.
+    let by_campaign = transport == "tcp";
+    let mpp_trunk = if by_campaign {
+        ""
+    } else {
+        "trunk = \"kamailio\"\n"
+    };
     let extra = format!(
         "[[mpp]]\nname = \"edge\"\naddress = \"{probe}\"\ncapacity = 10\noptions_interval_ms = 600000\n\
-         trunk = \"kamailio\"\n\n\
+         {mpp_trunk}\n\
          [[trunk]]\nname = \"kamailio\"\ntransport = \"{tp}\"\ndomain = \"trunk.test\"\nproxy = \"sip:{k};lr\"\n\
          username = \"trunk1\"\npassword = \"s3cret\"\nregister = true\nregister_expires_s = 60\n\
          register_retry_min_ms = 500\nfrom_display = \"Outdial Test\"\n\
@@ -100,13 +107,27 @@ fn trunk_through_kamailio(transport: &str) {
     assert_eq!(refreshed["registration"], "registered", "{refreshed}");
     assert_eq!(refreshed["registration_failures"], 0, "{refreshed}");
 
-    let (_campaign, job) = node.create_campaign(&agentless_campaign(
+    let mut spec = agentless_campaign(
         "trunk",
         5.0,
         5,
         3000,
         &[("network-failure", 1, 1), ("timeout", 1, 1)],
-    ));
+    );
+    if by_campaign {
+        spec["trunk"] = "nope".into();
+        let (status, body) = node.post(
+            "/v1/campaigns",
+            Some("application/json"),
+            spec.to_string().as_bytes(),
+        );
+        assert!(
+            status == 422 && body.contains("no [[trunk]] named"),
+            "a campaign naming no trunk of the node is refused: {status} {body}"
+        );
+        spec["trunk"] = "kamailio".into();
+    }
+    let (_campaign, job) = node.create_campaign(&spec);
     let report = node.upload_csv(job, &contacts_csv(CONTACTS));
     assert_eq!(report["imported"], CONTACTS as u64, "{report}");
     node.start_job(job);

@@ -97,6 +97,14 @@ impl TrunkTable {
         &self.slots
     }
 
+    /// The trunk named `name`.
+    pub fn find(&self, name: &str) -> Option<&Arc<Trunk>> {
+        self.slots
+            .iter()
+            .map(|s| &s.config)
+            .find(|t| t.name == name)
+    }
+
     /// Records a registration's new state for trunk `i`.
     pub fn record(&self, i: usize, state: &sip::register::RegState) {
         let Some(s) = self.slots.get(i) else {

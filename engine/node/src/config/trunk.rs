@@ -449,6 +449,22 @@ mod tests {
         assert_eq!(t.request_uri("+4930123"), "sip:4930123@pbx.test");
         assert_eq!(t.route().as_deref(), Some("<sip:127.0.0.1:5070;lr>"));
         assert_eq!(t.from(None), "<sip:outdial@pbx.test>");
+        let t = resolve("proxy = \"sip:127.0.0.1:5070\"\ntransport = \"tcp\"").expect("valid");
+        assert_eq!(
+            t.route().as_deref(),
+            Some("<sip:127.0.0.1:5070;transport=tcp;lr>"),
+            "in-dialog requests routed back through the proxy keep the trunk's transport"
+        );
+        assert_eq!(t.request_uri("+1"), "sip:+1@pbx.test");
+        let e = resolve("proxy = \"sip:127.0.0.1:5070\"\ntls_ca_file = \"/nonexistent.pem\"")
+            .expect_err("CA for a UDP trunk, and unreadable");
+        assert!(
+            e.iter()
+                .filter(|p| p.starts_with("trunk[0].tls_ca_file:"))
+                .count()
+                == 2,
+            "{e:?}"
+        );
     }
 
     #[test]

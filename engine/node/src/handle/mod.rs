@@ -108,6 +108,14 @@ impl NodeHandle {
         &self,
         spec: CampaignSpec,
     ) -> Result<(CampaignId, JobId), NodeError> {
+        if let Some(t) = &spec.trunk {
+            if self.parts.sip.trunks.find(t).is_none() {
+                return Err(NodeError::invalid(crate::error::Problem::field(
+                    "trunk",
+                    format!("this node has no [[trunk]] named {t:?}"),
+                )));
+            }
+        }
         self.parts.director.send(CreateCampaign(spec)).await?
     }
 

@@ -328,7 +328,13 @@ impl Actor for CallActor {
         let offer = sip::sdp::offer(self.entry.id().0, 1, self.deps.rtp.ip(), port).into_bytes();
         let campaign = &self.job.campaign;
         let phone = &self.entry.contact().phone;
-        let (target, request_uri, from_uri, extra_headers, transport) = match &slot.config.trunk {
+        // The campaign's trunk, else the MPP's (a campaign naming an unknown trunk was refused
+        // when it was created).
+        let trunk = campaign
+            .trunk()
+            .and_then(|name| self.deps.sip.trunks.find(name))
+            .or(slot.config.trunk.as_ref());
+        let (target, request_uri, from_uri, extra_headers, transport) = match trunk {
             // Through a trunk: its next hop (the outbound proxy) and transport, its domain and
             // identity.
             Some(t) => (
