@@ -109,7 +109,7 @@ fn write_contact(s: &mut String, local: SocketAddr, transport: Transport) {
 }
 
 /// Allow header value for what our endpoint implements.
-pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS";
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE";
 
 /// Writes a response to a request, copying Via, From, To, Call-ID and CSeq verbatim from the
 /// request's raw header values (§8.2.6.2), adding our To-tag when the request's To lacks one.

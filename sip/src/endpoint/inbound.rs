@@ -14,12 +14,13 @@ use crate::peer::Peer;
 use crate::txn::{MethodClass, ResponseOutcome, ServerKey, TxnId};
 
 /// The methods our UAS implements, for `check_uas_acceptable`.
-const METHODS: [rsip::Method; 5] = [
+const METHODS: [rsip::Method; 6] = [
     rsip::Method::Invite,
     rsip::Method::Ack,
     rsip::Method::Cancel,
     rsip::Method::Bye,
     rsip::Method::Options,
+    rsip::Method::Update,
 ];
 
 fn body(msg: &rsip::SipMessage) -> Option<Vec<u8>> {
@@ -161,6 +162,10 @@ impl Endpoint {
         let key = CallKey(owner);
         match class {
             MethodClass::Invite => self.on_invite_response(now, key, txn, inc, status),
+            // A refused session refresh ends the call (RFC 4028 §10).
+            MethodClass::Other if status >= 300 && inc.head.cseq_method == rsip::Method::Update => {
+                self.refresh_failed(now, key)
+            }
             // The final response to our BYE ends the call.
             MethodClass::Other
                 if status >= 200 && self.calls.get(&key).is_some_and(Dialog::is_terminating) =>
@@ -223,6 +228,7 @@ impl Endpoint {
                         sdp: body(&inc.msg),
                     },
                 });
+                self.start_session(now, key, inc);
                 if let Some(bye) = answer.bye {
                     self.send_request(now, key, bye);
                 }
@@ -385,6 +391,7 @@ impl Endpoint {
                     }
                     rsip::Method::Invite => self.on_reinvite(now, key, from, inc),
                     rsip::Method::Bye => self.on_bye(now, key, from, inc),
+                    rsip::Method::Update => self.on_update(now, key, from, inc),
                     rsip::Method::Options => self.answer_stateless(
                         now,
                         from,
@@ -493,6 +500,28 @@ impl Endpoint {
         self.layer.respond(now, txn, 200, bytes, &mut self.out);
         self.arm_txn(txn);
         self.reinvites.insert(inc.head.call_id.clone(), txn);
+        self.session_refreshed(now, &inc.head.call_id);
+    }
+
+    /// An UPDATE in one of our dialogs: a session refresh (we change no media), answered 200
+    /// with its Session-Expires echoed (RFC 4028 §9).
+    fn on_update(&mut self, now: Instant, key: ServerKey, from: Peer, inc: &Incoming) {
+        let call = self.by_call_id.get(inc.head.call_id.as_str()).copied();
+        let from_tag = inc.head.from_tag.as_deref();
+        let ours = call
+            .and_then(|c| self.calls.get(&c))
+            .is_some_and(|d| d.accepts_bye(from_tag));
+        if !ours {
+            self.answer_stateless(now, from, inc, 481, &[]);
+            return;
+        }
+        let se = super::session::header(inc, "session-expires", "x").map(str::to_owned);
+        let extra: Vec<(&str, &str)> = se
+            .as_deref()
+            .map(|v| vec![("Session-Expires", v), ("Require", "timer")])
+            .unwrap_or_default();
+        self.answer_in_new_txn(now, key, from, inc, 200, &extra);
+        self.session_refreshed(now, &inc.head.call_id);
     }
 
     fn on_bye(&mut self, now: Instant, key: ServerKey, from: Peer, inc: &Incoming) {

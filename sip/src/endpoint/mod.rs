@@ -43,6 +43,7 @@ use crate::txn::{
 
 mod inbound;
 mod register;
+mod session;
 
 pub use register::RegKey;
 
@@ -73,6 +74,10 @@ pub struct EndpointConfig {
     pub default_credentials: Option<Credentials>,
     /// What a new INVITE from outside gets. Default [`InvitePolicy::Accept`].
     pub invites: InvitePolicy,
+    /// A session timer (RFC 4028) offered on our INVITEs: `Session-Expires` with this
+    /// interval and `Supported: timer`; the answer's interval and refresher then rule. Default
+    /// `None`: no timer offered (one a peer imposes in its 2xx is still kept).
+    pub session_expires: Option<Duration>,
     /// Per-source rate limits on what is answered statelessly (see [`crate::guard`] for the
     /// knobs' units, defaults and bounds). Default `None`: an endpoint facing only its own
     /// test network (the peer, the load tester) answers whatever it is sent; a node facing
@@ -107,6 +112,7 @@ impl EndpointConfig {
             default_credentials: None,
             invites: InvitePolicy::Accept,
             guard: None,
+            session_expires: None,
         }
     }
 
@@ -214,6 +220,7 @@ enum TimerRef {
     Txn(TxnId),
     Call(CallKey),
     Reg(RegKey),
+    Session(CallKey),
 }
 
 /// The SIP endpoint core (both UAC and UAS).
@@ -244,6 +251,8 @@ pub struct Endpoint {
     reported: HashMap<RegKey, RegState>,
     /// Each registration's outstanding REGISTER transaction.
     register_txns: HashMap<RegKey, TxnId>,
+    /// Session timers of answered calls.
+    sessions: HashMap<CallKey, session::SessionTimer>,
 }
 
 impl Endpoint {
@@ -269,6 +278,7 @@ impl Endpoint {
             registrations: HashMap::new(),
             reported: HashMap::new(),
             register_txns: HashMap::new(),
+            sessions: HashMap::new(),
         }
     }
 
@@ -365,6 +375,7 @@ impl Endpoint {
                 }
                 TimerRef::Call(key) => self.on_call_timer(now, key),
                 TimerRef::Reg(key) => self.on_registration_timer(now, key),
+                TimerRef::Session(key) => self.on_session_timer(now, key),
             }
         }
         self.flush();
@@ -449,10 +460,16 @@ impl Endpoint {
     pub fn dial_via(
         &mut self,
         now: Instant,
-        dial: Dial,
+        mut dial: Dial,
         transport: Transport,
     ) -> Result<CallKey, Error> {
         let now = self.clamp(now);
+        if let Some(se) = self.cfg.session_expires {
+            dial.extra_headers
+                .push(("Session-Expires".into(), se.as_secs().to_string()));
+            dial.extra_headers
+                .push(("Supported".into(), "timer".into()));
+        }
         if self.by_id.contains_key(&dial.id) {
             return Err(Error::Usage("this id already has a live dialog"));
         }
@@ -669,6 +686,7 @@ impl Endpoint {
             return;
         };
         self.by_call_id.remove(d.call_id());
+        self.sessions.remove(&key);
         if let Dialog::Uac(u) = &d {
             self.by_id.remove(&u.id());
         }

@@ -412,6 +412,23 @@ impl Uac {
         Some(bye)
     }
 
+    /// A session refresh (UPDATE) of an answered call; `None` otherwise.
+    pub fn refresh(
+        &mut self,
+        interval: Duration,
+        local: Local<'_>,
+        gen: &mut IdGen,
+    ) -> Option<Request> {
+        let State::Confirmed(dialog) = &self.state else {
+            return None;
+        };
+        self.cseq += 1;
+        let (branch, cseq) = (gen.branch(), self.cseq);
+        Some(requests::update(
+            &self.call, &self.ids, branch, cseq, dialog, local, interval,
+        ))
+    }
+
     /// Whether a BYE with this From-tag ends the call: only an answered one, from its peer.
     pub fn accepts_bye(&self, from_tag: Option<&str>) -> bool {
         match &self.state {
