@@ -254,6 +254,12 @@ impl Endpoint {
             self.layer.send_ack(txn, ack, &mut self.out);
         }
         let r = Raw::of(&inc.msg);
+        if status == 422 {
+            if let Some(retry) = self.retry_with_interval(now, key, inc) {
+                self.arm_txn(retry);
+                return;
+            }
+        }
         if let Some(retry) = self.retry_with_auth(now, key, status, &r) {
             self.arm_txn(retry);
             return;
@@ -449,6 +455,13 @@ impl Endpoint {
         if let InvitePolicy::Refuse { status } = self.cfg.invites {
             self.stats.refused_invites += 1;
             self.answer_stateless(now, from, inc, status.clamp(400, 699), &[]);
+            return;
+        }
+        if let Some(min_se) = self.too_brief(inc) {
+            // RFC 4028 §8.1: a session interval below our floor gets 422 with our Min-SE,
+            // in a transaction that absorbs the ACK.
+            let min_se = min_se.as_secs().to_string();
+            self.answer_in_new_txn(now, key, from, inc, 422, &[("Min-SE", &min_se)]);
             return;
         }
         if self.by_call_id.contains_key(inc.head.call_id.as_str()) {

@@ -78,6 +78,9 @@ pub struct EndpointConfig {
     /// interval and `Supported: timer`; the answer's interval and refresher then rule. Default
     /// `None`: no timer offered (one a peer imposes in its 2xx is still kept).
     pub session_expires: Option<Duration>,
+    /// The shortest session interval (RFC 4028 Min-SE) we accept on an incoming INVITE;
+    /// shorter ones get 422 with this. Default `None`: any interval accepted.
+    pub min_se: Option<Duration>,
     /// Per-source rate limits on what is answered statelessly (see [`crate::guard`] for the
     /// knobs' units, defaults and bounds). Default `None`: an endpoint facing only its own
     /// test network (the peer, the load tester) answers whatever it is sent; a node facing
@@ -113,6 +116,7 @@ impl EndpointConfig {
             invites: InvitePolicy::Accept,
             guard: None,
             session_expires: None,
+            min_se: None,
         }
     }
 

@@ -123,6 +123,35 @@ impl Endpoint {
         }
     }
 
+    /// A 422 to our INVITE: ask again with its Min-SE, once per raise.
+    pub(super) fn retry_with_interval(
+        &mut self,
+        now: Instant,
+        key: CallKey,
+        inc: &Incoming,
+    ) -> Option<crate::txn::TxnId> {
+        let min_se = header(inc, "min-se", "")
+            .and_then(|v| v.split(';').next())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs)
+            .filter(|m| (FLOOR..=CEILING).contains(m))?;
+        let Some(Dialog::Uac(u)) = self.calls.get_mut(&key) else {
+            return None;
+        };
+        let local = local(&self.cfg, u.target().transport);
+        let (layer, out) = (&mut self.layer, &mut self.out);
+        u.retry_with_interval(min_se, local, &mut self.ids, |req| {
+            layer.start_client(now, req.owned_by(key.0), out)
+        })
+    }
+
+    /// Our floor (`EndpointConfig::min_se`) when a new INVITE's Session-Expires is below it.
+    pub(super) fn too_brief(&self, inc: &Incoming) -> Option<Duration> {
+        let floor = self.cfg.min_se?;
+        let (asked, _) = header(inc, "session-expires", "x").and_then(parse_session_expires)?;
+        (asked < floor).then_some(floor)
+    }
+
     /// Our refresh was refused (RFC 4028 §10: the session is over): BYE.
     pub(super) fn refresh_failed(&mut self, now: Instant, key: CallKey) {
         if self.sessions.remove(&key).is_some() {
@@ -156,18 +185,22 @@ mod tests {
 
     impl Pair {
         fn new(answer_se: &'static str) -> Self {
+            Self::with(1800, None, answer_se)
+        }
+
+        /// The caller offers `offer_s`; the callee refuses intervals below `min_se_s`.
+        fn with(offer_s: u64, min_se_s: Option<u64>, answer_se: &'static str) -> Self {
             let addr: [SocketAddr; 2] = [
                 "127.0.0.1:5060".parse().expect("addr"),
                 "127.0.0.2:5060".parse().expect("addr"),
             ];
             let mut caller = EndpointConfig::new(addr[0]);
-            caller.session_expires = Some(Duration::from_secs(1800));
+            caller.session_expires = Some(Duration::from_secs(offer_s));
+            let mut callee = EndpointConfig::new(addr[1]);
+            callee.min_se = min_se_s.map(Duration::from_secs);
             let start = crate::time::virtual_epoch();
             Self {
-                ep: [
-                    Endpoint::new(caller),
-                    Endpoint::new(EndpointConfig::new(addr[1])),
-                ],
+                ep: [Endpoint::new(caller), Endpoint::new(callee)],
                 addr,
                 start,
                 now: start,
@@ -290,6 +323,34 @@ mod tests {
             .collect();
         assert_eq!(bye, vec![6000]);
         assert_eq!(p.ended, Some((6000, EndReason::LocalHangup)));
+    }
+
+    #[test]
+    fn an_interval_below_min_se_gets_422_and_the_invite_comes_again_with_it() {
+        let mut p = Pair::with(90, Some(120), "120;refresher=uac");
+        p.dial();
+        p.run(1);
+        let invites: Vec<&(u64, usize, String)> = p
+            .requests
+            .iter()
+            .filter(|(_, i, l)| *i == 0 && l.starts_with("INVITE"))
+            .collect();
+        assert_eq!(invites.len(), 2, "{:?}", p.requests);
+        assert!(
+            p.invite.contains("Session-Expires: 120\r\n"),
+            "{}",
+            p.invite
+        );
+        assert!(p.invite.contains("Min-SE: 120\r\n"), "{}", p.invite);
+        assert!(
+            p.requests
+                .iter()
+                .any(|(_, i, l)| *i == 0 && l.starts_with("ACK")),
+            "the 422 was ACKed"
+        );
+        assert_eq!(p.ended, None, "answered on the second INVITE");
+        p.run(61);
+        assert_eq!(p.updates(), vec![60_000], "refreshed at half of 120 s");
     }
 
     #[test]
