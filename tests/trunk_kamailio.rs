@@ -80,7 +80,7 @@ fn trunk_through_kamailio(transport: &str) {
          [[trunk]]\nname = \"kamailio\"\ntransport = \"{tp}\"\ndomain = \"trunk.test\"\nproxy = \"sip:{k};lr\"\n\
          username = \"trunk1\"\npassword = \"s3cret\"\nregister = true\nregister_expires_s = 60\n\
          register_retry_min_ms = 500\nfrom_display = \"Outdial Test\"\n\
-         asserted_identity = \"+14155550123\"\nprivacy = \"id\"\n{ca}"
+         asserted_identity = \"+14155550123\"\nprivacy = \"id\"\nsession_expires_s = 90\n{ca}"
     );
     let mut node = Node::start_with(dir.path(), "node-trunk", &[], &extra);
 
@@ -211,6 +211,10 @@ fn trunk_through_kamailio(transport: &str) {
             "P-Asserted-Identity: {inv:#?}"
         );
         assert!(inv.iter().any(|l| l == "Privacy: id"), "Privacy: {inv:#?}");
+        assert!(
+            inv.iter().any(|l| l == "Session-Expires: 90"),
+            "the trunk's session timer offered: {inv:#?}"
+        );
         assert!(
             !inv.iter().any(|l| header_is(l, "route", "")),
             "Kamailio consumed the Route to itself: {inv:#?}"

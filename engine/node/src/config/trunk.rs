@@ -69,6 +69,12 @@ pub struct TrunkSection {
     /// Default true.
     #[serde(default = "default_true")]
     pub e164_plus: bool,
+    /// Offer an RFC 4028 session timer of this many seconds on INVITEs (90..=86400). The
+    /// answer's interval and refresher rule: we refresh with UPDATE at half the interval, or
+    /// hang up when the peer should and does not; a 422 is answered with its Min-SE.
+    /// Default none (a timer the peer imposes is still kept).
+    #[serde(default)]
+    pub session_expires_s: Option<u64>,
 }
 
 fn default_expires() -> u64 {
@@ -111,6 +117,7 @@ pub struct Trunk {
     pub asserted_identity: Option<String>,
     pub privacy: Option<String>,
     pub e164_plus: bool,
+    pub session_expires: Option<Duration>,
 }
 
 const PRIVACY_VALUES: [&str; 6] = ["none", "id", "header", "user", "session", "critical"];
@@ -225,6 +232,12 @@ impl TrunkSection {
                 bad(key, format!("{v} is outside {lo}..={hi}"));
             }
         }
+        if let Some(v) = self
+            .session_expires_s
+            .filter(|v| !(90..=86_400).contains(v))
+        {
+            bad("session_expires_s", format!("{v} is outside 90..=86400"));
+        }
         if self.register_retry_max_ms < self.register_retry_min_ms {
             bad(
                 "register_retry_max_ms",
@@ -271,6 +284,7 @@ impl TrunkSection {
             asserted_identity: self.asserted_identity.clone(),
             privacy: self.privacy.clone(),
             e164_plus: self.e164_plus,
+            session_expires: self.session_expires_s.map(Duration::from_secs),
         })
     }
 }
@@ -364,6 +378,10 @@ impl Trunk {
         if let Some(p) = &self.privacy {
             h.push(("Privacy".to_owned(), p.clone()));
         }
+        if let Some(se) = self.session_expires {
+            h.push(("Session-Expires".to_owned(), se.as_secs().to_string()));
+            h.push(("Supported".to_owned(), "timer".to_owned()));
+        }
         h
     }
 }
@@ -433,6 +451,13 @@ mod tests {
         );
         let e = resolve("proxy = \"kamailio.test\"").expect_err("bad proxy");
         assert!(e.iter().any(|p| p.starts_with("trunk[0].proxy:")), "{e:?}");
+        let e = resolve("proxy = \"sip:127.0.0.1:5\"\nsession_expires_s = 30")
+            .expect_err("too brief a session");
+        assert!(
+            e.iter()
+                .any(|p| p.starts_with("trunk[0].session_expires_s:")),
+            "{e:?}"
+        );
         let e = resolve("proxy = \"sip:127.0.0.1:5\"\nprivacy = \"everything\"")
             .expect_err("bad privacy");
         assert!(
