@@ -181,6 +181,8 @@ mod tests {
         ended: Option<(u64, EndReason)>,
         answer_se: &'static str,
         invite: String,
+        /// The callee's 200 to the INVITE.
+        answer: String,
     }
 
     impl Pair {
@@ -208,6 +210,7 @@ mod tests {
                 ended: None,
                 answer_se,
                 invite: String::new(),
+                answer: String::new(),
             }
         }
 
@@ -224,6 +227,10 @@ mod tests {
                         moved = true;
                         let text = String::from_utf8_lossy(&t.payload).into_owned();
                         let line = text.lines().next().unwrap_or("").to_owned();
+                        if i == 1 && line.starts_with("SIP/2.0 200") && text.contains(" INVITE\r\n")
+                        {
+                            self.answer = text.clone();
+                        }
                         if !line.starts_with("SIP/2.0") {
                             if line.starts_with("INVITE") {
                                 self.invite = text.clone();
@@ -351,6 +358,47 @@ mod tests {
         assert_eq!(p.ended, None, "answered on the second INVITE");
         p.run(61);
         assert_eq!(p.updates(), vec![60_000], "refreshed at half of 120 s");
+    }
+
+    /// A header's value in a message's text.
+    fn value<'a>(text: &'a str, name: &str) -> &'a str {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(": ")))
+            .unwrap_or("")
+    }
+
+    #[test]
+    fn a_refresh_by_the_peer_keeps_the_session_up() {
+        let mut p = Pair::new("9;refresher=uas");
+        p.dial();
+        p.run(5);
+        assert_eq!(p.ended, None);
+        // The callee refreshes by UPDATE at 5 s, before the caller's 6 s deadline.
+        let update = format!(
+            "UPDATE sip:caller@{a} SIP/2.0\r\nVia: SIP/2.0/UDP {b};branch=z9hG4bKpeerrefresh1\r\n\
+             Max-Forwards: 70\r\nFrom: {to}\r\nTo: {from}\r\nCall-ID: {cid}\r\n\
+             CSeq: 10 UPDATE\r\nSession-Expires: 9;refresher=uas\r\nContent-Length: 0\r\n\r\n",
+            a = p.addr[0],
+            b = p.addr[1],
+            to = value(&p.answer, "To"),
+            from = value(&p.invite, "From"),
+            cid = value(&p.invite, "Call-ID"),
+        );
+        let (now, b) = (p.now, p.addr[1]);
+        p.ep[0].handle_message(now, Peer::udp(b), update.as_bytes());
+        let reply = p.ep[0].poll_transmit().expect("an answer to the UPDATE");
+        let reply = String::from_utf8_lossy(&reply.payload).into_owned();
+        assert!(reply.starts_with("SIP/2.0 200"), "{reply}");
+        assert!(
+            reply.contains("Session-Expires: 9;refresher=uas\r\n"),
+            "{reply}"
+        );
+        p.run(30);
+        assert_eq!(
+            p.ended.map(|(t, _)| t),
+            Some(11_000),
+            "the BYE comes 6 s after the refresh at 5 s, not at 6 s"
+        );
     }
 
     #[test]
