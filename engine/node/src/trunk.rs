@@ -174,3 +174,72 @@ impl TrunkTable {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use sip::register::RegState;
+
+    fn trunk(name: &str) -> Arc<Trunk> {
+        Arc::new(Trunk {
+            name: name.into(),
+            transport: sip::Transport::Udp,
+            tls_ca_pem: None,
+            domain: "pbx.test".into(),
+            next_hop: "127.0.0.1:5070".parse().expect("addr"),
+            proxy: None,
+            credentials: None,
+            registration: None,
+            from_user: None,
+            from_display: None,
+            asserted_identity: None,
+            privacy: None,
+            e164_plus: true,
+            session_expires: None,
+        })
+    }
+
+    #[test]
+    fn registration_events_become_status_and_metrics() {
+        let table = TrunkTable::new(&[trunk("a"), trunk("b")]);
+        let now = sip::time::virtual_epoch();
+        table.record(0, &RegState::Registering);
+        table.record(
+            0,
+            &RegState::Failed {
+                status: Some(403),
+                failures: 1,
+                retry_at: now,
+            },
+        );
+        table.record(
+            0,
+            &RegState::Registered {
+                expires: Duration::from_secs(600),
+                until: now,
+            },
+        );
+        let st = table.status();
+        assert_eq!(st[0].registration, RegistrationState::Registered);
+        assert_eq!(st[0].expires_s, 600);
+        assert_eq!((st[0].registrations, st[0].registration_failures), (1, 1));
+        assert_eq!(st[0].last_status, Some(200));
+        assert_eq!(st[1].registration, RegistrationState::NotConfigured);
+        let m = table.metrics();
+        assert!(
+            m.contains("outdial_trunk_registered{trunk=\"a\"} 1\n"),
+            "{m}"
+        );
+        assert!(
+            m.contains("outdial_trunk_registered{trunk=\"b\"} 0\n"),
+            "{m}"
+        );
+        assert!(
+            m.contains("outdial_trunk_registration_failures_total{trunk=\"a\"} 1\n"),
+            "{m}"
+        );
+        assert!(table.find("b").is_some() && table.find("c").is_none());
+    }
+}
