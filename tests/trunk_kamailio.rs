@@ -1,11 +1,11 @@
 //! A node's `[[trunk]]` (over UDP, TCP and TLS) against Kamailio (Debian `kamailio`) as
 //! registrar and outbound proxy: the trunk registers with digest, Kamailio's location table
-//! shows the binding with the node's Contact, the node honours the short expiry Kamailio grants and refreshes before it
-//! lapses; then a campaign dials through Kamailio (a 407 answered with the trunk's
-//! credentials) to a SIPp UAS, whose INVITEs carry Kamailio's Via and Record-Route and the
-//! trunk's caller identity, and every attempt completes answered. When the node stops, its
-//! un-REGISTER empties Kamailio's location table. Over TLS the edge's certificate must chain
-//! to the trunk's `tls_ca_file` and name its domain; one signed by another CA is refused.
+//! shows the binding with the node's Contact, the node honours the short expiry Kamailio grants
+//! and refreshes before it lapses; then a campaign dials through Kamailio (a 407 answered with
+//! the trunk's credentials) to a SIPp UAS, whose INVITEs carry Kamailio's Via and Record-Route
+//! and the trunk's caller identity, and every attempt completes answered. When the node stops,
+//! its un-REGISTER empties Kamailio's location table. Over TLS the edge's certificate must
+//! chain to the trunk's `tls_ca_file` and name its domain; one signed by another CA is refused.
 
 mod support;
 
