@@ -215,7 +215,11 @@ impl AnsweringCall {
             &agents_toml(1, "wrapup_timeout_ms = 10000"),
         );
         let mut desktop = Desktop::connect(node.api);
-        desktop.login("agent-0", "password-0", &format!("sip:a@127.0.0.1:{phone_port}"));
+        desktop.login(
+            "agent-0",
+            "password-0",
+            &format!("sip:a@127.0.0.1:{phone_port}"),
+        );
         assert_eq!(desktop.request(json!({"type": "ready"}), 2)["type"], "ok");
         node.wait_agents(1, Duration::from_secs(5), |a| a["ready"] == true);
         AnsweringCall {

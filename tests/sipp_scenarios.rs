@@ -116,3 +116,22 @@ fn retransmission_saves_a_dropped_first_invite() {
     // Answered only after Timer A's first retransmission, T1 = 500 ms later.
     assert!(r["setup_ms"]["p50"].as_f64().unwrap_or(0.0) >= 490.0, "{r}");
 }
+
+#[test]
+fn a_session_timer_is_refreshed_by_update_while_the_call_lasts() {
+    // SIPp answers with Session-Expires: 4;refresher=uac and insists on two UPDATEs (at 2 s
+    // and 4 s) before the BYE at 5 s; a caller that never refreshed would fail the scenario.
+    let r = run(
+        "uas_session_timer.xml",
+        2,
+        &[
+            "--rate",
+            "10",
+            "--hold-ms",
+            "5000",
+            "--session-expires-s",
+            "1800",
+        ],
+    );
+    assert_eq!(r["answered"], 2, "{r}");
+}

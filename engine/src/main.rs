@@ -190,11 +190,15 @@ enum Cmd {
         /// Password for digest challenges.
         #[arg(long, requires = "auth_user")]
         auth_password: Option<String>,
+        /// Offer an RFC 4028 session timer of this many seconds (1..=86400) on each INVITE;
+        /// refreshed by UPDATE at half the interval the answer settles when we refresh.
+        #[arg(long)]
+        session_expires_s: Option<u64>,
         /// Play this SIPp XML scenario (UAC side) instead of the fixed call shape; the exit
         /// status is then SIPp's: 0 when every call succeeded, 1 when some failed, 255 when
         /// the scenario is refused. The scenario's own messages replace the fixed shape's
         /// options (RTP, digest credentials, ring timeout, T1), so those are refused with it.
-        #[arg(long, conflicts_with_all = ["media", "auth_user", "ring_timeout_ms", "t1_ms"])]
+        #[arg(long, conflicts_with_all = ["media", "auth_user", "ring_timeout_ms", "t1_ms", "session_expires_s"])]
         scenario: Option<PathBuf>,
         /// Injection file for [fieldN] keywords (SIPp's -inf); repeat for several.
         #[arg(long = "inf", requires = "scenario")]
@@ -346,7 +350,12 @@ async fn run_node_command(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Erro
             // leases released, so peers take them at once). It waits on this node's own
             // actors, so it runs off the actors' thread.
             let leaving = node.clone();
-            let _ = tokio::task::spawn_blocking(move || leaving.leave_cluster()).await;
+            let _ = tokio::task::spawn_blocking(move || {
+                leaving.leave_cluster();
+                // The trunks' registrars forget this node's bindings now, not at expiry.
+                leaving.unregister_trunks(std::time::Duration::from_secs(1));
+            })
+            .await;
             node.begin_shutdown();
             handle.stop(true).await;
             node.flush()?;
@@ -466,6 +475,7 @@ async fn run(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Error>> {
             coalesce_us,
             auth_user,
             auth_password,
+            session_expires_s,
             scenario,
             injection_files,
             service,
@@ -524,6 +534,12 @@ async fn run(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 cfg.bind = b;
             }
             cfg.coalesce = Duration::from_micros(coalesce_us);
+            if let Some(s) = session_expires_s {
+                if !(1..=86_400).contains(&s) {
+                    return Err("--session-expires-s must be 1..=86400".into());
+                }
+                cfg.session_expires = Some(Duration::from_secs(s));
+            }
             let report = loadtest::run(cfg).await?;
             if json {
                 println!("{}", serde_json::to_string(&report)?);

@@ -55,7 +55,12 @@ impl<'a> RequestSpec<'a> {
         for r in self.route {
             let _ = write!(s, "Route: {r}\r\n");
         }
-        let _ = write!(s, "From: <{}>;tag={}\r\n", self.from_uri, self.from_tag);
+        // A From given as a name-addr (`"Acme" <sip:...>`) is written as given.
+        if self.from_uri.contains('<') {
+            let _ = write!(s, "From: {};tag={}\r\n", self.from_uri, self.from_tag);
+        } else {
+            let _ = write!(s, "From: <{}>;tag={}\r\n", self.from_uri, self.from_tag);
+        }
         match self.to_tag {
             Some(t) => {
                 let _ = write!(s, "To: <{}>;tag={}\r\n", self.to_uri, t);
@@ -104,7 +109,7 @@ fn write_contact(s: &mut String, local: SocketAddr, transport: Transport) {
 }
 
 /// Allow header value for what our endpoint implements.
-pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS";
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE";
 
 /// Writes a response to a request, copying Via, From, To, Call-ID and CSeq verbatim from the
 /// request's raw header values (§8.2.6.2), adding our To-tag when the request's To lacks one.

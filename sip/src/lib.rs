@@ -11,6 +11,7 @@
 //!               retransmit timers on reliable transports
 //!   resolve     RFC 3263: transport from a URI, NAPTR/SRV ordering, a Dns trait the shell fills
 //!   guard       per-source rate limits (pike-like) on what the endpoint answers statelessly
+//!   register    the registration client (REGISTER, refresh, back-off), hosted by the endpoint
 //!   auth, ids   digest authentication; random Call-IDs (with the caller id's prefix), tags
 //!               and branches from a CSPRNG
 //!   msg, sdp    strict framing and validation in front of rsip (msg::stream frames TCP/TLS
@@ -30,6 +31,7 @@ pub mod guard;
 pub mod ids;
 pub mod msg;
 pub mod peer;
+pub mod register;
 pub mod resolve;
 pub mod sdp;
 pub mod time;
@@ -39,6 +41,7 @@ pub mod txn;
 pub use dialog::{CallEvent, EndReason};
 pub use endpoint::{
     CallKey, Dial, Endpoint, EndpointConfig, EndpointStats, Event, IncomingCall, InvitePolicy,
+    RegKey,
 };
 pub use error::Error;
 pub use guard::{Guard, GuardConfig};

@@ -6,6 +6,7 @@ pub mod attack;
 pub mod audio;
 pub mod cluster;
 pub mod desktop;
+pub mod kamailio;
 pub mod node;
 pub mod pg;
 pub mod scenario;

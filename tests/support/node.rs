@@ -235,6 +235,13 @@ impl Node {
         }
     }
 
+    /// Stops the node as an operator would (SIGTERM, by its pid) and waits for it to exit.
+    pub fn stop(&mut self) {
+        if let Some(p) = self.proc.take() {
+            drop(p.terminate());
+        }
+    }
+
     /// The node process's id, while it runs.
     pub fn pid(&self) -> Option<u32> {
         self.proc.as_ref().map(Proc::pid)

@@ -37,8 +37,10 @@ pub mod mpp;
 pub mod recovery;
 pub mod rtp;
 pub mod sip_plant;
+mod sip_streams;
 pub mod start;
 pub mod storage;
+pub mod trunk;
 
 pub use error::{Missing, NodeError, Problem};
 pub use events::AttemptEvent;

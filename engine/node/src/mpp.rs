@@ -207,6 +207,7 @@ mod tests {
             capacity,
             options_interval: Duration::from_secs(5),
             down_after_missed: 3,
+            trunk: None,
         }
     }
 

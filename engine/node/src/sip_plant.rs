@@ -14,14 +14,17 @@ use std::time::{Duration, Instant};
 
 use actix::dev::SendError;
 use actix::prelude::*;
+use sip::register::RegisterParams;
 use sip::transport::{SocketConfig, UdpTransport};
 use sip::{
-    CallEvent, CallKey, Dial, Endpoint, EndpointConfig, Event, GuardConfig, InvitePolicy,
+    CallEvent, CallKey, Dial, Endpoint, EndpointConfig, Event, GuardConfig, InvitePolicy, RegKey,
     TimerConfig,
 };
 use tokio::sync::mpsc;
 
+use crate::config::Trunk;
 use crate::faults::SipFaults;
+use crate::trunk::TrunkTable;
 pub use outdial_core::attempt::flow::Signal;
 use outdial_core::clock;
 use outdial_core::domain::AttemptId;
@@ -50,6 +53,10 @@ pub enum SipCommand {
         from_uri: String,
         sdp_offer: Option<Vec<u8>>,
         ring_timeout: Duration,
+        /// Headers a trunk adds (Route to its proxy, P-Asserted-Identity, Privacy).
+        extra_headers: Vec<(String, String)>,
+        /// The trunk's transport to `target`; `None`: the one the Request-URI names.
+        transport: Option<sip::Transport>,
         call: Recipient<CallSignal>,
     },
     HangUp {
@@ -64,6 +71,11 @@ pub enum SipCommand {
         target: SocketAddr,
         token: u64,
         reply: Recipient<ProbeResult>,
+    },
+    /// Takes every trunk's binding off its registrar (`Expires: 0`); `done` hears how many
+    /// un-REGISTERs were sent, once they have left.
+    UnregisterAll {
+        done: std::sync::mpsc::Sender<usize>,
     },
 }
 
@@ -96,6 +108,8 @@ pub struct SipHandle {
     tx: mpsc::Sender<SipCommand>,
     pub local: SocketAddr,
     pub counters: Arc<SipCounters>,
+    /// The trunks and their registration state.
+    pub trunks: Arc<TrunkTable>,
 }
 
 impl SipHandle {
@@ -108,6 +122,7 @@ impl SipHandle {
             tx,
             local,
             counters: Arc::new(SipCounters::default()),
+            trunks: Arc::new(TrunkTable::default()),
         };
         (handle, rx)
     }
@@ -134,6 +149,7 @@ pub fn start(
     t1: Duration,
     buffers: usize,
     faults: Option<Arc<SipFaults>>,
+    trunks: &[Arc<Trunk>],
 ) -> std::io::Result<SipHandle> {
     let transport = UdpTransport::bind(
         bind,
@@ -151,10 +167,20 @@ pub fn start(
     };
     cfg.invites = InvitePolicy::Refuse { status: 403 };
     cfg.guard = Some(GuardConfig::default());
+    let streams = crate::sip_streams::bind(trunks, local, &mut cfg)
+        .map_err(|e| std::io::Error::other(format!("SIP over TCP/TLS for the trunks: {e}")))?;
+    for t in trunks {
+        if let Some(c) = &t.credentials {
+            // Challenges from the trunk's next hop are answered with the trunk's credentials.
+            cfg.credentials.insert(t.next_hop, c.clone());
+        }
+    }
     let (tx, rx) = mpsc::channel(65_536);
     let counters = Arc::new(SipCounters::default());
-    let plant = Plant {
+    let table = Arc::new(TrunkTable::new(trunks));
+    let mut plant = Plant {
         transport,
+        streams,
         ep: Endpoint::new(cfg),
         counters: Arc::clone(&counters),
         faults,
@@ -163,12 +189,16 @@ pub fn start(
         next_probe_token: 0,
         hung_up: None,
         undelivered: VecDeque::new(),
+        trunks: Arc::clone(&table),
+        registrations: HashMap::new(),
     };
+    plant.register_trunks(trunks, clock::now());
     actix::spawn(plant.run(rx));
     Ok(SipHandle {
         tx,
         local,
         counters,
+        trunks: table,
     })
 }
 
@@ -187,6 +217,8 @@ struct Route {
 /// The plant's state: the socket, the endpoint, and who hears about each call and probe.
 struct Plant {
     transport: UdpTransport,
+    /// TCP and TLS, when a trunk uses them.
+    streams: Option<sip::transport::Shell>,
     ep: Endpoint,
     counters: Arc<SipCounters>,
     faults: Option<Arc<SipFaults>>,
@@ -198,6 +230,9 @@ struct Plant {
     hung_up: Option<(std::sync::mpsc::Sender<usize>, usize)>,
     /// Signals waiting for room in their call's mailbox, oldest first.
     undelivered: VecDeque<(Recipient<CallSignal>, CallSignal)>,
+    trunks: Arc<TrunkTable>,
+    /// Each trunk registration's index in `trunks`.
+    registrations: HashMap<RegKey, usize>,
 }
 
 impl Plant {
@@ -216,6 +251,9 @@ impl Plant {
                     if let Err(e) = r {
                         self.socket_error(&e).await;
                     }
+                }
+                r = crate::sip_streams::ready(&mut self.streams), if stalled.is_none() => {
+                    self.on_stream(r, clock::now());
                 }
                 cmd = rx.recv() => {
                     let Some(cmd) = cmd else { return };
@@ -321,6 +359,14 @@ impl Plant {
                         });
                     }
                 }
+                Event::Registration { key, state } => {
+                    if let Some(&i) = self.registrations.get(&key) {
+                        self.trunks.record(i, &state);
+                        if let Some(slot) = self.trunks.slots().get(i) {
+                            tracing::info!(trunk = %slot.config.name, ?state, "trunk registration");
+                        }
+                    }
+                }
                 // Incoming calls are not ours to take. The endpoint refuses them itself
                 // (InvitePolicy::Refuse): one stateless 403 per INVITE within the guard's rate,
                 // no transaction, no retransmission, so this is never raised.
@@ -339,6 +385,8 @@ impl Plant {
                 from_uri,
                 sdp_offer,
                 ring_timeout,
+                extra_headers,
+                transport,
                 call,
             } => {
                 let dial = Dial {
@@ -349,9 +397,9 @@ impl Plant {
                     to_uri: None,
                     sdp_offer,
                     ring_timeout: Some(ring_timeout),
-                    extra_headers: Vec::new(),
+                    extra_headers,
                 };
-                self.dial(now, attempt, dial, call);
+                self.dial(now, attempt, dial, transport, call);
             }
             SipCommand::HangUp { attempt } => {
                 if let Some(key) = self.ep.call_of(attempt.0) {
@@ -364,6 +412,17 @@ impl Plant {
                     .into_iter()
                     .filter(|key| self.ep.hang_up(now, *key).is_ok())
                     .count();
+                self.hung_up = Some((done, n));
+            }
+            SipCommand::UnregisterAll { done } => {
+                let keys: Vec<RegKey> = self.registrations.keys().copied().collect();
+                let mut n = 0;
+                for key in keys {
+                    // Registered, or a REGISTER out that may have made a binding.
+                    if self.ep.registration(key).is_some() && self.ep.unregister(now, key).is_ok() {
+                        n += 1;
+                    }
+                }
                 self.hung_up = Some((done, n));
             }
             SipCommand::Probe {
@@ -384,7 +443,44 @@ impl Plant {
         }
     }
 
-    fn dial(&mut self, now: Instant, attempt: AttemptId, dial: Dial, call: Recipient<CallSignal>) {
+    /// Starts the registration of every trunk that registers.
+    fn register_trunks(&mut self, trunks: &[Arc<Trunk>], now: Instant) {
+        for (i, t) in trunks.iter().enumerate() {
+            let (Some(reg), Some(creds), Some(aor)) = (&t.registration, &t.credentials, t.aor())
+            else {
+                continue;
+            };
+            let params = RegisterParams {
+                next_hop: sip::Peer {
+                    transport: t.transport,
+                    addr: t.next_hop,
+                },
+                request_uri: format!("sip:{}", t.domain),
+                aor,
+                route: t.route().into_iter().collect(),
+                credentials: Some(creds.clone()),
+                expires: reg.expires,
+                retry_min: reg.retry_min,
+                retry_max: reg.retry_max,
+            };
+            match self.ep.register(now, params) {
+                Ok(key) => {
+                    self.registrations.insert(key, i);
+                }
+                Err(e) => tracing::warn!(trunk = %t.name, error = %e, "cannot register"),
+            }
+        }
+        self.take_events();
+    }
+
+    fn dial(
+        &mut self,
+        now: Instant,
+        attempt: AttemptId,
+        dial: Dial,
+        transport: Option<sip::Transport>,
+        call: Recipient<CallSignal>,
+    ) {
         if self
             .faults
             .as_ref()
@@ -399,7 +495,11 @@ impl Plant {
             self.deliver(&call, CallSignal(Signal::Ended(rejected)));
             return;
         }
-        match self.ep.dial(now, dial) {
+        let placed = match transport {
+            Some(t) => self.ep.dial_via(now, dial, t),
+            None => self.ep.dial(now, dial),
+        };
+        match placed {
             Ok(key) => {
                 self.counters.invites.fetch_add(1, Ordering::Relaxed);
                 self.deliver(&call, CallSignal(Signal::Sent));
@@ -435,7 +535,10 @@ impl Plant {
                 }
                 f.count_dropped(n);
             }
-            (None, None) => self.transport.flush(&mut self.ep).await,
+            (None, None) => {
+                crate::sip_streams::flush(&mut self.ep, &mut self.transport, &mut self.streams)
+                    .await
+            }
         }
         if let Some((done, n)) = self.hung_up.take() {
             let _ = done.send(n);
@@ -476,8 +579,26 @@ impl Plant {
                 return;
             }
         }
-        if let Err(e) = self.transport.pump(&mut self.ep, now, 512).await {
+        // Read, then send what the datagrams produced on the transport each names (the UDP
+        // shell's own flush would drop what is for a stream).
+        let read = self.transport.receive(&mut self.ep, now, 512);
+        crate::sip_streams::flush(&mut self.ep, &mut self.transport, &mut self.streams).await;
+        if let Err(e) = read {
             self.socket_error(&e).await;
+        }
+    }
+
+    /// A stream event: a message in, a connection accepted or closed.
+    fn on_stream(&mut self, r: Result<sip::transport::Ready, sip::Error>, now: Instant) {
+        let Some(streams) = self.streams.as_mut() else {
+            return;
+        };
+        let fed = r.and_then(|ready| streams.feed(&mut self.ep, now, ready));
+        if let Err(e) = fed {
+            tracing::warn!(error = %e, "SIP stream error");
+        }
+        for (peer, e) in streams.take_errors() {
+            tracing::warn!(%peer, error = %e, "SIP connection closed");
         }
     }
 

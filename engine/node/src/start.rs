@@ -199,6 +199,7 @@ impl Node {
             cfg.t1,
             cfg.socket_buffer_bytes,
             chaos.as_ref().map(|c| Arc::clone(&c.sip)),
+            &cfg.trunks,
         )
         .map_err(|e| {
             NodeError::unavailable_by(format!("cannot bind SIP on {}", cfg.sip_bind), e)

@@ -2,7 +2,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::{local, me, CallKey, Endpoint, Event, IncomingCall, InvitePolicy, PROBE_OWNER};
+use super::{
+    local, me, register, CallKey, Endpoint, Event, IncomingCall, InvitePolicy, PROBE_OWNER,
+};
 use crate::auth;
 use crate::build::{ResponseSpec, ALLOW};
 use crate::dialog::{CallEvent, Dialog, EndReason, Raw, Uas};
@@ -12,12 +14,13 @@ use crate::peer::Peer;
 use crate::txn::{MethodClass, ResponseOutcome, ServerKey, TxnId};
 
 /// The methods our UAS implements, for `check_uas_acceptable`.
-const METHODS: [rsip::Method; 5] = [
+const METHODS: [rsip::Method; 6] = [
     rsip::Method::Invite,
     rsip::Method::Ack,
     rsip::Method::Cancel,
     rsip::Method::Bye,
     rsip::Method::Options,
+    rsip::Method::Update,
 ];
 
 fn body(msg: &rsip::SipMessage) -> Option<Vec<u8>> {
@@ -26,7 +29,7 @@ fn body(msg: &rsip::SipMessage) -> Option<Vec<u8>> {
 }
 
 /// Retry-After's delta-seconds, ignoring its comment and parameters; bounded to a day.
-fn retry_after(value: Option<&str>) -> Option<Duration> {
+pub(super) fn retry_after(value: Option<&str>) -> Option<Duration> {
     let v = value?.trim();
     let digits: &str = v.split(|c: char| !c.is_ascii_digit()).next()?;
     let secs: u64 = digits.parse().ok()?;
@@ -136,6 +139,12 @@ impl Endpoint {
         if outcome == ResponseOutcome::Absorbed {
             return;
         }
+        if register::is_registration(owner) {
+            if status >= 200 {
+                self.on_register_response(now, owner, status, inc);
+            }
+            return;
+        }
         if owner >= PROBE_OWNER {
             if status >= 200 {
                 let ra = retry_after(Raw::of(&inc.msg).retry_after);
@@ -153,6 +162,10 @@ impl Endpoint {
         let key = CallKey(owner);
         match class {
             MethodClass::Invite => self.on_invite_response(now, key, txn, inc, status),
+            // A refused session refresh ends the call (RFC 4028 §10).
+            MethodClass::Other if status >= 300 && inc.head.cseq_method == rsip::Method::Update => {
+                self.refresh_failed(now, key)
+            }
             // The final response to our BYE ends the call.
             MethodClass::Other
                 if status >= 200 && self.calls.get(&key).is_some_and(Dialog::is_terminating) =>
@@ -215,6 +228,7 @@ impl Endpoint {
                         sdp: body(&inc.msg),
                     },
                 });
+                self.start_session(now, key, inc);
                 if let Some(bye) = answer.bye {
                     self.send_request(now, key, bye);
                 }
@@ -240,6 +254,12 @@ impl Endpoint {
             self.layer.send_ack(txn, ack, &mut self.out);
         }
         let r = Raw::of(&inc.msg);
+        if status == 422 {
+            if let Some(retry) = self.retry_with_interval(now, key, inc) {
+                self.arm_txn(retry);
+                return;
+            }
+        }
         if let Some(retry) = self.retry_with_auth(now, key, status, &r) {
             self.arm_txn(retry);
             return;
@@ -377,6 +397,7 @@ impl Endpoint {
                     }
                     rsip::Method::Invite => self.on_reinvite(now, key, from, inc),
                     rsip::Method::Bye => self.on_bye(now, key, from, inc),
+                    rsip::Method::Update => self.on_update(now, key, from, inc),
                     rsip::Method::Options => self.answer_stateless(
                         now,
                         from,
@@ -436,6 +457,13 @@ impl Endpoint {
             self.answer_stateless(now, from, inc, status.clamp(400, 699), &[]);
             return;
         }
+        if let Some(min_se) = self.too_brief(inc) {
+            // RFC 4028 §8.1: a session interval below our floor gets 422 with our Min-SE,
+            // in a transaction that absorbs the ACK.
+            let min_se = min_se.as_secs().to_string();
+            self.answer_in_new_txn(now, key, from, inc, 422, &[("Min-SE", &min_se)]);
+            return;
+        }
         if self.by_call_id.contains_key(inc.head.call_id.as_str()) {
             // Same Call-ID, new transaction, no To-tag: a merged request (§8.2.2.2).
             self.answer_stateless(now, from, inc, 482, &[]);
@@ -485,6 +513,28 @@ impl Endpoint {
         self.layer.respond(now, txn, 200, bytes, &mut self.out);
         self.arm_txn(txn);
         self.reinvites.insert(inc.head.call_id.clone(), txn);
+        self.session_refreshed(now, &inc.head.call_id);
+    }
+
+    /// An UPDATE in one of our dialogs: a session refresh (we change no media), answered 200
+    /// with its Session-Expires echoed (RFC 4028 §9).
+    fn on_update(&mut self, now: Instant, key: ServerKey, from: Peer, inc: &Incoming) {
+        let call = self.by_call_id.get(inc.head.call_id.as_str()).copied();
+        let from_tag = inc.head.from_tag.as_deref();
+        let ours = call
+            .and_then(|c| self.calls.get(&c))
+            .is_some_and(|d| d.accepts_bye(from_tag));
+        if !ours {
+            self.answer_stateless(now, from, inc, 481, &[]);
+            return;
+        }
+        let se = super::session::header(inc, "session-expires", "x").map(str::to_owned);
+        let extra: Vec<(&str, &str)> = se
+            .as_deref()
+            .map(|v| vec![("Session-Expires", v), ("Require", "timer")])
+            .unwrap_or_default();
+        self.answer_in_new_txn(now, key, from, inc, 200, &extra);
+        self.session_refreshed(now, &inc.head.call_id);
     }
 
     fn on_bye(&mut self, now: Instant, key: ServerKey, from: Peer, inc: &Incoming) {

@@ -35,12 +35,17 @@ use crate::guard::{Guard, GuardConfig, GuardStats, Verdict};
 use crate::ids::IdGen;
 use crate::msg;
 use crate::peer::{Peer, Transport};
+use crate::register::{RegState, Registration};
 use crate::resolve;
 use crate::txn::{
     ClientRequest, Layer, MethodClass, TimerConfig, TimerOutcome, Transmit, TxnId, TxnStats,
 };
 
 mod inbound;
+mod register;
+mod session;
+
+pub use register::RegKey;
 
 /// Names a call inside one endpoint. Not the attempt id: a slot, never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -69,6 +74,13 @@ pub struct EndpointConfig {
     pub default_credentials: Option<Credentials>,
     /// What a new INVITE from outside gets. Default [`InvitePolicy::Accept`].
     pub invites: InvitePolicy,
+    /// A session timer (RFC 4028) offered on our INVITEs: `Session-Expires` with this
+    /// interval and `Supported: timer`; the answer's interval and refresher then rule. Default
+    /// `None`: no timer offered (one a peer imposes in its 2xx is still kept).
+    pub session_expires: Option<Duration>,
+    /// The shortest session interval (RFC 4028 Min-SE) we accept on an incoming INVITE;
+    /// shorter ones get 422 with this. Default `None`: any interval accepted.
+    pub min_se: Option<Duration>,
     /// Per-source rate limits on what is answered statelessly (see [`crate::guard`] for the
     /// knobs' units, defaults and bounds). Default `None`: an endpoint facing only its own
     /// test network (the peer, the load tester) answers whatever it is sent; a node facing
@@ -103,6 +115,8 @@ impl EndpointConfig {
             default_credentials: None,
             invites: InvitePolicy::Accept,
             guard: None,
+            session_expires: None,
+            min_se: None,
         }
     }
 
@@ -168,6 +182,11 @@ pub enum Event {
         status: Option<u16>,
         retry_after: Option<Duration>,
     },
+    /// A registration's state changed (see [`crate::register`]).
+    Registration {
+        key: RegKey,
+        state: RegState,
+    },
     /// A peer answered 503 with Retry-After: no new requests to it until then.
     PeerBackoff {
         peer: SocketAddr,
@@ -204,6 +223,8 @@ pub struct EndpointStats {
 enum TimerRef {
     Txn(TxnId),
     Call(CallKey),
+    Reg(RegKey),
+    Session(CallKey),
 }
 
 /// The SIP endpoint core (both UAC and UAS).
@@ -228,6 +249,14 @@ pub struct Endpoint {
     /// Every identifier we write comes from here.
     ids: IdGen,
     guard: Option<Guard>,
+    next_registration: u64,
+    registrations: HashMap<RegKey, Registration>,
+    /// The last state reported per registration, so only changes become events.
+    reported: HashMap<RegKey, RegState>,
+    /// Each registration's outstanding REGISTER transaction.
+    register_txns: HashMap<RegKey, TxnId>,
+    /// Session timers of answered calls.
+    sessions: HashMap<CallKey, session::SessionTimer>,
 }
 
 impl Endpoint {
@@ -249,6 +278,11 @@ impl Endpoint {
             events: VecDeque::new(),
             stats: EndpointStats::default(),
             ids: IdGen::new(),
+            next_registration: 0,
+            registrations: HashMap::new(),
+            reported: HashMap::new(),
+            register_txns: HashMap::new(),
+            sessions: HashMap::new(),
         }
     }
 
@@ -344,6 +378,8 @@ impl Endpoint {
                     }
                 }
                 TimerRef::Call(key) => self.on_call_timer(now, key),
+                TimerRef::Reg(key) => self.on_registration_timer(now, key),
+                TimerRef::Session(key) => self.on_session_timer(now, key),
             }
         }
         self.flush();
@@ -428,10 +464,16 @@ impl Endpoint {
     pub fn dial_via(
         &mut self,
         now: Instant,
-        dial: Dial,
+        mut dial: Dial,
         transport: Transport,
     ) -> Result<CallKey, Error> {
         let now = self.clamp(now);
+        if let Some(se) = self.cfg.session_expires {
+            dial.extra_headers
+                .push(("Session-Expires".into(), se.as_secs().to_string()));
+            dial.extra_headers
+                .push(("Supported".into(), "timer".into()));
+        }
         if self.by_id.contains_key(&dial.id) {
             return Err(Error::Usage("this id already has a live dialog"));
         }
@@ -648,6 +690,7 @@ impl Endpoint {
             return;
         };
         self.by_call_id.remove(d.call_id());
+        self.sessions.remove(&key);
         if let Dialog::Uac(u) = &d {
             self.by_id.remove(&u.id());
         }
@@ -675,7 +718,11 @@ impl Endpoint {
         }
     }
 
-    fn on_txn_timer(&mut self, _now: Instant, owner: u64, txn: TxnId, outcome: TimerOutcome) {
+    fn on_txn_timer(&mut self, now: Instant, owner: u64, txn: TxnId, outcome: TimerOutcome) {
+        if register::is_registration(owner) {
+            self.on_register_timeout(now, owner, txn);
+            return;
+        }
         if owner >= PROBE_OWNER {
             self.events.push_back(Event::ProbeResult {
                 token: owner & !PROBE_OWNER,

@@ -170,6 +170,46 @@ impl Shell {
         })
     }
 
+    /// [`bind`](Self::bind) for a caller that cannot await (a constructor running inside a
+    /// tokio runtime, as an actix system's start-up does): UDP and a TCP listener, bound at
+    /// once. TLS listeners need [`bind`](Self::bind).
+    pub fn bind_now(cfg: ShellConfig) -> Result<Self, Error> {
+        if cfg.tls.is_some() {
+            return Err(Error::Usage("bind_now binds no TLS listener; use bind"));
+        }
+        let udp = match cfg.udp {
+            Some((addr, sock)) => Some(UdpTransport::bind(addr, sock)?),
+            None => None,
+        };
+        let tcp = match cfg.tcp {
+            Some(addr) => {
+                let l = std::net::TcpListener::bind(addr)?;
+                l.set_nonblocking(true)?;
+                Some(TcpListener::from_std(l)?)
+            }
+            None => None,
+        };
+        let connector = match &cfg.tls_client {
+            Some(client) => Some(TlsConnector::from(tls::client_config(client)?)),
+            None => None,
+        };
+        let (events_tx, events_rx) = mpsc::channel(cfg.streams.inbound_queue.max(1));
+        Ok(Self {
+            udp,
+            tcp,
+            tls: None,
+            connector,
+            server_names: HashMap::new(),
+            conns: HashMap::new(),
+            next_id: 0,
+            events_tx,
+            events_rx,
+            settings: cfg.streams,
+            stats: ShellStats::default(),
+            errors: VecDeque::new(),
+        })
+    }
+
     /// The addresses listened on: UDP, TCP, TLS.
     pub fn local_addrs(&self) -> (Option<SocketAddr>, Option<SocketAddr>, Option<SocketAddr>) {
         let udp = self.udp.as_ref().and_then(|u| u.local_addr().ok());
@@ -255,6 +295,15 @@ impl Shell {
         now: Instant,
         ready: Ready,
     ) -> Result<(), Error> {
+        self.feed(ep, now, ready)?;
+        self.flush(ep).await;
+        Ok(())
+    }
+
+    /// [`handle`](Self::handle) without the sending, for an owner that sends what the
+    /// endpoint queued itself (its own UDP socket beside this shell's streams, through
+    /// [`send_stream`](Self::send_stream)).
+    pub fn feed(&mut self, ep: &mut Endpoint, now: Instant, ready: Ready) -> Result<(), Error> {
         match ready {
             Ready::Udp => {
                 if let Some(u) = &mut self.udp {
@@ -272,7 +321,6 @@ impl Shell {
                 transport,
             } => self.accepted(stream, from, transport),
         }
-        self.flush(ep).await;
         Ok(())
     }
 
@@ -353,7 +401,9 @@ impl Shell {
         (self.next_id, rx)
     }
 
-    fn send_stream(&mut self, peer: Peer, payload: Vec<u8>) {
+    /// Queues one message for `peer` over TCP or TLS, on its connection, opening one if there
+    /// is none (what could not be queued is counted in [`ShellStats`]).
+    pub fn send_stream(&mut self, peer: Peer, payload: Vec<u8>) {
         let attempt = match self.conns.get(&peer) {
             Some(c) => c.queue.try_send(payload),
             None => Err(mpsc::error::TrySendError::Closed(payload)),

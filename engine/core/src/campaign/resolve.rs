@@ -98,6 +98,18 @@ impl CampaignSpec {
                 }
             });
         let amd = resolve_amd(&mut p, self.amd.as_ref());
+        if let Some(t) = &self.trunk {
+            if t.is_empty()
+                || !t
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                p.add(
+                    "trunk",
+                    format!("letters, digits, '-' and '_' only, got {t:?}"),
+                );
+            }
+        }
         if !p.0.is_empty() {
             return Err(p.0);
         }

@@ -125,6 +125,11 @@ impl Campaign {
     }
 
     /// The definition as given, before defaults.
+    /// The `[[trunk]]` named for this campaign's calls (the node checks it exists).
+    pub fn trunk(&self) -> Option<&str> {
+        self.spec.trunk.as_deref()
+    }
+
     pub fn spec(&self) -> &CampaignSpec {
         &self.spec
     }

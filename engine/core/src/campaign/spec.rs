@@ -85,6 +85,11 @@ pub struct CampaignSpec {
     /// node's MPPs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// The node's `[[trunk]]` its calls go through (its proxy, caller identity and
+    /// registration), whatever MPP takes them. Letters, digits, `-`, `_`. Default: the MPP's
+    /// own trunk, if it names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trunk: Option<String>,
     /// Answering-machine detection on live answers (`[amd]`). Default: off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amd: Option<AmdSpec>,

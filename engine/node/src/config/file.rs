@@ -23,6 +23,9 @@ pub struct NodeConfigFile {
     /// Media servers / gateways calls go through. At least one.
     #[serde(default, rename = "mpp")]
     pub mpps: Vec<MppSection>,
+    /// SIP trunks an `[[mpp]]` may send its calls through (see configs/README.md).
+    #[serde(default, rename = "trunk")]
+    pub trunks: Vec<super::TrunkSection>,
     #[serde(default)]
     pub storage: StorageSection,
     #[serde(default)]
@@ -366,6 +369,10 @@ pub struct MppSection {
     /// Missed probes before it is marked down (1..=100). Default 3.
     #[serde(default = "default_missed")]
     pub down_after_missed: u32,
+    /// The `[[trunk]]` its calls go through (its proxy, identity and registration). Default
+    /// none: INVITEs go straight to `address`.
+    #[serde(default)]
+    pub trunk: Option<String>,
 }
 
 fn default_capacity() -> u32 {

@@ -7,12 +7,14 @@ mod file_access;
 mod net;
 mod resolved;
 mod resolved_access;
+mod trunk;
 
 pub use file::*;
 pub use file_access::*;
 pub use net::{BadNet, IpNet};
 pub use resolved::*;
 pub use resolved_access::{default_phone_networks, HttpSettings, TlsFiles};
+pub use trunk::*;
 
 #[cfg(test)]
 mod tests;

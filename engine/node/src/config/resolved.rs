@@ -17,6 +17,8 @@ pub struct Mpp {
     pub capacity: u32,
     pub options_interval: Duration,
     pub down_after_missed: u32,
+    /// The trunk its calls go through.
+    pub trunk: Option<std::sync::Arc<super::Trunk>>,
 }
 
 /// The resolved node configuration.
@@ -36,6 +38,7 @@ pub struct NodeConfig {
     pub rtp_ports: (u16, u16),
     pub http_bind: SocketAddr,
     pub mpps: Vec<Mpp>,
+    pub trunks: Vec<std::sync::Arc<super::Trunk>>,
     pub max_batch_writes: usize,
     pub desktop: DesktopSettings,
     /// Agents the config lets log in (stored users with the agent role may too).
@@ -241,6 +244,7 @@ impl NodeConfigFile {
                 ));
             }
         }
+        let trunks = resolve_trunks(&self.trunks, &self.mpps, &mut problems);
         if !(1..=100_000).contains(&self.storage.max_batch_writes) {
             problems.push("storage.max_batch_writes: must be 1..=100000".to_owned());
         }
@@ -353,6 +357,9 @@ impl NodeConfigFile {
                 .mpps
                 .into_iter()
                 .map(|m| Mpp {
+                    trunk: m
+                        .trunk
+                        .and_then(|t| trunks.iter().find(|k| k.name == t).cloned()),
                     name: m.name,
                     address: m.address,
                     capacity: m.capacity,
@@ -360,9 +367,35 @@ impl NodeConfigFile {
                     down_after_missed: m.down_after_missed,
                 })
                 .collect(),
+            trunks,
             max_batch_writes: self.storage.max_batch_writes,
         })
     }
+}
+
+/// Resolves every `[[trunk]]` and checks the names `[[mpp]]`s give.
+fn resolve_trunks(
+    sections: &[super::TrunkSection],
+    mpps: &[MppSection],
+    problems: &mut Vec<String>,
+) -> Vec<std::sync::Arc<super::Trunk>> {
+    let mut trunks: Vec<std::sync::Arc<super::Trunk>> = Vec::new();
+    for (i, t) in sections.iter().enumerate() {
+        if sections[..i].iter().any(|o| o.name == t.name) {
+            problems.push(format!("trunk[{i}].name: {} is listed twice", t.name));
+        }
+        if let Some(t) = t.resolve(i, problems) {
+            trunks.push(std::sync::Arc::new(t));
+        }
+    }
+    for (i, m) in mpps.iter().enumerate() {
+        if let Some(name) = &m.trunk {
+            if !sections.iter().any(|t| &t.name == name) {
+                problems.push(format!("mpp[{i}].trunk: no [[trunk]] is named {name:?}"));
+            }
+        }
+    }
+    trunks
 }
 
 impl ClusterSection {

@@ -25,6 +25,14 @@ impl NodeHandle {
                 "not supported: calls go to the node's [[mpp]] media servers only; remove the key",
             ));
         }
+        if let Some(t) = &spec.trunk {
+            if self.parts.sip.trunks.find(t).is_none() {
+                problems.push(Problem::field(
+                    "trunk",
+                    format!("this node has no [[trunk]] named {t:?}"),
+                ));
+            }
+        }
         if let Some(name) = spec.abandon_message.take() {
             match prompt_path(self.parts.media_dir.as_deref(), &name) {
                 Ok(path) => spec.abandon_message = Some(path.display().to_string()),

@@ -7,6 +7,7 @@ mod campaigns;
 mod cluster;
 mod faults;
 mod status;
+mod trunks;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -59,6 +59,8 @@ pub struct NodeStatus {
     pub components: Vec<ComponentStatus>,
     pub zones: Vec<ZoneTakeovers>,
     pub mpps: Vec<MppStatus>,
+    /// Each `[[trunk]]` and where its registration stands.
+    pub trunks: Vec<crate::trunk::TrunkStatus>,
     pub load: LoadView,
     pub recovered_attempts: u64,
     /// Numbers on the do-not-call list this node applies (in a cluster, the shared list as
@@ -190,6 +192,7 @@ impl NodeHandle {
             do_not_call: p.rule_set.load().dnc_len(),
             invites_sent: c.invites.load(Ordering::Relaxed),
             sip_retransmissions: c.retransmissions.load(Ordering::Relaxed),
+            trunks: p.sip.trunks.status(),
             media: {
                 let m = p.rtp.totals();
                 MediaView {

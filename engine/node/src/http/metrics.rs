@@ -32,6 +32,7 @@ pub async fn metrics(node: web::Data<NodeHandle>) -> ApiResult {
     jobs(&mut out, &views);
     nuisance(&mut out, &views);
     zones(&mut out, &node.zone_counts());
+    out.push_str(&node.trunk_metrics());
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(out))

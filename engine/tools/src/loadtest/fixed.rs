@@ -30,6 +30,7 @@ pub(super) async fn run(cfg: LoadTestConfig) -> std::io::Result<LoadReport> {
     ep_cfg.timers = cfg.timers;
     ep_cfg.namespace = format!("load{}", std::process::id());
     ep_cfg.default_credentials = cfg.credentials.clone();
+    ep_cfg.session_expires = cfg.session_expires;
     let mut ep = Endpoint::new(ep_cfg);
     let mut media = if cfg.media {
         Some(MediaLegs::new(local.ip(), 20_000, 39_998)?)

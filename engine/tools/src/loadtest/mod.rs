@@ -43,6 +43,9 @@ pub struct LoadTestConfig {
     pub progress: bool,
     /// Digest credentials for 401/407 challenges from the target.
     pub credentials: Option<sip::auth::Credentials>,
+    /// A session timer offered on each INVITE (RFC 4028); the answer's interval and
+    /// refresher rule. Default none.
+    pub session_expires: Option<Duration>,
     /// After a read that found datagrams, wait this long before the next read instead of
     /// waking for each datagram: under load, one wake handles many. Adds at most this much
     /// to a measured setup time. Zero wakes for every datagram.
@@ -73,6 +76,7 @@ impl LoadTestConfig {
                 0,
             ),
             rate: 100.0,
+            session_expires: None,
             calls: 1000,
             concurrency: 10_000,
             hold: Duration::ZERO,

@@ -473,6 +473,7 @@ impl WorkloadSpec {
             caller_id: Some(SIMULATED_CALLER_ID.into()),
             abandon_message: Some("information-message.wav".into()),
             target: None,
+            trunk: None,
             amd: None,
             test_ranges: None,
         };

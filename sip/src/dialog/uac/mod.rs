@@ -384,6 +384,49 @@ impl Uac {
         Some(i.txn)
     }
 
+    /// Answers a 422 (RFC 4028 §7.4): the INVITE again with a Session-Expires of `min_se`
+    /// and a Min-SE, if that raises the interval we asked for (so this cannot loop) and we
+    /// still want the call. Returns the new INVITE's transaction.
+    pub fn retry_with_interval(
+        &mut self,
+        min_se: Duration,
+        local: Local<'_>,
+        gen: &mut IdGen,
+        start: impl FnOnce(Request) -> TxnId,
+    ) -> Option<TxnId> {
+        let State::Inviting(i) = &mut self.state else {
+            return None;
+        };
+        if !matches!(i.wish, Wish::Ringing { .. }) {
+            return None;
+        }
+        let secs = min_se.as_secs().to_string();
+        let asked = self
+            .call
+            .extra
+            .iter_mut()
+            .find(|(k, _)| k.eq_ignore_ascii_case("session-expires"))?;
+        if asked.1.trim().parse::<u64>().ok()? >= min_se.as_secs() {
+            return None;
+        }
+        asked.1 = secs.clone();
+        self.call
+            .extra
+            .retain(|(k, _)| !k.eq_ignore_ascii_case("min-se"));
+        self.call.extra.push(("Min-SE".into(), secs));
+        self.cseq += 1;
+        i.progress = Progress::Calling;
+        i.branch = gen.branch();
+        let bytes = requests::invite(&self.call, &self.ids, local, &i.branch, self.cseq, None);
+        i.txn = start(Request {
+            method: MethodClass::Invite,
+            branch: i.branch.clone(),
+            dest: self.call.target,
+            bytes,
+        });
+        Some(i.txn)
+    }
+
     /// Why the call ends on a non-2xx final: our own reason when it is the 487 our CANCEL
     /// asked for, the rejection otherwise.
     pub fn rejection(&self, status: u16, retry_after: Option<Duration>) -> EndReason {
@@ -410,6 +453,23 @@ impl Uac {
         let bye = requests::bye(&self.call, &self.ids, branch, self.cseq, &dialog, local);
         self.state = State::Terminating(dialog);
         Some(bye)
+    }
+
+    /// A session refresh (UPDATE) of an answered call; `None` otherwise.
+    pub fn refresh(
+        &mut self,
+        interval: Duration,
+        local: Local<'_>,
+        gen: &mut IdGen,
+    ) -> Option<Request> {
+        let State::Confirmed(dialog) = &self.state else {
+            return None;
+        };
+        self.cseq += 1;
+        let (branch, cseq) = (gen.branch(), self.cseq);
+        Some(requests::update(
+            &self.call, &self.ids, branch, cseq, dialog, local, interval,
+        ))
     }
 
     /// Whether a BYE with this From-tag ends the call: only an answered one, from its peer.

@@ -144,6 +144,46 @@ pub(super) fn ack_non_2xx(
     .to_bytes()
 }
 
+/// A session refresh (RFC 4028 §7.4): an UPDATE in `dialog`, naming us the refresher of
+/// a session of `interval`.
+pub(super) fn update(
+    call: &UacParams,
+    ids: &DialogIds,
+    branch: String,
+    cseq: u32,
+    dialog: &Established,
+    local: Local<'_>,
+    interval: std::time::Duration,
+) -> Request {
+    let expires = format!("{};refresher=uac", interval.as_secs());
+    let bytes = RequestSpec {
+        method: "UPDATE",
+        request_uri: dialog.remote_target.as_deref().unwrap_or(&call.request_uri),
+        local: local.addr,
+        transport: local.transport,
+        branch: &branch,
+        from_uri: &call.from_uri,
+        from_tag: &ids.from_tag,
+        to_uri: &call.to_uri,
+        to_tag: dialog.remote_tag.as_deref(),
+        call_id: &ids.call_id,
+        cseq,
+        cseq_method: None,
+        route: &dialog.route,
+        contact: true,
+        extra: &[("Session-Expires", &expires), ("Supported", "timer")],
+        body: None,
+        user_agent: local.user_agent,
+    }
+    .to_bytes();
+    Request {
+        method: MethodClass::Other,
+        branch,
+        dest: call.target,
+        bytes,
+    }
+}
+
 /// The BYE with `cseq` and `branch` in `dialog`, to its remote target through its route set.
 pub(super) fn bye(
     call: &UacParams,

@@ -34,6 +34,8 @@ impl AgentActor {
             from_uri: format!("sip:outdial@{}", self.deps.sip.local),
             sdp_offer: Some(offer),
             ring_timeout: NAIL_RING_TIMEOUT,
+            extra_headers: Vec::new(),
+            transport: None,
             call: ctx.address().recipient(),
         });
         if !sent {

@@ -324,17 +324,46 @@ impl Actor for CallActor {
             self.perform(effects, ctx);
             return;
         };
-        let target = slot.config.address;
         tracing::debug!(attempt = %self.entry.id(), phone = %outdial_core::domain::Redacted(&self.entry.contact().phone), mpp = %slot.config.name, "dialing");
         let offer = sip::sdp::offer(self.entry.id().0, 1, self.deps.rtp.ip(), port).into_bytes();
         let campaign = &self.job.campaign;
+        let phone = &self.entry.contact().phone;
+        // The campaign's trunk, else the MPP's (a campaign naming an unknown trunk was refused
+        // when it was created).
+        let trunk = campaign
+            .trunk()
+            .and_then(|name| self.deps.sip.trunks.find(name))
+            .or(slot.config.trunk.as_ref());
+        let (target, request_uri, from_uri, extra_headers, transport) = match trunk {
+            // Through a trunk: its next hop (the outbound proxy) and transport, its domain and
+            // identity.
+            Some(t) => (
+                t.next_hop,
+                t.request_uri(phone),
+                t.from(caller_number(campaign)),
+                t.invite_headers(),
+                Some(t.transport),
+            ),
+            None => {
+                let target = slot.config.address;
+                (
+                    target,
+                    format!("sip:{phone}@{target}"),
+                    caller_uri(campaign, self.deps.sip.local),
+                    Vec::new(),
+                    None,
+                )
+            }
+        };
         let sent = self.deps.sip.send(SipCommand::Dial {
             attempt: self.entry.id(),
             target,
-            request_uri: format!("sip:{}@{}", self.entry.contact().phone, target),
-            from_uri: caller_uri(campaign, self.deps.sip.local),
+            request_uri,
+            from_uri,
             sdp_offer: Some(offer),
             ring_timeout: campaign.ring_timeout(),
+            extra_headers,
+            transport,
             call: ctx.address().recipient(),
         });
         if !sent {
@@ -424,6 +453,14 @@ fn job_amd(job: &JobRuntime) -> Option<OnMachine> {
 }
 
 /// The From URI of a campaign's calls: its caller ID, or the node's own address.
+/// The campaign's caller id when it is a number (a trunk writes it in its own domain).
+fn caller_number(campaign: &outdial_core::campaign::Campaign) -> Option<&str> {
+    match campaign.caller_id() {
+        Some(outdial_core::campaign::CallerId::E164(n)) => Some(n.as_str()),
+        _ => None,
+    }
+}
+
 fn caller_uri(campaign: &outdial_core::campaign::Campaign, local: std::net::SocketAddr) -> String {
     match campaign.caller_id() {
         Some(outdial_core::campaign::CallerId::E164(n)) => format!("sip:{n}@{}", local.ip()),

@@ -96,6 +96,7 @@ async fn start_call() -> Fixture {
             capacity: 10,
             options_interval: Duration::from_secs(60),
             down_after_missed: 3,
+            trunk: None,
         }])),
         writer: Writer::new(commit, None),
         leases,

@@ -154,6 +154,7 @@ async fn fixture(contacts: u64, media: u32) -> Fixture {
             capacity: media,
             options_interval: Duration::from_secs(60),
             down_after_missed: 3,
+            trunk: None,
         }])),
         clock: Arc::clone(&clock),
         leases,
