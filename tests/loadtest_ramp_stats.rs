@@ -2,6 +2,7 @@
 //! exactly the columns SIPp's own `-trace_stat` writes (SIPp's UAC run in the same test), its
 //! target rate climbs as asked, and its last line counts every call. The control socket
 //! changes the rate of a live run and stops it: the calls in progress finish, exit status 0.
+//! With `--threads 2` the calls are spread over two sockets and reported as one run.
 
 mod support;
 
@@ -167,4 +168,32 @@ fn the_control_socket_changes_the_rate_and_stops_the_run() {
     let attempted = o.report["attempted"].as_u64().expect("attempted");
     assert!((1..100_000).contains(&attempted), "{o:?}");
     assert_eq!(o.report["answered"].as_u64(), Some(attempted), "{o:?}");
+}
+
+#[test]
+fn two_threads_share_the_calls_and_report_them_together() {
+    let port = free_udp_port();
+    let _uas = sipp_uas(None, port, &[]);
+    let target = format!("127.0.0.1:{port}");
+    let args = [
+        "--target",
+        &target,
+        "--rate",
+        "100",
+        "--calls",
+        "101",
+        "--threads",
+        "2",
+    ];
+    let o = loadtest_outcome(&args, Duration::from_secs(60));
+    assert_eq!(o.code, Some(0), "{o:?}");
+    assert_eq!(o.report["attempted"], 101, "{o:?}");
+    assert_eq!(o.report["answered"], 101, "{o:?}");
+    let buckets: u64 = o.report["response_time_repartition"]["1"]
+        .as_array()
+        .expect("buckets")
+        .iter()
+        .map(|b| b["count"].as_u64().expect("count"))
+        .sum();
+    assert_eq!(buckets, 101, "{o:?}");
 }

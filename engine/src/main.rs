@@ -8,6 +8,12 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use outdial_tools::{loadtest, peer};
 
+// mimalloc with `--features mimalloc` only: in the load tester it measured no better than
+// glibc's malloc (bench/README.md, issue 18).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod access;
 
 #[derive(Parser)]
@@ -231,6 +237,12 @@ enum Cmd {
         /// Seconds between two lines of --stats-csv (SIPp's -fd).
         #[arg(long, default_value_t = 60.0, requires = "stats_csv")]
         stats_interval: f64,
+        /// Spread the fixed call shape over this many sockets, one thread each, the rate and
+        /// the calls split evenly. Not with --scenario, --media, --control, --stats-csv or a
+        /// ramp, which follow one socket's calls; no progress screen while it runs.
+        #[arg(long, default_value_t = 1,
+              conflicts_with_all = ["scenario", "media", "control", "stats_csv", "rate_increase"])]
+        threads: usize,
     },
     /// Simulate a zone in virtual time: predictive pacing against its baselines.
     ///
@@ -499,7 +511,11 @@ async fn run(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Error>> {
             control,
             stats_csv,
             stats_interval,
+            threads,
         } => {
+            if !(1..=loadtest::MAX_THREADS).contains(&threads) {
+                return Err(format!("--threads must be 1 to {}", loadtest::MAX_THREADS).into());
+            }
             if !(rate > 0.0 && rate.is_finite()) {
                 return Err("--rate must be a positive number of calls per second".into());
             }
@@ -541,6 +557,7 @@ async fn run(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 (recv_timeout_ms > 0).then(|| Duration::from_millis(recv_timeout_ms));
             cfg.seed = seed;
             cfg.monitor = monitor;
+            cfg.threads = threads;
             cfg.rate = rate;
             cfg.calls = calls;
             cfg.concurrency = concurrency.max(1);

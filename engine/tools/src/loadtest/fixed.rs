@@ -218,13 +218,46 @@ impl Run {
     }
 }
 
+/// One socket's share of a run, with the samples a merge of several needs.
+pub(super) struct Part {
+    pub report: LoadReport,
+    pub setup: Samples,
+    pub setup_timing: Timing,
+    pub call_length: Timing,
+    /// First INVITE to last answer, seconds.
+    pub active_seconds: f64,
+}
+
+impl Part {
+    /// The report with its percentiles, repartitions and rate filled in.
+    pub fn into_report(mut self) -> LoadReport {
+        let mut r = self.report;
+        r.setup_ms = self.setup.percentiles();
+        r.response_time_repartition
+            .insert("1".into(), self.setup_timing.repartition());
+        r.call_length_repartition = self.call_length.repartition();
+        r.cps = if self.active_seconds > 0.0 {
+            r.answered as f64 / self.active_seconds
+        } else {
+            0.0
+        };
+        r
+    }
+}
+
 /// Runs the fixed-shape load test to completion. Must run inside a tokio runtime.
 pub(super) async fn run(cfg: LoadTestConfig) -> std::io::Result<LoadReport> {
+    run_part(cfg).await.map(Part::into_report)
+}
+
+/// Runs one socket's share of the fixed-shape load test. Must run inside a tokio runtime.
+pub(super) async fn run_part(cfg: LoadTestConfig) -> std::io::Result<Part> {
     let mut transport = UdpTransport::bind(cfg.bind, cfg.socket)?;
     let local = transport.local_addr()?;
     let mut ep_cfg = EndpointConfig::new(local);
     ep_cfg.timers = cfg.timers;
-    ep_cfg.namespace = format!("load{}", std::process::id());
+    // Call-IDs must differ between the sockets of one run (`--threads`).
+    ep_cfg.namespace = format!("load{}t{}", std::process::id(), cfg.thread);
     ep_cfg.default_credentials = cfg.credentials.clone();
     let media = if cfg.media {
         Some(MediaLegs::new(local.ip(), 20_000, 39_998)?)
@@ -302,31 +335,26 @@ async fn finish_report(
     start: Instant,
     end: Instant,
     cpu_start: f64,
-) -> std::io::Result<LoadReport> {
+) -> std::io::Result<Part> {
     let stats = run.ep.stats();
     let mut report = std::mem::take(&mut run.report);
     report.retransmissions = stats.txn.client_retransmissions + stats.txn.server_retransmissions;
     report.stray_responses = stats.stray_responses;
     report.dropped_junk = stats.dropped_junk;
-    report.setup_ms = run.setup.percentiles();
-    report
-        .response_time_repartition
-        .insert("1".into(), run.setup_timing.repartition());
-    report.call_length_repartition = run.call_length.repartition();
-    let active = run
-        .last_answer
-        .saturating_duration_since(start)
-        .as_secs_f64();
-    report.cps = if active > 0.0 {
-        report.answered as f64 / active
-    } else {
-        0.0
-    };
     report.wall_seconds = (end - start).as_secs_f64();
     report.cpu_seconds = process_cpu_seconds().unwrap_or(0.0) - cpu_start;
     report.media = match run.media {
         Some(m) => Some(m.summary().await),
         None => None,
     };
-    Ok(report)
+    Ok(Part {
+        report,
+        setup: run.setup,
+        setup_timing: run.setup_timing,
+        call_length: run.call_length,
+        active_seconds: run
+            .last_answer
+            .saturating_duration_since(start)
+            .as_secs_f64(),
+    })
 }

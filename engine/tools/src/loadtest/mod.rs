@@ -3,6 +3,7 @@
 //! ```text
 //!   mod       the configuration, the report and `run`, which picks one of:
 //!   fixed     the fixed call shape through the `sip` crate's endpoint
+//!   threads   the fixed shape over N sockets and threads (`--threads`)
 //!   scenario  SIPp XML scenarios (`--scenario`), one sans-IO interpreter per call
 //!   pace      when the next call is due: a changeable rate and SIPp's ramp
 //!   monitor   the live side both shapes share: ramp, control socket, stat file, screen
@@ -29,11 +30,13 @@ mod pace;
 pub mod scenario;
 mod screen;
 pub mod stat_file;
+mod threads;
 
 pub use control::{Command, CommandError};
 pub use monitor::{MonitorConfig, RampConfig};
 pub use scenario::Scenario;
 use stat_file::Bucket;
+pub use threads::MAX_THREADS;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -73,6 +76,10 @@ pub struct LoadTestConfig {
     pub seed: u64,
     /// The ramp, the control socket and the stat file.
     pub monitor: MonitorConfig,
+    /// Sockets (each with its thread) the fixed shape spreads its calls over.
+    pub threads: usize,
+    /// This share's index in a `--threads` run (0 otherwise).
+    pub thread: usize,
 }
 
 impl LoadTestConfig {
@@ -108,6 +115,8 @@ impl LoadTestConfig {
                 stats_interval: Duration::from_secs(60),
                 ..MonitorConfig::default()
             },
+            threads: 1,
+            thread: 0,
         }
     }
 }
@@ -214,6 +223,7 @@ impl LoadReport {
 pub async fn run(cfg: LoadTestConfig) -> std::io::Result<LoadReport> {
     match cfg.scenario.clone() {
         Some(scn) => scenario::shell::run(&cfg, scn).await,
+        None if cfg.threads > 1 => threads::run(cfg).await,
         None => fixed::run(cfg).await,
     }
 }

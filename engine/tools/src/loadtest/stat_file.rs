@@ -56,6 +56,19 @@ impl Timing {
         }
     }
 
+    /// Adds another run's timings with the same bounds (the sockets of a `--threads` run).
+    pub fn merge(&mut self, other: &Timing) {
+        if other.bounds_ms != self.bounds_ms {
+            return;
+        }
+        self.count += other.count;
+        self.sum_ms += other.sum_ms;
+        self.sum_sq_ms += other.sum_sq_ms;
+        for (a, b) in self.buckets.iter_mut().zip(&other.buckets) {
+            *a += b;
+        }
+    }
+
     fn mean_ms(count: u64, sum: f64) -> f64 {
         if count == 0 {
             0.0
