@@ -50,7 +50,10 @@ pub fn screen(f: &Frame<'_>) -> String {
         f.recent_rate
     );
     if let Some(a) = f.control {
-        let _ = writeln!(s, "control: udp {a} (rate N | rate +N | rate -N | stop | stats)");
+        let _ = writeln!(
+            s,
+            "control: udp {a} (rate N | rate +N | rate -N | stop | stats)"
+        );
     }
     let _ = writeln!(
         s,
