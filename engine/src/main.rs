@@ -8,6 +8,12 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use outdial_tools::{loadtest, peer};
 
+// mimalloc with `--features mimalloc` only: in the load tester it measured no better than
+// glibc's malloc (bench/README.md, issue 18).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod access;
 
 #[derive(Parser)]
@@ -143,6 +149,8 @@ enum Cmd {
         duration_s: Option<u64>,
     },
     /// Place calls at a rate against a SIP server and report rate, setup latency and failures.
+    ///
+    /// Exit status as SIPp's: 0 when every call succeeded, 1 when some failed.
     Loadtest {
         /// The SIP server, HOST:PORT.
         #[arg(long)]
@@ -213,6 +221,32 @@ enum Cmd {
         /// Seed of the scenario's random choices (lost, chance, RANDOM lines, distributions).
         #[arg(long, default_value_t = 1, requires = "scenario")]
         seed: u64,
+        /// Raise the rate by this many calls/s every --rate-interval (SIPp's -rate_increase).
+        #[arg(long, requires = "rate_interval")]
+        rate_increase: Option<f64>,
+        /// Seconds between two rate increases (SIPp's -rate_interval).
+        #[arg(long, requires = "rate_increase")]
+        rate_interval: Option<f64>,
+        /// Stop raising the rate here and keep it (SIPp's -rate_max).
+        #[arg(long, requires = "rate_increase")]
+        rate_max: Option<f64>,
+        /// Live control on this UDP address, one command per datagram: "rate N", "rate +N",
+        /// "rate -N", "stop", "stats". Loopback addresses only, and unauthenticated: any local
+        /// user can change the rate or stop the run.
+        #[arg(long)]
+        control: Option<SocketAddr>,
+        /// Write SIPp's statistics file (-trace_stat columns, ';'-separated) here.
+        #[arg(long)]
+        stats_csv: Option<PathBuf>,
+        /// Seconds between two lines of --stats-csv (SIPp's -fd).
+        #[arg(long, default_value_t = 60.0, requires = "stats_csv")]
+        stats_interval: f64,
+        /// Spread the fixed call shape over this many sockets, one thread each, the rate and
+        /// the calls split evenly. Not with --scenario, --media, --control, --stats-csv or a
+        /// ramp, which follow one socket's calls; no progress screen while it runs.
+        #[arg(long, default_value_t = 1,
+              conflicts_with_all = ["scenario", "media", "control", "stats_csv", "rate_increase"])]
+        threads: usize,
     },
     /// Simulate a zone in virtual time: predictive pacing against its baselines.
     ///
@@ -481,10 +515,26 @@ async fn run(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Error>> {
             service,
             recv_timeout_ms,
             seed,
+            rate_increase,
+            rate_interval,
+            rate_max,
+            control,
+            stats_csv,
+            stats_interval,
+            threads,
         } => {
+            if !(1..=loadtest::MAX_THREADS).contains(&threads) {
+                return Err(format!("--threads must be 1 to {}", loadtest::MAX_THREADS).into());
+            }
             if !(rate > 0.0 && rate.is_finite()) {
                 return Err("--rate must be a positive number of calls per second".into());
             }
+            let monitor = monitor_config(
+                (rate_increase, rate_interval, rate_max),
+                control,
+                stats_csv,
+                stats_interval,
+            )?;
             if t1_ms == 0 {
                 return Err("--t1-ms must be at least 1".into());
             }
@@ -506,7 +556,6 @@ async fn run(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 .next()
                 .ok_or_else(|| format!("--target {target} resolves to no address"))?;
             let mut cfg = loadtest::LoadTestConfig::new(target);
-            let scenario_mode = compiled.is_some();
             cfg.scenario = compiled;
             cfg.service = service;
             cfg.remote_host = Some(
@@ -517,6 +566,8 @@ async fn run(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Error>> {
             cfg.recv_timeout =
                 (recv_timeout_ms > 0).then(|| Duration::from_millis(recv_timeout_ms));
             cfg.seed = seed;
+            cfg.monitor = monitor;
+            cfg.threads = threads;
             cfg.rate = rate;
             cfg.calls = calls;
             cfg.concurrency = concurrency.max(1);
@@ -546,11 +597,11 @@ async fn run(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Error>> {
             } else {
                 print!("{}", report.render());
             }
-            let some_failed = report.scenario.as_ref().is_some_and(|s| s.failed_calls > 0);
-            Ok(if scenario_mode && some_failed {
-                ExitCode::from(1)
-            } else {
+            // SIPp's exit status: 0 when every call succeeded, 1 when some failed.
+            Ok(if report.all_successful() {
                 ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
             })
         }
         Cmd::User { cmd, api } => {
@@ -626,6 +677,49 @@ async fn run(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Error>> {
             })
         }
     }
+}
+
+/// Checks the ramp, control and statistics flags and gathers them.
+fn monitor_config(
+    (increase, interval_s, max): (Option<f64>, Option<f64>, Option<f64>),
+    control: Option<SocketAddr>,
+    stats_csv: Option<PathBuf>,
+    stats_interval_s: f64,
+) -> Result<loadtest::MonitorConfig, Box<dyn std::error::Error>> {
+    let seconds = |flag: &str, s: f64| {
+        if s.is_finite() && (0.001..=86_400.0).contains(&s) {
+            Ok(Duration::from_secs_f64(s))
+        } else {
+            Err(format!("{flag} must be between 0.001 and 86400 seconds"))
+        }
+    };
+    let ramp = match (increase, interval_s) {
+        (Some(increase), Some(i)) => {
+            if !increase.is_finite() || max.is_some_and(|m| !(m > 0.0 && m.is_finite())) {
+                return Err(
+                    "--rate-increase and --rate-max must be finite, --rate-max positive".into(),
+                );
+            }
+            Some(loadtest::RampConfig {
+                increase,
+                interval: seconds("--rate-interval", i)?,
+                max,
+            })
+        }
+        _ => None,
+    };
+    if let Some(a) = control.filter(|a| !a.ip().is_loopback()) {
+        return Err(format!(
+            "--control {a}: the control socket is unauthenticated; bind it to a loopback address"
+        )
+        .into());
+    }
+    Ok(loadtest::MonitorConfig {
+        ramp,
+        control,
+        stats_csv,
+        stats_interval: seconds("--stats-interval", stats_interval_s)?,
+    })
 }
 
 /// Reads the injection files, then compiles the scenario against them.

@@ -252,7 +252,8 @@ pub fn outdial_peer(profile: Option<&str>, record: Option<&std::path::Path>) -> 
     (p, addr)
 }
 
-/// Runs `outdial loadtest ... --json` to completion and parses its report.
+/// Runs `outdial loadtest ... --json` to completion and parses its report; the exit status
+/// must be SIPp's for that report.
 pub fn loadtest(args: &[&str]) -> serde_json::Value {
     let out = Command::new(env!("CARGO_BIN_EXE_outdial"))
         .arg("loadtest")
@@ -261,18 +262,28 @@ pub fn loadtest(args: &[&str]) -> serde_json::Value {
         .stdin(Stdio::null())
         .output()
         .expect("run outdial loadtest");
+    // SIPp's exit status: 0 when every call succeeded, 1 when some failed.
     assert!(
-        out.status.success(),
+        matches!(out.status.code(), Some(0 | 1)),
         "outdial loadtest failed: {}\n{}",
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "loadtest printed no JSON ({e}): {}",
             String::from_utf8_lossy(&out.stdout)
         )
-    })
+    });
+    let some_failed = report["failed"]
+        .as_object()
+        .is_some_and(|f| f.values().any(|n| n.as_u64() != Some(0)));
+    assert_eq!(
+        out.status.code(),
+        Some(i32::from(some_failed)),
+        "exit status 1 exactly when a call failed: {report}"
+    );
+    report
 }
 
 /// A failure count from the report's `failed` object.

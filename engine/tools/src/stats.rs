@@ -21,6 +21,11 @@ impl Samples {
             .push(u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
     }
 
+    /// Adds another run's samples (the sockets of a `--threads` run).
+    pub fn merge(&mut self, other: Samples) {
+        self.micros.extend(other.micros);
+    }
+
     pub fn len(&self) -> usize {
         self.micros.len()
     }

@@ -1,9 +1,15 @@
 //! `outdial loadtest`: places N calls at a rate against a SIP server and reports what happened.
 //!
 //! ```text
-//!   mod      the configuration, the report and `run`, which picks one of:
-//!   fixed    the fixed call shape through the `sip` crate's endpoint
-//!   scenario SIPp XML scenarios (`--scenario`), one sans-IO interpreter per call
+//!   mod       the configuration, the report and `run`, which picks one of:
+//!   fixed     the fixed call shape through the `sip` crate's endpoint
+//!   threads   the fixed shape over N sockets and threads (`--threads`)
+//!   scenario  SIPp XML scenarios (`--scenario`), one sans-IO interpreter per call
+//!   pace      when the next call is due: a changeable rate and SIPp's ramp
+//!   monitor   the live side both shapes share: ramp, control socket, stat file, screen
+//!   control   the control socket's commands (loopback, unauthenticated)
+//!   stat_file response times, repartition buckets and SIPp's `-trace_stat` file
+//!   screen    the live terminal screen and the progress line
 //! ```
 
 use std::collections::BTreeMap;
@@ -17,10 +23,20 @@ use sip::TimerConfig;
 
 use crate::stats::Percentiles;
 
+mod control;
 mod fixed;
+mod monitor;
+mod pace;
 pub mod scenario;
+mod screen;
+pub mod stat_file;
+mod threads;
 
+pub use control::{Command, CommandError};
+pub use monitor::{MonitorConfig, RampConfig};
 pub use scenario::Scenario;
+use stat_file::Bucket;
+pub use threads::MAX_THREADS;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -61,6 +77,12 @@ pub struct LoadTestConfig {
     pub recv_timeout: Option<Duration>,
     /// Seeds the scenario's random choices (`lost`, `chance`, RANDOM lines, distributions).
     pub seed: u64,
+    /// The ramp, the control socket and the stat file.
+    pub monitor: MonitorConfig,
+    /// Sockets (each with its thread) the fixed shape spreads its calls over.
+    pub threads: usize,
+    /// This share's index in a `--threads` run (0 otherwise).
+    pub thread: usize,
 }
 
 impl LoadTestConfig {
@@ -93,6 +115,12 @@ impl LoadTestConfig {
             remote_host: None,
             recv_timeout: None,
             seed: 1,
+            monitor: MonitorConfig {
+                stats_interval: Duration::from_secs(60),
+                ..MonitorConfig::default()
+            },
+            threads: 1,
+            thread: 0,
         }
     }
 }
@@ -120,6 +148,11 @@ pub struct LoadReport {
     pub stray_responses: u64,
     pub dropped_junk: u64,
     pub media: Option<crate::media_legs::MediaSummary>,
+    /// Response times in SIPp's repartition buckets (ms), by `rtd` name; "1" is the fixed
+    /// shape's INVITE → 2xx.
+    pub response_time_repartition: BTreeMap<String, Vec<Bucket>>,
+    /// Call lengths (first message to end) in SIPp's buckets (ms).
+    pub call_length_repartition: Vec<Bucket>,
     /// With `--scenario`: SIPp's successful/failed calls and per-message counts.
     #[serde(flatten)]
     pub scenario: Option<scenario::ScenarioReport>,
@@ -128,6 +161,14 @@ pub struct LoadReport {
 impl LoadReport {
     pub fn failed_total(&self) -> u64 {
         self.failed.values().sum()
+    }
+
+    /// SIPp's exit status 0: no call failed (with a scenario, SIPp's failed-call counter).
+    pub fn all_successful(&self) -> bool {
+        match &self.scenario {
+            Some(s) => s.failed_calls == 0,
+            None => self.failed_total() == 0,
+        }
     }
 
     /// The human-readable summary printed without `--json`.
@@ -186,6 +227,7 @@ impl LoadReport {
 pub async fn run(cfg: LoadTestConfig) -> std::io::Result<LoadReport> {
     match cfg.scenario.clone() {
         Some(scn) => scenario::shell::run(&cfg, scn).await,
+        None if cfg.threads > 1 => threads::run(cfg).await,
         None => fixed::run(cfg).await,
     }
 }

@@ -476,7 +476,8 @@ impl Call {
         }
         if let Some(r) = step.rtd {
             if !self.rtd_done[r] {
-                cx.tally.rtd[r].record(now.saturating_duration_since(self.rtd_start[r]));
+                cx.tally
+                    .record_rtd(r, now.saturating_duration_since(self.rtd_start[r]));
                 if !step.repeat_rtd {
                     self.rtd_done[r] = true;
                 }

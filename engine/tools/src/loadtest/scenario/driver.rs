@@ -11,12 +11,14 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::call::{Call, Cx, Event};
 use super::msg::Received;
 use super::report::{ScenarioReport, Tally};
 use super::{Env, Scenario};
+use crate::loadtest::pace::Pace;
+use crate::loadtest::stat_file::Counters;
 
 /// A datagram to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,8 +50,7 @@ pub struct Driver {
     scn: Arc<Scenario>,
     env: Env,
     plan: Plan,
-    interval: Duration,
-    start: Instant,
+    pace: Pace,
     last_now: Instant,
     launched: u64,
     slots: Vec<Slot>,
@@ -70,11 +71,10 @@ impl Driver {
     pub fn new(scn: Arc<Scenario>, env: Env, plan: Plan, now: Instant) -> Self {
         let tally = Tally::new(&scn);
         Self {
-            interval: Duration::from_secs_f64(1.0 / plan.rate.clamp(0.001, 1e9)),
+            pace: Pace::new(plan.rate, now),
             scn,
             env,
             plan,
-            start: now,
             last_now: now,
             launched: 0,
             slots: Vec::new(),
@@ -123,7 +123,23 @@ impl Driver {
     fn next_launch(&self) -> Option<Instant> {
         let room = (self.by_call_id.len() as u64) < self.plan.concurrency;
         (!self.stopped && self.launched < self.plan.calls && room)
-            .then(|| self.start + self.interval.mul_f64(self.launched as f64))
+            .then(|| self.pace.due(self.launched))
+    }
+
+    /// The rate calls are launched at now.
+    pub fn rate(&self) -> f64 {
+        self.pace.rate()
+    }
+
+    /// Launches at `rate` from `now` on (the ramp, the control socket).
+    pub fn set_rate(&mut self, now: Instant, rate: f64) {
+        let now = self.clamp(now);
+        self.pace.set_rate(now, self.launched, rate);
+    }
+
+    /// Launches no more calls; those in progress play to their end.
+    pub fn stop(&mut self) {
+        self.stopped = true;
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
@@ -249,6 +265,8 @@ impl Driver {
             self.slots[slot].armed = None;
             self.by_call_id.remove(&call.call_id);
             self.free.push(slot);
+            let length = self.last_now.saturating_duration_since(call.started);
+            self.tally.call_length.record(length);
             let until = self.last_now + self.env.dead_call_wait;
             self.dead.insert(call.call_id.clone(), until);
             self.dead_order.push_back((until, call.call_id));
@@ -271,12 +289,55 @@ impl Driver {
     pub(crate) fn tally(&mut self) -> &mut Tally {
         &mut self.tally
     }
+
+    /// Response-time repartition by `rtd` name, for the JSON report.
+    pub fn repartition(
+        &self,
+    ) -> std::collections::BTreeMap<String, Vec<crate::loadtest::stat_file::Bucket>> {
+        self.tally.repartition(&self.scn)
+    }
+
+    /// A snapshot for the stat file, the screen and the control socket.
+    pub fn counters(&self) -> Counters {
+        let t = &self.tally;
+        Counters {
+            target_rate: self.pace.rate(),
+            created: self.launched,
+            current: self.by_call_id.len() as u64,
+            successful: t.successful,
+            failed: t.failed.clone(),
+            retransmissions: t.retransmissions,
+            out_of_call: t.stray,
+            dead_call: t.dead_call_messages,
+            warnings: 0,
+            response_times: t.response_times(&self.scn),
+            call_length: t.call_length.clone(),
+        }
+    }
+
+    /// Each scenario message with its count (sent or received), as SIPp's screen lists them.
+    pub fn messages(&self) -> Vec<(String, u64)> {
+        self.tally
+            .messages
+            .iter()
+            .filter(|m| matches!(m.element, "send" | "recv"))
+            .map(|m| {
+                let n = if m.element == "send" {
+                    m.sent
+                } else {
+                    m.received
+                };
+                (format!("{:>3} {} {}", m.index, m.element, m.message), n)
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::path::Path;
+    use std::time::Duration;
 
     const INVITE: &str = "<send retrans=\"500\"><![CDATA[
       INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
@@ -498,6 +559,24 @@ mod tests {
         d.handle_datagram(t0 + ms(3), from(), &answer(&inv[0], "200 OK"));
         let out = sent(&mut d);
         assert!(out[0].contains(" SIP/2.0\r\nCall-ID: "), "{}", out[0]);
+    }
+
+    #[test]
+    fn a_rate_change_and_a_stop_take_effect_at_once() {
+        let body = "<send><![CDATA[\nOPTIONS sip:a SIP/2.0\nCall-ID: [call_id]\n]]></send>";
+        let (mut d, t0) = driver(body, 100);
+        d.handle_timeout(t0 + ms(250));
+        assert_eq!(d.launched(), 3, "at 10/s: 0, 100 and 200 ms");
+        d.set_rate(t0 + ms(250), 100.0);
+        assert_eq!(d.poll_timeout(), Some(t0 + ms(260)));
+        d.handle_timeout(t0 + ms(300));
+        assert_eq!(d.launched(), 8);
+        d.stop();
+        d.handle_timeout(t0 + ms(1000));
+        assert_eq!((d.launched(), d.is_done()), (8, true));
+        let c = d.counters();
+        assert_eq!((c.created, c.successful, c.target_rate), (8, 8, 100.0));
+        assert_eq!(d.messages(), vec![("  0 send OPTIONS".to_owned(), 8)]);
     }
 
     #[test]

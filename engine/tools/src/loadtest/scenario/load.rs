@@ -16,6 +16,7 @@ use super::vars::VarId;
 use super::{
     Defaults, Expect, Optional, Outgoing, Pause, PauseLen, Recv, Scenario, Send, Step, StepKind,
 };
+use crate::loadtest::stat_file::{CALL_LENGTH_BOUNDS_MS, RTD_BOUNDS_MS};
 
 /// Names met while loading: variables, rtds, counters, injection files.
 pub(super) struct Loader {
@@ -122,6 +123,8 @@ fn compile(text: &str, loader: &mut Loader, path: &Path) -> Result<Scenario, Ref
     let mut labels: HashMap<String, usize> = HashMap::new();
     let mut methods: Vec<Box<str>> = Vec::new();
     let mut last_optional: Option<u32> = None;
+    let mut rtd_bounds_ms = RTD_BOUNDS_MS.to_vec();
+    let mut call_length_bounds_ms = CALL_LENGTH_BOUNDS_MS.to_vec();
     let mut timewait_seen = false;
     for node in root.node.children().filter(Node::is_element) {
         let el = El::new(&doc, node);
@@ -134,10 +137,20 @@ fn compile(text: &str, loader: &mut Loader, path: &Path) -> Result<Scenario, Ref
                 }
                 continue;
             }
-            "ResponseTimeRepartition" | "CallLengthRepartition" | "Reference" => {
-                // Shapes of SIPp's screen tables and an unused-variable lint: they change no
-                // message; the report gives percentiles instead of these buckets.
-                el.only(&["value", "variables"], false)?;
+            "ResponseTimeRepartition" | "CallLengthRepartition" => {
+                // The buckets of the report's repartition tables and the stat file's columns.
+                el.only(&["value"], false)?;
+                let bounds = repartition(&el)?;
+                if el.name == "CallLengthRepartition" {
+                    call_length_bounds_ms = bounds;
+                } else {
+                    rtd_bounds_ms = bounds;
+                }
+                continue;
+            }
+            "Reference" => {
+                // An unused-variable lint of SIPp's: it changes no message.
+                el.only(&["variables"], false)?;
                 continue;
             }
             "sendCmd" | "recvCmd" => {
@@ -223,7 +236,24 @@ fn compile(text: &str, loader: &mut Loader, path: &Path) -> Result<Scenario, Ref
         files: std::mem::take(&mut loader.files),
         defaults,
         unexpected,
+        rtd_bounds_ms,
+        call_length_bounds_ms,
     })
+}
+
+/// A repartition's `value`: increasing bounds in ms, separated by commas (SIPp's form).
+fn repartition(el: &El<'_, '_>) -> Result<Vec<u64>, Refusal> {
+    let text = el.need("value")?;
+    let expected = "increasing whole milliseconds separated by commas";
+    let bounds = text
+        .split(',')
+        .map(|b| b.trim().parse::<u64>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| el.bad("value", text, expected))?;
+    if bounds.len() > 64 || bounds.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(el.bad("value", text, expected));
+    }
+    Ok(bounds)
 }
 
 const PAUSE_ATTRS: &[&str] = &[
@@ -567,6 +597,20 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn repartitions_set_the_buckets_or_are_refused() {
+        let body = |inner: &str| {
+            format!("<scenario>\n<send><![CDATA[\nOPTIONS sip:a SIP/2.0\n]]></send>\n{inner}\n</scenario>")
+        };
+        let s = parse(&body("<ResponseTimeRepartition value=\"5, 50,500\"/>")).expect("loads");
+        assert_eq!(s.rtd_bounds_ms, vec![5, 50, 500]);
+        assert_eq!(s.call_length_bounds_ms, CALL_LENGTH_BOUNDS_MS.to_vec());
+        for bad in ["10, 5", "a,b", ""] {
+            let (line, msg) = refused(&body(&format!("<CallLengthRepartition value=\"{bad}\"/>")));
+            assert_eq!(line, 5, "{msg}");
+        }
     }
 
     #[test]

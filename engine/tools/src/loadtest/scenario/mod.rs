@@ -20,8 +20,8 @@
 //!
 //! Accepted and without effect, since they only shape SIPp's screen or its media handling:
 //! the attributes `crlf`, `hide`, `display`, `hiderest`, `ignoresdp` and `sanity_check`, and
-//! the elements `<ResponseTimeRepartition>`, `<CallLengthRepartition>` and `<Reference>` (the
-//! report gives `rtd` percentiles rather than repartition buckets).
+//! the element `<Reference>`. `<ResponseTimeRepartition>` and `<CallLengthRepartition>` set
+//! the buckets of the report's repartition tables and of the stat file.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -68,6 +68,10 @@ pub struct Scenario {
     /// `_unexp.main`: where an unexpected message jumps, with the variable keeping the return
     /// index (`_unexp.retaddr`).
     pub(crate) unexpected: Option<(usize, Option<VarId>)>,
+    /// `<ResponseTimeRepartition>` and `<CallLengthRepartition>` bounds, ms (SIPp's
+    /// defaults when the file has none).
+    pub(crate) rtd_bounds_ms: Vec<u64>,
+    pub(crate) call_length_bounds_ms: Vec<u64>,
 }
 
 /// SIPp's default messages, sent when a call is aborted (`-default_behaviors`).

@@ -2,11 +2,12 @@
 //! (sent, received, retransmissions, timeouts, unexpected, lost), response times and counters.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use super::{Scenario, StepKind};
+use crate::loadtest::stat_file::{Bucket, Timing};
 use crate::stats::{Percentiles, Samples};
 
 /// One scenario message's counters, as SIPp's screen shows them per line.
@@ -55,6 +56,10 @@ pub struct ScenarioReport {
 pub(crate) struct Tally {
     pub messages: Vec<MessageCounts>,
     pub rtd: Vec<Samples>,
+    /// The same response times in repartition buckets, for the screen and the stat file.
+    pub rtd_timing: Vec<Timing>,
+    /// First message to end, for each ended call.
+    pub call_length: Timing,
     pub counters: Vec<u64>,
     pub retransmissions: u64,
     pub setup: Samples,
@@ -111,6 +116,8 @@ impl Tally {
         Self {
             messages,
             rtd: vec![Samples::default(); scn.rtd_names.len()],
+            rtd_timing: vec![Timing::new(&scn.rtd_bounds_ms); scn.rtd_names.len()],
+            call_length: Timing::new(&scn.call_length_bounds_ms),
             counters: vec![0; scn.counter_names.len()],
             retransmissions: 0,
             setup: Samples::default(),
@@ -125,6 +132,33 @@ impl Tally {
             stray: 0,
             junk: 0,
         }
+    }
+
+    pub fn record_rtd(&mut self, rtd: usize, d: Duration) {
+        if let Some(s) = self.rtd.get_mut(rtd) {
+            s.record(d);
+        }
+        if let Some(t) = self.rtd_timing.get_mut(rtd) {
+            t.record(d);
+        }
+    }
+
+    /// Response times by name, for the stat file and the screen.
+    pub fn response_times(&self, scn: &Scenario) -> Vec<(String, Timing)> {
+        scn.rtd_names
+            .iter()
+            .zip(&self.rtd_timing)
+            .map(|(n, t)| (n.to_string(), t.clone()))
+            .collect()
+    }
+
+    /// Response-time repartition by name, for the JSON report.
+    pub fn repartition(&self, scn: &Scenario) -> std::collections::BTreeMap<String, Vec<Bucket>> {
+        scn.rtd_names
+            .iter()
+            .zip(&self.rtd_timing)
+            .map(|(n, t)| (n.to_string(), t.repartition()))
+            .collect()
     }
 
     pub fn fail(&mut self, reason: String) {

@@ -4,16 +4,17 @@
 //! The `sip` crate's transport pumps datagrams into its own endpoint only, so the scenario
 //! path binds its socket here, the same way (socket2 for the buffer sizes, then tokio).
 
-use std::io::{self, Write};
+use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
 
 use super::driver::{Driver, Plan};
 use super::{Env, Scenario};
+use crate::loadtest::monitor::{Monitor, Order};
 use crate::loadtest::{LoadReport, LoadTestConfig};
 use outdial_core::clock;
 use outdial_node::cpu::process_cpu_seconds;
@@ -72,10 +73,18 @@ pub(crate) async fn run(cfg: &LoadTestConfig, scn: Arc<Scenario>) -> io::Result<
     };
     let cpu_start = process_cpu_seconds().unwrap_or(0.0);
     let start = clock::now();
+    let mut monitor = Monitor::new(
+        &cfg.monitor,
+        cfg.rate,
+        cfg.calls,
+        cfg.progress,
+        start,
+        env.unix_start.as_micros() as u64,
+    )?;
     let mut driver = Driver::new(scn, env, plan, start);
     let mut buf = vec![0u8; 65_535];
     let mut sink = [0u8; 2048];
-    let mut next_progress = start + Duration::from_secs(1);
+    let mut orders = Vec::new();
     let mut last_read = start;
     let mut send_errors = 0u64;
     loop {
@@ -93,18 +102,14 @@ pub(crate) async fn run(cfg: &LoadTestConfig, scn: Arc<Scenario>) -> io::Result<
                 tracing::info!(target: "outdial::scenario", "{text}");
             }
         }
-        if cfg.progress && now >= next_progress {
-            next_progress = now + Duration::from_secs(1);
-            eprint!(
-                "\r[{:>6.1}s] started {}/{}  successful {}  failed {}  live {}   ",
-                (now - start).as_secs_f64(),
-                driver.launched(),
-                cfg.calls,
-                driver.successful(),
-                driver.failed(),
-                driver.live(),
-            );
-            let _ = io::stderr().flush();
+        if now >= monitor.poll_timeout() {
+            monitor.tick(now, &driver.counters(), &driver.messages(), &mut orders)?;
+            for o in orders.drain(..) {
+                match o {
+                    Order::SetRate(r) => driver.set_rate(now, r),
+                    Order::Stop => driver.stop(),
+                }
+            }
         }
         if driver.is_done() {
             break;
@@ -113,7 +118,8 @@ pub(crate) async fn run(cfg: &LoadTestConfig, scn: Arc<Scenario>) -> io::Result<
             .poll_timeout()
             .map_or(now + Duration::from_millis(100), |t| {
                 t.min(now + Duration::from_millis(100))
-            });
+            })
+            .min(monitor.poll_timeout());
         if wake > now {
             if cfg.coalesce > Duration::ZERO && now < last_read + cfg.coalesce {
                 tokio::time::sleep_until(wake.min(last_read + cfg.coalesce).into()).await;
@@ -125,27 +131,45 @@ pub(crate) async fn run(cfg: &LoadTestConfig, scn: Arc<Scenario>) -> io::Result<
             }
         }
         let t = clock::now();
-        let mut n = 0;
-        while n < 1024 {
-            match socket.try_recv_from(&mut buf) {
-                Ok((len, from)) => {
-                    n += 1;
-                    driver.handle_datagram(t, from, &buf[..len]);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        if n > 0 {
+        if receive(&socket, &mut driver, &mut buf, t)? > 0 {
             last_read = t;
         }
         while media.recv_from(&mut sink).is_ok() {}
     }
-    if cfg.progress {
-        eprintln!();
-    }
     let end = clock::now();
+    monitor.finish(end, &driver.counters(), &driver.messages())?;
+    report_of(driver, start, end, cpu_start, send_errors)
+}
+
+/// Reads up to 1024 waiting datagrams into the driver; how many were read.
+fn receive(
+    socket: &UdpSocket,
+    driver: &mut Driver,
+    buf: &mut [u8],
+    t: Instant,
+) -> io::Result<usize> {
+    let mut n = 0;
+    while n < 1024 {
+        match socket.try_recv_from(buf) {
+            Ok((len, from)) => {
+                n += 1;
+                driver.handle_datagram(t, from, &buf[..len]);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+fn report_of(
+    mut driver: Driver,
+    start: Instant,
+    end: Instant,
+    cpu_start: f64,
+    send_errors: u64,
+) -> io::Result<LoadReport> {
     let mut scenario = driver.report();
     scenario.send_errors = send_errors;
     let mut report = LoadReport {
@@ -161,6 +185,7 @@ pub(crate) async fn run(cfg: &LoadTestConfig, scn: Arc<Scenario>) -> io::Result<
     report.remote_hangups = tally.remote_hangups;
     report.stray_responses = tally.stray;
     report.dropped_junk = tally.junk;
+    report.call_length_repartition = tally.call_length.repartition();
     let active = tally
         .last_answer
         .map_or(0.0, |t| t.saturating_duration_since(start).as_secs_f64());
@@ -171,6 +196,7 @@ pub(crate) async fn run(cfg: &LoadTestConfig, scn: Arc<Scenario>) -> io::Result<
     };
     report.wall_seconds = (end - start).as_secs_f64();
     report.cpu_seconds = process_cpu_seconds().unwrap_or(0.0) - cpu_start;
+    report.response_time_repartition = driver.repartition();
     report.scenario = Some(scenario);
     Ok(report)
 }
