@@ -7,6 +7,7 @@ mod campaigns;
 mod cluster;
 mod faults;
 mod status;
+mod wallboard;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,6 +20,7 @@ pub use agents::{parse_phone, AgentLogin, LoginError};
 pub use campaigns::prompt_path;
 pub use faults::Injected;
 pub use status::{ComponentStatus, JobReport, MppStatus, NodeStatus, ZoneTakeovers};
+pub use wallboard::{JobLive, ZoneLive};
 
 use crate::actors::agent::AgentDeps;
 use crate::actors::call::CallRegistry;

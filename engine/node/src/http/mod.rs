@@ -1,4 +1,4 @@
-//! The node's HTTP face: the JSON API and the agents' desktop WebSocket, every route behind
+//! The node's HTTP face: the JSON API, the agents' desktop WebSocket and the browser pages, every route behind
 //! the gate its entry in the route table asks for.
 //!
 //! ```text
@@ -8,6 +8,7 @@
 //!   api, access_api, metrics   the handlers
 //!   upload     CSV bodies streamed into the importer
 //!   desktop_ws, ws_guard       the desktop WebSocket and its frame-size guard
+//!   web        the browser pages (wall-board, agent desktop) and the wall-board's feed
 //! ```
 
 mod access_api;
@@ -19,6 +20,7 @@ mod metrics;
 pub mod routes;
 pub mod server;
 mod upload;
+pub mod web;
 pub mod ws_guard;
 
 pub use error::ApiError;
