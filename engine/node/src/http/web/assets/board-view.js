@@ -49,27 +49,56 @@
     return allowed.map((a) => el("button", { type: "button", "data-job": j.id, "data-action": a, "aria-label": `${a} job ${j.id}`, on: { click: () => onAction(j.id, a) } }, a));
   }
 
+  // Job rows are kept from one snapshot to the next, and their buttons are rebuilt only when
+  // the job's state changes: a button being pressed or holding the keyboard focus stays put.
+  const jobRows = new Map();
+
+  function jobCells(j) {
+    const s = j.stats, c = j.contacts, n = s.nuisance_counts || {};
+    const rate = j.nuisance_window === "30d" ? s.nuisance_rate_30d_pct : s.nuisance_rate_day_pct;
+    const over = j.nuisance_cap_pct > 0 && rate > j.nuisance_cap_pct;
+    const done = c.total ? Math.round((100 * c.final_) / c.total) : 0;
+    const codes = Object.entries(s.by_code || {}).map(([k, v]) => `${k} ${v}`).join(", ");
+    return [
+      el("th", { scope: "row", text: j.id }), el("td", { text: j.name }), el("td", { text: j.mode }),
+      el("td", { class: `job-${j.state}`, "data-col": "state", text: j.state }),
+      el("td", {}, el("progress", { max: c.total || 1, value: c.final_, "aria-label": `job ${j.id} progress` }),
+        ` ${c.final_}/${c.total} final (${done} %), ${c.ready} to dial`),
+      el("td", { "data-col": "attempts", text: s.attempts }), el("td", { text: s.in_flight }),
+      el("td", { class: over ? "alert" : "" }, j.nuisance_cap_pct ? `${pct(rate)} / ${pct(j.nuisance_cap_pct)} (${j.nuisance_window})` : "—"),
+      el("td", { text: j.nuisance_window === "30d" ? n.machine_30d : n.machine_day }),
+      el("td", { text: `${(s.rate_cps || 0).toFixed(2)}/s` }),
+      el("td", { class: "codes", text: codes || "—" }),
+    ];
+  }
+
   function jobs(snap, role, onAction) {
-    replace($("jobs"),
-      head("Job", "Campaign", "Mode", "State", "Progress", "Attempts", "In flight", "Nuisance (window / cap)", "Machine verdicts", "Rate", "By code", "Actions"),
-      el("tbody", {}, snap.jobs.map((j) => {
-        const s = j.stats, c = j.contacts, n = s.nuisance_counts || {};
-        const rate = j.nuisance_window === "30d" ? s.nuisance_rate_30d_pct : s.nuisance_rate_day_pct;
-        const over = j.nuisance_cap_pct > 0 && rate > j.nuisance_cap_pct;
-        const done = c.total ? Math.round((100 * c.final_) / c.total) : 0;
-        const codes = Object.entries(s.by_code || {}).map(([k, v]) => `${k} ${v}`).join(", ");
-        return el("tr", { "data-job": j.id, "data-state": j.state },
-          el("th", { scope: "row", text: j.id }), el("td", { text: j.name }), el("td", { text: j.mode }),
-          el("td", { class: `job-${j.state}`, "data-col": "state", text: j.state }),
-          el("td", {}, el("progress", { max: c.total || 1, value: c.final_, "aria-label": `job ${j.id} progress` }),
-            ` ${c.final_}/${c.total} final (${done} %), ${c.ready} to dial`),
-          el("td", { "data-col": "attempts", text: s.attempts }), el("td", { text: s.in_flight }),
-          el("td", { class: over ? "alert" : "" }, j.nuisance_cap_pct ? `${pct(rate)} / ${pct(j.nuisance_cap_pct)} (${j.nuisance_window})` : "—"),
-          el("td", { text: j.nuisance_window === "30d" ? n.machine_30d : n.machine_day }),
-          el("td", { text: `${(s.rate_cps || 0).toFixed(2)}/s` }),
-          el("td", { class: "codes", text: codes || "—" }),
-          el("td", {}, jobActions(j, role, onAction)));
-      })));
+    const table = $("jobs");
+    if (!table.tHead) {
+      table.append(head("Job", "Campaign", "Mode", "State", "Progress", "Attempts", "In flight", "Nuisance (window / cap)", "Machine verdicts", "Rate", "By code", "Actions"), el("tbody"));
+    }
+    const body = table.tBodies[0];
+    const shown = [];
+    for (const j of snap.jobs) {
+      let r = jobRows.get(j.id);
+      if (!r) {
+        r = { tr: el("tr", { "data-job": j.id }), cells: [], actions: el("td"), key: null };
+        r.tr.append(r.actions);
+        jobRows.set(j.id, r);
+      }
+      r.tr.dataset.state = j.state;
+      const cells = jobCells(j);
+      cells.forEach((c, i) => {
+        if (r.cells[i]) r.tr.replaceChild(c, r.cells[i]); else r.tr.insertBefore(c, r.actions);
+      });
+      r.cells = cells;
+      const key = `${j.state}/${role}`;
+      if (r.key !== key) { replace(r.actions, jobActions(j, role, onAction)); r.key = key; }
+      shown.push(r.tr);
+    }
+    for (const [id, r] of jobRows) if (!shown.includes(r.tr)) { r.tr.remove(); jobRows.delete(id); }
+    const same = shown.length === body.children.length && shown.every((tr, i) => body.children[i] === tr);
+    if (!same) for (const tr of shown) body.append(tr);
   }
 
   function agents(snap, offset) {
