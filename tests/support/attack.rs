@@ -195,7 +195,8 @@ pub fn ws_text(text: &str) -> Vec<u8> {
 /// Growth of the node's resident memory across `attack`: (RSS after - before, peak during -
 /// before), KiB. The peak is reset first (`/proc/PID/clear_refs` 5), so it is this attack's.
 pub fn growth<T>(node: &Node, attack: impl FnOnce() -> T) -> (T, i64, i64) {
-    std::fs::write(format!("/proc/{}/clear_refs", node.pid()), "5")
+    let pid = node.pid().expect("the node runs");
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5")
         .unwrap_or_else(|e| panic!("cannot reset the node's peak memory: {e}"));
     let (rss0, _) = node.memory_kib();
     let out = attack();

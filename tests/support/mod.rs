@@ -9,6 +9,7 @@ pub mod desktop;
 pub mod node;
 pub mod pg;
 pub mod scenario;
+pub mod webdriver;
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};
