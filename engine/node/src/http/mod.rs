@@ -8,6 +8,7 @@
 //!   api, access_api, metrics   the handlers
 //!   upload     CSV bodies streamed into the importer
 //!   desktop_ws, ws_guard       the desktop WebSocket and its frame-size guard
+//!   openapi    the OpenAPI 3 document, held to the route table by a test
 //!   web        the browser pages (wall-board, agent desktop) and the wall-board's feed
 //! ```
 
@@ -17,6 +18,7 @@ pub mod desktop_ws;
 mod error;
 pub mod gate;
 mod metrics;
+mod openapi;
 pub mod routes;
 pub mod server;
 mod upload;

@@ -7,7 +7,7 @@ use actix_web::http::Method;
 use actix_web::middleware::from_fn;
 use actix_web::{guard, web, Route};
 
-use super::{access_api, api, desktop_ws, gate, metrics, web as pages};
+use super::{access_api, api, desktop_ws, gate, metrics, openapi, web as pages};
 use crate::auth::Role;
 
 /// Who may call an endpoint.
@@ -101,6 +101,13 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(post.clone(), "/v1/logout", Authenticated, Empty, || {
             web::to(access_api::logout)
         }),
+        ep(
+            get.clone(),
+            "/v1/openapi.json",
+            Authenticated,
+            Empty,
+            || web::to(openapi::document),
+        ),
         ep(get.clone(), "/v1/whoami", Authenticated, Empty, || {
             web::to(access_api::whoami)
         }),
