@@ -5,6 +5,7 @@
 pub mod attack;
 pub mod audio;
 pub mod cluster;
+pub mod cut_proxy;
 pub mod desktop;
 pub mod node;
 pub mod pg;

@@ -11,7 +11,7 @@
   const S = {
     creds: null, ws: null, connected: false, nextId: 1, last: null,
     call: null, preview: null, callAt: 0, previewAt: 0, wrapupAt: 0, wrapupMs: null,
-    leaving: false, retries: 0, serviceDown: false,
+    leaving: false, retries: 0, serviceDown: false, reconnecting: false,
   };
 
   function send(msg) {
@@ -46,6 +46,7 @@
       // The old session ends on the node when this connection drops; until the new one
       // reports its state, nothing is shown as available.
       S.last = null;
+      S.reconnecting = true;
       const wait = Math.min(10000, 500 * 2 ** S.retries++);
       $("conn").textContent = `Connection lost: reconnecting in ${Math.ceil(wait / 1000)} s`;
       V.banner("Connection to the node lost. Reconnecting; your state will be the node's when it is back.", "warn");
@@ -60,7 +61,7 @@
         send({ type: "heartbeat" });
         return;
       case "logged-in":
-        S.connected = true; S.retries = 0;
+        S.connected = true; S.retries = 0; S.reconnecting = false;
         S.wrapupMs = msg.wrapup_timeout_ms || null;
         $("login").hidden = true; $("desk").hidden = false;
         $("who").textContent = `${msg.agent} · zone ${msg.zone}`;
@@ -108,7 +109,10 @@
         break;
       case "error":
         V.log(`Refused: ${msg.message}`);
-        if (!S.connected) {
+        if (!S.connected && S.reconnecting && ["already-logged-in", "unavailable"].includes(msg.code)) {
+          // The node is still ending the session of the lost connection: try again.
+          if (S.ws) S.ws.close();
+        } else if (!S.connected) {
           $("login-error").textContent = msg.message;
           S.creds = null; S.leaving = true;
           if (S.ws) S.ws.close();
@@ -168,6 +172,7 @@
     $("login").addEventListener("submit", (ev) => {
       ev.preventDefault();
       $("login-error").textContent = "";
+      S.reconnecting = false;
       S.creds = { agent: $("agent").value.trim(), password: $("password").value, zone: $("zone").value.trim(), phone: $("phone").value.trim() };
       S.leaving = false;
       connect();
