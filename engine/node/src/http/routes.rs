@@ -92,6 +92,9 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(get.clone(), "/agent", Public, Empty, || {
             web::to(pages::agent_page)
         }),
+        ep(get.clone(), "/admin", Public, Empty, || {
+            web::to(pages::admin_page)
+        }),
         ep(get.clone(), "/assets/{name}", Public, Empty, || {
             web::to(pages::asset)
         }),

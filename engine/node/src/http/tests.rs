@@ -117,6 +117,7 @@ async fn every_route_refuses_strangers_and_too_small_roles() {
             "GET /v1/login/link",
             "GET /",
             "GET /agent",
+            "GET /admin",
             "GET /assets/{name}",
             "GET /v1/desktop"
         ],

@@ -1,4 +1,5 @@
-//! The browser pages: the supervisor wall-board (`/`), the agent desktop (`/agent`) and their
+//! The browser pages: the supervisor wall-board (`/`), the agent desktop (`/agent`), the
+//! administration (`/admin`: campaigns, contact uploads, do-not-call) and their
 //! scripts and styles (`/assets/{name}`), embedded in the binary at build time — no build
 //! step besides `cargo build`. Every answer carries a strict Content-Security-Policy (scripts,
 //! styles and connections to this origin only; no inline code, no frames) and `nosniff`.
@@ -58,11 +59,13 @@ const ASSETS: &[Asset] = &[
     asset!("agent-view.js", JS),
     asset!("board.js", JS),
     asset!("board-view.js", JS),
+    asset!("admin.js", JS),
     asset!("logo.svg", SVG),
 ];
 
 const BOARD_PAGE: &str = include_str!("assets/board.html");
 const AGENT_PAGE: &str = include_str!("assets/agent.html");
+const ADMIN_PAGE: &str = include_str!("assets/admin.html");
 
 fn serve(content_type: &'static str, body: &'static str) -> HttpResponse {
     HttpResponse::Ok()
@@ -83,6 +86,11 @@ pub async fn board_page() -> HttpResponse {
 /// `GET /agent`: the agent desktop page.
 pub async fn agent_page() -> HttpResponse {
     serve(HTML, AGENT_PAGE)
+}
+
+/// `GET /admin`: campaigns, contact uploads and the do-not-call list.
+pub async fn admin_page() -> HttpResponse {
+    serve(HTML, ADMIN_PAGE)
 }
 
 /// `GET /assets/{name}`: one embedded script, style or image.
@@ -168,7 +176,9 @@ mod tests {
 
     #[test]
     fn every_page_and_asset_is_embedded_and_typed() {
-        assert!(BOARD_PAGE.contains("<html") && AGENT_PAGE.contains("<html"));
+        for page in [BOARD_PAGE, AGENT_PAGE, ADMIN_PAGE] {
+            assert!(page.contains("<html"));
+        }
         for a in ASSETS {
             assert!(!a.body.is_empty(), "{}", a.name);
             let ext = a.name.rsplit('.').next().unwrap_or("");
@@ -181,7 +191,7 @@ mod tests {
             assert_eq!(a.content_type, want, "{}", a.name);
         }
         // Pages load only what is embedded, and carry no inline script or style.
-        for page in [BOARD_PAGE, AGENT_PAGE] {
+        for page in [BOARD_PAGE, AGENT_PAGE, ADMIN_PAGE] {
             for src in page
                 .split("src=\"")
                 .skip(1)

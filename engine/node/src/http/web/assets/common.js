@@ -39,6 +39,7 @@
     if (!r.ok) {
       const e = new Error((data && data.error) || r.statusText || String(r.status));
       e.status = r.status;
+      e.details = (data && data.details) || [];
       throw e;
     }
     return data;
