@@ -49,11 +49,39 @@
     return allowed.map((a) => el("button", { type: "button", "data-job": j.id, "data-action": a, "aria-label": `${a} job ${j.id}`, on: { click: () => onAction(j.id, a) } }, a));
   }
 
-  // Job rows are kept from one snapshot to the next, and their buttons are rebuilt only when
-  // the job's state changes: a button being pressed or holding the keyboard focus stays put.
+  // Rows are kept from one snapshot to the next by id: their data cells are replaced, their
+  // last cell (the buttons) only when `keyOf` changes, so a press or the focus is not lost.
+  function keyed(table, heads, store, items, idOf, cellsOf, keyOf, actionsOf) {
+    if (!table.tHead) table.append(head(...heads), el("tbody"));
+    const body = table.tBodies[0];
+    const shown = [];
+    for (const it of items) {
+      const id = idOf(it);
+      let r = store.get(id);
+      if (!r) {
+        r = { tr: el("tr"), cells: [], actions: el("td"), key: null };
+        r.tr.append(r.actions);
+        store.set(id, r);
+      }
+      const cells = cellsOf(it, r.tr);
+      cells.forEach((c, i) => {
+        if (r.cells[i]) r.tr.replaceChild(c, r.cells[i]); else r.tr.insertBefore(c, r.actions);
+      });
+      r.cells = cells;
+      const key = keyOf(it);
+      if (r.key !== key) { replace(r.actions, actionsOf(it)); r.key = key; }
+      shown.push(r.tr);
+    }
+    for (const [id, r] of store) if (!shown.includes(r.tr)) { r.tr.remove(); store.delete(id); }
+    const same = shown.length === body.children.length && shown.every((tr, i) => body.children[i] === tr);
+    if (!same) for (const tr of shown) body.append(tr);
+  }
+
   const jobRows = new Map();
 
-  function jobCells(j) {
+  function jobCells(j, tr) {
+    tr.dataset.job = j.id;
+    tr.dataset.state = j.state;
     const s = j.stats, c = j.contacts, n = s.nuisance_counts || {};
     const rate = j.nuisance_window === "30d" ? s.nuisance_rate_30d_pct : s.nuisance_rate_day_pct;
     const over = j.nuisance_cap_pct > 0 && rate > j.nuisance_cap_pct;
@@ -72,54 +100,48 @@
     ];
   }
 
-  function jobs(snap, role, onAction) {
-    const table = $("jobs");
-    if (!table.tHead) {
-      table.append(head("Job", "Campaign", "Mode", "State", "Progress", "Attempts", "In flight", "Nuisance (window / cap)", "Machine verdicts", "Rate", "By code", "Actions"), el("tbody"));
-    }
-    const body = table.tBodies[0];
-    const shown = [];
-    for (const j of snap.jobs) {
-      let r = jobRows.get(j.id);
-      if (!r) {
-        r = { tr: el("tr", { "data-job": j.id }), cells: [], actions: el("td"), key: null };
-        r.tr.append(r.actions);
-        jobRows.set(j.id, r);
-      }
-      r.tr.dataset.state = j.state;
-      const cells = jobCells(j);
-      cells.forEach((c, i) => {
-        if (r.cells[i]) r.tr.replaceChild(c, r.cells[i]); else r.tr.insertBefore(c, r.actions);
-      });
-      r.cells = cells;
-      const key = `${j.state}/${role}`;
-      if (r.key !== key) { replace(r.actions, jobActions(j, role, onAction)); r.key = key; }
-      shown.push(r.tr);
-    }
-    for (const [id, r] of jobRows) if (!shown.includes(r.tr)) { r.tr.remove(); jobRows.delete(id); }
-    const same = shown.length === body.children.length && shown.every((tr, i) => body.children[i] === tr);
-    if (!same) for (const tr of shown) body.append(tr);
+  function jobs(snap, role, on) {
+    keyed($("jobs"), ["Job", "Campaign", "Mode", "State", "Progress", "Attempts", "In flight", "Nuisance (window / cap)", "Machine verdicts", "Rate", "By code", "Actions"],
+      jobRows, snap.jobs, (j) => j.id, jobCells, (j) => `${j.state}/${role}`, (j) => jobActions(j, role, on.job));
   }
 
-  function agents(snap, offset) {
+  const agentRows = new Map();
+
+  function agentActions(a, targets, role, onAgent) {
+    if (role !== "supervisor" && role !== "admin") return "";
+    const choices = targets.filter((j) => j.zone === a.zone && !(a.job && a.job.job === j.id));
+    const select = el("select", { "aria-label": `job to move ${a.agent} to` },
+      choices.map((j) => el("option", { value: j.id, text: `job ${j.id} · ${j.name}` })));
+    return [
+      choices.length ? select : "",
+      choices.length ? el("button", { type: "button", "data-agent": a.agent, "data-action": "move", on: { click: () => onAgent(a.agent, "move", Number(select.value)) } }, "move") : "",
+      el("button", { type: "button", "data-agent": a.agent, "data-action": "logout", "aria-label": `log ${a.agent} out`, on: { click: () => onAgent(a.agent, "logout") } }, "log out"),
+    ];
+  }
+
+  function agents(snap, offset, role, on) {
     const now = Date.now() + offset;
-    replace($("agents"),
-      head("Agent", "Zone", "State", "Time in state", "Job", "Calls", "Occupancy"),
-      el("tbody", {}, snap.agents.map((a) => {
+    const targets = snap.jobs.filter((j) => j.state === "running" && j.mode !== "agentless");
+    const sig = targets.map((j) => j.id).join(",");
+    keyed($("agents"), ["Agent", "Zone", "State", "Time in state", "Job", "Calls", "Occupancy", "Actions"],
+      agentRows, snap.agents, (a) => a.agent, (a, tr) => {
+        tr.dataset.agent = a.agent;
+        tr.dataset.state = a.state;
         const inState = now - a.since_ms;
-        return el("tr", { "data-agent": a.agent, "data-state": a.state },
+        return [
           el("th", { scope: "row", text: a.agent }), el("td", { text: a.zone }),
           el("td", { class: `s-${a.state}`, "data-col": "state", text: a.state }),
           el("td", { class: level(a.state, inState), "data-col": "time", text: duration(inState) }),
           el("td", { text: a.job && a.job.job != null ? a.job.job : "—" }),
-          el("td", { text: a.calls }), el("td", { text: `${Math.round((a.occupancy || 0) * 100)} %` }));
-      })));
+          el("td", { text: a.calls }), el("td", { text: `${Math.round((a.occupancy || 0) * 100)} %` }),
+        ];
+      }, (a) => `${role}/${sig}/${a.job && a.job.job}`, (a) => agentActions(a, targets, role, on.agent));
   }
 
-  function render(snap, offset, role, onAction) {
+  function render(snap, offset, role, on) {
     $("node-name").textContent = snap.node ? `· ${snap.node}` : "";
-    states(snap); zones(snap); jobs(snap, role, onAction); agents(snap, offset);
+    states(snap); zones(snap); jobs(snap, role, on); agents(snap, offset, role, on);
   }
 
-  window.BoardView = { render, agents };
+  window.BoardView = { render };
 })();

@@ -21,6 +21,19 @@
     }
   }
 
+  async function agentAction(agent, what, job) {
+    $("agent-result").textContent = `${what} ${agent}…`;
+    try {
+      if (what === "move") await api("POST", `/v1/agents/${encodeURIComponent(agent)}/move`, { job });
+      else await api("POST", `/v1/agents/${encodeURIComponent(agent)}/logout`);
+      $("agent-result").textContent = `${agent}: ${what === "move" ? `moving to job ${job}` : "logged out"}`;
+    } catch (e) {
+      $("agent-result").textContent = `${agent}: ${what} refused: ${e.message}`;
+    }
+  }
+
+  const handlers = { job: action, agent: agentAction };
+
   function connect() {
     const ws = new WebSocket(wsUrl("/v1/board"));
     B.ws = ws;
@@ -30,7 +43,7 @@
       try { snap = JSON.parse(ev.data); } catch (_) { return; }
       B.snap = snap;
       B.offset = snap.now_ms - Date.now();
-      window.BoardView.render(snap, B.offset, B.role, action);
+      window.BoardView.render(snap, B.offset, B.role, handlers);
     };
     ws.onclose = () => {
       if (B.ws !== ws) return;
@@ -68,8 +81,8 @@
         $("login-error").textContent = e.message;
       }
     });
-    // Times in state move on between snapshots; this only redraws them.
-    setInterval(() => { if (B.snap) window.BoardView.agents(B.snap, B.offset); }, 1000);
+    // Times in state move on between snapshots: redraw them (rows and buttons are kept).
+    setInterval(() => { if (B.snap) window.BoardView.render(B.snap, B.offset, B.role, handlers); }, 1000);
     start();
   });
 })();
