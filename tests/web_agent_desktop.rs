@@ -1,7 +1,8 @@
 //! The agent desktop and the wall-board in Chromium (headless, through WebDriver): a supervisor
 //! logs in to the wall-board; an agent logs in to `/agent` with the keyboard, goes ready — the
 //! wall-board shows the change within 1 s —, gets a call from a SIPp customer with the contact's
-//! fields on screen, hangs up and disposes with the keyboard shortcuts. The node records the
+//! fields on screen, hangs up and disposes with the keyboard shortcuts, and is logged out by the
+//! supervisor from the wall-board. The node records the
 //! agent's code on the attempt, and the call was bridged (Connected in its history).
 //! Screenshots of both pages are written under the target directory.
 
@@ -244,5 +245,24 @@ fn agent_logs_in_goes_ready_takes_a_call_and_disposes_while_the_board_follows() 
         attempt.history.iter().any(|(_, s)| s == "connected"),
         "{:?}",
         attempt.raw
+    );
+
+    // The supervisor logs the agent out from the wall-board; the desktop says why.
+    b.switch_to(&board);
+    let logout = "button[data-agent=\"agent-0\"][data-action=\"logout\"]";
+    b.wait_for(
+        "the log-out button",
+        Duration::from_secs(5),
+        &format!("return !!document.querySelector('{logout}')"),
+        json!([]),
+    );
+    b.click(&b.find(logout));
+    b.switch_to(&desk);
+    b.wait_for(
+        "logged out by the supervisor",
+        Duration::from_secs(5),
+        "return !document.getElementById('login').hidden \
+           && document.getElementById('login-error').textContent.includes('supervisor')",
+        json!([]),
     );
 }
