@@ -1,7 +1,8 @@
 //! The supervisor wall-board's feed (`GET /v1/board`, a WebSocket): one publisher per node
-//! builds one snapshot per tick — agents with their state and time in it, zones, recent jobs
-//! — and every viewer's socket forwards the same shared text. A hundred viewers cost one
-//! snapshot, not a hundred queries. The publisher runs only while someone watches.
+//! builds one snapshot per tick — agents with their state and time in it, zones, recent jobs,
+//! the node's components and each zone's takeovers — and every viewer's socket forwards the
+//! same shared text. A hundred viewers cost one snapshot, not a hundred queries. The
+//! publisher runs only while someone watches.
 //!
 //! Viewers send nothing the feed needs: their frames are read only to notice a close, and
 //! anything over [`VIEWER_FRAME_BYTES`] ends the connection.
@@ -19,7 +20,7 @@ use tokio::sync::watch;
 
 use super::super::error::ApiError;
 use crate::actors::agent::AgentView;
-use crate::handle::{JobLive, ZoneLive};
+use crate::handle::{ComponentStatus, JobLive, ZoneLive, ZoneTakeovers};
 use crate::NodeHandle;
 use outdial_core::agent::{CallState, NailState};
 
@@ -74,6 +75,8 @@ struct Snapshot<'a> {
     by_state: &'a std::collections::BTreeMap<String, u32>,
     zones: &'a [ZoneLive],
     jobs: &'a [JobLive],
+    components: &'a [ComponentStatus],
+    takeovers: &'a [ZoneTakeovers],
 }
 
 fn state_name(v: &AgentView) -> String {
@@ -95,6 +98,8 @@ fn state_name(v: &AgentView) -> String {
 struct Publisher {
     since: HashMap<String, (String, u64)>,
     jobs: Vec<JobLive>,
+    components: Vec<ComponentStatus>,
+    takeovers: Vec<ZoneTakeovers>,
     last_body: String,
     unchanged: u32,
     tick: u32,
@@ -109,6 +114,9 @@ impl Publisher {
                 Ok(j) => self.jobs = j,
                 Err(e) => tracing::warn!(error = %e, "wall-board: cannot read the jobs"),
             }
+            let status = node.status();
+            self.components = status.components;
+            self.takeovers = status.zones;
         }
         self.tick = self.tick.wrapping_add(1);
         let views = node.agents().await;
@@ -143,6 +151,8 @@ impl Publisher {
             by_state: &by_state,
             zones: &zones,
             jobs: &self.jobs,
+            components: &self.components,
+            takeovers: &self.takeovers,
         })
         .ok()?;
         if body == self.last_body && self.unchanged < KEEPALIVE_TICKS {

@@ -138,9 +138,27 @@
       }, (a) => `${role}/${sig}/${a.job && a.job.job}`, (a) => agentActions(a, targets, role, on.agent));
   }
 
+  const ms = (x) => (x == null ? "—" : `${Math.round(x)} ms`);
+
+  function components(snap) {
+    replace($("components"), el("caption", { class: "sr-only", text: "Components" }),
+      head("Component", "Zone", "Role", "Restarts"),
+      el("tbody", {}, (snap.components || []).map((c) => el("tr", { "data-component": c.component },
+        el("th", { scope: "row", text: c.component }), el("td", { text: c.zone || "—" }),
+        el("td", { class: `role-${c.role.toLowerCase()}`, text: c.role }),
+        el("td", { text: c.restarts ? `${c.restarts} (last ${ms(c.last_restart_ms)})` : "0" })))));
+    replace($("takeovers"), el("caption", { class: "sr-only", text: "Takeovers" }),
+      head("Zone", "Service", "Takeovers", "Took (p50 / max)", "Nuisance released", "Desktop errors", "Epoch"),
+      el("tbody", {}, (snap.takeovers || []).map((z) => el("tr", { "data-zone": z.zone },
+        el("th", { scope: "row", text: z.zone }),
+        el("td", { class: z.in_service ? "" : "alert", text: z.in_service ? "in service" : "taking over" }),
+        el("td", { text: z.takeovers }), el("td", { text: `${ms(z.took_p50_ms)} / ${ms(z.took_max_ms)}` }),
+        el("td", { text: z.nuisance_released }), el("td", { text: z.desktop_errors }), el("td", { text: z.epoch })))));
+  }
+
   function render(snap, offset, role, on) {
     $("node-name").textContent = snap.node ? `· ${snap.node}` : "";
-    states(snap); zones(snap); jobs(snap, role, on); agents(snap, offset, role, on);
+    states(snap); zones(snap); jobs(snap, role, on); components(snap); agents(snap, offset, role, on);
   }
 
   window.BoardView = { render };
