@@ -205,6 +205,14 @@ fn agent_logs_in_goes_ready_takes_a_call_and_disposes_while_the_board_follows() 
     b.wait_for("the job's attempt on the board", Duration::from_secs(5),
         &format!("const r = document.querySelector('tr[data-job=\"{job}\"] td[data-col=\"attempts\"]'); \
                   return r && r.textContent === '1'"), json!([]));
+    let role = b.wait_for(
+        "the components on the board",
+        Duration::from_secs(5),
+        "const r = document.querySelector('#components tr[data-component=\"agent-manager\"] td:nth-of-type(2)'); \
+         return r ? r.textContent : ''",
+        json!([]),
+    );
+    assert_eq!(role, "MASTER", "the zone's agent manager on a single node");
     b.screenshot(&shots.join("wall-board.png"));
 
     // Hang up and dispose with the keyboard.
