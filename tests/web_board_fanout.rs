@@ -55,14 +55,22 @@ fn cpu_ticks(pid: u32) -> u64 {
 
 /// The node's CPU ticks over `d` while an agent toggles ready / not ready (a new snapshot
 /// each time) and every viewer reads what it is sent; and the snapshots read by the first.
-fn cpu_over(node: &Node, desk: &mut Desktop, viewers: &mut [Viewer], d: Duration) -> (u64, u64) {
+fn cpu_over(
+    node: &Node,
+    desk: &mut Desktop,
+    ready: &mut bool,
+    viewers: &mut [Viewer],
+    d: Duration,
+) -> (u64, u64) {
     let pid = node.pid().expect("the node runs");
     let t0 = cpu_ticks(pid);
     let end = wall_now() + d;
-    let (mut id, mut n) = (101, 0);
+    let (mut id, mut n) = (100, 0);
     while wall_now() < end {
         id += 1;
-        let kind = if id % 2 == 0 { "ready" } else { "not-ready" };
+        // Always a change: the agent's state flips each time, across calls too.
+        *ready = !*ready;
+        let kind = if *ready { "ready" } else { "not-ready" };
         let r = desk.request(json!({"type": kind}), id);
         assert_eq!(r["type"], "ok", "{r}");
         for v in viewers.iter_mut() {
@@ -107,7 +115,14 @@ fn fifty_viewers_get_the_same_snapshots_from_one_publisher() {
     let first: Value = serde_json::from_str(&next_snapshot(&mut one[0])).expect("JSON");
     assert_eq!(first["agents"].as_array().map(Vec::len), Some(2), "{first}");
     eprintln!("agents by state: {}", first["by_state"]);
-    let (cpu_one, n_one) = cpu_over(&node, &mut desks[1], &mut one, Duration::from_secs(5));
+    let mut ready = false;
+    let (cpu_one, n_one) = cpu_over(
+        &node,
+        &mut desks[1],
+        &mut ready,
+        &mut one,
+        Duration::from_secs(5),
+    );
 
     let mut many: Vec<Viewer> = (0..49).map(|_| viewer(&node, &token)).collect();
     many.append(&mut one);
@@ -129,7 +144,17 @@ fn fifty_viewers_get_the_same_snapshots_from_one_publisher() {
         many.len(),
         seen.values().collect::<Vec<_>>()
     );
-    let (cpu_many, n_many) = cpu_over(&node, &mut desks[1], &mut many, Duration::from_secs(5));
+    let (cpu_many, n_many) = cpu_over(
+        &node,
+        &mut desks[1],
+        &mut ready,
+        &mut many,
+        Duration::from_secs(5),
+    );
+    assert!(
+        n_many > 5,
+        "the fifty viewers got {n_many} snapshots in 5 s"
+    );
     eprintln!(
         "node CPU over 5 s of state changes: {cpu_one} ticks for {n_one} snapshots to 1 viewer, \
          {cpu_many} ticks for {n_many} snapshots to each of {} viewers",
