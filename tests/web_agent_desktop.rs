@@ -2,8 +2,8 @@
 //! logs in to the wall-board; an agent logs in to `/agent` with the keyboard, goes ready — the
 //! wall-board shows the change within 1 s —, gets a call from a SIPp customer with the contact's
 //! fields on screen, hangs up and disposes with the keyboard shortcuts, and is logged out by the
-//! supervisor from the wall-board. The node records the
-//! agent's code on the attempt, and the call was bridged (Connected in its history).
+//! supervisor from the wall-board. The node records the agent's code on the attempt, and the
+//! call was bridged (Connected in its history).
 //! Screenshots of both pages are written under the target directory.
 
 mod support;

@@ -1,7 +1,7 @@
 //! Preview dialing on the agent desktop in Chromium (headless, through WebDriver): the agent
 //! sees a contact before anything is dialed, skips it with the keyboard (S), accepts the next
-//! (A): the node dials the SIPp customer and the screen pop follows; hang up (H) and dispose
-//! (4, no-answer). The skipped contact was never dialed.
+//! (A): the node dials the SIPp customer and the screen pop follows; hold and back (O), hang
+//! up (H) and dispose (4, no-answer). The skipped contact was never dialed.
 
 mod support;
 
@@ -83,6 +83,16 @@ fn the_agent_skips_one_preview_and_accepts_the_next_from_the_keyboard() {
            && document.querySelector('#call-card td[data-field=\"Contact\"]').textContent",
         json!([]),
     );
+    // Hold and back (O), then hang up (H).
+    for state in ["held", "talking"] {
+        b.keys("o");
+        b.wait_for(
+            state,
+            Duration::from_secs(5),
+            &format!("return document.getElementById('state').dataset.state === '{state}'"),
+            json!([]),
+        );
+    }
     b.keys("h");
     b.wait_for(
         "wrap-up",
