@@ -49,8 +49,9 @@
     return allowed.map((a) => el("button", { type: "button", "data-job": j.id, "data-action": a, "aria-label": `${a} job ${j.id}`, on: { click: () => onAction(j.id, a) } }, a));
   }
 
-  // Rows are kept from one snapshot to the next by id: their data cells are replaced, their
-  // last cell (the buttons) only when `keyOf` changes, so a press or the focus is not lost.
+  // Rows are kept from one snapshot to the next by id: their data cells are rebuilt only when
+  // the item changed, their last cell (the buttons) only when `keyOf` changes, so a press or
+  // the focus is not lost and an unchanged row costs nothing.
   function keyed(table, heads, store, items, idOf, cellsOf, keyOf, actionsOf) {
     if (!table.tHead) table.append(head(...heads), el("tbody"));
     const body = table.tBodies[0];
@@ -63,11 +64,16 @@
         r.tr.append(r.actions);
         store.set(id, r);
       }
-      const cells = cellsOf(it, r.tr);
-      cells.forEach((c, i) => {
-        if (r.cells[i]) r.tr.replaceChild(c, r.cells[i]); else r.tr.insertBefore(c, r.actions);
-      });
-      r.cells = cells;
+      const sig = JSON.stringify(it);
+      if (r.sig !== sig) {
+        const cells = cellsOf(it, r.tr);
+        cells.forEach((c, i) => {
+          if (r.cells[i]) r.tr.replaceChild(c, r.cells[i]); else r.tr.insertBefore(c, r.actions);
+        });
+        r.cells = cells;
+        r.sig = sig;
+      }
+      r.item = it;
       const key = keyOf(it);
       if (r.key !== key) { replace(r.actions, actionsOf(it)); r.key = key; }
       shown.push(r.tr);
@@ -136,6 +142,21 @@
           el("td", { text: a.calls }), el("td", { text: `${Math.round((a.occupancy || 0) * 100)} %` }),
         ];
       }, (a) => `${role}/${sig}/${a.job && a.job.job}`, (a) => agentActions(a, targets, role, on.agent));
+    times(offset);
+  }
+
+  // Only the time-in-state cells move between snapshots: their text and colour, in place.
+  function times(offset) {
+    const now = Date.now() + offset;
+    for (const r of agentRows.values()) {
+      const cell = r.cells[3];
+      if (!cell || !r.item) continue;
+      const inState = now - r.item.since_ms;
+      const text = duration(inState);
+      if (cell.textContent !== text) cell.textContent = text;
+      const cls = level(r.item.state, inState);
+      if (cell.className !== cls) cell.className = cls;
+    }
   }
 
   const ms = (x) => (x == null ? "—" : `${Math.round(x)} ms`);
@@ -161,5 +182,5 @@
     states(snap); zones(snap); jobs(snap, role, on); components(snap); agents(snap, offset, role, on);
   }
 
-  window.BoardView = { render };
+  window.BoardView = { render, times };
 })();

@@ -81,8 +81,8 @@
         $("login-error").textContent = e.message;
       }
     });
-    // Times in state move on between snapshots: redraw them (rows and buttons are kept).
-    setInterval(() => { if (B.snap) window.BoardView.render(B.snap, B.offset, B.role, handlers); }, 1000);
+    // Times in state move on between snapshots: only those cells are redrawn.
+    setInterval(() => { if (B.snap) window.BoardView.times(B.offset); }, 1000);
     start();
   });
 })();
