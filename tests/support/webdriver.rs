@@ -269,6 +269,31 @@ impl Browser {
         std::fs::write(path, png).expect("write the screenshot");
     }
 
+    /// CPU time (user + system, clock ticks) of this browser's renderer processes: the pages'
+    /// own work, found by the profile directory on their command lines.
+    pub fn renderer_ticks(&self) -> u64 {
+        let profile = self._profile.path().display().to_string();
+        let mut total = 0;
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(cmd) = std::fs::read(entry.path().join("cmdline")) else {
+                continue;
+            };
+            let cmd = String::from_utf8_lossy(&cmd);
+            if !(cmd.contains("--type=renderer") && cmd.contains(&profile)) {
+                continue;
+            }
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+            let f: Vec<&str> = after.split_whitespace().collect();
+            if f.len() > 12 {
+                total += f[11].parse::<u64>().unwrap_or(0) + f[12].parse::<u64>().unwrap_or(0);
+            }
+        }
+        total
+    }
+
     /// The current tab's handle.
     pub fn tab(&self) -> String {
         self.cmd("GET", "/window", None)
