@@ -73,7 +73,7 @@ fn the_board_follows_200_agents_changing_state() {
         json!([]),
     );
 
-    let mut ready = vec![false; AGENTS];
+    let mut ready = [false; AGENTS];
     let mut lat = Vec::new();
     let ticks0 = b.renderer_ticks();
     let started = wall_now();
