@@ -59,6 +59,10 @@ enum Cmd {
         /// Print one JSON object at the end instead of the text report.
         #[arg(long)]
         json: bool,
+        /// Keep the node, its agents and the wall-board serving after the campaign ends,
+        /// until Ctrl-C.
+        #[arg(long)]
+        stay: bool,
     },
     /// Run a node: SIP, RTP, storage and the HTTP API, until SIGINT/SIGTERM.
     Run {
@@ -320,9 +324,11 @@ async fn run_node_command(cmd: Cmd) -> Result<ExitCode, Box<dyn std::error::Erro
             data_dir,
             faults,
             json,
+            stay,
         } => {
             let opts = outdial_tools::demo::DemoOptions {
                 faults,
+                stay,
                 contacts,
                 agents: if agentless { 0 } else { agents },
                 talk_mean: Duration::from_millis(talk_ms),

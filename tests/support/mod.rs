@@ -5,11 +5,13 @@
 pub mod attack;
 pub mod audio;
 pub mod cluster;
+pub mod cut_proxy;
 pub mod desktop;
 pub mod kamailio;
 pub mod node;
 pub mod pg;
 pub mod scenario;
+pub mod webdriver;
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};

@@ -197,6 +197,10 @@ pub enum ServerMessage {
         zone: String,
         heartbeat_ms: u64,
         missed_heartbeats: u32,
+        /// Wrap-up ends with the default disposition after this long (a desktop shows the
+        /// countdown; the node keeps the time).
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        wrapup_timeout_ms: Option<u64>,
     },
     /// A command was carried out.
     Ok {

@@ -10,9 +10,11 @@
 //!   throttle   per-name lock-out and per-source budget (sans-IO)
 //!   service    Access: the above over storage::AccessStore
 //!   bootstrap  the admin token of a first start
+//!   one_time   one-time login links (the demo's wall-board link)
 //! ```
 
 mod bootstrap;
+mod one_time;
 mod password;
 mod role;
 mod service;

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
+use super::one_time::OneTimeLogins;
 use super::password::{PasswordError, PasswordHash};
 use super::role::{valid_name, Principal, Role, Via};
 use super::session::{NewSession, SessionSettings, Sessions};
@@ -98,6 +99,7 @@ pub struct Access {
     tokens: RwLock<HashMap<String, TokenRecord>>,
     throttle: Mutex<LoginThrottle>,
     sessions: Mutex<Sessions>,
+    one_time: Mutex<OneTimeLogins>,
     decoy: PasswordHash,
     hashing: Arc<Semaphore>,
 }
@@ -117,6 +119,7 @@ impl Access {
             tokens: RwLock::new(HashMap::new()),
             throttle: Mutex::new(LoginThrottle::new(settings.throttle)),
             sessions: Mutex::new(Sessions::new(settings.sessions)),
+            one_time: Mutex::new(OneTimeLogins::default()),
             decoy: PasswordHash::decoy()?,
             hashing: Arc::new(Semaphore::new(settings.hashing_at_once.max(1))),
         };
@@ -174,6 +177,18 @@ impl Access {
                 .ok()?
                 .start(now, &account.name, account.role),
         )
+    }
+
+    /// A one-time login link's secret for `account`, good until `ttl` from now.
+    pub fn issue_one_time_login(&self, account: Account, ttl: Duration) -> Option<String> {
+        let now = self.clock.now();
+        Some(self.one_time.lock().ok()?.issue(now, account, ttl))
+    }
+
+    /// The account of a one-time link's secret, spending it.
+    pub fn redeem_one_time_login(&self, secret: &str) -> Option<Account> {
+        let now = self.clock.now();
+        self.one_time.lock().ok()?.redeem(now, secret)
     }
 
     pub fn end_session(&self, id_hash: &str) {

@@ -8,6 +8,7 @@ mod cluster;
 mod faults;
 mod status;
 mod trunks;
+mod wallboard;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,6 +21,7 @@ pub use agents::{parse_phone, AgentLogin, LoginError};
 pub use campaigns::prompt_path;
 pub use faults::Injected;
 pub use status::{ComponentStatus, JobReport, MppStatus, NodeStatus, ZoneTakeovers};
+pub use wallboard::{JobLive, ZoneLive};
 
 use crate::actors::agent::AgentDeps;
 use crate::actors::call::CallRegistry;

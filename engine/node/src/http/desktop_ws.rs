@@ -296,6 +296,7 @@ async fn handle_text(
                     zone: zone.clone(),
                     heartbeat_ms: u64::try_from(s.heartbeat.as_millis()).unwrap_or(u64::MAX),
                     missed_heartbeats: s.missed_heartbeats,
+                    wrapup_timeout_ms: u64::try_from(s.session.wrapup_timeout.as_millis()).ok(),
                 })
             }
             Err(e) => Some(ServerMessage::error(id, e.code, e.message)),

@@ -1,4 +1,4 @@
-//! The node's HTTP face: the JSON API and the agents' desktop WebSocket, every route behind
+//! The node's HTTP face: the JSON API, the agents' desktop WebSocket and the browser pages, every route behind
 //! the gate its entry in the route table asks for.
 //!
 //! ```text
@@ -8,6 +8,8 @@
 //!   api, access_api, metrics   the handlers
 //!   upload     CSV bodies streamed into the importer
 //!   desktop_ws, ws_guard       the desktop WebSocket and its frame-size guard
+//!   openapi    the OpenAPI 3 document, held to the route table by a test
+//!   web        the browser pages (wall-board, agent desktop) and the wall-board's feed
 //! ```
 
 mod access_api;
@@ -16,9 +18,11 @@ pub mod desktop_ws;
 mod error;
 pub mod gate;
 mod metrics;
+mod openapi;
 pub mod routes;
 pub mod server;
 mod upload;
+pub mod web;
 pub mod ws_guard;
 
 pub use error::ApiError;

@@ -7,13 +7,14 @@ use actix_web::http::Method;
 use actix_web::middleware::from_fn;
 use actix_web::{guard, web, Route};
 
-use super::{access_api, api, desktop_ws, gate, metrics};
+use super::{access_api, api, desktop_ws, gate, metrics, openapi, web as pages};
 use crate::auth::Role;
 
 /// Who may call an endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// Anyone: only the login that hands out credentials.
+    /// Anyone: the logins that hand out credentials, and the pages and their assets (which
+    /// hold no data: they fetch it with the viewer's credentials).
     Public,
     /// The desktop WebSocket: the agent logs in inside it, within a few seconds, throttled.
     InBandLogin,
@@ -82,9 +83,34 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(post.clone(), "/v1/login", Public, Json, || {
             web::to(access_api::login)
         }),
+        ep(get.clone(), "/v1/login/link", Public, Empty, || {
+            web::to(pages::redeem_link)
+        }),
+        ep(get.clone(), "/", Public, Empty, || {
+            web::to(pages::board_page)
+        }),
+        ep(get.clone(), "/agent", Public, Empty, || {
+            web::to(pages::agent_page)
+        }),
+        ep(get.clone(), "/admin", Public, Empty, || {
+            web::to(pages::admin_page)
+        }),
+        ep(get.clone(), "/assets/{name}", Public, Empty, || {
+            web::to(pages::asset)
+        }),
+        ep(get.clone(), "/v1/board", VIEWER, Empty, || {
+            web::to(pages::board::upgrade)
+        }),
         ep(post.clone(), "/v1/logout", Authenticated, Empty, || {
             web::to(access_api::logout)
         }),
+        ep(
+            get.clone(),
+            "/v1/openapi.json",
+            Authenticated,
+            Empty,
+            || web::to(openapi::document),
+        ),
         ep(get.clone(), "/v1/whoami", Authenticated, Empty, || {
             web::to(access_api::whoami)
         }),

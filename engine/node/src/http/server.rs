@@ -15,6 +15,7 @@ use serde_json::json;
 
 use super::desktop_ws::DesktopSlots;
 use super::gate::{self, Gatekeeper};
+use super::web::board::BoardFeed;
 use super::{api, routes};
 use crate::config::{HttpSettings, TlsFiles};
 use crate::NodeHandle;
@@ -110,6 +111,7 @@ pub fn serve(
         tls: tls.is_some(),
     });
     let slots = web::Data::new(DesktopSlots::default());
+    let board = web::Data::new(BoardFeed::default());
     let data = web::Data::new(node);
     let max_json = http.max_json_body_bytes;
     let server = HttpServer::new(move || {
@@ -117,6 +119,7 @@ pub fn serve(
             .app_data(data.clone())
             .app_data(gatekeeper.clone())
             .app_data(slots.clone())
+            .app_data(board.clone())
             .app_data(web::PayloadConfig::new(max_json))
             .app_data(
                 web::JsonConfig::default()

@@ -61,6 +61,9 @@ pub struct DemoOptions {
     /// Zone faults injected during the run (a panic in the zone's pacing loop, then in an
     /// agent's actor, alternately), evenly spread; each is a takeover the report times.
     pub faults: u32,
+    /// Keep the node, its agents and the wall-board serving after the campaign ends, until
+    /// Ctrl-C.
+    pub stay: bool,
 }
 
 impl Default for DemoOptions {
@@ -72,6 +75,7 @@ impl Default for DemoOptions {
             wrap: Duration::from_millis(300),
             mode: "predictive",
             faults: 0,
+            stay: false,
         }
     }
 }
@@ -125,8 +129,16 @@ pub async fn run(
     let node = Node::start(&cfg, Arc::clone(&clock))?;
     let served = outdial_node::http::serve(node.clone(), &cfg.http, cfg.http_bind)?;
     let http = served.addr;
+    let api_url = served.url();
+    let dashboard_url =
+        outdial_node::http::web::one_time_link(node.access(), &served.url(), "demo-supervisor");
     let server_handle = served.server.handle();
     actix::spawn(served.server);
+    if let Some(url) = &dashboard_url {
+        // Always shown (on stderr, so `--json` keeps stdout one object): the link is the way
+        // in to the wall-board, good once, for this demo's node only.
+        eprintln!("outdial demo: wall-board (one-time supervisor link): {url}");
+    }
     if progress {
         eprintln!(
             "outdial demo: node {} (SIP {}, API http://{http}), customers at {}, data in {}",
@@ -154,6 +166,15 @@ pub async fn run(
     });
     wait_for_end(&node, job, progress).await?;
     let seconds = clock.now().duration_since(started).as_secs_f64();
+    if opts.stay {
+        eprintln!(
+            "outdial demo: the campaign is over; the node and its agents keep serving \
+             (API {}) until Ctrl-C",
+            api_url
+        );
+        // An error here means no signal handler could be installed: nothing to wait for.
+        let _ = tokio::signal::ctrl_c().await;
+    }
     let meters = node
         .job_report(job)
         .await
@@ -174,6 +195,7 @@ pub async fn run(
     node.flush()?;
     let mut report = report::build_report(&node, job, &net.record, seconds, &dir)?;
     report.meters = meters;
+    report.dashboard_url = dashboard_url;
     if opts.faults > 0 {
         let empty = agents::AgentsSeen::default();
         report.takeovers = Some(report::takeovers(

@@ -67,6 +67,9 @@ pub struct DemoReport {
     pub takeovers: Option<TakeoverReport>,
     /// The job's own compliance meters at its end.
     pub meters: Option<Meters>,
+    /// The wall-board's one-time supervisor link printed at start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dashboard_url: Option<String>,
 }
 
 /// The job's compliance meters as the node keeps them: the nuisance windows (with the people
@@ -228,6 +231,7 @@ pub(super) fn build_report(
         takeovers: None,
         nuisance_cap_pct: None,
         meters: None,
+        dashboard_url: None,
     })
 }
 

@@ -100,6 +100,7 @@ fn logged_in(heartbeat_ms: u64) -> ServerMessage {
         zone: "z1".into(),
         heartbeat_ms,
         missed_heartbeats: 3,
+        wrapup_timeout_ms: None,
     }
 }
 
@@ -297,6 +298,7 @@ async fn login_is_accepted() {
             zone,
             heartbeat_ms: 1500,
             missed_heartbeats: 3,
+            wrapup_timeout_ms: None,
         })
         .await;
     };
