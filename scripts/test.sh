@@ -17,6 +17,9 @@ command -v sox >/dev/null 2>&1 || missing+=(sox)
 command -v kamailio >/dev/null 2>&1 || missing+=(kamailio)
 ls /usr/lib/*/kamailio/modules/tls.so >/dev/null 2>&1 || missing+=(kamailio-tls-modules)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# Headless Chromium, driven through chromedriver, runs the browser pages' tests.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 if [ "${#missing[@]}" -gt 0 ] && [ "$(id -u)" = 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get install -y -qq "${missing[@]}" >/dev/null || { apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null; }
