@@ -37,24 +37,9 @@ fn campaigns_refused_in_place_contacts_uploaded_and_dnc_added_from_the_page() {
         "node-web-admin",
         &[MppConf::new("sipp", sipp, 600_000)],
     );
-    let (status, body) = node.post(
-        "/v1/users",
-        Some("application/json"),
-        json!({"name": "sup", "role": "supervisor", "password": "admin-page-pass"})
-            .to_string()
-            .as_bytes(),
-    );
-    assert_eq!(status, 201, "{body}");
+    node.add_user("sup", "supervisor", "admin-page-pass");
     let b = Browser::start();
-    b.goto(&format!("http://{}/", node.api));
-    b.wait_for(
-        "the login form",
-        Duration::from_secs(10),
-        "return !document.getElementById('login').hidden",
-        json!([]),
-    );
-    b.type_into(&b.find("#name"), "sup");
-    b.type_into(&b.find("#password"), "admin-page-pass\n");
+    b.log_in_to_board(node.api, "sup", "admin-page-pass");
     b.wait_for(
         "logged in",
         Duration::from_secs(10),

@@ -36,27 +36,12 @@ fn agent_logs_in_goes_ready_takes_a_call_and_disposes_while_the_board_follows() 
         &[MppConf::new("sipp", customers, 600_000)],
         &agents_toml(1, "wrapup_timeout_ms = 60000"),
     );
-    let (status, body) = node.post(
-        "/v1/users",
-        Some("application/json"),
-        json!({"name": "sup", "role": "supervisor", "password": SUPERVISOR_PASSWORD})
-            .to_string()
-            .as_bytes(),
-    );
-    assert_eq!(status, 201, "{body}");
+    node.add_user("sup", "supervisor", SUPERVISOR_PASSWORD);
     let base = format!("http://{}", node.api);
     let b = Browser::start();
 
     // The wall-board, logged in through its own form.
-    b.goto(&format!("{base}/"));
-    b.wait_for(
-        "the login form",
-        Duration::from_secs(10),
-        "return !document.getElementById('login').hidden",
-        json!([]),
-    );
-    b.type_into(&b.find("#name"), "sup");
-    b.type_into(&b.find("#password"), &format!("{SUPERVISOR_PASSWORD}\n"));
+    b.log_in_to_board(node.api, "sup", SUPERVISOR_PASSWORD);
     b.wait_for(
         "the live wall-board",
         Duration::from_secs(10),
@@ -67,12 +52,11 @@ fn agent_logs_in_goes_ready_takes_a_call_and_disposes_while_the_board_follows() 
 
     // The agent desktop in a second tab, operated with the keyboard.
     let desk = b.new_tab();
-    b.goto(&format!("{base}/agent"));
-    b.type_into(&b.find("#agent"), "agent-0");
-    b.type_into(&b.find("#password"), "password-0");
-    b.type_into(
-        &b.find("#phone"),
-        &format!("sip:a@127.0.0.1:{phone_port}\n"),
+    b.log_in_agent(
+        &base,
+        "agent-0",
+        "password-0",
+        &format!("sip:a@127.0.0.1:{phone_port}"),
     );
     b.wait_for(
         "logged in, phone nailed, not ready",

@@ -33,18 +33,11 @@ fn the_agent_skips_one_preview_and_accepts_the_next_from_the_keyboard() {
         &agents_toml(1, "wrapup_timeout_ms = 60000"),
     );
     let b = Browser::start();
-    b.goto(&format!("http://{}/agent", node.api));
-    b.type_into(&b.find("#agent"), "agent-0");
-    b.type_into(&b.find("#password"), "password-0");
-    b.type_into(
-        &b.find("#phone"),
-        &format!("sip:a@127.0.0.1:{phone_port}\n"),
-    );
-    b.wait_for(
-        "logged in and nailed",
-        Duration::from_secs(15),
-        "return document.getElementById('nail').textContent === 'Connected'",
-        json!([]),
+    b.log_in_agent(
+        &format!("http://{}", node.api),
+        "agent-0",
+        "password-0",
+        &format!("sip:a@127.0.0.1:{phone_port}"),
     );
     b.run("document.activeElement.blur()", json!([]));
     b.keys("r");

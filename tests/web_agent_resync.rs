@@ -56,18 +56,11 @@ fn the_desktop_rides_a_takeover_and_a_reconnect_with_the_nodes_state() {
     );
     let proxy = CutProxy::start(node.api);
     let b = Browser::start();
-    b.goto(&format!("http://{}/agent", proxy.addr));
-    b.type_into(&b.find("#agent"), "agent-0");
-    b.type_into(&b.find("#password"), "password-0");
-    b.type_into(
-        &b.find("#phone"),
-        &format!("sip:a@127.0.0.1:{phone_port}\n"),
-    );
-    b.wait_for(
-        "logged in and nailed",
-        Duration::from_secs(15),
-        "return document.getElementById('nail').textContent === 'Connected'",
-        json!([]),
+    b.log_in_agent(
+        &format!("http://{}", proxy.addr),
+        "agent-0",
+        "password-0",
+        &format!("sip:a@127.0.0.1:{phone_port}"),
     );
     b.run("document.activeElement.blur()", json!([]));
     b.keys("r");

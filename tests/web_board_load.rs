@@ -48,24 +48,9 @@ fn the_board_follows_200_agents_changing_state() {
             d
         })
         .collect();
-    let (status, body) = node.post(
-        "/v1/users",
-        Some("application/json"),
-        json!({"name": "sup", "role": "supervisor", "password": "load-the-board"})
-            .to_string()
-            .as_bytes(),
-    );
-    assert_eq!(status, 201, "{body}");
+    node.add_user("sup", "supervisor", "load-the-board");
     let b = Browser::start();
-    b.goto(&format!("http://{}/", node.api));
-    b.wait_for(
-        "the login form",
-        Duration::from_secs(10),
-        "return !document.getElementById('login').hidden",
-        json!([]),
-    );
-    b.type_into(&b.find("#name"), "sup");
-    b.type_into(&b.find("#password"), "load-the-board\n");
+    b.log_in_to_board(node.api, "sup", "load-the-board");
     b.wait_for(
         "all agents on the board",
         Duration::from_secs(30),

@@ -24,28 +24,13 @@ fn a_job_paused_from_the_wall_board_stops_dialing() {
         "node-web-pause",
         &[MppConf::new("sipp", sipp, 600_000)],
     );
-    let (status, body) = node.post(
-        "/v1/users",
-        Some("application/json"),
-        json!({"name": "sup", "role": "supervisor", "password": "pause-it-please"})
-            .to_string()
-            .as_bytes(),
-    );
-    assert_eq!(status, 201, "{body}");
+    node.add_user("sup", "supervisor", "pause-it-please");
     let (_, job) = node.create_campaign(&agentless_campaign("pause-me", 5.0, 5, 3000, &[]));
     node.upload_csv(job, &contacts_csv(400));
     node.start_job(job);
 
     let b = Browser::start();
-    b.goto(&format!("http://{}/", node.api));
-    b.wait_for(
-        "the login form",
-        Duration::from_secs(10),
-        "return !document.getElementById('login').hidden",
-        json!([]),
-    );
-    b.type_into(&b.find("#name"), "sup");
-    b.type_into(&b.find("#password"), "pause-it-please\n");
+    b.log_in_to_board(node.api, "sup", "pause-it-please");
     let pause_button = format!("button[data-job=\"{job}\"][data-action=\"pause\"]");
     b.wait_for("the running job with its pause button", Duration::from_secs(10),
         &format!("const r = document.querySelector('tr[data-job=\"{job}\"] td[data-col=\"attempts\"]'); \

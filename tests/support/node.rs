@@ -302,6 +302,17 @@ impl Node {
             .unwrap_or_else(|| panic!("{name} not in /metrics: {text}"))
     }
 
+    /// Adds a user of the API and the pages (as the node's admin).
+    pub fn add_user(&self, name: &str, role: &str, password: &str) {
+        let body = serde_json::json!({"name": name, "role": role, "password": password});
+        let (status, reply) = self.post(
+            "/v1/users",
+            Some("application/json"),
+            body.to_string().as_bytes(),
+        );
+        assert_eq!(status, 201, "adding user {name}: {reply}");
+    }
+
     /// Any request, as the node's admin.
     pub fn call(
         &self,

@@ -256,6 +256,35 @@ impl Browser {
         }
     }
 
+    /// Opens the wall-board at `api` and logs in through its own form as `name`.
+    pub fn log_in_to_board(&self, api: std::net::SocketAddr, name: &str, password: &str) {
+        self.goto(&format!("http://{api}/"));
+        self.wait_for(
+            "the login form",
+            Duration::from_secs(10),
+            "return !document.getElementById('login').hidden",
+            json!([]),
+        );
+        self.type_into(&self.find("#name"), name);
+        self.type_into(&self.find("#password"), &format!("{password}\n"));
+    }
+
+    /// Opens the agent desktop at `base` (`http://host:port`) and logs `agent` in with its
+    /// phone, then waits until the phone is nailed.
+    pub fn log_in_agent(&self, base: &str, agent: &str, password: &str, phone: &str) {
+        self.goto(&format!("{base}/agent"));
+        self.type_into(&self.find("#agent"), agent);
+        self.type_into(&self.find("#password"), password);
+        self.type_into(&self.find("#phone"), &format!("{phone}\n"));
+        self.wait_for(
+            "logged in and nailed",
+            Duration::from_secs(15),
+            "return !document.getElementById('desk').hidden \
+               && document.getElementById('nail').textContent === 'Connected'",
+            json!([]),
+        );
+    }
+
     /// Writes a PNG of the viewport to `path`.
     pub fn screenshot(&self, path: &Path) {
         use base64::Engine as _;
