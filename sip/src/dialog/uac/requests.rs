@@ -156,32 +156,17 @@ pub(super) fn update(
     interval: std::time::Duration,
 ) -> Request {
     let expires = format!("{};refresher=uac", interval.as_secs());
-    let bytes = RequestSpec {
-        method: "UPDATE",
-        request_uri: dialog.remote_target.as_deref().unwrap_or(&call.request_uri),
-        local: local.addr,
-        transport: local.transport,
-        branch: &branch,
-        from_uri: &call.from_uri,
-        from_tag: &ids.from_tag,
-        to_uri: &call.to_uri,
-        to_tag: dialog.remote_tag.as_deref(),
-        call_id: &ids.call_id,
-        cseq,
-        cseq_method: None,
-        route: &dialog.route,
-        contact: true,
-        extra: &[("Session-Expires", &expires), ("Supported", "timer")],
-        body: None,
-        user_agent: local.user_agent,
-    }
-    .to_bytes();
-    Request {
-        method: MethodClass::Other,
-        branch,
-        dest: call.target,
-        bytes,
-    }
+    let extra = [
+        ("Session-Expires", expires.as_str()),
+        ("Supported", "timer"),
+    ];
+    let target = InDialog {
+        call,
+        ids,
+        dialog,
+        local,
+    };
+    target.request("UPDATE", branch, cseq, true, &extra)
 }
 
 /// The BYE with `cseq` and `branch` in `dialog`, to its remote target through its route set.
@@ -193,30 +178,59 @@ pub(super) fn bye(
     dialog: &Established,
     local: Local<'_>,
 ) -> Request {
-    let bytes = RequestSpec {
-        method: "BYE",
-        request_uri: dialog.remote_target.as_deref().unwrap_or(&call.request_uri),
-        local: local.addr,
-        transport: local.transport,
-        branch: &branch,
-        from_uri: &call.from_uri,
-        from_tag: &ids.from_tag,
-        to_uri: &call.to_uri,
-        to_tag: dialog.remote_tag.as_deref(),
-        call_id: &ids.call_id,
-        cseq,
-        cseq_method: None,
-        route: &dialog.route,
-        contact: false,
-        extra: &[],
-        body: None,
-        user_agent: local.user_agent,
-    }
-    .to_bytes();
-    Request {
-        method: MethodClass::Other,
-        branch,
-        dest: call.target,
-        bytes,
+    let target = InDialog {
+        call,
+        ids,
+        dialog,
+        local,
+    };
+    target.request("BYE", branch, cseq, false, &[])
+}
+
+/// What every request inside an established dialog is addressed by: its remote target,
+/// tags, Call-ID and route set.
+struct InDialog<'a> {
+    call: &'a UacParams,
+    ids: &'a DialogIds,
+    dialog: &'a Established,
+    local: Local<'a>,
+}
+
+impl InDialog<'_> {
+    fn request(
+        &self,
+        method: &'static str,
+        branch: String,
+        cseq: u32,
+        contact: bool,
+        extra: &[(&str, &str)],
+    ) -> Request {
+        let (call, dialog) = (self.call, self.dialog);
+        let bytes = RequestSpec {
+            method,
+            request_uri: dialog.remote_target.as_deref().unwrap_or(&call.request_uri),
+            local: self.local.addr,
+            transport: self.local.transport,
+            branch: &branch,
+            from_uri: &call.from_uri,
+            from_tag: &self.ids.from_tag,
+            to_uri: &call.to_uri,
+            to_tag: dialog.remote_tag.as_deref(),
+            call_id: &self.ids.call_id,
+            cseq,
+            cseq_method: None,
+            route: &dialog.route,
+            contact,
+            extra,
+            body: None,
+            user_agent: self.local.user_agent,
+        }
+        .to_bytes();
+        Request {
+            method: MethodClass::Other,
+            branch,
+            dest: call.target,
+            bytes,
+        }
     }
 }
