@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod attack;
+pub mod attempts;
 pub mod audio;
 pub mod cluster;
 pub mod cut_proxy;
