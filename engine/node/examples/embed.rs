@@ -45,6 +45,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             sip_bind: "127.0.0.1:0".parse()?,
             t1: Duration::from_millis(500),
             socket_buffer_bytes: 1 << 20,
+            sip_guard: sip::GuardConfig::default(),
             rtp_ip: [127, 0, 0, 1].into(),
             rtp_ports: (40_000, 40_998),
             http_bind: "127.0.0.1:0".parse()?,

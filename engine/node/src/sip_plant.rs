@@ -148,6 +148,7 @@ pub fn start(
     namespace: &str,
     t1: Duration,
     buffers: usize,
+    guard: GuardConfig,
     faults: Option<Arc<SipFaults>>,
     trunks: &[Arc<Trunk>],
 ) -> std::io::Result<SipHandle> {
@@ -166,7 +167,7 @@ pub fn start(
         ..TimerConfig::default()
     };
     cfg.invites = InvitePolicy::Refuse { status: 403 };
-    cfg.guard = Some(GuardConfig::default());
+    cfg.guard = Some(guard);
     let streams = crate::sip_streams::bind(trunks, local, &mut cfg)
         .map_err(|e| std::io::Error::other(format!("SIP over TCP/TLS for the trunks: {e}")))?;
     for t in trunks {

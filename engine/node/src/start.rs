@@ -198,6 +198,7 @@ impl Node {
             &cfg.name,
             cfg.t1,
             cfg.socket_buffer_bytes,
+            cfg.sip_guard,
             chaos.as_ref().map(|c| Arc::clone(&c.sip)),
             &cfg.trunks,
         )

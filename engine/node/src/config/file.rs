@@ -297,6 +297,48 @@ pub struct SipSection {
     /// Socket buffers in bytes (64 KiB..=64 MiB). Default 4 MiB.
     #[serde(default = "default_buf")]
     pub socket_buffer_bytes: usize,
+    /// Requests one source address may send per guard window before it is dropped
+    /// (1..=100000). Default 30.
+    #[serde(default = "default_guard_requests")]
+    pub guard_requests_per_window: u32,
+    /// The guard's sampling window, ms (100..=60000). Default 2000.
+    #[serde(default = "default_guard_window")]
+    pub guard_window_ms: u64,
+    /// How long a source over its rate stays dropped, ms (0..=3600000). Default 60000.
+    #[serde(default = "default_guard_ban")]
+    pub guard_ban_ms: u64,
+    /// Source addresses the guard tracks at once (64..=1048576; ~64 bytes each, allocated at
+    /// start). Default 4096.
+    #[serde(default = "default_guard_sources")]
+    pub guard_sources: usize,
+}
+
+impl SipSection {
+    /// The per-source guard these keys describe.
+    pub fn guard(&self) -> sip::GuardConfig {
+        sip::GuardConfig {
+            rate: self.guard_requests_per_window,
+            window: std::time::Duration::from_millis(self.guard_window_ms),
+            ban: std::time::Duration::from_millis(self.guard_ban_ms),
+            table_size: self.guard_sources,
+        }
+    }
+}
+
+fn default_guard_requests() -> u32 {
+    sip::GuardConfig::default().rate
+}
+
+fn default_guard_window() -> u64 {
+    sip::GuardConfig::default().window.as_millis() as u64
+}
+
+fn default_guard_ban() -> u64 {
+    sip::GuardConfig::default().ban.as_millis() as u64
+}
+
+fn default_guard_sources() -> usize {
+    sip::GuardConfig::default().table_size
 }
 
 fn default_sip_bind() -> SocketAddr {
@@ -315,6 +357,10 @@ impl Default for SipSection {
             bind: default_sip_bind(),
             t1_ms: default_t1(),
             socket_buffer_bytes: default_buf(),
+            guard_requests_per_window: default_guard_requests(),
+            guard_window_ms: default_guard_window(),
+            guard_ban_ms: default_guard_ban(),
+            guard_sources: default_guard_sources(),
         }
     }
 }

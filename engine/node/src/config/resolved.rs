@@ -34,6 +34,8 @@ pub struct NodeConfig {
     pub sip_bind: SocketAddr,
     pub t1: Duration,
     pub socket_buffer_bytes: usize,
+    /// Per-source limits on requests from outside (`[sip] guard_*`).
+    pub sip_guard: sip::GuardConfig,
     pub rtp_ip: IpAddr,
     pub rtp_ports: (u16, u16),
     pub http_bind: SocketAddr,
@@ -214,6 +216,25 @@ impl NodeConfigFile {
         if !(64 << 10..=64 << 20).contains(&self.sip.socket_buffer_bytes) {
             problems.push("sip.socket_buffer_bytes: must be 64 KiB..=64 MiB".to_owned());
         }
+        let g = &self.sip;
+        for (key, value, ok) in [
+            (
+                "guard_requests_per_window",
+                u64::from(g.guard_requests_per_window),
+                (1..=100_000),
+            ),
+            ("guard_window_ms", g.guard_window_ms, (100..=60_000)),
+            ("guard_ban_ms", g.guard_ban_ms, (0..=3_600_000)),
+            ("guard_sources", g.guard_sources as u64, (64..=1 << 20)),
+        ] {
+            if !ok.contains(&value) {
+                problems.push(format!(
+                    "sip.{key}: {value} is outside {}..={}",
+                    ok.start(),
+                    ok.end()
+                ));
+            }
+        }
         if !self.rtp.port_first.is_multiple_of(2)
             || self.rtp.port_first == 0
             || self.rtp.port_first >= self.rtp.port_last
@@ -350,6 +371,7 @@ impl NodeConfigFile {
             sip_bind: self.sip.bind,
             t1: Duration::from_millis(self.sip.t1_ms),
             socket_buffer_bytes: self.sip.socket_buffer_bytes,
+            sip_guard: self.sip.guard(),
             rtp_ip: self.rtp.ip,
             rtp_ports: (self.rtp.port_first, self.rtp.port_last),
             http_bind: self.http.bind,

@@ -26,6 +26,47 @@ fn every_problem_is_reported_with_its_key() {
 }
 
 #[test]
+fn the_sip_guard_is_configured_by_its_keys_and_held_to_their_bounds() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../configs/single-node.toml"
+    );
+    let shipped = NodeConfigFile::load(std::path::Path::new(path)).expect("shipped config");
+    assert_eq!(shipped.sip_guard, sip::GuardConfig::default());
+    let file = |sip: &str| {
+        format!(
+            "[node]\nname = \"a\"\ndata_dir = \"/tmp/x\"\n[sip]\n{sip}\n\
+             [[mpp]]\nname = \"m\"\naddress = \"127.0.0.1:5080\"\ncapacity = 10\n"
+        )
+    };
+    let cfg = NodeConfigFile::parse(
+        &file("guard_requests_per_window = 100\nguard_window_ms = 1000\nguard_ban_ms = 0\nguard_sources = 128"),
+        "t",
+    )
+    .and_then(|c| c.resolve("t"))
+    .expect("a guard within bounds");
+    assert_eq!(cfg.sip_guard.rate, 100);
+    assert_eq!(cfg.sip_guard.window, std::time::Duration::from_secs(1));
+    assert_eq!(cfg.sip_guard.ban, std::time::Duration::ZERO);
+    assert_eq!(cfg.sip_guard.table_size, 128);
+    let err = NodeConfigFile::parse(
+        &file("guard_requests_per_window = 0\nguard_window_ms = 50\nguard_ban_ms = 3600001\nguard_sources = 8"),
+        "t",
+    )
+    .and_then(|c| c.resolve("t"))
+    .expect_err("every knob out of bounds")
+    .to_string();
+    for key in [
+        "sip.guard_requests_per_window: 0",
+        "sip.guard_window_ms: 50",
+        "sip.guard_ban_ms: 3600001",
+        "sip.guard_sources: 8",
+    ] {
+        assert!(err.contains(key), "{key} in {err}");
+    }
+}
+
+#[test]
 fn unknown_keys_are_refused() {
     let text = "[node]\nname = \"a\"\ndata_dir = \"/tmp/x\"\nbogus = 1\n";
     assert!(matches!(

@@ -266,6 +266,7 @@ fn node_config(
         sip_bind: SocketAddr::from(([127, 0, 0, 1], 0)),
         t1: Duration::from_millis(500),
         socket_buffer_bytes: 4 << 20,
+        sip_guard: sip::GuardConfig::default(),
         rtp_ip: [127, 0, 0, 1].into(),
         rtp_ports: (30_000, 39_998),
         http_bind: SocketAddr::from(([127, 0, 0, 1], 0)),
