@@ -459,3 +459,30 @@ async fn a_cookie_session_must_echo_its_csrf_token_to_change_anything() {
         "{actions:?}"
     );
 }
+
+#[actix_web::test]
+async fn a_one_time_link_is_refused_without_its_secret_and_good_only_once() {
+    let f = fixture();
+    let gk = gatekeeper(&f.access);
+    let app = app!(gk);
+    let get = |uri: String| {
+        test::TestRequest::get()
+            .uri(&uri)
+            .insert_header(("Host", "127.0.0.1:8080"))
+            .peer_addr("127.0.0.1:40000".parse().unwrap_or_else(|_| unreachable!()))
+            .to_request()
+    };
+    let refused = test::call_service(&app, get("/v1/login/link".into())).await;
+    assert!(refused.status().is_client_error(), "{}", refused.status());
+    let made_up = test::call_service(&app, get("/v1/login/link?token=nope".into())).await;
+    assert_eq!(made_up.status(), StatusCode::UNAUTHORIZED);
+    let link = super::web::one_time_link(&f.access, "", "sup").expect("a link");
+    let first = test::call_service(&app, get(link.clone())).await;
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    assert!(
+        first.headers().contains_key("set-cookie"),
+        "a session starts"
+    );
+    let again = test::call_service(&app, get(link)).await;
+    assert_eq!(again.status(), StatusCode::UNAUTHORIZED, "spent");
+}
